@@ -1,0 +1,444 @@
+// The experiment config of `locus train`: a GraphGym-style YAML file, then `key=value`
+// overrides. See config.hpp for the keys; this file holds the parsing and every check.
+//
+// Decisions worth knowing:
+// - Keys may be nested (`gnn: {dim_inner: 16}`) or dotted at the top level
+//   (`gnn.dim_inner: 16`); a key set twice in one file is an error (overrides may repeat:
+//   the last one wins).
+// - Relative `dataset.path` / `out_dir` from the file become absolute, lexically normalised
+//   paths joined to the config file's folder. From overrides they are stored exactly as
+//   given (relative to the current directory).
+// - An empty or null value (`out_dir:`, `dataset.name=`) leaves a string key unset; for a
+//   number or a choice it is an error.
+// - An override that sets a non-empty `dataset.path` clears `dataset.name`, and vice versa.
+//   After all overrides exactly one of them must be set.
+// - Choices (layer_type, act, ...) are case-sensitive; the hint compares case-insensitively.
+#include "apps/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <system_error>
+
+#include "core/error.hpp"
+
+namespace locus {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* const kCommandLine = "command line";
+
+// Where a value came from: a file line, or one command-line override.
+struct Site {
+  std::string file;      // the config path, or "command line"
+  long line = 0;         // 1-based; 0 for overrides
+  std::string override;  // the whole "key=value" token for overrides; empty for the file
+};
+
+// One value to assign: the dotted key, the YAML node holding it and its site.
+struct Value {
+  std::string key;
+  YAML::Node node;
+  Site site;
+};
+
+// A node on one line, flow style ("[1]", "{a: 1}"), for error messages.
+std::string flow(const YAML::Node& node) {
+  if (!node || node.IsNull()) return "~";
+  if (node.IsScalar()) return node.Scalar();
+  std::string out = node.IsSequence() ? "[" : "{";
+  bool first = true;
+  for (const auto& item : node) {
+    out += first ? "" : ", ";
+    first = false;
+    out += node.IsSequence() ? flow(item) : flow(item.first) + ": " + flow(item.second);
+  }
+  return out + (node.IsSequence() ? "]" : "}");
+}
+
+// The token an error about `v` shows: the value as written (file) or the whole override.
+std::string shown(const Value& v) {
+  if (!v.site.override.empty()) return v.site.override;
+  if (v.node.IsScalar()) return v.node.Scalar();
+  if (v.node.IsNull()) return v.key;
+  return flow(v.node);
+}
+
+[[noreturn]] void fail(const Value& v, const std::string& problem, const std::string& fix) {
+  throw_input_error(v.site.file, v.site.line, problem, shown(v), fix);
+}
+
+// The scalar text of `v`, or an error saying what was expected (`what`, e.g. "a whole number").
+std::string scalar_text(const Value& v, const std::string& what, const std::string& fix) {
+  if (v.node.IsNull()) fail(v, "missing value for", fix);
+  if (!v.node.IsScalar()) fail(v, v.key + " must be " + what + ", got", fix);
+  return v.node.Scalar();
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
+  return out;
+}
+
+// from_chars does not take a leading '+'; YAML allows it.
+std::string_view unsigned_part(const std::string& text) {
+  std::string_view s = text;
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  return s;
+}
+
+int read_int(const Value& v, int lo, int example) {
+  const std::string fix = "set " + v.key + " to a whole number >= " + std::to_string(lo) +
+                          ", e.g. " + std::to_string(example);
+  const std::string text = scalar_text(v, "a whole number", fix);
+  std::string_view s = unsigned_part(text);
+  long long x = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+  if (s.empty() || end != s.data() + s.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
+    fail(v, v.key + " must be a whole number, got", fix);
+  if (ec == std::errc::result_out_of_range || x > std::numeric_limits<int>::max())
+    fail(v, v.key + " is too large (at most " + std::to_string(std::numeric_limits<int>::max()) + "), got", fix);
+  if (x < lo) fail(v, v.key + " must be >= " + std::to_string(lo) + ", got", fix);
+  return static_cast<int>(x);
+}
+
+uint64_t read_uint64(const Value& v, uint64_t example) {
+  const std::string fix = "set " + v.key + " to a whole number >= 0, e.g. " + std::to_string(example);
+  const std::string text = scalar_text(v, "a whole number", fix);
+  std::string_view s = unsigned_part(text);
+  bool negative = !s.empty() && s.front() == '-' && s.size() > 1;
+  if (negative) s.remove_prefix(1);
+  unsigned long long x = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+  if (s.empty() || end != s.data() + s.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
+    fail(v, v.key + " must be a whole number, got", fix);
+  if (negative && (x != 0 || ec != std::errc())) fail(v, v.key + " must be >= 0, got", fix);
+  if (ec == std::errc::result_out_of_range)
+    fail(v, v.key + " is too large (at most " + std::to_string(std::numeric_limits<uint64_t>::max()) + "), got", fix);
+  return x;
+}
+
+// A finite number satisfying `ok`; `range` is shown to the user ("in [0, 1)", "> 0").
+template <class Ok>
+double read_double(const Value& v, Ok ok, const std::string& range, const std::string& example) {
+  const std::string fix = "set " + v.key + " to a number " + range + ", e.g. " + example;
+  const std::string text = scalar_text(v, "a number", fix);
+  std::string_view s = unsigned_part(text);
+  double x = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x, std::chars_format::general);
+  if (s.empty() || end != s.data() + s.size() || ec != std::errc())
+    fail(v, v.key + " must be a number, got", fix);
+  if (!std::isfinite(x)) fail(v, v.key + " must be a finite number, got", fix);
+  if (!ok(x)) fail(v, v.key + " must be " + range + ", got", fix);
+  return x;
+}
+
+std::string read_choice(const Value& v, const std::vector<std::string>& allowed) {
+  const std::string list = join(allowed);
+  const std::string text = scalar_text(v, "one of " + list, "set " + v.key + " to one of " + list);
+  if (std::find(allowed.begin(), allowed.end(), text) != allowed.end()) return text;
+  std::vector<std::string> lowered;
+  for (const auto& a : allowed) lowered.push_back(lower(a));
+  const std::string near = nearest(lower(text), lowered);
+  fail(v, v.key + " must be one of " + list + ", got",
+       near.empty() ? "choose one of " + list : "did you mean '" + near + "'? (allowed: " + list + ")");
+}
+
+// A free-form string (name or path); null or empty leaves the key unset.
+std::string read_string(const Value& v) {
+  if (v.node.IsNull()) return {};
+  if (!v.node.IsScalar())
+    fail(v, v.key + " must be a single string, got", "write " + v.key + " as one plain value, e.g. " +
+                                                         (v.key == "dataset.name" ? "karate" : "path/to/dir"));
+  return v.node.Scalar();
+}
+
+using Setter = void (*)(ExperimentConfig&, const Value&);
+struct KeySpec {
+  std::string key;
+  Setter set;
+};
+
+const std::vector<KeySpec>& key_specs() {
+  static const std::vector<KeySpec> specs = {
+      {"dataset.path", [](ExperimentConfig& c, const Value& v) { c.dataset.path = read_string(v); }},
+      {"dataset.name", [](ExperimentConfig& c, const Value& v) { c.dataset.name = read_string(v); }},
+      {"dataset.feature_norm",
+       [](ExperimentConfig& c, const Value& v) { c.dataset.feature_norm = read_choice(v, {"none", "row"}); }},
+      {"gnn.layer_type",
+       [](ExperimentConfig& c, const Value& v) { c.gnn.layer_type = read_choice(v, {"gcn", "mlp"}); }},
+      {"gnn.layers_mp", [](ExperimentConfig& c, const Value& v) { c.gnn.layers_mp = read_int(v, 1, 2); }},
+      {"gnn.dim_inner", [](ExperimentConfig& c, const Value& v) { c.gnn.dim_inner = read_int(v, 1, 16); }},
+      {"gnn.act",
+       [](ExperimentConfig& c, const Value& v) { c.gnn.act = read_choice(v, {"relu", "elu", "identity"}); }},
+      {"gnn.dropout",
+       [](ExperimentConfig& c, const Value& v) {
+         c.gnn.dropout = read_double(v, [](double x) { return x >= 0 && x < 1; }, "in [0, 1)", "0.5");
+       }},
+      {"optim.optimizer",
+       [](ExperimentConfig& c, const Value& v) { c.optim.optimizer = read_choice(v, {"adam", "adamw", "sgd"}); }},
+      {"optim.base_lr",
+       [](ExperimentConfig& c, const Value& v) {
+         c.optim.base_lr = read_double(v, [](double x) { return x > 0; }, "> 0", "0.01");
+       }},
+      {"optim.weight_decay",
+       [](ExperimentConfig& c, const Value& v) {
+         c.optim.weight_decay = read_double(v, [](double x) { return x >= 0; }, ">= 0", "5e-4");
+       }},
+      {"optim.weight_decay_on",
+       [](ExperimentConfig& c, const Value& v) { c.optim.weight_decay_on = read_choice(v, {"first", "all"}); }},
+      {"optim.max_epoch", [](ExperimentConfig& c, const Value& v) { c.optim.max_epoch = read_int(v, 1, 200); }},
+      {"train.patience", [](ExperimentConfig& c, const Value& v) { c.train.patience = read_int(v, 0, 50); }},
+      {"seed", [](ExperimentConfig& c, const Value& v) { c.seed = read_uint64(v, 0); }},
+      {"num_runs", [](ExperimentConfig& c, const Value& v) { c.num_runs = read_int(v, 1, 1); }},
+      {"num_threads", [](ExperimentConfig& c, const Value& v) { c.num_threads = read_int(v, 0, 0); }},
+      {"out_dir", [](ExperimentConfig& c, const Value& v) { c.out_dir = read_string(v); }},
+  };
+  return specs;
+}
+
+const std::vector<std::string>& section_names() {
+  static const std::vector<std::string> names = {"dataset", "gnn", "optim", "train"};
+  return names;
+}
+
+bool is_section(const std::string& name) {
+  const auto& s = section_names();
+  return std::find(s.begin(), s.end(), name) != s.end();
+}
+
+const KeySpec* find_spec(const std::string& key) {
+  for (const auto& spec : key_specs())
+    if (spec.key == key) return &spec;
+  return nullptr;
+}
+
+// The dotted keys of one section ("gnn" -> gnn.layer_type, gnn.layers_mp, ...).
+std::vector<std::string> section_keys(const std::string& section) {
+  std::vector<std::string> keys;
+  for (const auto& spec : key_specs())
+    if (spec.key.rfind(section + ".", 0) == 0) keys.push_back(spec.key);
+  return keys;
+}
+
+std::string leaf_of(const std::string& key) {
+  auto dot = key.rfind('.');
+  return dot == std::string::npos ? key : key.substr(dot + 1);
+}
+
+// "did you mean" for an unknown dotted key; else the valid keys of its section (or all).
+std::string unknown_key_fix(const std::string& key) {
+  std::string near = nearest(key, config_keys());
+  if (near.empty()) {
+    // A known key in the wrong section (`gnn.base_lr`, top-level `dim_inner`).
+    std::vector<std::string> leaves;
+    for (const auto& k : config_keys()) leaves.push_back(leaf_of(k));
+    std::string leaf = nearest(leaf_of(key), leaves);
+    if (!leaf.empty())
+      for (const auto& k : config_keys())
+        if (leaf_of(k) == leaf) near = k;
+  }
+  auto dot = key.find('.');
+  std::string section = dot == std::string::npos ? "" : key.substr(0, dot);
+  if (near.empty() && is_section(section) && !leaf_of(key).empty()) {
+    // A shortened key (`optim.lr`, `gnn.dim`): the one key of its section that contains it.
+    std::vector<std::string> matches;
+    for (const auto& k : section_keys(section))
+      if (leaf_of(k).find(leaf_of(key)) != std::string::npos) matches.push_back(k);
+    if (matches.size() == 1) near = matches.front();
+  }
+  if (!near.empty()) return "did you mean '" + near + "'?";
+  if (is_section(section)) return "valid keys in '" + section + "': " + join(section_keys(section));
+  return "valid keys: " + join(config_keys());
+}
+
+long line_of(const YAML::Node& node) {
+  const YAML::Mark m = node.Mark();
+  return m.is_null() ? 0 : m.line + 1;
+}
+
+std::string read_file_text(const std::string& path) {
+  std::error_code ec;
+  const fs::path p(path);
+  if (!fs::exists(p, ec))
+    throw_input_error(path, 0, "no such config file", path,
+                      "check the path (relative paths start from " + fs::current_path(ec).string() + ")");
+  if (fs::is_directory(p, ec))
+    throw_input_error(path, 0, "config path is a directory", path,
+                      "pass a YAML file, e.g. " + (p / "config.yaml").string());
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream buf;
+  if (in) buf << in.rdbuf();
+  if (!in || in.bad()) throw_input_error(path, 0, "cannot read config file", path, "check its permissions");
+  return buf.str();
+}
+
+YAML::Node parse_file(const std::string& path, const std::string& text) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(text);
+  } catch (const YAML::ParserException& e) {
+    // Show the offending line so the user sees what the parser choked on.
+    std::string line_text;
+    bool found = false;
+    std::istringstream lines(text);
+    for (int i = 0; i <= e.mark.line && (found = static_cast<bool>(std::getline(lines, line_text))); ++i) {
+    }
+    if (!found) line_text = "end of file";
+    line_text.erase(0, line_text.find_first_not_of(" \t"));
+    while (!line_text.empty() && (line_text.back() == '\r' || line_text.back() == ' ')) line_text.pop_back();
+    throw_input_error(path, e.mark.line + 1, "invalid YAML (" + e.msg + ")" + (line_text.empty() ? "" : " at"),
+                      line_text, "check the indentation, colons, brackets and quotes on this line and the one above");
+  } catch (const YAML::Exception& e) {
+    throw_input_error(path, e.mark.is_null() ? 0 : e.mark.line + 1, "invalid YAML (" + e.msg + ")", "",
+                      "check the file is a YAML mapping of keys");
+  }
+  if (docs.size() > 1)
+    throw_input_error(path, line_of(docs[1]), "more than one YAML document ('---')", "---",
+                      "keep a single document per config file");
+  return docs.empty() ? YAML::Node() : docs.front();
+}
+
+// Reads the file's keys into `cfg`; `lines` records where each key was set.
+void apply_file(ExperimentConfig& cfg, const std::string& path, std::map<std::string, long>& lines) {
+  const YAML::Node root = parse_file(path, read_file_text(path));
+  if (!root || root.IsNull()) return;  // empty file or comments only: all defaults
+  if (!root.IsMap())
+    throw_input_error(path, line_of(root), "a config must be a mapping of keys, got",
+                      root.IsScalar() ? root.Scalar() : flow(root), "write one 'key: value' per line, e.g. gnn.dim_inner: 16");
+
+  auto key_text = [&](const YAML::Node& k) {
+    if (!k.IsScalar() || k.Scalar().empty())
+      throw_input_error(path, line_of(k), "a key must be a plain word, got", k.IsNull() ? "~" : flow(k),
+                        "write 'key: value', e.g. gnn.dim_inner: 16");
+    return k.Scalar();
+  };
+  auto set = [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
+    const KeySpec* spec = find_spec(key);
+    const long key_line = line_of(key_node);
+    if (!spec) throw_input_error(path, key_line, "unknown key", key, unknown_key_fix(key));
+    if (auto it = lines.find(key); it != lines.end())
+      throw_input_error(path, key_line, "key set twice", key,
+                        "it is already set on line " + std::to_string(it->second) + "; keep one of them");
+    lines[key] = key_line;
+    // A null value's mark points past the key (often the next line), so use the key's line.
+    const long value_line = value.IsNull() ? 0 : line_of(value);
+    spec->set(cfg, Value{key, value, Site{path, value_line > 0 ? value_line : key_line, ""}});
+  };
+
+  for (const auto& top : root) {
+    const std::string key = key_text(top.first);
+    if (!is_section(key)) {
+      set(key, top.first, top.second);
+      continue;
+    }
+    const YAML::Node& section = top.second;
+    if (!section || section.IsNull()) continue;  // `gnn:` with nothing under it
+    if (!section.IsMap()) {
+      std::vector<std::string> keys;
+      for (const auto& k : section_keys(key)) keys.push_back(leaf_of(k));
+      throw_input_error(path, line_of(section), "section '" + key + "' must be a mapping of keys, got",
+                        section.IsScalar() ? section.Scalar() : flow(section),
+                        "write '" + key + ":' then indented keys: " + join(keys));
+    }
+    for (const auto& entry : section) set(key + "." + key_text(entry.first), entry.first, entry.second);
+  }
+
+  // Relative paths in the file are relative to the file's folder.
+  const fs::path folder = fs::absolute(fs::path(path)).parent_path();
+  for (std::string* p : {&cfg.dataset.path, &cfg.out_dir})
+    if (!p->empty()) *p = (fs::path(*p).is_absolute() ? fs::path(*p) : folder / *p).lexically_normal().string();
+}
+
+std::string trim(const std::string& s) {
+  const char* ws = " \t\r\n";
+  auto b = s.find_first_not_of(ws);
+  if (b == std::string::npos) return {};
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+// Applies one "key=value" override. Returns the key set.
+std::string apply_override(ExperimentConfig& cfg, const std::string& token) {
+  const auto eq = token.find('=');
+  if (eq == std::string::npos)
+    throw_input_error(kCommandLine, 0, "override without '='", token, "write key=value, e.g. gnn.dim_inner=32");
+  const std::string key = trim(token.substr(0, eq));
+  const std::string text = trim(token.substr(eq + 1));
+  if (key.empty()) throw_input_error(kCommandLine, 0, "override without a key", token, "write key=value, e.g. gnn.dim_inner=32");
+  const KeySpec* spec = find_spec(key);
+  if (!spec) {
+    if (is_section(key))
+      throw_input_error(kCommandLine, 0, "'" + key + "' is a section, not a key, in", token,
+                        "write " + key + ".KEY=value; valid keys in '" + key + "': " + join(section_keys(key)));
+    throw_input_error(kCommandLine, 0, "unknown key '" + key + "' in", token, unknown_key_fix(key));
+  }
+  YAML::Node value;  // empty text: a null value
+  if (!text.empty()) {
+    try {
+      value = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+      throw_input_error(kCommandLine, 0, "value is not valid YAML (" + e.msg + ") in", token,
+                        "write key=value with a plain value, e.g. " + key + "=...");
+    }
+  }
+  spec->set(cfg, Value{key, value, Site{kCommandLine, 0, token}});
+  return key;
+}
+
+}  // namespace
+
+const std::vector<std::string>& config_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k;
+    for (const auto& spec : key_specs()) k.push_back(spec.key);
+    return k;
+  }();
+  return keys;
+}
+
+ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  ExperimentConfig cfg;
+  cfg.config_path = path;
+  std::map<std::string, long> lines;  // key -> line in the file
+  if (!path.empty()) apply_file(cfg, path, lines);
+
+  for (const auto& token : overrides) {
+    const std::string key = apply_override(cfg, token);
+    // The later-applied of dataset.path / dataset.name wins.
+    if (key == "dataset.path" && !cfg.dataset.path.empty()) cfg.dataset.name.clear();
+    if (key == "dataset.name" && !cfg.dataset.name.empty()) cfg.dataset.path.clear();
+  }
+
+  const std::string where = path.empty() ? kCommandLine : path;
+  if (!cfg.dataset.path.empty() && !cfg.dataset.name.empty()) {
+    // Only possible when the file sets both.
+    const long path_line = lines.count("dataset.path") ? lines["dataset.path"] : 0;
+    const long name_line = lines.count("dataset.name") ? lines["dataset.name"] : 0;
+    throw_input_error(where, std::max(path_line, name_line), "both dataset.path and dataset.name are set in section", "dataset",
+                      "keep one: remove dataset.name (line " + std::to_string(name_line) +
+                          ") or dataset.path (line " + std::to_string(path_line) +
+                          "), or override one, e.g. dataset.name=karate");
+  }
+  if (cfg.dataset.path.empty() && cfg.dataset.name.empty())
+    throw_input_error(where, 0, "no dataset given: neither dataset.name nor dataset.path is set in section",
+                      "dataset",
+                      "add dataset.name=karate (a built-in) or dataset.path=path/to/dataset.yaml, "
+                      "on the command line or in the config's dataset section");
+  return cfg;
+}
+
+}  // namespace locus

@@ -1,0 +1,280 @@
+#include "apps/train.hpp"
+
+#include <fmt/format.h>
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <ostream>
+
+#include "core/error.hpp"
+#include "core/io.hpp"
+#include "core/ops/loss.hpp"
+#include "core/optim.hpp"
+#include "datasets/builtin.hpp"
+#include "datasets/loader.hpp"
+#include "layers/gnn.hpp"
+
+namespace locus {
+
+double peak_rss_mib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Features for the model: the dataset's (row-normalised when asked), or one-hot identity
+// features when the dataset has none. Kept sparse: the first layer multiplies them as CSR.
+std::shared_ptr<const SpMat> model_features(const Dataset& ds, const std::string& norm) {
+  SpMat x;
+  if (ds.num_features() == 0) {
+    x.resize(ds.num_nodes, ds.num_nodes);
+    x.setIdentity();
+  } else {
+    x = ds.features;
+  }
+  x.makeCompressed();
+  if (norm == "row") {
+    // x_i ← x_i / Σ_j x_ij (rows summing to 0 are left as they are), as PyG's NormalizeFeatures.
+    for (int64_t i = 0; i < x.outerSize(); ++i) {
+      double s = 0;
+      for (SpMat::InnerIterator it(x, i); it; ++it) s += it.value();
+      if (s != 0)
+        for (SpMat::InnerIterator it(x, i); it; ++it) it.valueRef() = static_cast<float>(it.value() / s);
+    }
+  }
+  return std::make_shared<const SpMat>(std::move(x));
+}
+
+double accuracy(const Mat& logp, const std::vector<int32_t>& labels, const std::vector<int32_t>& idx) {
+  if (idx.empty()) return std::nan("");
+  int64_t correct = 0;
+  for (int32_t i : idx) {
+    Eigen::Index arg;
+    logp.row(i).maxCoeff(&arg);
+    correct += arg == labels[i];
+  }
+  return static_cast<double>(correct) / static_cast<double>(idx.size());
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
+std::string pct(double a) { return std::isnan(a) ? std::string("n/a") : fmt::format("{:.2f}", 100.0 * a); }
+
+Dataset load(const ExperimentConfig& cfg) {
+  Dataset ds = cfg.dataset.path.empty() ? builtin_dataset(cfg.dataset.name) : load_dataset_yaml(cfg.dataset.path);
+  const std::string where = ds.source;
+  if (ds.task != Task::NodeClassification)
+    throw_input_error(where, 0, "locus train handles node classification; this dataset's task is", task_name(ds.task),
+                      "Use a node_classification dataset");
+  if (ds.labels.empty() || ds.num_classes < 1)
+    throw_input_error(where, 0, "the dataset has no labels:", ds.name, "Add a labels file or a node table");
+  if (ds.train.empty())
+    throw_input_error(where, 0, "the split has no training nodes:", ds.name, "Give split.train ids");
+  return ds;
+}
+
+// Epochs excluded from the timing median: allocator and cache warm-up.
+int warmup_epochs(int max_epoch) { return std::min(10, max_epoch / 5); }
+
+}  // namespace
+
+TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool progress) {
+  const int threads = cfg.num_threads > 0 ? cfg.num_threads : omp_get_num_procs();
+  omp_set_num_threads(threads);
+
+  const Dataset ds = load(cfg);
+  const Csr graph = Csr::from_edges(ds.num_nodes, ds.src, ds.dst, ds.weight);
+  const auto x = model_features(ds, cfg.dataset.feature_norm);
+
+  GnnSpec spec;
+  spec.layer_type = cfg.gnn.layer_type;
+  spec.layers = cfg.gnn.layers_mp;
+  spec.in_dim = x->cols();
+  spec.hidden = cfg.gnn.dim_inner;
+  spec.out_dim = ds.num_classes;
+  spec.act = ops::parse_act(cfg.gnn.act.c_str());
+  spec.dropout = cfg.gnn.dropout;
+  spec.decay_first_only = cfg.optim.weight_decay_on == "first";
+
+  OptimOptions oo;
+  oo.kind = parse_optim_kind(cfg.optim.optimizer);
+  oo.lr = cfg.optim.base_lr;
+  oo.weight_decay = cfg.optim.weight_decay;
+
+  TrainSummary s;
+  s.dataset = ds.name;
+  s.model = fmt::format("{} x{} hidden {}", spec.layer_type, spec.layers, spec.hidden);
+  s.num_nodes = ds.num_nodes;
+  s.num_edges = ds.num_edges();
+  s.num_features = x->cols();
+  s.num_classes = ds.num_classes;
+  s.num_threads = threads;
+
+  log << fmt::format("locus train: {} ({} nodes, {} edges, {} features{}, {} classes; split {}/{}/{})\n", ds.name,
+                     ds.num_nodes, ds.num_edges(), x->cols(), ds.num_features() ? "" : " one-hot", ds.num_classes,
+                     ds.train.size(), ds.val.size(), ds.test.size());
+  log << fmt::format("model: {}, act {}, dropout {}, {} lr {} wd {} ({}), {} epochs, {} runs, {} threads\n", s.model,
+                     cfg.gnn.act, cfg.gnn.dropout, cfg.optim.optimizer, cfg.optim.base_lr, cfg.optim.weight_decay,
+                     cfg.optim.weight_decay_on, cfg.optim.max_epoch, cfg.num_runs, threads);
+  log.flush();
+
+  std::vector<double> epoch_ms;
+  const Features<float> input{Var{}, x};
+  const bool has_val = !ds.val.empty();
+  for (int r = 0; r < cfg.num_runs; ++r) {
+    RunResult run;
+    run.seed = cfg.seed + static_cast<uint64_t>(r);
+    Rng rng(run.seed);
+    ParamStore<float> store;
+    GnnClassifier<float> model(store, rng, spec, graph);
+    s.num_params = store.size();
+    Optimizer<float> opt(oo);
+    Tape<float> tape;
+    double best_val = -1;
+    int since_best = 0;
+    auto last_print = Clock::now();
+    for (int epoch = 1; epoch <= cfg.optim.max_epoch; ++epoch) {
+      // Training step: forward, loss, backward, optimiser update (timed).
+      const auto t0 = Clock::now();
+      tape.clear();
+      store.zero_grad();
+      Var logp = model.forward(tape, input, true, rng.next_key());
+      Var loss = ops::nll_loss(tape, logp, ds.labels, ds.train);
+      tape.backward(loss);
+      opt.step(store);
+      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      const double loss_value = tape.value(loss)(0, 0);
+      if (!std::isfinite(loss_value))
+        throw std::runtime_error(fmt::format("run {} epoch {}: the loss is {}; lower optim.base_lr", r, epoch, loss_value));
+      if (epoch > warmup_epochs(cfg.optim.max_epoch)) epoch_ms.push_back(ms);
+
+      // Evaluation (not timed): dropout off.
+      tape.clear();
+      Mat out = tape.value(model.forward(tape, input, false, 0));
+      EpochMetrics m{epoch, loss_value, accuracy(out, ds.labels, ds.train), accuracy(out, ds.labels, ds.val),
+                     accuracy(out, ds.labels, ds.test), ms};
+      run.history.push_back(m);
+      run.epochs_run = epoch;
+      // Model selection: first epoch of maximal validation accuracy; the last epoch without a val split.
+      if (!has_val || m.val_acc > best_val) {
+        best_val = has_val ? m.val_acc : best_val;
+        run.best_epoch = epoch;
+        run.train_acc = m.train_acc;
+        run.val_acc = m.val_acc;
+        run.test_acc = m.test_acc;
+        since_best = 0;
+      } else if (cfg.train.patience > 0 && ++since_best >= cfg.train.patience) {
+        break;
+      }
+      if (progress && (Clock::now() - last_print > std::chrono::milliseconds(100) || epoch == cfg.optim.max_epoch)) {
+        last_print = Clock::now();
+        log << fmt::format("\r\033[Krun {}/{} epoch {:>4}/{} loss {:.4f} train {} val {} | {:.2f} ms/epoch", r + 1,
+                           cfg.num_runs, epoch, cfg.optim.max_epoch, loss_value, pct(m.train_acc), pct(m.val_acc), ms)
+            << std::flush;
+      }
+    }
+    if (progress) log << "\r\033[K";
+    log << fmt::format("run {}/{} seed {}: best epoch {} val {} test {}\n", r + 1, cfg.num_runs, run.seed,
+                       run.best_epoch, pct(run.val_acc), pct(run.test_acc))
+        << std::flush;
+    s.runs.push_back(std::move(run));
+  }
+
+  // Mean and population standard deviation over runs.
+  auto mean_std = [&](auto field) {
+    double m = 0, v = 0;
+    for (const auto& r : s.runs) m += field(r);
+    m /= static_cast<double>(s.runs.size());
+    for (const auto& r : s.runs) v += (field(r) - m) * (field(r) - m);
+    return std::pair{m, std::sqrt(v / static_cast<double>(s.runs.size()))};
+  };
+  std::tie(s.test_acc_mean, s.test_acc_std) = mean_std([](const RunResult& r) { return r.test_acc; });
+  s.val_acc_mean = mean_std([](const RunResult& r) { return r.val_acc; }).first;
+  s.epoch_ms_median = median(epoch_ms);
+  s.peak_rss_mib = peak_rss_mib();
+
+  log << fmt::format("\n{:<10} {:>10} {:>12} {:>12}\n", "seed", "best_epoch", "val_acc %", "test_acc %");
+  for (const auto& r : s.runs)
+    log << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", r.seed, r.best_epoch, pct(r.val_acc), pct(r.test_acc));
+  log << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", "mean", "", pct(s.val_acc_mean),
+                     pct(s.test_acc_mean) + " ± " + pct(s.test_acc_std));
+  log << fmt::format("test accuracy {}% ± {} over {} runs; {:.3f} ms per training epoch (median); peak RSS {:.1f} MiB\n",
+                     pct(s.test_acc_mean), pct(s.test_acc_std), s.runs.size(), s.epoch_ms_median, s.peak_rss_mib);
+
+  if (!cfg.out_dir.empty()) {
+    for (const auto& r : s.runs) {
+      std::string csv = "epoch,loss,train_acc,val_acc,test_acc,epoch_ms\n";
+      for (const auto& m : r.history)
+        csv += fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.4f}\n", m.epoch, m.loss, m.train_acc, m.val_acc, m.test_acc,
+                           m.epoch_ms);
+      write_file_atomic((std::filesystem::path(cfg.out_dir) / fmt::format("run_{}_seed_{}.csv", &r - s.runs.data(), r.seed))
+                            .string(),
+                        csv);
+    }
+    log << "per-epoch metrics: " << cfg.out_dir << "\n";
+  }
+  return s;
+}
+
+void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, const std::string& path) {
+  using nlohmann::json;
+  auto num = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
+  json j;
+  j["dataset"] = s.dataset;
+  j["model"] = s.model;
+  j["num_runs"] = s.runs.size();
+  j["test_acc_mean"] = num(s.test_acc_mean);
+  j["test_acc_std"] = num(s.test_acc_std);
+  j["val_acc_mean"] = num(s.val_acc_mean);
+  j["epoch_ms_median"] = num(s.epoch_ms_median);
+  j["peak_rss_mib"] = s.peak_rss_mib;
+  j["num_threads"] = s.num_threads;
+  j["num_nodes"] = s.num_nodes;
+  j["num_edges"] = s.num_edges;
+  j["num_features"] = s.num_features;
+  j["num_classes"] = s.num_classes;
+  j["num_params"] = s.num_params;
+  j["config"] = {{"path", cfg.config_path},
+                 {"dataset.path", cfg.dataset.path},
+                 {"dataset.name", cfg.dataset.name},
+                 {"dataset.feature_norm", cfg.dataset.feature_norm},
+                 {"gnn.layer_type", cfg.gnn.layer_type},
+                 {"gnn.layers_mp", cfg.gnn.layers_mp},
+                 {"gnn.dim_inner", cfg.gnn.dim_inner},
+                 {"gnn.act", cfg.gnn.act},
+                 {"gnn.dropout", cfg.gnn.dropout},
+                 {"optim.optimizer", cfg.optim.optimizer},
+                 {"optim.base_lr", cfg.optim.base_lr},
+                 {"optim.weight_decay", cfg.optim.weight_decay},
+                 {"optim.weight_decay_on", cfg.optim.weight_decay_on},
+                 {"optim.max_epoch", cfg.optim.max_epoch},
+                 {"train.patience", cfg.train.patience},
+                 {"seed", cfg.seed}};
+  json runs = json::array();
+  for (const auto& r : s.runs)
+    runs.push_back({{"seed", r.seed},
+                    {"best_epoch", r.best_epoch},
+                    {"epochs_run", r.epochs_run},
+                    {"train_acc", num(r.train_acc)},
+                    {"val_acc", num(r.val_acc)},
+                    {"test_acc", num(r.test_acc)}});
+  j["runs"] = runs;
+  write_file_atomic(path, j.dump(2) + "\n");
+}
+
+}  // namespace locus

@@ -1,0 +1,48 @@
+// `locus train`: trains the configured model on a node-classification dataset for num_runs
+// seeds, selects each run's test accuracy at its best validation epoch, and reports a summary
+// (terminal table, optional JSON, optional per-epoch CSVs in out_dir).
+#pragma once
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "apps/config.hpp"
+
+namespace locus {
+
+struct EpochMetrics {
+  int epoch = 0;
+  double loss = 0, train_acc = 0, val_acc = 0, test_acc = 0, epoch_ms = 0;
+};
+
+struct RunResult {
+  uint64_t seed = 0;
+  int best_epoch = 0;  // 1-based
+  int epochs_run = 0;
+  double train_acc = 0, val_acc = 0, test_acc = 0;  // at best_epoch
+  std::vector<EpochMetrics> history;
+};
+
+struct TrainSummary {
+  std::string dataset, model;
+  int64_t num_nodes = 0, num_edges = 0, num_features = 0, num_params = 0;
+  int32_t num_classes = 0;
+  int num_threads = 0;
+  std::vector<RunResult> runs;
+  double test_acc_mean = 0, test_acc_std = 0, val_acc_mean = 0;
+  double epoch_ms_median = 0;  // training epochs only (forward, loss, backward, step), after warm-up
+  double peak_rss_mib = 0;
+};
+
+// Runs every seed. `log` receives the header, progress and the summary table; `progress`
+// selects one updating line (a terminal) instead of one line per run.
+TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool progress);
+
+// The JSON report (see README for the keys), written atomically to `path`.
+void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, const std::string& path);
+
+// Peak resident set size of this process so far, in MiB.
+double peak_rss_mib();
+
+}  // namespace locus

@@ -1,0 +1,37 @@
+#include "core/io.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "core/error.hpp"
+
+namespace locus {
+
+void write_file_atomic(const std::string& path, const std::string& content) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  std::error_code ec;
+  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
+  if (ec) throw_input_error(path, 0, "cannot create the folder", target.parent_path().string(),
+                            "Check the path and its permissions (" + ec.message() + ")");
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw_input_error(path, 0, "cannot write", tmp, std::string("Check the path (") + std::strerror(errno) + ")");
+  const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size() && std::fflush(f) == 0;
+  const bool closed = std::fclose(f) == 0;
+  if (!ok || !closed) {
+    std::remove(tmp.c_str());
+    throw_input_error(path, 0, "write failed for", tmp, "Check free disk space");
+  }
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    std::remove(tmp.c_str());
+    throw_input_error(path, 0, "cannot replace", path, "Check permissions (" + ec.message() + ")");
+  }
+}
+
+}  // namespace locus

@@ -1,0 +1,37 @@
+// Raw message-passing kernels (no autograd): generalized sparse-dense products over a Csr or a
+// Dense topology. Parallel over destination rows with OpenMP; each row is reduced by one
+// thread in a fixed order, so results are bit-identical for any thread count. No allocation.
+#pragma once
+#include <cstdint>
+
+#include "core/graph.hpp"
+
+namespace locus::kernels {
+
+// out[d,:] (= or +=) Σ_{p in row d} w_p · x[indices[p], :]   (x: [num_src, dim], out: [num_dst, dim])
+// w_p = (g.weights[p] or 1) · (edge_val[p'] or 1), p' = g.perm[p] when via_perm (reverse graphs
+// index the forward graph's edge values), else p. A row with no in-edges gets 0 (or is untouched).
+template <class T>
+void spmm_csr(const Csr& g, const T* x, int64_t dim, const T* edge_val, bool via_perm, T* out,
+              bool accumulate);
+
+// out[d,:] (= or +=) Σ_{s in block(d)} ev(d,s) · x[s,:], ev from edge_val at the dense edge id
+// (1 when null). transpose_ev reads ev(s,d) instead (the backward pass). Causal blocks sum
+// s ≤ d (or s ≥ d when transposed).
+template <class T>
+void spmm_dense(const Dense& g, const T* x, int64_t dim, const T* edge_val, bool transpose_ev, T* out,
+                bool accumulate);
+
+// val[p] (= or +=) scale_p · <a[d,:], b[indices[p],:]> for every edge p of row d, where
+// scale_p = g.weights[p] (or 1) times row_scale[d] (or 1).
+template <class T>
+void sddmm_dot_csr(const Csr& g, const T* a_dst, const T* b_src, int64_t dim, const T* row_scale, T* val,
+                   bool accumulate);
+
+// The Dense counterpart: val[e(d,s)] (= or +=) row_scale[d] · <a[d,:], b[s,:]>; causal slots above
+// the diagonal are left untouched.
+template <class T>
+void sddmm_dot_dense(const Dense& g, const T* a_dst, const T* b_src, int64_t dim, const T* row_scale,
+                     T* val, bool accumulate);
+
+}  // namespace locus::kernels

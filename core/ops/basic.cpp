@@ -1,0 +1,148 @@
+#include "core/ops/basic.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace locus::ops {
+
+namespace {
+template <class T>
+void same_shape(Tape<T>& t, Var a, Var b, const char* op) {
+  check(t.rows(a) == t.rows(b) && t.cols(a) == t.cols(b),
+        std::string(op) + ": shapes differ [" + std::to_string(t.rows(a)) + "," + std::to_string(t.cols(a)) +
+            "] vs [" + std::to_string(t.rows(b)) + "," + std::to_string(t.cols(b)) + "]");
+}
+}  // namespace
+
+template <class T>
+Var matmul(Tape<T>& t, Var a, Var b) {
+  check(t.cols(a) == t.rows(b), "matmul: inner dimensions differ (" + std::to_string(t.cols(a)) + " vs " +
+                                    std::to_string(t.rows(b)) + ")");
+  MatT<T> out(t.rows(a), t.cols(b));
+  out.noalias() = t.value(a) * t.value(b);
+  return t.push(std::move(out), "matmul", {a, b}, [a, b](Tape<T>& t, Var self) {
+    auto g = t.grad(self);
+    if (t.requires_grad(a)) t.grad(a).noalias() += g * t.value(b).transpose();  // dA = G Bᵀ
+    if (t.requires_grad(b)) t.grad(b).noalias() += t.value(a).transpose() * g;  // dB = Aᵀ G
+  });
+}
+
+template <class T>
+Var add(Tape<T>& t, Var a, Var b) {
+  same_shape(t, a, b, "add");
+  MatT<T> out = t.value(a) + t.value(b);
+  return t.push(std::move(out), "add", {a, b}, [a, b](Tape<T>& t, Var self) {
+    if (t.requires_grad(a)) t.grad(a) += t.grad(self);
+    if (t.requires_grad(b)) t.grad(b) += t.grad(self);
+  });
+}
+
+template <class T>
+Var add_bias(Tape<T>& t, Var x, Var bias) {
+  check(t.rows(bias) == 1 && t.cols(bias) == t.cols(x), "add_bias: bias must be [1, " +
+                                                             std::to_string(t.cols(x)) + "]");
+  MatT<T> out = t.value(x);
+  out.rowwise() += t.value(bias).row(0);
+  return t.push(std::move(out), "add_bias", {x, bias}, [x, bias](Tape<T>& t, Var self) {
+    if (t.requires_grad(x)) t.grad(x) += t.grad(self);
+    if (t.requires_grad(bias)) t.grad(bias).row(0) += t.grad(self).colwise().sum();  // db = Σ_rows G
+  });
+}
+
+template <class T>
+Var scale(Tape<T>& t, Var x, T s) {
+  MatT<T> out = s * t.value(x);
+  return t.push(std::move(out), "scale", {x}, [x, s](Tape<T>& t, Var self) {
+    t.grad(x) += s * t.grad(self);
+  });
+}
+
+Act parse_act(const char* name) {
+  if (!std::strcmp(name, "identity")) return Act::Identity;
+  if (!std::strcmp(name, "relu")) return Act::Relu;
+  if (!std::strcmp(name, "elu")) return Act::Elu;
+  throw InputError(std::string("unknown activation '") + name + "'. Use relu, elu or identity");
+}
+
+template <class T>
+Var relu(Tape<T>& t, Var x) {
+  MatT<T> out = t.value(x).cwiseMax(T(0));
+  return t.push(std::move(out), "relu", {x}, [x](Tape<T>& t, Var self) {
+    // d/dx relu = 1 where the output is positive
+    t.grad(x).array() += (t.value(self).array() > T(0)).select(t.grad(self).array(), T(0));
+  });
+}
+
+template <class T>
+Var elu(Tape<T>& t, Var x, T alpha) {
+  auto xv = t.value(x).array();
+  MatT<T> out = (xv > T(0)).select(xv, alpha * (xv.exp() - T(1)));
+  return t.push(std::move(out), "elu", {x}, [x, alpha](Tape<T>& t, Var self) {
+    // d/dx = 1 for x > 0, else alpha e^x = y + alpha
+    auto xv = t.value(x).array();
+    auto yv = t.value(self).array();
+    t.grad(x).array() += t.grad(self).array() * (xv > T(0)).select(T(1), yv + alpha);
+  });
+}
+
+template <class T>
+Var activation(Tape<T>& t, Var x, Act act) {
+  switch (act) {
+    case Act::Relu: return relu(t, x);
+    case Act::Elu: return elu(t, x);
+    case Act::Identity: return x;
+  }
+  return x;
+}
+
+template <class T>
+Var dropout(Tape<T>& t, Var x, double p, uint64_t key, bool training) {
+  check(p >= 0.0 && p < 1.0, "dropout: p must be in [0, 1)");
+  if (!training || p == 0.0) return x;
+  const int64_t n = t.rows(x) * t.cols(x);
+  const T keep_scale = static_cast<T>(1.0 / (1.0 - p));
+  const float pf = static_cast<float>(p);
+  auto mask = std::make_shared<MatT<T>>(t.rows(x), t.cols(x));
+  MatT<T> out(t.rows(x), t.cols(x));
+  T* m = mask->data();
+  T* o = out.data();
+  const T* xv = t.value(x).data();
+#pragma omp parallel for schedule(static) if (n >= (1 << 15))
+  for (int64_t i = 0; i < n; ++i) {
+    m[i] = Rng::uniform_at(key, static_cast<uint64_t>(i)) >= pf ? keep_scale : T(0);
+    o[i] = xv[i] * m[i];
+  }
+  return t.push(std::move(out), "dropout", {x}, [x, mask](Tape<T>& t, Var self) {
+    t.grad(x).array() += t.grad(self).array() * mask->array();
+  });
+}
+
+template <class T>
+Var weighted_sum(Tape<T>& t, Var x, const MatT<T>& w) {
+  check(w.rows() == t.rows(x) && w.cols() == t.cols(x), "weighted_sum: weight shape differs");
+  MatT<T> out(1, 1);
+  out(0, 0) = (t.value(x).array() * w.array()).sum();
+  return t.push(std::move(out), "weighted_sum", {x}, [x, w](Tape<T>& t, Var self) {
+    t.grad(x) += t.grad(self)(0, 0) * w;
+  });
+}
+
+#define LOCUS_INSTANTIATE(T)                                            \
+  template Var matmul<T>(Tape<T>&, Var, Var);                           \
+  template Var add<T>(Tape<T>&, Var, Var);                              \
+  template Var add_bias<T>(Tape<T>&, Var, Var);                         \
+  template Var scale<T>(Tape<T>&, Var, T);                              \
+  template Var relu<T>(Tape<T>&, Var);                                  \
+  template Var elu<T>(Tape<T>&, Var, T);                                \
+  template Var activation<T>(Tape<T>&, Var, Act);                       \
+  template Var dropout<T>(Tape<T>&, Var, double, uint64_t, bool);       \
+  template Var weighted_sum<T>(Tape<T>&, Var, const MatT<T>&);
+LOCUS_INSTANTIATE(float)
+LOCUS_INSTANTIATE(double)
+#undef LOCUS_INSTANTIATE
+
+}  // namespace locus::ops

@@ -1,0 +1,32 @@
+// Differentiable message passing: gspmm over a Csr or Dense topology, and the product of a
+// constant sparse feature matrix with a dense parameter. Backward of gspmm is gspmm on the
+// reversed topology (for x) and a per-edge dot product (gsddmm, for edge values).
+#pragma once
+#include <memory>
+
+#include "core/graph.hpp"
+#include "core/rng.hpp"
+#include "core/tape.hpp"
+
+namespace locus::ops {
+
+enum class Reduce { Sum, Mean };
+
+// out[d,:] = reduce_{s→d} w_e · x[s,:]   x: [num_src, dim] → [num_dst, dim]
+// w_e = the graph's edge weight (Csr; 1 when absent) times edge[e] when `edge` is valid
+// (edge: [num_edges, 1] indexed by Csr position, or [num_edge_slots, 1] by dense edge id).
+// Mean divides by the number of in-edges; a destination without in-edges gets 0.
+// The graph must outlive the tape's backward pass.
+template <class T>
+Var gspmm(Tape<T>& t, GraphRef g, Var x, Reduce reduce = Reduce::Sum, Var edge = Var{});
+
+// x [n, f] (constant, sparse) · w [f, h] → [n, h]. x is shared with the backward closure.
+template <class T>
+Var spmm(Tape<T>& t, std::shared_ptr<const SpMatT<T>> x, Var w);
+
+// Inverted dropout on the stored values of a sparse matrix (its pattern is kept; dropped
+// values become 0). Counter-based from `key`, like ops::dropout.
+template <class T>
+SpMatT<T> sparse_dropout(const SpMatT<T>& x, double p, uint64_t key);
+
+}  // namespace locus::ops

@@ -1,0 +1,62 @@
+#include "core/optim.hpp"
+
+#include <cmath>
+
+#include "core/error.hpp"
+
+namespace locus {
+
+OptimKind parse_optim_kind(const std::string& name) {
+  if (name == "adam") return OptimKind::Adam;
+  if (name == "adamw") return OptimKind::AdamW;
+  if (name == "sgd") return OptimKind::Sgd;
+  throw InputError("unknown optimizer '" + name + "'. Use adam, adamw or sgd");
+}
+
+template <class T>
+void Optimizer<T>::step(ParamStore<T>& store) {
+  const int64_t n = store.size();
+  if (static_cast<int64_t>(m_.size()) != n) {
+    m_.assign(n, T(0));
+    if (opt_.kind != OptimKind::Sgd) v_.assign(n, T(0));
+  }
+  ++t_;
+  T* w = store.values().data();
+  const T* g = store.grads().data();
+  const T lr = static_cast<T>(opt_.lr), b1 = static_cast<T>(opt_.beta1), b2 = static_cast<T>(opt_.beta2);
+  const T eps = static_cast<T>(opt_.eps), mom = static_cast<T>(opt_.momentum);
+  // Bias corrections of Adam: m̂ = m / (1 - β1^t), v̂ = v / (1 - β2^t).
+  const T c1 = static_cast<T>(1.0 / (1.0 - std::pow(opt_.beta1, static_cast<double>(t_))));
+  const T c2 = static_cast<T>(1.0 / (1.0 - std::pow(opt_.beta2, static_cast<double>(t_))));
+  for (const ParamInfo& p : store.params()) {
+    const T wd = p.decay ? static_cast<T>(opt_.weight_decay) : T(0);
+    const int64_t b = p.offset, e = p.offset + p.rows * p.cols;
+    switch (opt_.kind) {
+      case OptimKind::Sgd:
+        for (int64_t i = b; i < e; ++i) {
+          T gi = g[i] + wd * w[i];
+          m_[i] = mom * m_[i] + gi;
+          w[i] -= lr * (mom != T(0) ? m_[i] : gi);
+        }
+        break;
+      case OptimKind::Adam:
+      case OptimKind::AdamW: {
+        const bool decoupled = opt_.kind == OptimKind::AdamW;
+        for (int64_t i = b; i < e; ++i) {
+          T gi = g[i];
+          if (decoupled) w[i] -= lr * wd * w[i];  // AdamW: w ← w − lr·λ·w
+          else gi += wd * w[i];                   // Adam: g ← g + λ·w
+          m_[i] = b1 * m_[i] + (T(1) - b1) * gi;
+          v_[i] = b2 * v_[i] + (T(1) - b2) * gi * gi;
+          w[i] -= lr * (m_[i] * c1) / (std::sqrt(v_[i] * c2) + eps);
+        }
+        break;
+      }
+    }
+  }
+}
+
+template class Optimizer<float>;
+template class Optimizer<double>;
+
+}  // namespace locus

@@ -1,0 +1,49 @@
+// ParamStore: every trainable parameter of a model in one flat value buffer and one flat
+// gradient buffer. Layers keep ParamIds; optimizers and checkpoints loop over the flat buffers.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "core/tensor.hpp"
+
+namespace locus {
+
+struct ParamId {
+  int index = -1;
+};
+
+enum class Init { Zeros, Ones, Glorot };
+
+struct ParamInfo {
+  std::string name;
+  int64_t rows = 0, cols = 0, offset = 0;
+  bool decay = true;  // whether weight decay applies
+};
+
+template <class T>
+class ParamStore {
+ public:
+  using Map = Eigen::Map<MatT<T>>;
+
+  // Registers a rows × cols parameter. Glorot: U(±sqrt(6 / (rows + cols))), drawn from rng.
+  ParamId add(const std::string& name, int64_t rows, int64_t cols, Init init, Rng& rng,
+              bool decay = true);
+
+  Map value(ParamId p) { return Map(values_.data() + info(p).offset, info(p).rows, info(p).cols); }
+  Map grad(ParamId p) { return Map(grads_.data() + info(p).offset, info(p).rows, info(p).cols); }
+  const ParamInfo& info(ParamId p) const { return params_.at(p.index); }
+  const std::vector<ParamInfo>& params() const { return params_; }
+
+  std::vector<T>& values() { return values_; }
+  std::vector<T>& grads() { return grads_; }
+  int64_t size() const { return static_cast<int64_t>(values_.size()); }
+  void zero_grad();
+
+ private:
+  std::vector<ParamInfo> params_;
+  std::vector<T> values_, grads_;
+};
+
+}  // namespace locus

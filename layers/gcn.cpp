@@ -1,0 +1,39 @@
+#include "layers/gcn.hpp"
+
+#include <cmath>
+
+namespace locus {
+
+Csr gcn_normalize(const Csr& g) {
+  Csr a = g.add_self_loops(1.0f);
+  std::vector<double> deg(a.num_dst, 0.0);
+  for (int64_t d = 0; d < a.num_dst; ++d)
+    for (int64_t p = a.indptr[d]; p < a.indptr[d + 1]; ++p) deg[d] += a.weight(p);
+  std::vector<float> w(a.num_edges());
+  // Â[d, s] = w_sd / sqrt(deg d · deg s)
+  for (int64_t d = 0; d < a.num_dst; ++d)
+    for (int64_t p = a.indptr[d]; p < a.indptr[d + 1]; ++p) {
+      const double ds = deg[a.indices[p]], dd = deg[d];
+      w[p] = (ds > 0 && dd > 0) ? static_cast<float>(a.weight(p) / std::sqrt(dd * ds)) : 0.0f;
+    }
+  a.weights = std::move(w);
+  return a;
+}
+
+template <class T>
+GcnConv<T>::GcnConv(ParamStore<T>& store, Rng& rng, const std::string& name, int64_t in, int64_t out, bool decay)
+    : lin_(store, rng, name, in, out, true, decay) {}
+
+template <class T>
+Var GcnConv<T>::forward(Tape<T>& t, const Csr& a_hat, const Features<T>& x) const {
+  // (Â X) W = Â (X W): transform first unless the layer widens a dense input.
+  if (x.is_sparse() || lin_.out_dim() <= lin_.in_dim())
+    return lin_.add_bias(t, ops::gspmm(t, GraphRef(a_hat), lin_.transform(t, x)));
+  Var ax = ops::gspmm(t, GraphRef(a_hat), x.var);
+  return lin_.add_bias(t, lin_.transform(t, Features<T>{ax, nullptr}));
+}
+
+template class GcnConv<float>;
+template class GcnConv<double>;
+
+}  // namespace locus

@@ -1,0 +1,42 @@
+// The node-classification model of `locus train`: a GraphGym-style stack of message-passing
+// layers (or plain Linear layers for `mlp`), dropout before every layer, an activation between
+// layers, and log-softmax at the end. Graph caches (e.g. GCN's Â) are built once here.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/graph.hpp"
+#include "layers/gcn.hpp"
+#include "layers/linear.hpp"
+
+namespace locus {
+
+struct GnnSpec {
+  std::string layer_type = "gcn";  // gcn | mlp
+  int layers = 2;
+  int64_t in_dim = 0, hidden = 16, out_dim = 0;
+  ops::Act act = ops::Act::Relu;
+  double dropout = 0.5;
+  bool decay_first_only = true;  // weight decay on the first layer's parameters alone
+};
+
+const std::vector<std::string>& gnn_layer_types();
+
+template <class T>
+class GnnClassifier {
+ public:
+  // graph: the message-passing topology (destination-major, as loaded).
+  GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& spec, const Csr& graph);
+  // Log-probabilities [n, out_dim]. `key` seeds this call's dropout masks.
+  Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const;
+  const GnnSpec& spec() const { return spec_; }
+
+ private:
+  GnnSpec spec_;
+  std::shared_ptr<const Csr> a_hat_;  // GCN
+  std::vector<GcnConv<T>> gcn_;
+  std::vector<Linear<T>> lin_;
+};
+
+}  // namespace locus

@@ -1,0 +1,71 @@
+#include "layers/linear.hpp"
+
+#include "core/error.hpp"
+
+namespace locus {
+
+template <class T>
+Features<T> dropout(Tape<T>& t, const Features<T>& x, double p, uint64_t key, bool training) {
+  if (!training || p == 0.0) return x;
+  if (x.is_sparse())
+    return Features<T>{Var{}, std::make_shared<const SpMatT<T>>(ops::sparse_dropout(*x.sparse, p, key))};
+  return Features<T>{ops::dropout(t, x.var, p, key, training), nullptr};
+}
+
+template <class T>
+Linear<T>::Linear(ParamStore<T>& store, Rng& rng, const std::string& name, int64_t in, int64_t out, bool bias,
+                  bool decay)
+    : store_(&store), in_(in), out_(out) {
+  w_ = store.add(name + ".weight", in, out, Init::Glorot, rng, decay);
+  if (bias) b_ = store.add(name + ".bias", 1, out, Init::Zeros, rng, decay);
+}
+
+template <class T>
+Var Linear<T>::transform(Tape<T>& t, const Features<T>& x) const {
+  Var w = t.param(*store_, w_);
+  if (x.is_sparse()) return ops::spmm(t, x.sparse, w);
+  return ops::matmul(t, x.var, w);
+}
+
+template <class T>
+Var Linear<T>::add_bias(Tape<T>& t, Var y) const {
+  if (b_.index < 0) return y;
+  return ops::add_bias(t, y, t.param(*store_, b_));
+}
+
+template <class T>
+Var Linear<T>::forward(Tape<T>& t, const Features<T>& x) const {
+  return add_bias(t, transform(t, x));
+}
+
+template <class T>
+Mlp<T>::Mlp(ParamStore<T>& store, Rng& rng, const std::string& name, const std::vector<int64_t>& dims,
+            ops::Act act, double dropout)
+    : act_(act), dropout_(dropout) {
+  check(dims.size() >= 2, "Mlp: needs at least an input and an output size");
+  for (size_t i = 0; i + 1 < dims.size(); ++i)
+    layers_.emplace_back(store, rng, name + "." + std::to_string(i), dims[i], dims[i + 1]);
+}
+
+template <class T>
+Var Mlp<T>::forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const {
+  Features<T> h = x;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (i > 0) h = dropout(t, h, dropout_, splitmix64(key + i), training);
+    Var y = layers_[i].forward(t, h);
+    if (i + 1 < layers_.size()) y = ops::activation(t, y, act_);
+    h = Features<T>{y, nullptr};
+  }
+  return h.var;
+}
+
+template struct Features<float>;
+template struct Features<double>;
+template Features<float> dropout(Tape<float>&, const Features<float>&, double, uint64_t, bool);
+template Features<double> dropout(Tape<double>&, const Features<double>&, double, uint64_t, bool);
+template class Linear<float>;
+template class Linear<double>;
+template class Mlp<float>;
+template class Mlp<double>;
+
+}  // namespace locus

@@ -1,0 +1,486 @@
+// Tests of apps/config: defaults, every key from a file and from overrides, override order,
+// path resolution, and the InputErrors for bad files, keys, types, ranges and overrides.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "apps/config.hpp"
+#include "core/error.hpp"
+#include "tests/testing/paths.hpp"
+
+namespace fs = std::filesystem;
+using locus::ExperimentConfig;
+using locus::load_config;
+
+namespace {
+
+// A unique temporary directory, removed (with its contents) at scope exit.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static std::atomic<int> counter{0};
+    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
+    path = fs::temp_directory_path() / ("locus-test-config-" + std::to_string(::getpid()) + "-" +
+                                        std::to_string(stamp) + "-" + std::to_string(counter++));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  // Writes `text` to `name` (creating folders) and returns the absolute path.
+  std::string write(const std::string& name, const std::string& text) const {
+    const fs::path p = path / name;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+    return p.string();
+  }
+};
+
+// The InputError message of `f`; fails the test when `f` throws nothing.
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const locus::InputError& e) {
+    return e.what();
+  }
+  FAIL("expected an InputError");
+  return {};
+}
+
+std::string file_error(const TempDir& dir, const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+  const std::string path = dir.write("bad.yaml", yaml);
+  return error_of([&] { load_config(path, overrides); });
+}
+
+std::string override_error(const std::vector<std::string>& overrides) {
+  return error_of([&] { load_config("", overrides); });
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// Asserts the message has the form "file:line: ... 'token'. ... fix ...".
+void check_message(const std::string& msg, const std::string& file, long line, const std::string& token,
+                   const std::string& fix) {
+  INFO("message: " << msg);
+  const std::string place = line > 0 ? file + ":" + std::to_string(line) + ": " : file + ": ";
+  CHECK(msg.rfind(place, 0) == 0);
+  CHECK(contains(msg, "'" + token + "'"));
+  CHECK(contains(msg, fix));
+}
+
+}  // namespace
+
+TEST_CASE("config: config_keys lists every dotted key once") {
+  const auto& keys = locus::config_keys();
+  CHECK(keys.size() == 18);
+  CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == keys.size());
+  for (const char* k : {"dataset.path", "dataset.name", "dataset.feature_norm", "gnn.layer_type", "gnn.layers_mp",
+                        "gnn.dim_inner", "gnn.act", "gnn.dropout", "optim.optimizer", "optim.base_lr",
+                        "optim.weight_decay", "optim.weight_decay_on", "optim.max_epoch", "train.patience", "seed",
+                        "num_runs", "num_threads", "out_dir"})
+    CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
+}
+
+TEST_CASE("config: defaults when built from overrides alone") {
+  const ExperimentConfig c = load_config("", {"dataset.name=karate"});
+  CHECK(c.config_path.empty());
+  CHECK(c.dataset.name == "karate");
+  CHECK(c.dataset.path.empty());
+  CHECK(c.dataset.feature_norm == "none");
+  CHECK(c.gnn.layer_type == "gcn");
+  CHECK(c.gnn.layers_mp == 2);
+  CHECK(c.gnn.dim_inner == 16);
+  CHECK(c.gnn.act == "relu");
+  CHECK(c.gnn.dropout == 0.5);
+  CHECK(c.optim.optimizer == "adam");
+  CHECK(c.optim.base_lr == 0.01);
+  CHECK(c.optim.weight_decay == 5e-4);
+  CHECK(c.optim.weight_decay_on == "first");
+  CHECK(c.optim.max_epoch == 200);
+  CHECK(c.train.patience == 0);
+  CHECK(c.seed == 0);
+  CHECK(c.num_runs == 1);
+  CHECK(c.num_threads == 0);
+  CHECK(c.out_dir.empty());
+}
+
+TEST_CASE("config: an empty file or one with only comments gives the defaults") {
+  TempDir dir;
+  for (const char* text : {"", "# nothing here\n\n   # still nothing\n", "---\n"}) {
+    const std::string path = dir.write("empty.yaml", text);
+    const ExperimentConfig c = load_config(path, {"dataset.name=karate"});
+    CHECK(c.config_path == path);
+    CHECK(c.gnn.dim_inner == 16);
+    CHECK(c.optim.max_epoch == 200);
+    CHECK(c.dataset.name == "karate");
+  }
+}
+
+static void check_non_defaults(const ExperimentConfig& c) {
+  CHECK(c.dataset.feature_norm == "row");
+  CHECK(c.gnn.layer_type == "mlp");
+  CHECK(c.gnn.layers_mp == 3);
+  CHECK(c.gnn.dim_inner == 64);
+  CHECK(c.gnn.act == "elu");
+  CHECK(c.gnn.dropout == 0.25);
+  CHECK(c.optim.optimizer == "adamw");
+  CHECK(c.optim.base_lr == 0.005);
+  CHECK(c.optim.weight_decay == 0.0);
+  CHECK(c.optim.weight_decay_on == "all");
+  CHECK(c.optim.max_epoch == 300);
+  CHECK(c.train.patience == 20);
+  CHECK(c.seed == 18446744073709551615ull);
+  CHECK(c.num_runs == 10);
+  CHECK(c.num_threads == 4);
+}
+
+TEST_CASE("config: every key is read from a nested file") {
+  TempDir dir;
+  const std::string path = dir.write("cfg.yaml", R"(# GraphGym-style nesting
+dataset:
+  name: cora_builtin
+  feature_norm: row
+gnn:
+  layer_type: mlp
+  layers_mp: 3
+  dim_inner: 64
+  act: elu
+  dropout: 0.25
+optim:
+  optimizer: adamw
+  base_lr: 5e-3
+  weight_decay: 0
+  weight_decay_on: all
+  max_epoch: 300
+train:
+  patience: 20
+seed: 18446744073709551615
+num_runs: 10
+num_threads: 4
+out_dir: /tmp/locus-runs
+)");
+  const ExperimentConfig c = load_config(path, {});
+  check_non_defaults(c);
+  CHECK(c.config_path == path);
+  CHECK(c.dataset.name == "cora_builtin");
+  CHECK(c.dataset.path.empty());
+  CHECK(c.out_dir == "/tmp/locus-runs");
+}
+
+TEST_CASE("config: dotted keys at the top level of a file, mixed with sections") {
+  TempDir dir;
+  const std::string path = dir.write("cfg.yaml", R"(dataset.name: karate
+dataset.feature_norm: row
+gnn.layer_type: mlp
+gnn.layers_mp: 3
+gnn:
+  dim_inner: 64
+  act: elu
+gnn.dropout: 0.25
+optim.optimizer: adamw
+optim.base_lr: 0.005
+optim.weight_decay: 0.0
+optim: {weight_decay_on: all, max_epoch: 300}
+train.patience: 20
+seed: 18446744073709551615
+num_runs: 10
+num_threads: 4
+)");
+  const ExperimentConfig c = load_config(path, {});
+  check_non_defaults(c);
+  CHECK(c.dataset.name == "karate");
+}
+
+TEST_CASE("config: every key is read from an override") {
+  const ExperimentConfig c = load_config(
+      "", {"dataset.name=karate", "dataset.feature_norm=row", "gnn.layer_type=mlp", "gnn.layers_mp=3",
+           "gnn.dim_inner=64", "gnn.act=elu", "gnn.dropout=0.25", "optim.optimizer=adamw", "optim.base_lr=0.005",
+           "optim.weight_decay=0", "optim.weight_decay_on=all", "optim.max_epoch=300", "train.patience=20",
+           "seed=18446744073709551615", "num_runs=10", "num_threads=4", "out_dir=runs/a"});
+  check_non_defaults(c);
+  CHECK(c.dataset.name == "karate");
+  CHECK(c.out_dir == "runs/a");  // overrides are stored as given
+  const ExperimentConfig p = load_config("", {"dataset.path=data/x/dataset.yaml"});
+  CHECK(p.dataset.path == "data/x/dataset.yaml");
+  CHECK(p.dataset.name.empty());
+}
+
+TEST_CASE("config: overrides apply in order after the file") {
+  TempDir dir;
+  const std::string path = dir.write("cfg.yaml", "dataset: {name: karate}\ngnn: {dim_inner: 32, dropout: 0.1}\nseed: 7\n");
+  const ExperimentConfig c = load_config(path, {"gnn.dim_inner=8", "seed=9", "gnn.dim_inner=128"});
+  CHECK(c.gnn.dim_inner == 128);  // the last override wins
+  CHECK(c.seed == 9);             // an override beats the file
+  CHECK(c.gnn.dropout == 0.1);    // untouched file values stay
+  // Whitespace around key and value, quoted YAML scalars and numeric spellings.
+  const ExperimentConfig q = load_config(path, {" gnn.act = 'elu' ", "optim.base_lr=1e-3", "num_runs=+3",
+                                                "gnn.dropout=.5"});
+  CHECK(q.gnn.act == "elu");
+  CHECK(q.optim.base_lr == 1e-3);
+  CHECK(q.num_runs == 3);
+  CHECK(q.gnn.dropout == 0.5);
+}
+
+TEST_CASE("config: relative paths in the file resolve against the file's folder") {
+  TempDir dir;
+  const fs::path root = fs::weakly_canonical(dir.path);
+  // Like apps/configs/x.yaml pointing at ../../../shared/datasets/cora/dataset.yaml.
+  const std::string path = dir.write("repo/apps/configs/cora.yaml",
+                                     "dataset:\n  path: ../../../shared/datasets/cora/dataset.yaml\nout_dir: runs/cora\n");
+  const ExperimentConfig c = load_config(path, {});
+  CHECK(fs::path(c.dataset.path) == (fs::absolute(dir.path) / "shared/datasets/cora/dataset.yaml").lexically_normal());
+  CHECK(fs::path(c.out_dir) == (fs::absolute(dir.path) / "repo/apps/configs/runs/cora").lexically_normal());
+  CHECK(fs::path(c.dataset.path).is_absolute());
+  CHECK(!contains(c.dataset.path, ".."));
+
+  // The same when the config itself is named by a path relative to the current directory.
+  const fs::path relative = fs::relative(path);
+  if (!relative.empty() && relative.is_relative()) {
+    const ExperimentConfig r = load_config(relative.string(), {});
+    CHECK(fs::weakly_canonical(r.dataset.path) == root / "shared/datasets/cora/dataset.yaml");
+    CHECK(fs::path(r.dataset.path).is_absolute());
+  }
+
+  // Absolute paths are kept (normalised); dotted keys resolve the same way.
+  const std::string abs = dir.write("b/cfg.yaml", "dataset.path: /data/./x/../cora.yaml\nout_dir: ./out\n");
+  const ExperimentConfig a = load_config(abs, {});
+  CHECK(a.dataset.path == "/data/cora.yaml");
+  CHECK(fs::path(a.out_dir) == (fs::absolute(dir.path) / "b/out").lexically_normal());
+
+  // Overrides stay relative to the current directory: stored as given.
+  const ExperimentConfig o = load_config(path, {"dataset.path=../mine/dataset.yaml", "out_dir=results"});
+  CHECK(o.dataset.path == "../mine/dataset.yaml");
+  CHECK(o.out_dir == "results");
+}
+
+TEST_CASE("config: the later of dataset.path and dataset.name wins when it is an override") {
+  TempDir dir;
+  const std::string by_name = dir.write("name.yaml", "dataset:\n  name: karate\n");
+  const ExperimentConfig a = load_config(by_name, {"dataset.path=d/dataset.yaml"});
+  CHECK(a.dataset.path == "d/dataset.yaml");
+  CHECK(a.dataset.name.empty());
+
+  const std::string by_path = dir.write("path.yaml", "dataset:\n  path: d/dataset.yaml\n");
+  const ExperimentConfig b = load_config(by_path, {"dataset.name=karate"});
+  CHECK(b.dataset.name == "karate");
+  CHECK(b.dataset.path.empty());
+
+  const ExperimentConfig c = load_config(by_path, {"dataset.name=karate", "dataset.path=e/dataset.yaml"});
+  CHECK(c.dataset.path == "e/dataset.yaml");
+  CHECK(c.dataset.name.empty());
+
+  // A file that sets both is resolved by an override of either.
+  const std::string both = dir.write("both.yaml", "dataset:\n  name: karate\n  path: d/dataset.yaml\n");
+  CHECK(load_config(both, {"dataset.name=karate"}).dataset.path.empty());
+}
+
+TEST_CASE("config: empty or null values leave string keys unset; empty sections are fine") {
+  TempDir dir;
+  const std::string path = dir.write("cfg.yaml", "dataset:\n  name: karate\n  path:\ngnn:\nout_dir: ~\n");
+  const ExperimentConfig c = load_config(path, {});
+  CHECK(c.dataset.name == "karate");
+  CHECK(c.dataset.path.empty());
+  CHECK(c.out_dir.empty());
+  CHECK(c.gnn.dim_inner == 16);
+  CHECK(load_config("", {"dataset.name=karate", "out_dir=x", "out_dir="}).out_dir.empty());
+}
+
+// ---- bad input ---------------------------------------------------------------------------
+
+TEST_CASE("config error: unknown keys name the file, line, key and the nearest key") {
+  TempDir dir;
+  const std::string file = (dir.path / "bad.yaml").string();
+  // A typo inside a section.
+  check_message(file_error(dir, "dataset: {name: karate}\ngnn:\n  dim_iner: 32\n"), file, 3, "gnn.dim_iner",
+                "did you mean 'gnn.dim_inner'?");
+  // A dotted typo at the top level.
+  check_message(file_error(dir, "dataset.name: karate\n\ngnn.dropuot: 0.1\n"), file, 3, "gnn.dropuot",
+                "did you mean 'gnn.dropout'?");
+  // A real key in the wrong section, and a section key at the top level.
+  check_message(file_error(dir, "gnn:\n  layers_mp: 2\n  base_lr: 0.1\n"), file, 3, "gnn.base_lr",
+                "did you mean 'optim.base_lr'?");
+  check_message(file_error(dir, "dim_inner: 8\n"), file, 1, "dim_inner", "did you mean 'gnn.dim_inner'?");
+  check_message(file_error(dir, "sed: 1\n"), file, 1, "sed", "did you mean 'seed'?");
+  // Nothing near: the valid keys of the section, or all keys.
+  check_message(file_error(dir, "optim:\n  zzzzzzzz: 1\n"), file, 2, "optim.zzzzzzzz",
+                "valid keys in 'optim': optim.optimizer, optim.base_lr");
+  check_message(file_error(dir, "model:\n  type: gnn\n"), file, 1, "model", "valid keys: dataset.path");
+}
+
+TEST_CASE("config error: wrong types") {
+  TempDir dir;
+  const std::string file = (dir.path / "bad.yaml").string();
+  check_message(file_error(dir, "gnn:\n  dim_inner: sixteen\n"), file, 2, "sixteen",
+                "set gnn.dim_inner to a whole number >= 1");
+  CHECK(contains(file_error(dir, "gnn:\n  dim_inner: sixteen\n"), "gnn.dim_inner must be a whole number"));
+  check_message(file_error(dir, "gnn:\n  dropout: [1]\n"), file, 2, "[1]", "set gnn.dropout to a number in [0, 1)");
+  check_message(file_error(dir, "gnn.layers_mp: 2.5\n"), file, 1, "2.5", "whole number >= 1");
+  check_message(file_error(dir, "optim:\n  base_lr: fast\n"), file, 2, "fast", "set optim.base_lr to a number > 0");
+  check_message(file_error(dir, "seed: {a: 1}\n"), file, 1, "{a: 1}", "set seed to a whole number >= 0");
+  check_message(file_error(dir, "dataset:\n  name: [karate, cora]\n"), file, 2, "[karate, cora]",
+                "write dataset.name as one plain value");
+  check_message(file_error(dir, "optim:\n  base_lr: .nan\n"), file, 2, ".nan", "set optim.base_lr to a number > 0");
+  check_message(file_error(dir, "optim:\n  base_lr: inf\n"), file, 2, "inf", "set optim.base_lr to a number > 0");
+  // A key with no value at all.
+  check_message(file_error(dir, "num_runs: 2\ngnn:\n  dim_inner:\n"), file, 3, "gnn.dim_inner",
+                "set gnn.dim_inner to a whole number >= 1");
+  // A section that is not a mapping.
+  check_message(file_error(dir, "gnn: 3\n"), file, 1, "3", "write 'gnn:' then indented keys: layer_type, layers_mp");
+}
+
+TEST_CASE("config error: out-of-range values") {
+  TempDir dir;
+  const std::string file = (dir.path / "bad.yaml").string();
+  struct Case {
+    std::string yaml, token, problem, fix;
+  };
+  const std::vector<Case> cases = {
+      {"gnn:\n  dropout: 1.0\n", "1.0", "gnn.dropout must be in [0, 1)", "set gnn.dropout to a number in [0, 1)"},
+      {"gnn:\n  dropout: -0.1\n", "-0.1", "gnn.dropout must be in [0, 1)", "e.g. 0.5"},
+      {"gnn:\n  layers_mp: 0\n", "0", "gnn.layers_mp must be >= 1", "set gnn.layers_mp to a whole number >= 1"},
+      {"gnn:\n  dim_inner: -4\n", "-4", "gnn.dim_inner must be >= 1", "e.g. 16"},
+      {"gnn:\n  dim_inner: 99999999999\n", "99999999999", "gnn.dim_inner is too large", "whole number >= 1"},
+      {"optim:\n  base_lr: 0\n", "0", "optim.base_lr must be > 0", "set optim.base_lr to a number > 0"},
+      {"optim:\n  base_lr: -0.01\n", "-0.01", "optim.base_lr must be > 0", "e.g. 0.01"},
+      {"optim:\n  weight_decay: -1e-4\n", "-1e-4", "optim.weight_decay must be >= 0", "e.g. 5e-4"},
+      {"optim:\n  max_epoch: 0\n", "0", "optim.max_epoch must be >= 1", "set optim.max_epoch to a whole number >= 1"},
+      {"train:\n  patience: -1\n", "-1", "train.patience must be >= 0", "set train.patience to a whole number >= 0"},
+      {"\nnum_runs: 0\n", "0", "num_runs must be >= 1", "set num_runs to a whole number >= 1"},
+      {"\nnum_threads: -2\n", "-2", "num_threads must be >= 0", "set num_threads to a whole number >= 0"},
+      {"\nseed: -1\n", "-1", "seed must be >= 0", "set seed to a whole number >= 0"},
+      {"\nseed: 18446744073709551616\n", "18446744073709551616", "seed is too large", "whole number >= 0"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.yaml);
+    const std::string msg = file_error(dir, "dataset: {name: karate}\n" + c.yaml);
+    check_message(msg, file, 3, c.token, c.fix);
+    CHECK(contains(msg, c.problem));
+  }
+}
+
+TEST_CASE("config error: choices list the allowed values and the nearest") {
+  TempDir dir;
+  const std::string file = (dir.path / "bad.yaml").string();
+  check_message(file_error(dir, "gnn:\n  layer_type: GCN\n"), file, 2, "GCN", "did you mean 'gcn'? (allowed: gcn, mlp)");
+  check_message(file_error(dir, "gnn:\n  act: relu6\n"), file, 2, "relu6", "did you mean 'relu'?");
+  CHECK(contains(file_error(dir, "gnn:\n  act: relu6\n"), "gnn.act must be one of relu, elu, identity"));
+  check_message(file_error(dir, "optim:\n  optimizer: adamw2\n"), file, 2, "adamw2", "did you mean 'adamw'?");
+  check_message(file_error(dir, "dataset:\n  feature_norm: rows\n"), file, 2, "rows", "did you mean 'row'?");
+  check_message(file_error(dir, "optim:\n  weight_decay_on: everything\n"), file, 2, "everything",
+                "choose one of first, all");
+  check_message(file_error(dir, "gnn:\n  act: [relu]\n"), file, 2, "[relu]", "set gnn.act to one of relu, elu, identity");
+}
+
+TEST_CASE("config error: dataset must be given exactly once") {
+  TempDir dir;
+  const std::string file = (dir.path / "bad.yaml").string();
+  const std::string both = file_error(dir, "dataset:\n  name: karate\n  path: d.yaml\n");
+  check_message(both, file, 3, "dataset", "keep one: remove dataset.name (line 2) or dataset.path (line 3)");
+  CHECK(contains(both, "both dataset.path and dataset.name are set"));
+
+  check_message(file_error(dir, "gnn: {dim_inner: 8}\n"), file, 0, "dataset", "add dataset.name=karate");
+  const std::string none = override_error({"gnn.dim_inner=8"});
+  check_message(none, "command line", 0, "dataset", "dataset.path=path/to/dataset.yaml");
+  // Clearing the only dataset with an empty override leaves none.
+  check_message(file_error(dir, "dataset.name: karate\n", {"dataset.name="}), file, 0, "dataset",
+                "add dataset.name=karate");
+}
+
+TEST_CASE("config error: a key set twice in one file") {
+  TempDir dir;
+  const std::string file = (dir.path / "bad.yaml").string();
+  check_message(file_error(dir, "gnn:\n  dim_inner: 8\ngnn.dim_inner: 16\n"), file, 3, "gnn.dim_inner",
+                "it is already set on line 2");
+}
+
+TEST_CASE("config error: YAML syntax and file-level problems") {
+  TempDir dir;
+  const std::string file = (dir.path / "bad.yaml").string();
+  // Syntax errors carry the line and the offending text.
+  const std::string msg = file_error(dir, "dataset:\n  name: karate\ngnn: {dim_inner: 8\nseed: 1\n");
+  INFO(msg);
+  CHECK(msg.rfind(file + ":", 0) == 0);
+  CHECK(contains(msg, "invalid YAML"));
+  CHECK(contains(msg, "check the indentation, colons, brackets and quotes"));
+  check_message(file_error(dir, "gnn:\n  dim_inner: 8\n   act: relu\n"), file, 3, "act: relu",
+                "check the indentation");
+  check_message(file_error(dir, "dataset: name: karate\n"), file, 1, "dataset: name: karate", "check the indentation");
+  check_message(file_error(dir, "seed: 1\ngnn: [1, 2\n"), file, 3, "end of file", "brackets");
+  check_message(file_error(dir, "seed: @1\n"), file, 1, "seed: @1", "check the indentation");
+
+  // Not a mapping.
+  check_message(file_error(dir, "- gnn.dim_inner: 8\n"), file, 1, "[{gnn.dim_inner: 8}]", "write one 'key: value' per line");
+  check_message(file_error(dir, "just words\n"), file, 1, "just words", "write one 'key: value' per line");
+  check_message(file_error(dir, "seed: 1\n---\nseed: 2\n"), file, 3, "---", "keep a single document");
+
+  // Missing file, a directory, an unreadable file.
+  const std::string missing = (dir.path / "nope.yaml").string();
+  check_message(error_of([&] { load_config(missing, {"dataset.name=karate"}); }), missing, 0, missing,
+                "check the path");
+  check_message(error_of([&] { load_config(dir.path.string(), {"dataset.name=karate"}); }), dir.path.string(), 0,
+                dir.path.string(), "pass a YAML file");
+  const std::string locked = dir.write("locked.yaml", "seed: 1\n");
+  fs::permissions(locked, fs::perms::none);
+  if (!std::ifstream(locked)) {  // root can read anything; then there is nothing to test
+    check_message(error_of([&] { load_config(locked, {"dataset.name=karate"}); }), locked, 0, locked,
+                  "check its permissions");
+  }
+  fs::permissions(locked, fs::perms::owner_all);
+}
+
+TEST_CASE("config error: overrides name the command line and the whole token") {
+  const std::string no_eq = override_error({"dataset.name=karate", "gnn.dim_inner"});
+  check_message(no_eq, "command line", 0, "gnn.dim_inner", "write key=value");
+  check_message(override_error({"=3"}), "command line", 0, "=3", "write key=value");
+  check_message(override_error({"dataset.name=karate", "gnn.dim_iner=3"}), "command line", 0, "gnn.dim_iner=3",
+                "did you mean 'gnn.dim_inner'?");
+  check_message(override_error({"dataset.name=karate", "optim.lr=0.1"}), "command line", 0, "optim.lr=0.1",
+                "did you mean 'optim.base_lr'?");
+  check_message(override_error({"dataset.name=karate", "gnn.dim=3"}), "command line", 0, "gnn.dim=3",
+                "did you mean 'gnn.dim_inner'?");
+  check_message(override_error({"dataset.name=karate", "gnn=3"}), "command line", 0, "gnn=3",
+                "write gnn.KEY=value; valid keys in 'gnn': gnn.layer_type");
+  check_message(override_error({"dataset.name=karate", "gnn.dropout=1.5"}), "command line", 0, "gnn.dropout=1.5",
+                "set gnn.dropout to a number in [0, 1)");
+  check_message(override_error({"dataset.name=karate", "gnn.dim_inner=sixteen"}), "command line", 0,
+                "gnn.dim_inner=sixteen", "whole number >= 1");
+  check_message(override_error({"dataset.name=karate", "gnn.dropout=[1]"}), "command line", 0, "gnn.dropout=[1]",
+                "set gnn.dropout to a number");
+  check_message(override_error({"dataset.name=karate", "gnn.act=tanh"}), "command line", 0, "gnn.act=tanh",
+                "choose one of relu, elu, identity");
+  check_message(override_error({"dataset.name=karate", "num_runs="}), "command line", 0, "num_runs=",
+                "set num_runs to a whole number >= 1");
+  check_message(override_error({"dataset.name=karate", "seed=[1"}), "command line", 0, "seed=[1",
+                "write key=value with a plain value");
+  // Override errors carry no line number.
+  const std::string msg = override_error({"dataset.name=karate", "num_threads=-1"});
+  CHECK(msg.rfind("command line: ", 0) == 0);
+  CHECK(contains(msg, "'num_threads=-1'"));
+}
+
+TEST_CASE("config: the shared example configs in apps/configs load, when present") {
+  const fs::path configs = fs::path(locus::testing::source_dir()) / "apps" / "configs";
+  if (!fs::is_directory(configs)) return;
+  for (const auto& entry : fs::directory_iterator(configs)) {
+    if (entry.path().extension() != ".yaml") continue;
+    CAPTURE(entry.path().string());
+    // Every example must at least parse with known keys; the dataset may live in ../shared.
+    CHECK_NOTHROW(load_config(entry.path().string(), {"dataset.name=karate"}));
+  }
+}

@@ -1,0 +1,113 @@
+// Central-difference gradient checks (double precision) for every differentiable op.
+#include <doctest/doctest.h>
+
+#include <memory>
+
+#include "core/ops/basic.hpp"
+#include "core/ops/loss.hpp"
+#include "core/ops/message.hpp"
+#include "tests/testing/gradcheck.hpp"
+
+using namespace locus;
+using locus::testing::grad_mismatch;
+using locus::testing::gradcheck;
+using locus::testing::random_matrix;
+
+namespace {
+// Reduce an op's matrix output to a scalar with fixed random weights, so every output entry counts.
+Var reduce(Tape<double>& t, Var y, uint64_t seed = 99) {
+  return ops::weighted_sum(t, y, random_matrix(t.rows(y), t.cols(y), seed));
+}
+
+void check_grad(const locus::testing::GradFn& f, std::vector<MatD> inputs) {
+  auto r = gradcheck(f, std::move(inputs));
+  CHECK(r.size() > 0);
+  CHECK_MESSAGE(grad_mismatch(r).empty(), grad_mismatch(r));
+}
+
+Csr small_graph() {
+  // 5 nodes, weighted, with a node (4) without in-edges and a repeated edge.
+  std::vector<int32_t> src{0, 1, 2, 3, 0, 2, 2, 1};
+  std::vector<int32_t> dst{1, 2, 0, 0, 3, 3, 3, 1};
+  std::vector<float> w{0.5f, 2.0f, 1.0f, -1.5f, 0.25f, 3.0f, 3.0f, 1.0f};
+  return Csr::from_edges(5, src, dst, w);
+}
+}  // namespace
+
+TEST_CASE("dense ops: gradients") {
+  SUBCASE("matmul") {
+    check_grad([](auto& t, auto& v) { return reduce(t, ops::matmul(t, v[0], v[1])); },
+               {random_matrix(4, 3, 1), random_matrix(3, 5, 2)});
+  }
+  SUBCASE("add, add_bias, scale") {
+    check_grad([](auto& t, auto& v) { return reduce(t, ops::scale(t, ops::add_bias(t, ops::add(t, v[0], v[1]), v[2]), 1.7)); },
+               {random_matrix(4, 3, 1), random_matrix(4, 3, 2), random_matrix(1, 3, 3)});
+  }
+  SUBCASE("relu and elu (odd sizes)") {
+    for (int64_t cols : {1, 7, 33}) {
+      check_grad([](auto& t, auto& v) { return reduce(t, ops::relu(t, v[0])); }, {random_matrix(3, cols, 4)});
+      check_grad([](auto& t, auto& v) { return reduce(t, ops::elu(t, v[0], 1.3)); }, {random_matrix(3, cols, 5)});
+    }
+  }
+  SUBCASE("dropout with a fixed key") {
+    check_grad([](auto& t, auto& v) { return reduce(t, ops::dropout(t, v[0], 0.4, 1234, true)); },
+               {random_matrix(6, 7, 6)});
+  }
+  SUBCASE("log_softmax and nll_loss") {
+    std::vector<int32_t> labels{0, 2, 1, 2, -1};
+    std::vector<int32_t> idx{0, 1, 3};
+    check_grad([&](auto& t, auto& v) { return ops::nll_loss(t, ops::log_softmax(t, v[0]), labels, idx); },
+               {random_matrix(5, 3, 7)});
+    check_grad([](auto& t, auto& v) { return reduce(t, ops::log_softmax(t, v[0])); }, {random_matrix(4, 6, 8)});
+  }
+}
+
+TEST_CASE("gspmm on Csr: gradients for x and edge values, sum and mean") {
+  const Csr g = small_graph();
+  for (auto red : {ops::Reduce::Sum, ops::Reduce::Mean}) {
+    check_grad([&](auto& t, auto& v) { return reduce(t, ops::gspmm(t, GraphRef(g), v[0], red)); },
+               {random_matrix(5, 3, 10)});
+    check_grad([&](auto& t, auto& v) { return reduce(t, ops::gspmm(t, GraphRef(g), v[0], red, v[1])); },
+               {random_matrix(5, 7, 11), random_matrix(g.num_edges(), 1, 12)});
+  }
+}
+
+TEST_CASE("gspmm on Dense: gradients, batched and causal") {
+  std::vector<int64_t> lens{3, 1, 4};
+  for (bool causal : {false, true}) {
+    const Dense d = Dense::blocks(lens, causal);
+    for (auto red : {ops::Reduce::Sum, ops::Reduce::Mean}) {
+      check_grad([&](auto& t, auto& v) { return reduce(t, ops::gspmm(t, GraphRef(d), v[0], red)); },
+                 {random_matrix(8, 2, 13)});
+      check_grad([&](auto& t, auto& v) { return reduce(t, ops::gspmm(t, GraphRef(d), v[0], red, v[1])); },
+                 {random_matrix(8, 3, 14), random_matrix(d.num_edge_slots(), 1, 15)});
+    }
+  }
+}
+
+TEST_CASE("spmm: sparse constant times dense parameter") {
+  SpMatT<double> x(4, 6);
+  std::vector<Eigen::Triplet<double>> trip{{0, 1, 2.0}, {0, 5, -1.0}, {2, 0, 0.5}, {3, 3, 1.5}, {3, 4, 1.0}};
+  x.setFromTriplets(trip.begin(), trip.end());
+  x.makeCompressed();
+  auto xs = std::make_shared<const SpMatT<double>>(x);
+  check_grad([&](auto& t, auto& v) { return reduce(t, ops::spmm(t, xs, v[0])); }, {random_matrix(6, 5, 16)});
+  // Value check against the dense product.
+  Tape<double> t;
+  MatD w = random_matrix(6, 5, 17);
+  Var y = ops::spmm(t, xs, t.leaf(w));
+  CHECK((MatD(t.value(y)) - MatD(x) * w).cwiseAbs().maxCoeff() < 1e-12);
+}
+
+TEST_CASE("dropout keeps the expected fraction and scales survivors") {
+  Tape<float> t;
+  Var x = t.constant(Mat::Ones(200, 50));
+  Var y = ops::dropout(t, x, 0.3, 42, true);
+  auto yv = t.value(y);
+  const double kept = (yv.array() > 0).cast<double>().mean();
+  CHECK(kept == doctest::Approx(0.7).epsilon(0.03));
+  CHECK(yv.maxCoeff() == doctest::Approx(1.0 / 0.7));
+  CHECK(ops::dropout(t, x, 0.3, 42, false).id == x.id);  // identity at evaluation
+  CHECK(MatD(t.value(ops::dropout(t, x, 0.3, 42, true)).cast<double>()) ==
+        MatD(yv.cast<double>()));  // same key, same mask
+}
