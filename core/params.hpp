@@ -26,6 +26,9 @@ template <class T>
 class ParamStore {
  public:
   using Map = Eigen::Map<MatT<T>>;
+  // Aligned like Eigen's own matrices: vectorised reductions over a Map peel by address, so
+  // an unaligned buffer would make sums depend on where the heap placed it (not bit-reproducible).
+  using Buffer = std::vector<T, Eigen::aligned_allocator<T>>;
 
   // Registers a rows × cols parameter. Glorot: U(±sqrt(6 / (rows + cols))), drawn from rng.
   ParamId add(const std::string& name, int64_t rows, int64_t cols, Init init, Rng& rng,
@@ -36,14 +39,14 @@ class ParamStore {
   const ParamInfo& info(ParamId p) const { return params_.at(p.index); }
   const std::vector<ParamInfo>& params() const { return params_; }
 
-  std::vector<T>& values() { return values_; }
-  std::vector<T>& grads() { return grads_; }
+  Buffer& values() { return values_; }
+  Buffer& grads() { return grads_; }
   int64_t size() const { return static_cast<int64_t>(values_.size()); }
   void zero_grad();
 
  private:
   std::vector<ParamInfo> params_;
-  std::vector<T> values_, grads_;
+  Buffer values_, grads_;
 };
 
 }  // namespace locus

@@ -44,7 +44,7 @@ GradCheckResult gradcheck_params(const std::function<Var(Tape<double>&)>& f, Par
     Tape<double> t;
     t.backward(f(t));
   }
-  const std::vector<double> analytic = store.grads();
+  const auto analytic = store.grads();
   auto& v = store.values();
   auto eval = [&] {
     Tape<double> t;
