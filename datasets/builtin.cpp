@@ -1,0 +1,64 @@
+#include "datasets/builtin.hpp"
+
+#include <utility>
+
+#include "core/error.hpp"
+
+namespace locus {
+
+namespace {
+
+// networkx 2.8.8 karate_club_graph(), node order of PyTorch Geometric; each edge once, src < dst,
+// in the order of the shared edges.tsv so both load to the same edge list.
+constexpr std::pair<int, int> kKarateEdges[] = {
+    {0, 1},   {0, 2},   {0, 3},   {0, 4},   {0, 5},   {0, 6},   {0, 7},   {0, 8},   {0, 10},  {0, 11},
+    {0, 12},  {0, 13},  {0, 17},  {0, 19},  {0, 21},  {0, 31},  {1, 2},   {1, 3},   {1, 7},   {1, 13},
+    {1, 17},  {1, 19},  {1, 21},  {1, 30},  {2, 3},   {2, 7},   {2, 8},   {2, 9},   {2, 13},  {2, 27},
+    {2, 28},  {2, 32},  {3, 7},   {3, 12},  {3, 13},  {4, 6},   {4, 10},  {5, 6},   {5, 10},  {5, 16},
+    {6, 16},  {8, 30},  {8, 32},  {8, 33},  {9, 33},  {13, 33}, {14, 32}, {14, 33}, {15, 32}, {15, 33},
+    {18, 32}, {18, 33}, {19, 33}, {20, 32}, {20, 33}, {22, 32}, {22, 33}, {23, 25}, {23, 27}, {23, 29},
+    {23, 32}, {23, 33}, {24, 25}, {24, 27}, {24, 31}, {25, 31}, {26, 29}, {26, 33}, {27, 33}, {28, 31},
+    {28, 33}, {29, 32}, {29, 33}, {30, 32}, {30, 33}, {31, 32}, {31, 33}, {32, 33},
+};
+
+// 0 = "Mr. Hi", 1 = "Officer" (networkx `club` attribute).
+constexpr int kKarateLabels[34] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0,
+                                   0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+
+Dataset karate() {
+  Dataset d;
+  d.name = "karate";
+  d.source = "built-in:karate";
+  d.task = Task::NodeClassification;
+  d.directed = false;
+  d.num_nodes = 34;
+  // Expanded like the YAML loader does for an undirected line "a b": a->b, then b->a.
+  for (auto [a, b] : kKarateEdges) {
+    d.src.push_back(a), d.dst.push_back(b);
+    d.src.push_back(b), d.dst.push_back(a);
+  }
+  d.num_input_edges = static_cast<int64_t>(std::size(kKarateEdges));
+  d.features.resize(d.num_nodes, 0);
+  d.labels.assign(std::begin(kKarateLabels), std::end(kKarateLabels));
+  d.num_classes = 2;
+  d.train = {0, 33};
+  for (int32_t v = 1; v < 33; ++v) d.test.push_back(v);
+  return d;
+}
+
+}  // namespace
+
+std::vector<std::string> builtin_dataset_names() { return {"karate"}; }
+
+Dataset builtin_dataset(const std::string& name) {
+  if (name == "karate") return karate();
+  const auto names = builtin_dataset_names();
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  const std::string near = nearest(name, names);
+  throw_input_error("", 0, "unknown built-in dataset", name,
+                    (near.empty() ? "" : "did you mean '" + near + "'? ") + "available: " + list +
+                        " (or give the path of a dataset.yaml)");
+}
+
+}  // namespace locus

@@ -1,0 +1,492 @@
+#include "datasets/loader.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "datasets/readers.hpp"
+#include "datasets/splits.hpp"
+
+namespace fs = std::filesystem;
+
+namespace locus {
+
+const char* task_name(Task t) {
+  switch (t) {
+    case Task::NodeClassification: return "node_classification";
+    case Task::LinkPrediction: return "link_prediction";
+    case Task::PairClassification: return "pair_classification";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+  return s;
+}
+
+long line_of(const YAML::Node& n) {
+  const YAML::Mark m = n.Mark();
+  return m.is_null() ? 0 : m.line + 1;
+}
+
+std::string kind_of(const YAML::Node& n) {
+  if (n.IsMap()) return "(a mapping)";
+  if (n.IsSequence()) return "(a list)";
+  if (n.IsNull()) return "(nothing)";
+  return n.Scalar();
+}
+
+// One mapping of the YAML ("" for the top level, "edges", "split.random", ...), with its keys
+// checked on construction and typed getters whose errors name file, line, key and value.
+class Section {
+ public:
+  Section(const YAML::Node& node, std::string name, const std::string& file, std::vector<std::string> keys,
+          long parent_line = 0)
+      : node_(node), name_(std::move(name)), file_(file), keys_(std::move(keys)), parent_line_(parent_line) {
+    if (!node.IsMap())
+      throw_input_error(file_, node.IsNull() ? parent_line : line_of(node),
+                        name_.empty() ? "the dataset YAML must be a mapping of keys, not" : name_ + " must be a mapping of keys, not",
+                        kind_of(node),
+                        name_.empty() ? "start with lines such as 'name: mygraph' (see datasets/README.md)"
+                                      : "write the keys of " + name_ + " indented below it, e.g. '" + name_ +
+                                            ":' then '  " + keys_.front() + ": ...'");
+    std::vector<std::string> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar())
+        throw_input_error(file_, line_of(it->first), "a key must be a plain word, not", kind_of(it->first),
+                          "valid keys" + in() + ": " + join(keys_));
+      const std::string key = it->first.Scalar();
+      if (std::find(keys_.begin(), keys_.end(), key) == keys_.end()) {
+        std::string near = nearest(key, keys_);
+        throw_input_error(file_, line_of(it->first), "unknown key" + in(), key,
+                          (near.empty() ? "" : "did you mean '" + near + "'? ") + "valid keys" + in() + ": " +
+                              join(keys_));
+      }
+      if (std::find(seen.begin(), seen.end(), key) != seen.end())
+        throw_input_error(file_, line_of(it->first), "key given twice" + in(), key, "keep only one '" + key + ":'");
+      seen.push_back(key);
+      lines_.emplace_back(key, line_of(it->first));
+    }
+  }
+
+  const std::string& file() const { return file_; }
+  bool has(const std::string& key) const { return static_cast<bool>(node_[key]); }
+  YAML::Node get(const std::string& key) const { return node_[key]; }
+  // Line of the key (the value may start on a later line).
+  long line(const std::string& key) const {
+    for (const auto& [k, l] : lines_)
+      if (k == key) return l;
+    return line_of(node_);
+  }
+  long own_line() const { return line_of(node_); }
+  std::string dotted(const std::string& key) const { return name_.empty() ? key : name_ + "." + key; }
+
+  [[noreturn]] void fail(const std::string& key, const std::string& problem, const std::string& token,
+                         const std::string& fix) const {
+    throw_input_error(file_, line(key), problem, token, fix);
+  }
+
+  void require(const std::string& key, const std::string& example) const {
+    if (has(key)) return;
+    throw_input_error(file_, name_.empty() ? 0 : parent_line_ > 0 ? parent_line_ : own_line(), "missing required key", dotted(key),
+                      "add '" + key + ": " + example + "'" + (name_.empty() ? " at the top level" : " under " + name_));
+  }
+
+  std::string scalar(const std::string& key, const std::string& example) const {
+    YAML::Node v = node_[key];
+    if (v.IsNull())
+      fail(key, "no value for " + dotted(key), key,
+           key == "comment" ? "write comment: \"#\" with quotes (an unquoted # starts a YAML comment)"
+                            : "write '" + key + ": " + example + "'");
+    if (!v.IsScalar())
+      fail(key, "expected a single value for " + dotted(key) + ", got", kind_of(v),
+           "write '" + key + ": " + example + "'");
+    return v.Scalar();
+  }
+
+  std::string text(const std::string& key, const std::string& example, const std::string& dflt = "") const {
+    return has(key) ? scalar(key, example) : dflt;
+  }
+
+  bool boolean(const std::string& key, bool dflt) const {
+    if (!has(key)) return dflt;
+    std::string s = scalar(key, "true");
+    std::string l = s;
+    for (char& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (l == "true" || l == "yes" || l == "on") return true;
+    if (l == "false" || l == "no" || l == "off") return false;
+    fail(key, "expected true or false for " + dotted(key), s,
+         "write '" + key + ": true' or '" + key + ": false'");
+  }
+
+  int64_t integer(const std::string& key, int64_t lo, int64_t hi, const std::string& example) const {
+    std::string s = scalar(key, example);
+    auto v = parse_int(s);
+    if (!v) fail(key, "expected a whole number for " + dotted(key), s, "write '" + key + ": " + example + "'");
+    if (*v < lo || *v > hi)
+      fail(key, dotted(key) + " must be " + (hi == INT64_MAX ? "at least " + std::to_string(lo)
+                                                                : "between " + std::to_string(lo) + " and " +
+                                                                      std::to_string(hi)) +
+                    ", not",
+           s, "write '" + key + ": " + example + "'");
+    return *v;
+  }
+
+  double fraction(const std::string& key) const {
+    std::string s = scalar(key, "0.6");
+    auto v = parse_double(s);
+    if (!v) fail(key, "expected a number for " + dotted(key), s, "write a fraction between 0 and 1, e.g. '" + key + ": 0.6'");
+    if (!(*v >= 0.0 && *v <= 1.0))
+      fail(key, dotted(key) + " must be a fraction between 0 and 1, not", s, "write e.g. '" + key + ": 0.6'");
+    return *v;
+  }
+
+  std::string choice(const std::string& key, const std::vector<std::string>& options) const {
+    if (!has(key)) return options.front();
+    std::string s = scalar(key, options.front());
+    if (std::find(options.begin(), options.end(), s) != options.end()) return s;
+    std::string near = nearest(s, options);
+    fail(key, "unknown value for " + dotted(key), s,
+         (near.empty() ? "" : "did you mean '" + near + "'? ") + "choose one of: " + join(options));
+  }
+
+ private:
+  std::string in() const { return name_.empty() ? "" : " in " + name_; }
+
+  YAML::Node node_;
+  std::string name_;
+  const std::string& file_;
+  std::vector<std::string> keys_;
+  std::vector<std::pair<std::string, long>> lines_;
+  long parent_line_;  // line of this section's own key in its parent
+};
+
+TextFormat text_format(const Section& s) {
+  TextFormat f;
+  std::string d = s.choice("delimiter", {"whitespace", "tab", "comma"});
+  f.delimiter = d == "tab" ? Delimiter::Tab : d == "comma" ? Delimiter::Comma : Delimiter::Whitespace;
+  if (s.has("comment")) {
+    f.comment = s.scalar("comment", "\"#\"");
+    if (f.comment.find_first_of(" \t") != std::string::npos)
+      s.fail("comment", "the comment marker of " + s.dotted("comment") + " must not contain spaces",
+             f.comment, "use a character such as \"#\" or \"%\" (or \"\" for no comments)");
+  }
+  return f;
+}
+
+// A file named in the YAML: resolved against the YAML's folder and checked before reading, so a
+// wrong path is reported at its YAML line.
+std::string data_path(const Section& s, const std::string& key, const fs::path& dir) {
+  std::string p = s.scalar(key, "FILE");
+  fs::path full = fs::path(p).is_absolute() ? fs::path(p) : dir / p;
+  const std::string f = full.string();
+  std::error_code ec;
+  const std::string where = dir.empty() ? "the current folder" : "the YAML's folder " + dir.string();
+  if (!fs::exists(full, ec))
+    s.fail(key, s.dotted(key) + ": file not found", f, "paths are relative to " + where + "; fix the path");
+  if (fs::is_directory(full, ec))
+    s.fail(key, s.dotted(key) + " is a directory, not a file", f, "name the file inside it");
+  if (!std::ifstream(full, std::ios::binary))
+    s.fail(key, s.dotted(key) + ": cannot open the file", f, "check that the file is readable");
+  return f;
+}
+
+std::string read_whole_file(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    throw_input_error(path, 0, "dataset YAML not found", path, "check the path to the dataset.yaml");
+  if (fs::is_directory(path, ec)) {
+    fs::path inside = fs::path(path) / "dataset.yaml";
+    throw_input_error(path, 0, "is a directory, not a dataset YAML file", path,
+                      fs::exists(inside, ec) ? "did you mean " + inside.string() + "?"
+                                             : "give the path of the dataset's .yaml file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_input_error(path, 0, "cannot open the dataset YAML", path, "check that the file is readable");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+YAML::Node parse_yaml(const std::string& path, const std::string& text) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    long line = e.mark.is_null() ? 0 : e.mark.line + 1;
+    std::string token;
+    if (line > 0) {
+      std::istringstream ls(text);
+      for (long i = 0; i < line && std::getline(ls, token); ++i) {
+      }
+      while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+      token.erase(0, token.find_first_not_of(' '));
+    }
+    throw_input_error(path, line, "invalid YAML (" + e.msg + ")", token,
+                      "check the indentation, colons and quotes on that line; see datasets/README.md");
+  }
+}
+
+}  // namespace
+
+Dataset load_dataset_yaml(const std::string& path) {
+  const std::string text = read_whole_file(path);
+  const YAML::Node root = parse_yaml(path, text);
+  if (!root || root.IsNull())
+    throw_input_error(path, 0, "the dataset YAML is empty", "",
+                      "add at least 'name:' and 'edges:' (see datasets/README.md)");
+  const fs::path dir = fs::path(path).parent_path();
+
+  // ---- Read and check every setting before touching any data file.
+  const Section top(root, "", path,
+                    {"name", "task", "directed", "ids", "num_nodes", "edges", "features", "labels", "nodes", "split"});
+  Dataset ds;
+  ds.source = path;
+  top.require("name", "mygraph");
+  ds.name = top.scalar("name", "mygraph");
+  if (ds.name.empty()) top.fail("name", "empty dataset name", "name", "write 'name: mygraph'");
+  const std::string task = top.choice("task", {"node_classification", "link_prediction", "pair_classification"});
+  ds.task = task == "link_prediction"       ? Task::LinkPrediction
+            : task == "pair_classification" ? Task::PairClassification
+                                            : Task::NodeClassification;
+  ds.directed = top.boolean("directed", false);
+  const IdMode id_mode = top.choice("ids", {"index", "name"}) == "name" ? IdMode::Name : IdMode::Index;
+  const int64_t declared_nodes =
+      top.has("num_nodes") ? top.integer("num_nodes", 1, INT32_MAX, "2708 (the number of nodes)") : -1;
+
+  std::optional<Section> edges_s, feat_s, label_s, nodes_s, split_s;
+  EdgeOptions eopt;
+  std::string edges_path;
+  if (top.has("edges")) {
+    edges_s.emplace(top.get("edges"), "edges", path,
+                    std::vector<std::string>{"path", "weighted", "delimiter", "comment", "duplicates", "self_loops"},
+                    top.line("edges"));
+    edges_s->require("path", "edges.tsv");
+    edges_path = data_path(*edges_s, "path", dir);
+    eopt.format = text_format(*edges_s);
+    eopt.directed = ds.directed;
+    eopt.weighted = edges_s->boolean("weighted", false);
+    eopt.duplicates = edges_s->choice("duplicates", {"merge", "error"}) == "error" ? DuplicatePolicy::Error
+                                                                                  : DuplicatePolicy::Merge;
+    const std::string sl = edges_s->choice("self_loops", {"keep", "drop", "error"});
+    eopt.self_loops = sl == "drop" ? SelfLoopPolicy::Drop : sl == "error" ? SelfLoopPolicy::Error : SelfLoopPolicy::Keep;
+  }
+
+  std::string feat_path;
+  TextFormat feat_fmt;
+  int64_t feat_dim = 0;
+  if (top.has("features")) {
+    feat_s.emplace(top.get("features"), "features", path,
+                   std::vector<std::string>{"path", "format", "dim", "delimiter", "comment"}, top.line("features"));
+    feat_s->require("path", "features.tsv");
+    ds.features_dense = feat_s->choice("format", {"sparse", "dense"}) == "dense";
+    if (!ds.features_dense) feat_s->require("dim", "1433 (the number of features; required for sparse features)");
+    if (feat_s->has("dim")) feat_dim = feat_s->integer("dim", 1, INT32_MAX, "1433 (the number of features)");
+    feat_path = data_path(*feat_s, "path", dir);
+    feat_fmt = text_format(*feat_s);
+  }
+
+  std::string label_path;
+  TextFormat label_fmt;
+  int64_t declared_classes = 0;
+  long classes_line = 0;
+  if (top.has("labels")) {
+    label_s.emplace(top.get("labels"), "labels", path,
+                    std::vector<std::string>{"path", "num_classes", "delimiter", "comment"}, top.line("labels"));
+    label_s->require("path", "labels.tsv");
+    if (label_s->has("num_classes")) {
+      declared_classes = label_s->integer("num_classes", 1, INT32_MAX, "7 (the number of classes)");
+      classes_line = label_s->line("num_classes");
+    }
+    label_path = data_path(*label_s, "path", dir);
+    label_fmt = text_format(*label_s);
+  }
+
+  std::string table_path;
+  NodeTableOptions topt;
+  if (top.has("nodes")) {
+    nodes_s.emplace(top.get("nodes"), "nodes", path,
+                    std::vector<std::string>{"path", "id_column", "label_column", "feature_columns", "delimiter",
+                                             "comment"},
+                    top.line("nodes"));
+    nodes_s->require("path", "cora.content");
+    table_path = data_path(*nodes_s, "path", dir);
+    topt.format = text_format(*nodes_s);
+    topt.where = "nodes in " + path + ":" + std::to_string(top.line("nodes"));
+    if (nodes_s->has("id_column")) topt.id_column = nodes_s->integer("id_column", INT32_MIN, INT32_MAX, "0");
+    if (nodes_s->has("label_column"))
+      topt.label_column = nodes_s->integer("label_column", INT32_MIN, INT32_MAX, "-1");
+    if (nodes_s->has("feature_columns")) {
+      std::string s = nodes_s->scalar("feature_columns", "\"1:-1\"");
+      topt.feature_columns = parse_column_slice(s);
+      if (!topt.feature_columns)
+        nodes_s->fail("feature_columns", "nodes.feature_columns is not a [start:stop) slice", s,
+                      "write a Python-style slice in quotes, e.g. feature_columns: \"1:-1\"");
+    }
+    if (topt.label_column && label_s)
+      nodes_s->fail("label_column", "labels given twice: nodes.label_column and labels:", "label_column",
+                    "remove one of them");
+    if (topt.feature_columns && feat_s)
+      nodes_s->fail("feature_columns", "features given twice: nodes.feature_columns and features:",
+                    "feature_columns", "remove one of them");
+  }
+  const bool has_labels = label_s || topt.label_column;
+  if (ds.task == Task::NodeClassification && !has_labels)
+    throw_input_error(path, 0, "node_classification needs labels; missing required key", "labels",
+                      "add 'labels:' with 'path: labels.tsv' (or nodes.label_column), or set task: link_prediction");
+
+  // Split settings.
+  enum class SplitForm { None, Files, Random, PerClass } form = SplitForm::None;
+  std::string split_files[3];
+  RandomSplitSpec rspec;
+  PerClassSplitSpec pspec;
+  ErrorSite split_site{path, 0};
+  TextFormat split_fmt;  // split files: one id per line, '#' comments
+  if (top.has("split")) {
+    split_s.emplace(top.get("split"), "split", path,
+                    std::vector<std::string>{"train", "val", "test", "random", "per_class"}, top.line("split"));
+    const bool r = split_s->has("random"), p = split_s->has("per_class");
+    const bool f = split_s->has("train") || split_s->has("val") || split_s->has("test");
+    if (r && p)
+      split_s->fail("per_class", "split has both random and per_class", "per_class", "keep one split form");
+    if ((r || p) && f)
+      split_s->fail(split_s->has("train") ? "train" : split_s->has("val") ? "val" : "test",
+                    "split mixes split files with a generated split (" + std::string(r ? "random" : "per_class") + ")",
+                    split_s->has("train") ? "train" : split_s->has("val") ? "val" : "test",
+                    "use either train/val/test files or one of random / per_class");
+    if (r) {
+      form = SplitForm::Random;
+      Section rs(split_s->get("random"), "split.random", path, {"train", "val", "test", "seed", "stratify"},
+                 split_s->line("random"));
+      split_site.line = split_s->line("random");
+      rs.require("train", "0.6");
+      rspec.train = rs.fraction("train");
+      rspec.val = rs.has("val") ? rs.fraction("val") : 0.0;
+      if (rs.has("test")) rspec.test = rs.fraction("test");
+      rspec.seed = static_cast<uint64_t>(rs.has("seed") ? rs.integer("seed", 0, INT64_MAX, "0") : 0);
+      rspec.stratify = rs.boolean("stratify", false);
+      double sum = rspec.train + rspec.val + rspec.test.value_or(0.0);
+      if (sum > 1.0 + 1e-9) {
+        std::ostringstream os;
+        os << sum;
+        rs.fail(rs.has("test") ? "test" : "val", "split.random fractions add up to more than 1:", os.str(),
+                "make train + val + test at most 1");
+      }
+      if (rspec.stratify && !has_labels)
+        rs.fail("stratify", "split.random.stratify needs labels", "true", "add labels: or set stratify: false");
+    } else if (p) {
+      form = SplitForm::PerClass;
+      Section ps(split_s->get("per_class"), "split.per_class", path, {"train", "val", "test", "seed"},
+                 split_s->line("per_class"));
+      split_site.line = split_s->line("per_class");
+      ps.require("train", "20");
+      pspec.train = ps.integer("train", 0, INT32_MAX, "20 (training nodes per class)");
+      pspec.val = ps.has("val") ? ps.integer("val", 0, INT32_MAX, "500") : 0;
+      if (ps.has("test")) pspec.test = ps.integer("test", 0, INT32_MAX, "1000");
+      pspec.seed = static_cast<uint64_t>(ps.has("seed") ? ps.integer("seed", 0, INT64_MAX, "0") : 0);
+      if (!has_labels)
+        split_s->fail("per_class", "split.per_class needs labels", "per_class", "add labels: or use split.random");
+    } else if (f) {
+      form = SplitForm::Files;
+      const char* parts[3] = {"train", "val", "test"};
+      for (int i = 0; i < 3; ++i)
+        if (split_s->has(parts[i])) split_files[i] = data_path(*split_s, parts[i], dir);
+    }
+  }
+
+  // ---- Read the data files: the node-defining ones first, in the documented order.
+  const bool table = nodes_s.has_value();
+  NodeIdMap ids(id_mode, declared_nodes, path, top.has("num_nodes") ? top.line("num_nodes") : 0);
+  ids.set_defining_files(table ? "the node table " + table_path : "the labels, features or edges files");
+  NodeTable nt;
+  if (table) nt = read_node_table(table_path, topt, ids);
+  LabelEntries label_entries;
+  if (label_s) label_entries = read_labels(label_path, label_fmt, ids, !table);
+  FeatureEntries feats;
+  if (feat_s)
+    feats = ds.features_dense ? read_dense_features(feat_path, feat_fmt, feat_dim, ids, !table)
+                              : read_sparse_features(feat_path, feat_fmt, feat_dim, ids, !table);
+  if (edges_s) {
+    EdgeList el = read_edges(edges_path, eopt, ids, !table);
+    ds.src = std::move(el.src);
+    ds.dst = std::move(el.dst);
+    ds.weight = std::move(el.weight);
+    ds.num_input_edges = el.num_input_edges;
+    ds.num_duplicates_merged = el.num_duplicates_merged;
+    ds.num_self_loops_dropped = el.num_self_loops_dropped;
+  }
+
+  ds.num_nodes = ids.num_nodes();
+  if (id_mode == IdMode::Name && declared_nodes >= 0 && ds.num_nodes < declared_nodes)
+    top.fail("num_nodes", "num_nodes is larger than the number of distinct node ids", std::to_string(declared_nodes),
+             "the files name " + std::to_string(ds.num_nodes) + " nodes; set num_nodes: " +
+                 std::to_string(ds.num_nodes) + " or remove it (optional with ids: name)");
+  if (ds.num_nodes == 0)
+    throw_input_error(path, 0, "the dataset has no nodes (empty graph)", ds.name,
+                      "add edges, labels, features or a node table, or set num_nodes");
+
+  if (table && nt.has_labels) label_entries = std::move(nt.labels);
+  if (table && nt.has_features) {
+    feats = std::move(nt.features);
+    ds.features_dense = false;  // a node table declares no format
+  }
+  if (has_labels) {
+    ResolvedLabels rl = resolve_labels(label_entries, ds.num_nodes, declared_classes, path, classes_line);
+    ds.labels = std::move(rl.labels);
+    ds.num_classes = rl.num_classes;
+    ds.label_names = std::move(rl.names);
+  }
+  if (feats.dim > 0) {
+    ds.features = build_feature_matrix(feats, ds.num_nodes);
+  } else {
+    ds.features.resize(ds.num_nodes, 0);
+  }
+
+  // ---- Splits (after the node set is final: split files never add nodes).
+  if (form == SplitForm::Files) {
+    std::vector<int32_t>* out[3] = {&ds.train, &ds.val, &ds.test};
+    const char* parts[3] = {"train", "val", "test"};
+    std::vector<int8_t> part_of(static_cast<size_t>(ds.num_nodes), -1);
+    std::vector<long> line_in_part(static_cast<size_t>(ds.num_nodes), 0);
+    for (int i = 0; i < 3; ++i) {
+      if (split_files[i].empty()) continue;
+      IdList l = read_id_list(split_files[i], split_fmt, ids);
+      for (size_t k = 0; k < l.ids.size(); ++k) {
+        const auto v = static_cast<size_t>(l.ids[k]);
+        auto token = [&] { return id_mode == IdMode::Index ? std::to_string(l.ids[k]) : ids.names()[v]; };
+        if (part_of[v] >= 0)
+          throw_input_error(l.path, l.line[k],
+                            std::string("node is in both the ") + parts[part_of[v]] + " split (" +
+                                split_files[part_of[v]] + ":" + std::to_string(line_in_part[v]) + ") and the " +
+                                parts[i] + " split:",
+                            token(), "remove it from one of the two files");
+        if (!ds.labels.empty() && ds.labels[v] < 0)
+          throw_input_error(l.path, l.line[k], "split node has no label", token(),
+                            "label it in " + (label_s ? label_path : table_path) + " or remove it from the " +
+                                parts[i] + " split");
+        part_of[v] = static_cast<int8_t>(i);
+        line_in_part[v] = l.line[k];
+      }
+      *out[i] = std::move(l.ids);
+    }
+  } else if (form == SplitForm::Random) {
+    SplitIds s = random_split(ds.labels, ds.num_classes, ds.num_nodes, rspec, split_site);
+    ds.train = std::move(s.train), ds.val = std::move(s.val), ds.test = std::move(s.test);
+  } else if (form == SplitForm::PerClass) {
+    SplitIds s = per_class_split(ds.labels, ds.num_classes, ds.label_names, pspec, split_site);
+    ds.train = std::move(s.train), ds.val = std::move(s.val), ds.test = std::move(s.test);
+  }
+  if (id_mode == IdMode::Name) ds.node_names = ids.take_names();
+  return ds;
+}
+
+}  // namespace locus

@@ -1,0 +1,133 @@
+#include "datasets/splits.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+
+namespace locus {
+
+uint64_t SplitRng::next() {
+  uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+uint64_t SplitRng::below(uint64_t n) {
+  // Reject the lowest (2^64 mod n) values so every residue is equally likely.
+  const uint64_t threshold = (0 - n) % n;
+  for (;;) {
+    uint64_t r = next();
+    if (r >= threshold) return r % n;
+  }
+}
+
+void shuffle_ids(std::vector<int32_t>& v, SplitRng& rng) {
+  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
+}
+
+namespace {
+
+// Sizes of the three parts of a pool of n nodes.
+void part_sizes(int64_t n, const RandomSplitSpec& s, int64_t& tr, int64_t& va, int64_t& te) {
+  tr = std::min<int64_t>(n, std::llround(s.train * static_cast<double>(n)));
+  va = std::min<int64_t>(n - tr, std::llround(s.val * static_cast<double>(n)));
+  te = s.test ? std::min<int64_t>(n - tr - va, std::llround(*s.test * static_cast<double>(n))) : n - tr - va;
+}
+
+void take(const std::vector<int32_t>& pool, int64_t tr, int64_t va, int64_t te, SplitIds& out) {
+  auto b = pool.begin();
+  out.train.insert(out.train.end(), b, b + tr);
+  out.val.insert(out.val.end(), b + tr, b + tr + va);
+  out.test.insert(out.test.end(), b + tr + va, b + tr + va + te);
+}
+
+void sort_parts(SplitIds& s) {
+  std::sort(s.train.begin(), s.train.end());
+  std::sort(s.val.begin(), s.val.end());
+  std::sort(s.test.begin(), s.test.end());
+}
+
+std::string class_name(int32_t c, const std::vector<std::string>& names) {
+  return names.empty() ? std::to_string(c) : "'" + names[static_cast<size_t>(c)] + "'";
+}
+
+}  // namespace
+
+SplitIds random_split(const std::vector<int32_t>& labels, int32_t num_classes, int64_t num_nodes,
+                      const RandomSplitSpec& spec, const ErrorSite& at) {
+  SplitRng rng(spec.seed);
+  SplitIds out;
+  if (spec.stratify) {
+    if (labels.empty())
+      throw_input_error(at.file, at.line, "split.random.stratify needs labels", "true",
+                        "add labels: to the dataset or set stratify: false");
+    std::vector<std::vector<int32_t>> pools(static_cast<size_t>(num_classes));
+    for (size_t v = 0; v < labels.size(); ++v)
+      if (labels[v] >= 0) pools[static_cast<size_t>(labels[v])].push_back(static_cast<int32_t>(v));
+    for (auto& pool : pools) {
+      shuffle_ids(pool, rng);
+      int64_t tr, va, te;
+      part_sizes(static_cast<int64_t>(pool.size()), spec, tr, va, te);
+      take(pool, tr, va, te, out);
+    }
+  } else {
+    std::vector<int32_t> pool;
+    for (int64_t v = 0; v < num_nodes; ++v)
+      if (labels.empty() || labels[static_cast<size_t>(v)] >= 0) pool.push_back(static_cast<int32_t>(v));
+    shuffle_ids(pool, rng);
+    int64_t tr, va, te;
+    part_sizes(static_cast<int64_t>(pool.size()), spec, tr, va, te);
+    take(pool, tr, va, te, out);
+  }
+  if (out.train.empty() && out.val.empty() && out.test.empty())
+    throw_input_error(at.file, at.line, "split.random has no labelled nodes to split", "random",
+                      "label some nodes or use split files");
+  sort_parts(out);
+  return out;
+}
+
+SplitIds per_class_split(const std::vector<int32_t>& labels, int32_t num_classes,
+                         const std::vector<std::string>& label_names, const PerClassSplitSpec& spec,
+                         const ErrorSite& at) {
+  if (labels.empty())
+    throw_input_error(at.file, at.line, "split.per_class needs labels", "per_class",
+                      "add labels: to the dataset or use split.random");
+  SplitRng rng(spec.seed);
+  SplitIds out;
+  std::vector<std::vector<int32_t>> pools(static_cast<size_t>(num_classes));
+  for (size_t v = 0; v < labels.size(); ++v)
+    if (labels[v] >= 0) pools[static_cast<size_t>(labels[v])].push_back(static_cast<int32_t>(v));
+  std::vector<char> chosen(labels.size(), 0);
+  for (int32_t c = 0; c < num_classes; ++c) {
+    auto& pool = pools[static_cast<size_t>(c)];
+    if (static_cast<int64_t>(pool.size()) < spec.train)
+      throw_input_error(at.file, at.line,
+                        "class " + class_name(c, label_names) + " has only " + std::to_string(pool.size()) +
+                            " labelled nodes, fewer than split.per_class.train",
+                        std::to_string(spec.train), "lower per_class.train or label more nodes");
+    shuffle_ids(pool, rng);
+    for (int64_t i = 0; i < spec.train; ++i) {
+      out.train.push_back(pool[static_cast<size_t>(i)]);
+      chosen[static_cast<size_t>(pool[static_cast<size_t>(i)])] = 1;
+    }
+  }
+  std::vector<int32_t> rest;
+  for (size_t v = 0; v < labels.size(); ++v)
+    if (labels[v] >= 0 && !chosen[v]) rest.push_back(static_cast<int32_t>(v));
+  const auto n_rest = static_cast<int64_t>(rest.size());
+  const int64_t want = spec.val + (spec.test ? *spec.test : 0);
+  if (want > n_rest)
+    throw_input_error(at.file, at.line,
+                      "split.per_class asks for " + std::to_string(want) +
+                          " validation + test nodes but only " + std::to_string(n_rest) +
+                          " labelled nodes remain after the training nodes",
+                      std::to_string(want), "lower per_class.val / per_class.test");
+  shuffle_ids(rest, rng);
+  take(rest, 0, spec.val, spec.test ? *spec.test : n_rest - spec.val, out);
+  sort_parts(out);
+  return out;
+}
+
+}  // namespace locus

@@ -1,0 +1,151 @@
+// End-to-end: `locus train` on the built-in karate club and on Cora (when ../shared is there),
+// the JSON report, per-epoch CSVs and the command line's errors.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "apps/config.hpp"
+#include "apps/train.hpp"
+#include "tests/testing/paths.hpp"
+
+using namespace locus;
+namespace fs = std::filesystem;
+
+namespace {
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("locus_train_test_" + std::to_string(::getpid()) + "_" + std::to_string(rand()));
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+struct Cmd {
+  int status;
+  std::string output;
+};
+// Runs the locus binary with `args`, capturing stdout and stderr.
+Cmd run_locus(const std::string& args, const fs::path& out) {
+  const std::string cmd = testing::locus_binary() + " " + args + " > " + out.string() + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  std::ifstream in(out);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ss.str()};
+}
+}  // namespace
+
+TEST_CASE("karate: the built-in dataset trains to high accuracy with no files") {
+  ExperimentConfig cfg = load_config(testing::source_dir() + "/apps/configs/karate_gcn.yaml", {"num_runs=3"});
+  std::ostringstream log;
+  TrainSummary s = run_training(cfg, log, false);
+  CHECK(s.dataset == "karate");
+  CHECK(s.num_nodes == 34);
+  CHECK(s.num_edges == 156);
+  REQUIRE(s.runs.size() == 3);
+  CHECK(s.test_acc_mean >= 0.85);
+  // No validation split: the last epoch is selected.
+  for (const auto& r : s.runs) CHECK(r.best_epoch == 200);
+  CHECK(log.str().find("test accuracy") != std::string::npos);
+}
+
+TEST_CASE("Cora GCN over 10 seeds reaches at least 80.5% mean test accuracy") {
+  if (!testing::have_shared_dataset("cora")) {
+    MESSAGE("skipped: ../shared/datasets/cora is absent");
+    return;
+  }
+  ExperimentConfig cfg = load_config(testing::source_dir() + "/apps/configs/cora_gcn.yaml", {"num_runs=10"});
+  std::ostringstream log;
+  TrainSummary s = run_training(cfg, log, false);
+  REQUIRE(s.runs.size() == 10);
+  MESSAGE("Cora GCN test accuracy ", s.test_acc_mean, " ± ", s.test_acc_std);
+  CHECK(s.test_acc_mean >= 0.805);
+  CHECK(s.num_nodes == 2708);
+  CHECK(s.num_features == 1433);
+  for (const auto& r : s.runs) {
+    CHECK(r.best_epoch >= 1);
+    CHECK(r.best_epoch <= 200);
+    // The selected epoch is the first with the maximal validation accuracy.
+    double best = -1;
+    int first = 0;
+    for (const auto& m : r.history)
+      if (m.val_acc > best) best = m.val_acc, first = m.epoch;
+    CHECK(r.best_epoch == first);
+    CHECK(r.val_acc == best);
+  }
+}
+
+TEST_CASE("locus train writes the JSON report and per-epoch CSVs") {
+  TempDir dir;
+  const fs::path json = dir.path / "r.json", out = dir.path / "metrics";
+  Cmd c = run_locus("train " + testing::source_dir() + "/apps/configs/karate_gcn.yaml num_runs=2 optim.max_epoch=30 out_dir=" +
+                        out.string() + " --json " + json.string(),
+                    dir.path / "log.txt");
+  REQUIRE_MESSAGE(c.status == 0, c.output);
+  std::ifstream in(json);
+  nlohmann::json j = nlohmann::json::parse(in);
+  for (const char* key : {"dataset", "model", "num_runs", "test_acc_mean", "test_acc_std", "val_acc_mean",
+                          "epoch_ms_median", "peak_rss_mib", "runs"})
+    CHECK_MESSAGE(j.contains(key), key);
+  CHECK(j["num_runs"] == 2);
+  CHECK(j["runs"].size() == 2);
+  CHECK(j["runs"][0]["seed"] == 0);
+  CHECK(j["runs"][1]["seed"] == 1);
+  CHECK(j["runs"][0]["best_epoch"] == 30);
+  CHECK(j["epoch_ms_median"].get<double>() > 0);
+  CHECK(j["peak_rss_mib"].get<double>() > 0);
+  int csvs = 0;
+  for (const auto& e : fs::directory_iterator(out)) {
+    ++csvs;
+    std::ifstream f(e.path());
+    std::string header;
+    std::getline(f, header);
+    CHECK(header == "epoch,loss,train_acc,val_acc,test_acc,epoch_ms");
+    int lines = 0;
+    for (std::string l; std::getline(f, l);) ++lines;
+    CHECK(lines == 30);
+  }
+  CHECK(csvs == 2);
+}
+
+TEST_CASE("locus train: command-line errors name the problem and write nothing") {
+  TempDir dir;
+  const std::string karate = testing::source_dir() + "/apps/configs/karate_gcn.yaml";
+  const fs::path json = dir.path / "r.json";
+  SUBCASE("unknown key with a hint") {
+    Cmd c = run_locus("train " + karate + " gnn.dim_iner=8 --json " + json.string(), dir.path / "log.txt");
+    CHECK(c.status == 2);
+    CHECK(c.output.find("gnn.dim_iner") != std::string::npos);
+    CHECK(c.output.find("gnn.dim_inner") != std::string::npos);
+  }
+  SUBCASE("unknown built-in dataset") {
+    Cmd c = run_locus("train " + karate + " dataset.name=karat --json " + json.string(), dir.path / "log.txt");
+    CHECK(c.status == 2);
+    CHECK(c.output.find("karat") != std::string::npos);
+    CHECK(c.output.find("karate") != std::string::npos);
+  }
+  SUBCASE("missing config file") {
+    Cmd c = run_locus("train " + (dir.path / "nope.yaml").string() + " --json " + json.string(), dir.path / "log.txt");
+    CHECK(c.status == 2);
+    CHECK(c.output.find("nope.yaml") != std::string::npos);
+  }
+  SUBCASE("missing dataset file") {
+    Cmd c = run_locus("train " + karate + " dataset.path=" + (dir.path / "none/dataset.yaml").string() + " --json " +
+                          json.string(),
+                      dir.path / "log.txt");
+    CHECK(c.status == 2);
+    CHECK(c.output.find("none/dataset.yaml") != std::string::npos);
+  }
+  SUBCASE("override without '='") {
+    Cmd c = run_locus("train " + karate + " num_runs --json " + json.string(), dir.path / "log.txt");
+    CHECK(c.status == 2);
+    CHECK(c.output.find("key=value") != std::string::npos);
+  }
+  CHECK(!fs::exists(json));
+}
