@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Builds and runs every test twice: the Release build (build/) and a sanitizer build
+# (build-asan/: -DLOCUS_SANITIZE=ON, RelWithDebInfo, AddressSanitizer + UBSan, any report
+# fails the test). The last line printed is "N passed, N failed" summing both ctest runs.
+# Exits non-zero on any failure (a build failure counts as one failed test).
+#
+#   bash scripts/test.sh             # from any directory; this is what CI (.ci/run) runs
+#
+# Environment:
+#   LOCUS_SKIP_ASAN=1        skip the sanitizer pass (quick local iterations only)
+#   LOCUS_TEST_TIMEOUT=S     per-test timeout in seconds (default 600)
+#   LOCUS_JOBS, LOCUS_CMAKE_ARGS, LOCUS_VERBOSE   as for scripts/setup.sh
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+cd "$root"
+
+say_prefix='[test]'
+say() { printf '%s %s\n' "$say_prefix" "$*"; }
+# shellcheck source=scripts/common.sh
+source "$here/common.sh"
+
+passed=0
+failed=0
+problems=()
+
+summary_and_exit() {
+  echo
+  if [[ ${#problems[@]} -gt 0 ]]; then
+    say "problems:"
+    local p
+    for p in "${problems[@]}"; do say "  - $p"; done
+  else
+    say "all tests passed"
+  fi
+  # The one line CI reads; keep it last and alone.
+  echo "$passed passed, $failed failed"
+  if [[ $failed -gt 0 || ${#problems[@]} -gt 0 ]]; then exit 1; fi
+  exit 0
+}
+
+# run_ctest DIR NAME: runs ctest in DIR, adds its counts to passed/failed.
+run_ctest() {
+  local dir=$1 name=$2 log="$1/ctest.log" rc=0
+  say "ctest ($name): $dir"
+  ctest --test-dir "$dir" --output-on-failure --no-tests=error \
+    --timeout "${LOCUS_TEST_TIMEOUT:-600}" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
+  local line p f total
+  line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
+  if [[ -z "$line" ]]; then
+    failed=$((failed + 1))
+    problems+=("$name: ctest reported no test results (exit $rc; see $log)")
+    return
+  fi
+  f=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+  total=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$line")
+  p=$((total - f))
+  passed=$((passed + p))
+  failed=$((failed + f))
+  if [[ $f -gt 0 ]]; then
+    problems+=("$name: $f of $total tests failed (see $log)")
+  elif [[ $rc -ne 0 ]]; then
+    failed=$((failed + 1))
+    problems+=("$name: ctest exited $rc although no test failed (see $log)")
+  fi
+}
+
+# LeakSanitizer needs ptrace-like access that some containers forbid; check it works here.
+lsan_works() {
+  local tmp rc=0 out
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/locus-lsan.XXXXXX")
+  printf '#include <cstdlib>\nvoid* volatile p;\nint main() { p = std::malloc(64); p = nullptr; return 0; }\n' \
+    >"$tmp/leak.cpp"
+  if ! g++ -fsanitize=address -g -O0 "$tmp/leak.cpp" -o "$tmp/leak" >/dev/null 2>&1; then
+    rm -rf "$tmp"; return 1
+  fi
+  out=$(ASAN_OPTIONS=detect_leaks=1:exitcode=23 "$tmp/leak" 2>&1) || rc=$?
+  rm -rf "$tmp"
+  [[ $rc -eq 23 && "$out" == *"detected memory leaks"* ]]
+}
+
+t0=$SECONDS
+
+# 1) Release build (setup.sh installs packages and builds build/).
+if ! bash "$here/setup.sh"; then
+  failed=$((failed + 1))
+  problems+=("scripts/setup.sh failed (packages or the Release build; errors above): no tests were run")
+  summary_and_exit
+fi
+run_ctest build Release
+
+# 2) Sanitizer build.
+if [[ "${LOCUS_SKIP_ASAN:-0}" == 1 ]]; then
+  say "LOCUS_SKIP_ASAN=1: skipping the sanitizer pass (CI always runs it)"
+else
+  if configure_and_build build-asan RelWithDebInfo -DLOCUS_SANITIZE=ON; then
+    leaks=1
+    if ! lsan_works; then
+      leaks=0
+      say "note: LeakSanitizer does not work on this machine (ptrace restricted?); leak checks off"
+    fi
+    # Any sanitizer report makes the test process exit non-zero, so ctest fails it.
+    export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=$leaks:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+    say "ASAN_OPTIONS=$ASAN_OPTIONS"
+    say "UBSAN_OPTIONS=$UBSAN_OPTIONS"
+    run_ctest build-asan Sanitizer
+  else
+    failed=$((failed + 1))
+    problems+=("sanitizer build (build-asan/) failed (errors above): its tests were not run")
+  fi
+fi
+
+say "done in $((SECONDS - t0)) s"
+summary_and_exit
