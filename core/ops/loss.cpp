@@ -10,21 +10,19 @@ namespace locus::ops {
 
 template <class T>
 Var log_softmax(Tape<T>& t, Var x) {
+  // Whole-matrix operations, so exp/log vectorise across rows as short as the class count.
   auto xv = t.value(x);
-  MatT<T> out(xv.rows(), xv.cols());
-  const int64_t n = xv.rows();
-#pragma omp parallel for schedule(static) if (n * xv.cols() >= (1 << 15))
-  for (int64_t i = 0; i < n; ++i) {
-    const T m = xv.row(i).maxCoeff();
-    const T lse = m + std::log((xv.row(i).array() - m).exp().sum());
-    out.row(i) = xv.row(i).array() - lse;
-  }
-  return t.push(std::move(out), "log_softmax", {x}, [x](Tape<T>& t, Var self) {
-    // dx = g − softmax · Σ_k g_k, softmax = exp(y)
+  MatT<T> out = xv;
+  out.colwise() -= xv.rowwise().maxCoeff();
+  auto softmax = std::make_shared<MatT<T>>(out.array().exp());
+  const Eigen::Matrix<T, Eigen::Dynamic, 1> sum = softmax->rowwise().sum();
+  out.colwise() -= sum.array().log().matrix();
+  softmax->array().colwise() /= sum.array();
+  return t.push(std::move(out), "log_softmax", {x}, [x, softmax](Tape<T>& t, Var self) {
+    // dx = g − softmax · Σ_k g_k
     auto g = t.grad(self);
-    auto y = t.value(self);
-    auto gx = t.grad(x);
-    for (int64_t i = 0; i < g.rows(); ++i) gx.row(i).array() += g.row(i).array() - y.row(i).array().exp() * g.row(i).sum();
+    const Eigen::Matrix<T, Eigen::Dynamic, 1> gsum = g.rowwise().sum();
+    t.grad(x).array() += g.array() - softmax->array().colwise() * gsum.array();
   });
 }
 
