@@ -24,7 +24,9 @@ int main(int argc, char** argv) {
   try {
     if (train->parsed()) {
       const locus::ExperimentConfig cfg = locus::load_config(config, overrides);
+      // Progress goes to stderr, the results table to stdout.
       const auto summary = locus::run_training(cfg, std::cerr, isatty(STDERR_FILENO) != 0);
+      locus::print_summary(summary, std::cout);
       if (!json_path.empty()) {
         locus::write_summary_json(summary, cfg, json_path);
         std::cerr << "results: " << json_path << "\n";

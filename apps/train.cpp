@@ -208,14 +208,6 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   s.epoch_ms_median = median(epoch_ms);
   s.peak_rss_mib = peak_rss_mib();
 
-  log << fmt::format("\n{:<10} {:>10} {:>12} {:>12}\n", "seed", "best_epoch", "val_acc %", "test_acc %");
-  for (const auto& r : s.runs)
-    log << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", r.seed, r.best_epoch, pct(r.val_acc), pct(r.test_acc));
-  log << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", "mean", "", pct(s.val_acc_mean),
-                     pct(s.test_acc_mean) + " ± " + pct(s.test_acc_std));
-  log << fmt::format("test accuracy {}% ± {} over {} runs; {:.3f} ms per training epoch (median); peak RSS {:.1f} MiB\n",
-                     pct(s.test_acc_mean), pct(s.test_acc_std), s.runs.size(), s.epoch_ms_median, s.peak_rss_mib);
-
   if (!cfg.out_dir.empty()) {
     for (const auto& r : s.runs) {
       std::string csv = "epoch,loss,train_acc,val_acc,test_acc,epoch_ms\n";
@@ -229,6 +221,17 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
     log << "per-epoch metrics: " << cfg.out_dir << "\n";
   }
   return s;
+}
+
+void print_summary(const TrainSummary& s, std::ostream& out) {
+  out << fmt::format("\n{:<10} {:>10} {:>12} {:>12}\n", "seed", "best_epoch", "val_acc %", "test_acc %");
+  for (const auto& r : s.runs)
+    out << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", r.seed, r.best_epoch, pct(r.val_acc), pct(r.test_acc));
+  out << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", "mean", "", pct(s.val_acc_mean),
+                     pct(s.test_acc_mean) + " ± " + pct(s.test_acc_std));
+  out << fmt::format("test accuracy {}% ± {} over {} runs; {:.3f} ms per training epoch (median); peak RSS {:.1f} MiB\n",
+                     pct(s.test_acc_mean), pct(s.test_acc_std), s.runs.size(), s.epoch_ms_median, s.peak_rss_mib);
+
 }
 
 void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, const std::string& path) {

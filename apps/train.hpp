@@ -35,9 +35,12 @@ struct TrainSummary {
   double peak_rss_mib = 0;
 };
 
-// Runs every seed. `log` receives the header, progress and the summary table; `progress`
-// selects one updating line (a terminal) instead of one line per run.
+// Runs every seed. `log` receives the header and progress; `progress` selects one updating
+// line (a terminal) instead of one line per run. The summary is printed by print_summary.
 TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool progress);
+
+// The table of runs and the one-line result (test accuracy mean ± std, ms per epoch, peak RSS).
+void print_summary(const TrainSummary& s, std::ostream& out);
 
 // The JSON report (see README for the keys), written atomically to `path`.
 void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, const std::string& path);

@@ -52,7 +52,10 @@ TEST_CASE("karate: the built-in dataset trains to high accuracy with no files") 
   CHECK(s.test_acc_mean >= 0.85);
   // No validation split: the last epoch is selected.
   for (const auto& r : s.runs) CHECK(r.best_epoch == 200);
-  CHECK(log.str().find("test accuracy") != std::string::npos);
+  CHECK(log.str().find("run 3/3 seed 2") != std::string::npos);
+  std::ostringstream table;
+  print_summary(s, table);
+  CHECK(table.str().find("test accuracy") != std::string::npos);
 }
 
 TEST_CASE("Cora GCN over 10 seeds reaches at least 80.5% mean test accuracy") {
