@@ -57,7 +57,7 @@ configure_and_build() {
     return 1
   fi
   local warnings
-  warnings=$(grep -c 'warning:' "$dir/setup-build.log" || true)
+  warnings=$(grep -cE '^[^ ]+:[0-9]+:[0-9]+: warning:' "$dir/setup-build.log" || true)  # compiler diagnostics only
   if [[ "${warnings:-0}" -gt 0 ]]; then
     say "built $dir in $((SECONDS - b0)) s ($warnings compiler warnings; see $dir/setup-build.log)"
   else

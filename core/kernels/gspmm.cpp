@@ -54,12 +54,28 @@ void spmm_dense(const Dense& g, const T* x, int64_t dim, const T* edge_val, bool
     if (!accumulate) ob.setZero();
     if (edge_val) {
       CMap ev(edge_val + g.edge_offset(b), len, len);  // ev(d, s)
-      if (!g.causal) {
-        if (transpose_ev) ob.noalias() += ev.transpose() * xb;
-        else ob.noalias() += ev * xb;
-      } else {
-        if (transpose_ev) ob.noalias() += ev.transpose().template triangularView<Eigen::Upper>() * xb;
-        else ob.noalias() += ev.template triangularView<Eigen::Lower>() * xb;
+      // Destination rows in chunks of 64, one GEMM per chunk: parallel with no shared writes.
+      const int64_t chunks = (len + 63) / 64;
+      const bool parallel = len * len * dim >= kParallelWork;
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+      for (int64_t c = 0; c < chunks; ++c) {
+        const int64_t r0 = c * 64, rows = std::min<int64_t>(64, len - r0);
+        auto oc = ob.middleRows(r0, rows);
+        if (!g.causal) {
+          if (transpose_ev) oc.noalias() += ev.middleCols(r0, rows).transpose() * xb;
+          else oc.noalias() += ev.middleRows(r0, rows) * xb;
+        } else if (transpose_ev) {
+          // out[s] += Σ_{d ≥ s} ev(d, s) x[d]: rows r0.. of evᵀ, restricted to d ≥ s.
+          for (int64_t i = 0; i < rows; ++i) {
+            const int64_t sidx = r0 + i;
+            oc.row(i).noalias() += ev.col(sidx).tail(len - sidx).transpose() * xb.bottomRows(len - sidx);
+          }
+        } else {
+          for (int64_t i = 0; i < rows; ++i) {
+            const int64_t d = r0 + i;
+            oc.row(i).noalias() += ev.row(d).head(d + 1) * xb.topRows(d + 1);
+          }
+        }
       }
     } else if (!g.causal) {
       // Every destination receives the same sum of the block's rows.
