@@ -35,3 +35,26 @@ void sddmm_dot_dense(const Dense& g, const T* a_dst, const T* b_src, int64_t dim
                      T* val, bool accumulate);
 
 }  // namespace locus::kernels
+
+namespace locus::kernels {
+
+// Multi-head forms. x: [num_src, heads·dim]; edge_val: [E, heads] (row p' as above); head h
+// of out row d (= or +=) Σ_p w_p · edge_val[p', h] · x[s, h·dim : (h+1)·dim].
+template <class T>
+void spmm_csr_heads(const Csr& g, const T* x, int64_t heads, int64_t dim, const T* edge_val, bool via_perm,
+                    T* out, bool accumulate);
+// Dense: edge_val [num_edge_slots, heads]; transpose_ev as in spmm_dense.
+template <class T>
+void spmm_dense_heads(const Dense& g, const T* x, int64_t heads, int64_t dim, const T* edge_val,
+                      bool transpose_ev, T* out, bool accumulate);
+
+// val[p, h] (= or +=) w_p · <a[d, h·dim:], b[s, h·dim:]>   (a: [num_dst, heads·dim], b: [num_src, heads·dim])
+template <class T>
+void sddmm_dot_csr_heads(const Csr& g, const T* a_dst, const T* b_src, int64_t heads, int64_t dim, T* val,
+                         bool accumulate);
+// Dense: val[e(d, s), h]; causal slots above the diagonal are left untouched.
+template <class T>
+void sddmm_dot_dense_heads(const Dense& g, const T* a_dst, const T* b_src, int64_t heads, int64_t dim, T* val,
+                           bool accumulate);
+
+}  // namespace locus::kernels

@@ -33,22 +33,24 @@ template <class T>
 Var gspmm(Tape<T>& t, GraphRef g, Var x, Reduce reduce, Var edge) {
   check(t.rows(x) == g.num_src(), "gspmm: x has " + std::to_string(t.rows(x)) + " rows but the graph has " +
                                       std::to_string(g.num_src()) + " source nodes");
+  const int64_t heads = edge.valid() ? t.cols(edge) : 1;
   if (edge.valid()) {
     const int64_t slots = g.csr ? g.csr->num_edges() : g.dense->num_edge_slots();
-    check(t.rows(edge) == slots && t.cols(edge) == 1,
-          "gspmm: edge values must be [" + std::to_string(slots) + ", 1]");
+    check(t.rows(edge) == slots && heads >= 1 && t.cols(x) % heads == 0,
+          "gspmm: edge values must be [" + std::to_string(slots) + ", heads] with heads dividing " +
+              std::to_string(t.cols(x)));
   }
-  const int64_t dim = t.cols(x);
+  const int64_t dim = t.cols(x) / heads;  // per head
   const T* ev = edge.valid() ? t.value(edge).data() : nullptr;
-  MatT<T> out(g.num_dst(), dim);
-  if (g.csr) kernels::spmm_csr(*g.csr, t.value(x).data(), dim, ev, false, out.data(), false);
-  else kernels::spmm_dense(*g.dense, t.value(x).data(), dim, ev, false, out.data(), false);
+  MatT<T> out(g.num_dst(), t.cols(x));
+  if (g.csr) kernels::spmm_csr_heads(*g.csr, t.value(x).data(), heads, dim, ev, false, out.data(), false);
+  else kernels::spmm_dense_heads(*g.dense, t.value(x).data(), heads, dim, ev, false, out.data(), false);
   std::shared_ptr<std::vector<T>> inv;
   if (reduce == Reduce::Mean) {
     inv = std::make_shared<std::vector<T>>(inverse_degrees<T>(g));
     for (int64_t d = 0; d < out.rows(); ++d) out.row(d) *= (*inv)[d];
   }
-  return t.push(std::move(out), "gspmm", {x, edge}, [g, x, edge, inv, dim](Tape<T>& t, Var self) {
+  return t.push(std::move(out), "gspmm", {x, edge}, [g, x, edge, inv, heads, dim](Tape<T>& t, Var self) {
     // With mean, out = D⁻¹ S: back-propagate through the row scaling first (Gs = D⁻¹ G).
     MatT<T> scaled;
     const T* gs = t.grad(self).data();
@@ -60,15 +62,13 @@ Var gspmm(Tape<T>& t, GraphRef g, Var x, Reduce reduce, Var edge) {
     const T* ev = edge.valid() ? t.value(edge).data() : nullptr;
     // dx[s] += Σ_{s→d} w_e · Gs[d]: the same product on the reversed topology.
     if (t.requires_grad(x)) {
-      if (g.csr) kernels::spmm_csr(g.csr->reversed(), gs, dim, ev, true, t.grad(x).data(), true);
-      else kernels::spmm_dense(*g.dense, gs, dim, ev, true, t.grad(x).data(), true);
+      if (g.csr) kernels::spmm_csr_heads(g.csr->reversed(), gs, heads, dim, ev, true, t.grad(x).data(), true);
+      else kernels::spmm_dense_heads(*g.dense, gs, heads, dim, ev, true, t.grad(x).data(), true);
     }
-    // dedge[e] += w_e · <Gs[d], x[s]>  (gsddmm, dot product)
+    // dedge[e, h] += w_e · <Gs[d, h], x[s, h]>  (gsddmm, per-head dot product)
     if (edge.valid() && t.requires_grad(edge)) {
-      if (g.csr) kernels::sddmm_dot_csr(*g.csr, gs, t.value(x).data(), dim, static_cast<const T*>(nullptr),
-                                        t.grad(edge).data(), true);
-      else kernels::sddmm_dot_dense(*g.dense, gs, t.value(x).data(), dim, static_cast<const T*>(nullptr),
-                                    t.grad(edge).data(), true);
+      if (g.csr) kernels::sddmm_dot_csr_heads(*g.csr, gs, t.value(x).data(), heads, dim, t.grad(edge).data(), true);
+      else kernels::sddmm_dot_dense_heads(*g.dense, gs, t.value(x).data(), heads, dim, t.grad(edge).data(), true);
     }
   });
 }

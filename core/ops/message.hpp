@@ -14,7 +14,8 @@ enum class Reduce { Sum, Mean };
 
 // out[d,:] = reduce_{s→d} w_e · x[s,:]   x: [num_src, dim] → [num_dst, dim]
 // w_e = the graph's edge weight (Csr; 1 when absent) times edge[e] when `edge` is valid
-// (edge: [num_edges, 1] indexed by Csr position, or [num_edge_slots, 1] by dense edge id).
+// (edge: [num_edges, H] indexed by Csr position, or [num_edge_slots, H] by dense edge id).
+// With H > 1 heads, x is [num_src, H·d] and head h's slice is weighted by edge[e, h].
 // Mean divides by the number of in-edges; a destination without in-edges gets 0.
 // The graph must outlive the tape's backward pass.
 template <class T>

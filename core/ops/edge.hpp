@@ -1,0 +1,30 @@
+// Differentiable per-edge ops for attention layers (GAT, Transformer) on Csr or Dense:
+// lifting per-node score terms to edges (gsddmm add / dot), softmax over each destination's
+// in-edges, and per-node per-head dot products with a parameter. Edge values are
+// [num_edge_slots, H]: one row per Csr position or Dense edge id, one column per head.
+#pragma once
+
+#include "core/graph.hpp"
+#include "core/tape.hpp"
+
+namespace locus::ops {
+
+// e[p, h] = a_src[s, h] + a_dst[d, h]   a_src: [num_src, H], a_dst: [num_dst, H] → [slots, H]
+template <class T>
+Var gsddmm_add(Tape<T>& t, GraphRef g, Var a_src, Var a_dst);
+
+// e[p, h] = w_p · <q[d, h·dim:], k[s, h·dim:]>   q: [num_dst, H·dim], k: [num_src, H·dim] → [slots, H]
+template <class T>
+Var gsddmm_dot(Tape<T>& t, GraphRef g, Var q, Var k, int64_t heads);
+
+// Softmax over each destination's in-edges, per head: [slots, H] → [slots, H]. Destinations
+// without in-edges have no slots (gspmm then gives them 0). Causal Dense slots above the
+// diagonal are 0.
+template <class T>
+Var edge_softmax(Tape<T>& t, GraphRef g, Var e);
+
+// y[n, h] = Σ_j x[n, h·dim + j] · a[0, h·dim + j]   x: [n, H·dim], a: [1, H·dim] → [n, H]
+template <class T>
+Var head_dot(Tape<T>& t, Var x, Var a, int64_t heads);
+
+}  // namespace locus::ops
