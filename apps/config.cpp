@@ -180,11 +180,17 @@ const std::vector<KeySpec>& key_specs() {
       {"dataset.feature_norm",
        [](ExperimentConfig& c, const Value& v) { c.dataset.feature_norm = read_choice(v, {"none", "row"}); }},
       {"gnn.layer_type",
-       [](ExperimentConfig& c, const Value& v) { c.gnn.layer_type = read_choice(v, {"gcn", "mlp"}); }},
+       [](ExperimentConfig& c, const Value& v) { c.gnn.layer_type = read_choice(v, {"gcn", "sage", "gin", "gat", "mlp"}); }},
       {"gnn.layers_mp", [](ExperimentConfig& c, const Value& v) { c.gnn.layers_mp = read_int(v, 1, 2); }},
       {"gnn.dim_inner", [](ExperimentConfig& c, const Value& v) { c.gnn.dim_inner = read_int(v, 1, 16); }},
       {"gnn.act",
-       [](ExperimentConfig& c, const Value& v) { c.gnn.act = read_choice(v, {"relu", "elu", "identity"}); }},
+       [](ExperimentConfig& c, const Value& v) { c.gnn.act = read_choice(v, {"relu", "elu", "leaky_relu", "gelu", "identity"}); }},
+      {"gnn.att_heads", [](ExperimentConfig& c, const Value& v) { c.gnn.att_heads = read_int(v, 1, 8); }},
+      {"gnn.att_heads_out", [](ExperimentConfig& c, const Value& v) { c.gnn.att_heads_out = read_int(v, 1, 1); }},
+      {"gnn.att_dropout",
+       [](ExperimentConfig& c, const Value& v) {
+         c.gnn.att_dropout = read_double(v, [](double x) { return x >= 0 && x < 1; }, "in [0, 1)", "0.6");
+       }},
       {"gnn.dropout",
        [](ExperimentConfig& c, const Value& v) {
          c.gnn.dropout = read_double(v, [](double x) { return x >= 0 && x < 1; }, "in [0, 1)", "0.5");

@@ -18,11 +18,14 @@ struct ExperimentConfig {
   } dataset;
 
   struct Gnn {
-    std::string layer_type = "gcn";  // gcn | mlp (more layer types come with later issues)
+    std::string layer_type = "gcn";  // gcn | sage | gin | gat | mlp
     int layers_mp = 2;               // message-passing layers (>= 1)
-    int dim_inner = 16;              // hidden width (>= 1)
-    std::string act = "relu";        // relu | elu | identity
-    double dropout = 0.5;            // in [0, 1)
+    int dim_inner = 16;              // hidden width (>= 1); per head for gat
+    std::string act = "relu";        // relu | elu | leaky_relu | gelu | identity
+    double dropout = 0.5;            // in [0, 1): feature dropout before every layer
+    int att_heads = 8;               // gat: heads of the hidden layers (concatenated)
+    int att_heads_out = 1;           // gat: heads of the last layer (averaged)
+    double att_dropout = 0.6;        // gat: dropout on the attention coefficients, in [0, 1)
   } gnn;
 
   struct Optim {

@@ -5,10 +5,13 @@
 #include <iostream>
 
 #include "apps/config.hpp"
+#include "apps/generate.hpp"
 #include "apps/train.hpp"
+#include "core/alloc.hpp"
 #include "core/error.hpp"
 
 int main(int argc, char** argv) {
+  locus::configure_allocator();
   CLI::App app{"Locus: graph neural networks in C++"};
   app.require_subcommand(1);
 
@@ -19,6 +22,9 @@ int main(int argc, char** argv) {
   train->add_option("config", config, "Experiment config YAML (e.g. apps/configs/cora_gcn.yaml)")->required();
   train->add_option("overrides", overrides, "key=value overrides, e.g. num_runs=3 gnn.dim_inner=32");
   train->add_option("--json", json_path, "Write the results as JSON to this file");
+
+  // `generate` runs as its subcommand's callback and reports its own errors (status 2 or 1).
+  locus::add_generate_command(app);
 
   CLI11_PARSE(app, argc, argv);
   try {

@@ -110,6 +110,9 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   spec.act = ops::parse_act(cfg.gnn.act.c_str());
   spec.dropout = cfg.gnn.dropout;
   spec.decay_first_only = cfg.optim.weight_decay_on == "first";
+  spec.att_heads = cfg.gnn.att_heads;
+  spec.att_heads_out = cfg.gnn.att_heads_out;
+  spec.att_dropout = cfg.gnn.att_dropout;
 
   OptimOptions oo;
   oo.kind = parse_optim_kind(cfg.optim.optimizer);
@@ -118,7 +121,10 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
 
   TrainSummary s;
   s.dataset = ds.name;
-  s.model = fmt::format("{} x{} hidden {}", spec.layer_type, spec.layers, spec.hidden);
+  s.model = spec.layer_type == "gat"
+                ? fmt::format("gat x{} hidden {}x{} heads, out heads {}", spec.layers, spec.hidden, spec.att_heads,
+                              spec.att_heads_out)
+                : fmt::format("{} x{} hidden {}", spec.layer_type, spec.layers, spec.hidden);
   s.num_nodes = ds.num_nodes;
   s.num_edges = ds.num_edges();
   s.num_features = x->cols();
@@ -261,6 +267,9 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
                  {"gnn.dim_inner", cfg.gnn.dim_inner},
                  {"gnn.act", cfg.gnn.act},
                  {"gnn.dropout", cfg.gnn.dropout},
+                 {"gnn.att_heads", cfg.gnn.att_heads},
+                 {"gnn.att_heads_out", cfg.gnn.att_heads_out},
+                 {"gnn.att_dropout", cfg.gnn.att_dropout},
                  {"optim.optimizer", cfg.optim.optimizer},
                  {"optim.base_lr", cfg.optim.base_lr},
                  {"optim.weight_decay", cfg.optim.weight_decay},

@@ -1,30 +1,77 @@
 #include "layers/gnn.hpp"
 
+#include <type_traits>
+
 #include "core/error.hpp"
 #include "core/ops/loss.hpp"
+#include "layers/gat.hpp"
+#include "layers/gcn.hpp"
+#include "layers/gin.hpp"
+#include "layers/sage.hpp"
 
 namespace locus {
 
 const std::vector<std::string>& gnn_layer_types() {
-  static const std::vector<std::string> types{"gcn", "mlp"};
+  static const std::vector<std::string> types{"gcn", "sage", "gin", "gat", "mlp"};
   return types;
 }
+
+namespace {
+// Adapts a layer class to StackLayer; graph-based layers share the model's cached graph.
+template <class T, class Layer>
+struct Adapter : StackLayer<T> {
+  Layer layer;
+  const Csr* g;
+  Adapter(Layer l, const Csr* graph) : layer(std::move(l)), g(graph) {}
+  Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const override {
+    if constexpr (std::is_same_v<Layer, Linear<T>>) return layer.forward(t, x);
+    else if constexpr (std::is_same_v<Layer, GatConv<T>>) return layer.forward(t, GraphRef(*g), x, training, key);
+    else return layer.forward(t, *g, x);
+  }
+};
+template <class T, class Layer>
+std::unique_ptr<StackLayer<T>> adapt(Layer l, const Csr* g) {
+  return std::make_unique<Adapter<T, Layer>>(std::move(l), g);
+}
+}  // namespace
 
 template <class T>
 GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& spec, const Csr& graph)
     : spec_(spec) {
   check(spec.layers >= 1, "GnnClassifier: at least one layer");
   check(spec.in_dim > 0 && spec.out_dim > 0 && spec.hidden > 0, "GnnClassifier: sizes must be positive");
-  if (spec.layer_type == "gcn") a_hat_ = std::make_shared<const Csr>(gcn_normalize(graph));
-  else if (spec.layer_type != "mlp")
-    throw InputError("unknown layer type '" + spec.layer_type + "'. Use gcn or mlp");
+  const std::string& type = spec.layer_type;
+  if (type == "gcn") graph_ = std::make_shared<const Csr>(gcn_normalize(graph));
+  else if (type == "gat") graph_ = std::make_shared<const Csr>(gat_graph(graph));
+  else if (type == "sage" || type == "gin") graph_ = std::make_shared<const Csr>(graph);
+  else if (type != "mlp")
+    throw InputError("unknown layer type '" + type + "'. Use gcn, sage, gin, gat or mlp");
+  int64_t in = spec.in_dim;
   for (int l = 0; l < spec.layers; ++l) {
-    const int64_t in = l == 0 ? spec.in_dim : spec.hidden;
-    const int64_t out = l + 1 == spec.layers ? spec.out_dim : spec.hidden;
+    const bool last = l + 1 == spec.layers;
+    const int64_t out = last ? spec.out_dim : spec.hidden;
     const bool decay = !spec.decay_first_only || l == 0;
     const std::string name = "layer" + std::to_string(l);
-    if (a_hat_) gcn_.emplace_back(store, rng, name, in, out, decay);
-    else lin_.emplace_back(store, rng, name, in, out, true, decay);
+    const Csr* g = graph_.get();
+    if (type == "gcn") {
+      layers_.push_back(adapt<T>(GcnConv<T>(store, rng, name, in, out, decay), g));
+    } else if (type == "sage") {
+      layers_.push_back(adapt<T>(SageConv<T>(store, rng, name, in, out, decay), g));
+    } else if (type == "gin") {
+      layers_.push_back(adapt<T>(GinConv<T>(store, rng, name, in, out, decay), g));
+    } else if (type == "gat") {
+      GatOptions opt;
+      opt.heads = last ? spec.att_heads_out : spec.att_heads;
+      opt.concat = !last;
+      opt.attn_dropout = spec.att_dropout;
+      GatConv<T> conv(store, rng, name, in, out, opt, decay);
+      in = conv.out_dim();
+      layers_.push_back(adapt<T>(std::move(conv), g));
+      continue;
+    } else {
+      layers_.push_back(adapt<T>(Linear<T>(store, rng, name, in, out, true, decay), nullptr));
+    }
+    in = out;
   }
 }
 
@@ -32,8 +79,10 @@ template <class T>
 Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const {
   Features<T> h = x;
   for (int l = 0; l < spec_.layers; ++l) {
-    h = dropout(t, h, spec_.dropout, splitmix64(key + static_cast<uint64_t>(l)), training);
-    Var y = a_hat_ ? gcn_[l].forward(t, *a_hat_, h) : lin_[l].forward(t, h);
+    // Feature dropout key per layer; the layer's own (attention) dropout gets a derived key.
+    const uint64_t k = splitmix64(key + static_cast<uint64_t>(l));
+    h = dropout(t, h, spec_.dropout, k, training);
+    Var y = layers_[l]->forward(t, h, training, splitmix64(k ^ 0xA5A5A5A5A5A5A5A5ull));
     if (l + 1 < spec_.layers) y = ops::activation(t, y, spec_.act);
     h = Features<T>{y, nullptr};
   }

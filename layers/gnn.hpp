@@ -7,21 +7,30 @@
 #include <vector>
 
 #include "core/graph.hpp"
-#include "layers/gcn.hpp"
 #include "layers/linear.hpp"
 
 namespace locus {
 
 struct GnnSpec {
-  std::string layer_type = "gcn";  // gcn | mlp
+  std::string layer_type = "gcn";  // gcn | sage | gin | gat | mlp
   int layers = 2;
-  int64_t in_dim = 0, hidden = 16, out_dim = 0;
+  int64_t in_dim = 0, hidden = 16, out_dim = 0;  // gat: hidden is the width per head
   ops::Act act = ops::Act::Relu;
   double dropout = 0.5;
   bool decay_first_only = true;  // weight decay on the first layer's parameters alone
+  int64_t att_heads = 8;         // gat: heads of the hidden layers (concatenated)
+  int64_t att_heads_out = 1;     // gat: heads of the last layer (averaged)
+  double att_dropout = 0.6;      // gat: dropout on attention coefficients
 };
 
 const std::vector<std::string>& gnn_layer_types();
+
+// One message-passing layer of the stack, whatever its type.
+template <class T>
+struct StackLayer {
+  virtual ~StackLayer() = default;
+  virtual Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const = 0;
+};
 
 template <class T>
 class GnnClassifier {
@@ -34,9 +43,8 @@ class GnnClassifier {
 
  private:
   GnnSpec spec_;
-  std::shared_ptr<const Csr> a_hat_;  // GCN
-  std::vector<GcnConv<T>> gcn_;
-  std::vector<Linear<T>> lin_;
+  std::shared_ptr<const Csr> graph_;  // the topology the layers use (GCN: Â; GAT: with self loops)
+  std::vector<std::unique_ptr<StackLayer<T>>> layers_;
 };
 
 }  // namespace locus

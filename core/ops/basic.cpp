@@ -61,11 +61,51 @@ Var scale(Tape<T>& t, Var x, T s) {
   });
 }
 
+template <class T>
+Var sub(Tape<T>& t, Var a, Var b) {
+  same_shape(t, a, b, "sub");
+  MatT<T> out = t.value(a) - t.value(b);
+  return t.push(std::move(out), "sub", {a, b}, [a, b](Tape<T>& t, Var self) {
+    if (t.requires_grad(a)) t.grad(a) += t.grad(self);  // da = G
+    if (t.requires_grad(b)) t.grad(b) -= t.grad(self);  // db = −G
+  });
+}
+
+template <class T>
+Var mul(Tape<T>& t, Var a, Var b) {
+  same_shape(t, a, b, "mul");
+  const int64_t n = t.rows(a), m = t.cols(a);
+  MatT<T> out(n, m);
+  const T* av = t.value(a).data();
+  const T* bv = t.value(b).data();
+  T* o = out.data();
+  detail::for_each_row(n, m, [&](int64_t r) {
+    for (int64_t j = r * m; j < (r + 1) * m; ++j) o[j] = av[j] * bv[j];
+  });
+  return t.push(std::move(out), "mul", {a, b}, [a, b](Tape<T>& t, Var self) {
+    const int64_t n = t.rows(self), m = t.cols(self);
+    const T* g = t.grad(self).data();
+    const T* av = t.value(a).data();
+    const T* bv = t.value(b).data();
+    T* ga = t.requires_grad(a) ? t.grad(a).data() : nullptr;
+    T* gb = t.requires_grad(b) ? t.grad(b).data() : nullptr;
+    detail::for_each_row(n, m, [&](int64_t r) {
+      for (int64_t j = r * m; j < (r + 1) * m; ++j) {
+        if (ga) ga[j] += g[j] * bv[j];  // da = G ⊙ b
+        if (gb) gb[j] += g[j] * av[j];  // db = G ⊙ a
+      }
+    });
+  });
+}
+
 Act parse_act(const char* name) {
   if (!std::strcmp(name, "identity")) return Act::Identity;
   if (!std::strcmp(name, "relu")) return Act::Relu;
   if (!std::strcmp(name, "elu")) return Act::Elu;
-  throw InputError(std::string("unknown activation '") + name + "'. Use relu, elu or identity");
+  if (!std::strcmp(name, "leaky_relu")) return Act::LeakyRelu;
+  if (!std::strcmp(name, "gelu")) return Act::Gelu;
+  throw InputError(std::string("unknown activation '") + name +
+                   "'. Use relu, elu, leaky_relu, gelu or identity");
 }
 
 template <class T>
@@ -90,10 +130,61 @@ Var elu(Tape<T>& t, Var x, T alpha) {
 }
 
 template <class T>
+Var leaky_relu(Tape<T>& t, Var x, double slope) {
+  const T s = static_cast<T>(slope);
+  const int64_t n = t.rows(x), m = t.cols(x);
+  MatT<T> out(n, m);
+  const T* xv = t.value(x).data();
+  T* o = out.data();
+  detail::for_each_row(n, m, [&](int64_t r) {
+    for (int64_t j = r * m; j < (r + 1) * m; ++j) o[j] = xv[j] > T(0) ? xv[j] : s * xv[j];
+  });
+  return t.push(std::move(out), "leaky_relu", {x}, [x, s](Tape<T>& t, Var self) {
+    const int64_t n = t.rows(x), m = t.cols(x);
+    const T* g = t.grad(self).data();
+    const T* xv = t.value(x).data();
+    T* gx = t.grad(x).data();
+    detail::for_each_row(n, m, [&](int64_t r) {
+      // d/dx = 1 for x > 0, else slope
+      for (int64_t j = r * m; j < (r + 1) * m; ++j) gx[j] += xv[j] > T(0) ? g[j] : s * g[j];
+    });
+  });
+}
+
+template <class T>
+Var gelu(Tape<T>& t, Var x) {
+  const int64_t n = t.rows(x), m = t.cols(x);
+  MatT<T> out(n, m);
+  const T* xv = t.value(x).data();
+  T* o = out.data();
+  const T inv_sqrt2 = static_cast<T>(0.70710678118654752440);
+  detail::for_each_row(n, m, [&](int64_t r) {
+    for (int64_t j = r * m; j < (r + 1) * m; ++j) o[j] = T(0.5) * xv[j] * (T(1) + std::erf(xv[j] * inv_sqrt2));
+  });
+  return t.push(std::move(out), "gelu", {x}, [x, inv_sqrt2](Tape<T>& t, Var self) {
+    const int64_t n = t.rows(x), m = t.cols(x);
+    const T* g = t.grad(self).data();
+    const T* xv = t.value(x).data();
+    T* gx = t.grad(x).data();
+    const T inv_sqrt_2pi = static_cast<T>(0.39894228040143267794);
+    detail::for_each_row(n, m, [&](int64_t r) {
+      for (int64_t j = r * m; j < (r + 1) * m; ++j) {
+        const T v = xv[j];
+        const T cdf = T(0.5) * (T(1) + std::erf(v * inv_sqrt2));  // Φ(x)
+        const T pdf = inv_sqrt_2pi * std::exp(T(-0.5) * v * v);    // φ(x)
+        gx[j] += g[j] * (cdf + v * pdf);                           // d/dx x·Φ(x) = Φ + x·φ
+      }
+    });
+  });
+}
+
+template <class T>
 Var activation(Tape<T>& t, Var x, Act act) {
   switch (act) {
     case Act::Relu: return relu(t, x);
     case Act::Elu: return elu(t, x);
+    case Act::LeakyRelu: return leaky_relu(t, x);
+    case Act::Gelu: return gelu(t, x);
     case Act::Identity: return x;
   }
   return x;
@@ -136,6 +227,10 @@ Var weighted_sum(Tape<T>& t, Var x, const MatT<T>& w) {
   template Var add<T>(Tape<T>&, Var, Var);                              \
   template Var add_bias<T>(Tape<T>&, Var, Var);                         \
   template Var scale<T>(Tape<T>&, Var, T);                              \
+  template Var sub<T>(Tape<T>&, Var, Var);                              \
+  template Var mul<T>(Tape<T>&, Var, Var);                              \
+  template Var leaky_relu<T>(Tape<T>&, Var, double);                    \
+  template Var gelu<T>(Tape<T>&, Var);                                  \
   template Var relu<T>(Tape<T>&, Var);                                  \
   template Var elu<T>(Tape<T>&, Var, T);                                \
   template Var activation<T>(Tape<T>&, Var, Act);                       \

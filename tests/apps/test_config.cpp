@@ -23,6 +23,7 @@
 namespace fs = std::filesystem;
 using locus::ExperimentConfig;
 using locus::load_config;
+using locus::InputError;
 
 namespace {
 
@@ -88,13 +89,28 @@ void check_message(const std::string& msg, const std::string& file, long line, c
 
 TEST_CASE("config: config_keys lists every dotted key once") {
   const auto& keys = locus::config_keys();
-  CHECK(keys.size() == 18);
+  CHECK(keys.size() == 21);
   CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == keys.size());
   for (const char* k : {"dataset.path", "dataset.name", "dataset.feature_norm", "gnn.layer_type", "gnn.layers_mp",
-                        "gnn.dim_inner", "gnn.act", "gnn.dropout", "optim.optimizer", "optim.base_lr",
+                        "gnn.dim_inner", "gnn.act", "gnn.dropout", "gnn.att_heads", "gnn.att_heads_out",
+                        "gnn.att_dropout", "optim.optimizer", "optim.base_lr",
                         "optim.weight_decay", "optim.weight_decay_on", "optim.max_epoch", "train.patience", "seed",
                         "num_runs", "num_threads", "out_dir"})
     CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
+}
+
+TEST_CASE("config: attention keys") {
+  const ExperimentConfig c =
+      load_config("", {"dataset.name=karate", "gnn.layer_type=gat", "gnn.att_heads=4", "gnn.att_heads_out=2",
+                       "gnn.att_dropout=0.3"});
+  CHECK(c.gnn.layer_type == "gat");
+  CHECK(c.gnn.att_heads == 4);
+  CHECK(c.gnn.att_heads_out == 2);
+  CHECK(c.gnn.att_dropout == doctest::Approx(0.3));
+  CHECK_THROWS_WITH_AS(load_config("", {"dataset.name=karate", "gnn.att_heads=0"}),
+                       doctest::Contains("gnn.att_heads=0"), InputError);
+  CHECK_THROWS_WITH_AS(load_config("", {"dataset.name=karate", "gnn.att_dropout=1"}),
+                       doctest::Contains("in [0, 1)"), InputError);
 }
 
 TEST_CASE("config: defaults when built from overrides alone") {
@@ -377,14 +393,14 @@ TEST_CASE("config error: out-of-range values") {
 TEST_CASE("config error: choices list the allowed values and the nearest") {
   TempDir dir;
   const std::string file = (dir.path / "bad.yaml").string();
-  check_message(file_error(dir, "gnn:\n  layer_type: GCN\n"), file, 2, "GCN", "did you mean 'gcn'? (allowed: gcn, mlp)");
+  check_message(file_error(dir, "gnn:\n  layer_type: GCN\n"), file, 2, "GCN", "did you mean 'gcn'? (allowed: gcn, sage, gin, gat, mlp)");
   check_message(file_error(dir, "gnn:\n  act: relu6\n"), file, 2, "relu6", "did you mean 'relu'?");
-  CHECK(contains(file_error(dir, "gnn:\n  act: relu6\n"), "gnn.act must be one of relu, elu, identity"));
+  CHECK(contains(file_error(dir, "gnn:\n  act: relu6\n"), "gnn.act must be one of relu, elu, leaky_relu, gelu, identity"));
   check_message(file_error(dir, "optim:\n  optimizer: adamw2\n"), file, 2, "adamw2", "did you mean 'adamw'?");
   check_message(file_error(dir, "dataset:\n  feature_norm: rows\n"), file, 2, "rows", "did you mean 'row'?");
   check_message(file_error(dir, "optim:\n  weight_decay_on: everything\n"), file, 2, "everything",
                 "choose one of first, all");
-  check_message(file_error(dir, "gnn:\n  act: [relu]\n"), file, 2, "[relu]", "set gnn.act to one of relu, elu, identity");
+  check_message(file_error(dir, "gnn:\n  act: [relu]\n"), file, 2, "[relu]", "set gnn.act to one of relu, elu, leaky_relu, gelu, identity");
 }
 
 TEST_CASE("config error: dataset must be given exactly once") {
@@ -463,7 +479,7 @@ TEST_CASE("config error: overrides name the command line and the whole token") {
   check_message(override_error({"dataset.name=karate", "gnn.dropout=[1]"}), "command line", 0, "gnn.dropout=[1]",
                 "set gnn.dropout to a number");
   check_message(override_error({"dataset.name=karate", "gnn.act=tanh"}), "command line", 0, "gnn.act=tanh",
-                "choose one of relu, elu, identity");
+                "choose one of relu, elu, leaky_relu, gelu, identity");
   check_message(override_error({"dataset.name=karate", "num_runs="}), "command line", 0, "num_runs=",
                 "set num_runs to a whole number >= 1");
   check_message(override_error({"dataset.name=karate", "seed=[1"}), "command line", 0, "seed=[1",

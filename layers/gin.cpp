@@ -1,0 +1,26 @@
+#include "layers/gin.hpp"
+
+#include "core/ops/scalar.hpp"
+
+namespace locus {
+
+template <class T>
+GinConv<T>::GinConv(ParamStore<T>& store, Rng& rng, const std::string& name, int64_t in, int64_t out, bool decay)
+    : store_(&store),
+      eps_(store.add(name + ".eps", 1, 1, Init::Zeros, rng, false)),
+      lin1_(store, rng, name + ".mlp.0", in, out, true, decay),
+      lin2_(store, rng, name + ".mlp.1", out, out, true, decay) {}
+
+template <class T>
+Var GinConv<T>::forward(Tape<T>& t, const Csr& g, const Features<T>& x) const {
+  // W1 ((1 + ε) h_d + Σ h_s) = (1 + ε) (h W1)_d + Σ (h W1)_s
+  Var xw = lin1_.transform(t, x);
+  Var self = ops::add(t, xw, ops::scale_by(t, xw, t.param(*store_, eps_)));
+  Var h = lin1_.add_bias(t, ops::add(t, self, ops::gspmm(t, GraphRef(g), xw, ops::Reduce::Sum)));
+  return lin2_.forward(t, Features<T>{ops::relu(t, h), nullptr});
+}
+
+template class GinConv<float>;
+template class GinConv<double>;
+
+}  // namespace locus

@@ -1,0 +1,22 @@
+#include "layers/sage.hpp"
+
+namespace locus {
+
+template <class T>
+SageConv<T>::SageConv(ParamStore<T>& store, Rng& rng, const std::string& name, int64_t in, int64_t out, bool decay)
+    : lin_l_(store, rng, name + ".neigh", in, out, true, decay), lin_r_(store, rng, name + ".root", in, out, false, decay) {}
+
+template <class T>
+Var SageConv<T>::forward(Tape<T>& t, const Csr& g, const Features<T>& x) const {
+  Var neigh;
+  if (x.is_sparse() || lin_l_.out_dim() <= lin_l_.in_dim())
+    neigh = ops::gspmm(t, GraphRef(g), lin_l_.transform(t, x), ops::Reduce::Mean);
+  else
+    neigh = lin_l_.transform(t, Features<T>{ops::gspmm(t, GraphRef(g), x.var, ops::Reduce::Mean), nullptr});
+  return lin_l_.add_bias(t, ops::add(t, neigh, lin_r_.transform(t, x)));
+}
+
+template class SageConv<float>;
+template class SageConv<double>;
+
+}  // namespace locus
