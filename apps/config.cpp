@@ -101,6 +101,14 @@ std::string_view unsigned_part(const std::string& text) {
   return s;
 }
 
+bool read_bool(const Value& v) {
+  const std::string fix = "set " + v.key + " to true or false";
+  const std::string text = scalar_text(v, "true or false", fix);
+  if (text == "true" || text == "True" || text == "yes") return true;
+  if (text == "false" || text == "False" || text == "no") return false;
+  fail(v, v.key + " must be true or false, got", fix);
+}
+
 int read_int(const Value& v, int lo, int example) {
   const std::string fix = "set " + v.key + " to a whole number >= " + std::to_string(lo) +
                           ", e.g. " + std::to_string(example);
@@ -180,7 +188,7 @@ const std::vector<KeySpec>& key_specs() {
       {"dataset.feature_norm",
        [](ExperimentConfig& c, const Value& v) { c.dataset.feature_norm = read_choice(v, {"none", "row"}); }},
       {"gnn.layer_type",
-       [](ExperimentConfig& c, const Value& v) { c.gnn.layer_type = read_choice(v, {"gcn", "sage", "gin", "gat", "mlp"}); }},
+       [](ExperimentConfig& c, const Value& v) { c.gnn.layer_type = read_choice(v, {"gcn", "sage", "gin", "gat", "transformer", "mlp"}); }},
       {"gnn.layers_mp", [](ExperimentConfig& c, const Value& v) { c.gnn.layers_mp = read_int(v, 1, 2); }},
       {"gnn.dim_inner", [](ExperimentConfig& c, const Value& v) { c.gnn.dim_inner = read_int(v, 1, 16); }},
       {"gnn.act",
@@ -194,6 +202,12 @@ const std::vector<KeySpec>& key_specs() {
       {"gnn.dropout",
        [](ExperimentConfig& c, const Value& v) {
          c.gnn.dropout = read_double(v, [](double x) { return x >= 0 && x < 1; }, "in [0, 1)", "0.5");
+       }},
+      {"gnn.norm", [](ExperimentConfig& c, const Value& v) { c.gnn.norm = read_choice(v, {"layer", "batch", "none"}); }},
+      {"gnn.pre_norm", [](ExperimentConfig& c, const Value& v) { c.gnn.pre_norm = read_bool(v); }},
+      {"gnn.att_clamp",
+       [](ExperimentConfig& c, const Value& v) {
+         c.gnn.att_clamp = read_double(v, [](double x) { return x >= 0; }, ">= 0 (0 disables)", "5");
        }},
       {"optim.optimizer",
        [](ExperimentConfig& c, const Value& v) { c.optim.optimizer = read_choice(v, {"adam", "adamw", "sgd"}); }},

@@ -18,14 +18,17 @@ struct ExperimentConfig {
   } dataset;
 
   struct Gnn {
-    std::string layer_type = "gcn";  // gcn | sage | gin | gat | mlp
+    std::string layer_type = "gcn";  // gcn | sage | gin | gat | transformer | mlp
     int layers_mp = 2;               // message-passing layers (>= 1)
     int dim_inner = 16;              // hidden width (>= 1); per head for gat
     std::string act = "relu";        // relu | elu | leaky_relu | gelu | identity
     double dropout = 0.5;            // in [0, 1): feature dropout before every layer
-    int att_heads = 8;               // gat: heads of the hidden layers (concatenated)
+    int att_heads = 8;               // gat: heads of the hidden layers (concatenated); transformer: heads
     int att_heads_out = 1;           // gat: heads of the last layer (averaged)
-    double att_dropout = 0.6;        // gat: dropout on the attention coefficients, in [0, 1)
+    double att_dropout = 0.6;        // gat, transformer: dropout on attention coefficients, in [0, 1)
+    std::string norm = "layer";      // transformer: layer | batch | none
+    bool pre_norm = false;           // transformer: pre-norm residual blocks
+    double att_clamp = 0;            // transformer: clamp attention scores to ±att_clamp (0: off)
   } gnn;
 
   struct Optim {

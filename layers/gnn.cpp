@@ -8,11 +8,12 @@
 #include "layers/gcn.hpp"
 #include "layers/gin.hpp"
 #include "layers/sage.hpp"
+#include "layers/transformer.hpp"
 
 namespace locus {
 
 const std::vector<std::string>& gnn_layer_types() {
-  static const std::vector<std::string> types{"gcn", "sage", "gin", "gat", "mlp"};
+  static const std::vector<std::string> types{"gcn", "sage", "gin", "gat", "transformer", "mlp"};
   return types;
 }
 
@@ -26,6 +27,7 @@ struct Adapter : StackLayer<T> {
   Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const override {
     if constexpr (std::is_same_v<Layer, Linear<T>>) return layer.forward(t, x);
     else if constexpr (std::is_same_v<Layer, GatConv<T>>) return layer.forward(t, GraphRef(*g), x, training, key);
+    else if constexpr (std::is_same_v<Layer, TransformerLayer<T>>) return layer.forward(t, GraphRef(*g), x.var, training, key);
     else return layer.forward(t, *g, x);
   }
 };
@@ -44,8 +46,29 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
   if (type == "gcn") graph_ = std::make_shared<const Csr>(gcn_normalize(graph));
   else if (type == "gat") graph_ = std::make_shared<const Csr>(gat_graph(graph));
   else if (type == "sage" || type == "gin") graph_ = std::make_shared<const Csr>(graph);
+  else if (type == "transformer") graph_ = std::make_shared<const Csr>(transformer_graph(graph));
   else if (type != "mlp")
-    throw InputError("unknown layer type '" + type + "'. Use gcn, sage, gin, gat or mlp");
+    throw InputError("unknown layer type '" + type + "'. Use gcn, sage, gin, gat, transformer or mlp");
+  if (type == "transformer") {
+    // Encoder, residual layers at width `hidden`, head. Weight decay follows decay_first_only
+    // with the encoder as the first layer.
+    residual_stack_ = true;
+    TransformerOptions opt;
+    opt.heads = spec.att_heads;
+    opt.norm = parse_norm(spec.norm);
+    opt.pre_norm = spec.pre_norm;
+    opt.clamp = spec.att_clamp;
+    opt.dropout = spec.dropout;
+    opt.attn_dropout = spec.att_dropout;
+    opt.ffn_act = spec.act;
+    const bool decay_rest = !spec.decay_first_only;
+    layers_.push_back(adapt<T>(Linear<T>(store, rng, "encoder", spec.in_dim, spec.hidden), nullptr));
+    for (int l = 0; l < spec.layers; ++l)
+      layers_.push_back(adapt<T>(
+          TransformerLayer<T>(store, rng, "layer" + std::to_string(l), spec.hidden, opt, decay_rest), graph_.get()));
+    layers_.push_back(adapt<T>(Linear<T>(store, rng, "head", spec.hidden, spec.out_dim, true, decay_rest), nullptr));
+    return;
+  }
   int64_t in = spec.in_dim;
   for (int l = 0; l < spec.layers; ++l) {
     const bool last = l + 1 == spec.layers;
@@ -78,6 +101,13 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
 template <class T>
 Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const {
   Features<T> h = x;
+  if (residual_stack_) {
+    // Dropout on the input only; the Transformer layers drop inside their residual branches.
+    h = dropout(t, h, spec_.dropout, splitmix64(key), training);
+    for (size_t l = 0; l < layers_.size(); ++l)
+      h = Features<T>{layers_[l]->forward(t, h, training, splitmix64(key + 1 + l)), nullptr};
+    return ops::log_softmax(t, h.var);
+  }
   for (int l = 0; l < spec_.layers; ++l) {
     // Feature dropout key per layer; the layer's own (attention) dropout gets a derived key.
     const uint64_t k = splitmix64(key + static_cast<uint64_t>(l));

@@ -1,6 +1,7 @@
 // The node-classification model of `locus train`: a GraphGym-style stack of message-passing
 // layers (or plain Linear layers for `mlp`), dropout before every layer, an activation between
-// layers, and log-softmax at the end. Graph caches (e.g. GCN's Â) are built once here.
+// layers, and log-softmax at the end. A `transformer` stack is Linear(in → hidden), residual
+// Transformer layers, Linear(hidden → classes). Graph caches (e.g. GCN's Â) are built once here.
 #pragma once
 #include <memory>
 #include <string>
@@ -12,7 +13,7 @@
 namespace locus {
 
 struct GnnSpec {
-  std::string layer_type = "gcn";  // gcn | sage | gin | gat | mlp
+  std::string layer_type = "gcn";  // gcn | sage | gin | gat | transformer | mlp
   int layers = 2;
   int64_t in_dim = 0, hidden = 16, out_dim = 0;  // gat: hidden is the width per head
   ops::Act act = ops::Act::Relu;
@@ -20,7 +21,10 @@ struct GnnSpec {
   bool decay_first_only = true;  // weight decay on the first layer's parameters alone
   int64_t att_heads = 8;         // gat: heads of the hidden layers (concatenated)
   int64_t att_heads_out = 1;     // gat: heads of the last layer (averaged)
-  double att_dropout = 0.6;      // gat: dropout on attention coefficients
+  double att_dropout = 0.6;      // gat, transformer: dropout on attention coefficients
+  std::string norm = "layer";     // transformer: layer | batch | none
+  bool pre_norm = false;          // transformer: normalise inside the residual branches
+  double att_clamp = 0;           // transformer: |score| limit before the softmax (0: none)
 };
 
 const std::vector<std::string>& gnn_layer_types();
@@ -45,6 +49,7 @@ class GnnClassifier {
   GnnSpec spec_;
   std::shared_ptr<const Csr> graph_;  // the topology the layers use (GCN: Â; GAT: with self loops)
   std::vector<std::unique_ptr<StackLayer<T>>> layers_;
+  bool residual_stack_ = false;  // transformer: no activation between layers, dropout inside them
 };
 
 }  // namespace locus

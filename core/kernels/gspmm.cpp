@@ -191,18 +191,21 @@ void sddmm_dot_csr_heads(const Csr& g, const T* a_dst, const T* b_src, int64_t h
   const int64_t n = g.num_dst, row = heads * dim;
   const bool weighted = g.has_weights();
   const bool parallel = g.num_edges() * row >= kParallelWork;
+  dispatch_width(dim, [&](auto width) {
+    constexpr int D = decltype(width)::value;
 #pragma omp parallel for schedule(dynamic, 256) if (parallel)
-  for (int64_t d = 0; d < n; ++d)
-    for (int64_t p = g.indptr[d]; p < g.indptr[d + 1]; ++p) {
-      const T w = weighted ? static_cast<T>(g.weights[p]) : T(1);
-      const T* a = a_dst + d * row;
-      const T* bs = b_src + static_cast<int64_t>(g.indices[p]) * row;
-      for (int64_t h = 0; h < heads; ++h) {
-        const T v = w * dot<0>(a + h * dim, bs + h * dim, dim);
-        T& slot = val[p * heads + h];
-        slot = accumulate ? slot + v : v;
+    for (int64_t d = 0; d < n; ++d)
+      for (int64_t p = g.indptr[d]; p < g.indptr[d + 1]; ++p) {
+        const T w = weighted ? static_cast<T>(g.weights[p]) : T(1);
+        const T* a = a_dst + d * row;
+        const T* bs = b_src + static_cast<int64_t>(g.indices[p]) * row;
+        for (int64_t h = 0; h < heads; ++h) {
+          const T v = w * dot<D>(a + h * dim, bs + h * dim, dim);
+          T& slot = val[p * heads + h];
+          slot = accumulate ? slot + v : v;
+        }
       }
-    }
+  });
 }
 
 template <class T>

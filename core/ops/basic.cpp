@@ -222,7 +222,19 @@ Var weighted_sum(Tape<T>& t, Var x, const MatT<T>& w) {
   });
 }
 
+template <class T>
+Var clamp(Tape<T>& t, Var x, double limit) {
+  if (limit <= 0) return x;
+  const T c = static_cast<T>(limit);
+  MatT<T> out = t.value(x).cwiseMax(-c).cwiseMin(c);
+  return t.push(std::move(out), "clamp", {x}, [x, c](Tape<T>& t, Var self) {
+    // Gradient passes only where the input was inside (−c, c).
+    t.grad(x).array() += (t.value(x).array().abs() < c).select(t.grad(self).array(), T(0));
+  });
+}
+
 #define LOCUS_INSTANTIATE(T)                                            \
+  template Var clamp<T>(Tape<T>&, Var, double);                         \
   template Var matmul<T>(Tape<T>&, Var, Var);                           \
   template Var add<T>(Tape<T>&, Var, Var);                              \
   template Var add_bias<T>(Tape<T>&, Var, Var);                         \

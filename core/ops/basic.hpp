@@ -52,6 +52,9 @@ template <class T> Var activation(Tape<T>& t, Var x, Act act);
 // Identity when !training or p == 0.
 template <class T> Var dropout(Tape<T>& t, Var x, double p, uint64_t key, bool training);
 
+// min(max(x, −limit), limit); the identity when limit ≤ 0. Zero gradient where clamped.
+template <class T> Var clamp(Tape<T>& t, Var x, double limit);
+
 // Σ_ij x_ij · w_ij → [1, 1]  (w a constant of x's shape; used to reduce outputs in tests)
 template <class T> Var weighted_sum(Tape<T>& t, Var x, const MatT<T>& w);
 

@@ -89,11 +89,11 @@ void check_message(const std::string& msg, const std::string& file, long line, c
 
 TEST_CASE("config: config_keys lists every dotted key once") {
   const auto& keys = locus::config_keys();
-  CHECK(keys.size() == 21);
+  CHECK(keys.size() == 24);
   CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == keys.size());
   for (const char* k : {"dataset.path", "dataset.name", "dataset.feature_norm", "gnn.layer_type", "gnn.layers_mp",
                         "gnn.dim_inner", "gnn.act", "gnn.dropout", "gnn.att_heads", "gnn.att_heads_out",
-                        "gnn.att_dropout", "optim.optimizer", "optim.base_lr",
+                        "gnn.att_dropout", "gnn.norm", "gnn.pre_norm", "gnn.att_clamp", "optim.optimizer", "optim.base_lr",
                         "optim.weight_decay", "optim.weight_decay_on", "optim.max_epoch", "train.patience", "seed",
                         "num_runs", "num_threads", "out_dir"})
     CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
@@ -107,6 +107,16 @@ TEST_CASE("config: attention keys") {
   CHECK(c.gnn.att_heads == 4);
   CHECK(c.gnn.att_heads_out == 2);
   CHECK(c.gnn.att_dropout == doctest::Approx(0.3));
+  const ExperimentConfig tr = load_config(
+      "", {"dataset.name=karate", "gnn.layer_type=transformer", "gnn.norm=batch", "gnn.pre_norm=true", "gnn.att_clamp=5"});
+  CHECK(tr.gnn.layer_type == "transformer");
+  CHECK(tr.gnn.norm == "batch");
+  CHECK(tr.gnn.pre_norm);
+  CHECK(tr.gnn.att_clamp == doctest::Approx(5.0));
+  CHECK_THROWS_WITH_AS(load_config("", {"dataset.name=karate", "gnn.pre_norm=maybe"}),
+                       doctest::Contains("true or false"), InputError);
+  CHECK_THROWS_WITH_AS(load_config("", {"dataset.name=karate", "gnn.norm=group"}),
+                       doctest::Contains("layer, batch, none"), InputError);
   CHECK_THROWS_WITH_AS(load_config("", {"dataset.name=karate", "gnn.att_heads=0"}),
                        doctest::Contains("gnn.att_heads=0"), InputError);
   CHECK_THROWS_WITH_AS(load_config("", {"dataset.name=karate", "gnn.att_dropout=1"}),
@@ -393,7 +403,7 @@ TEST_CASE("config error: out-of-range values") {
 TEST_CASE("config error: choices list the allowed values and the nearest") {
   TempDir dir;
   const std::string file = (dir.path / "bad.yaml").string();
-  check_message(file_error(dir, "gnn:\n  layer_type: GCN\n"), file, 2, "GCN", "did you mean 'gcn'? (allowed: gcn, sage, gin, gat, mlp)");
+  check_message(file_error(dir, "gnn:\n  layer_type: GCN\n"), file, 2, "GCN", "did you mean 'gcn'? (allowed: gcn, sage, gin, gat, transformer, mlp)");
   check_message(file_error(dir, "gnn:\n  act: relu6\n"), file, 2, "relu6", "did you mean 'relu'?");
   CHECK(contains(file_error(dir, "gnn:\n  act: relu6\n"), "gnn.act must be one of relu, elu, leaky_relu, gelu, identity"));
   check_message(file_error(dir, "optim:\n  optimizer: adamw2\n"), file, 2, "adamw2", "did you mean 'adamw'?");

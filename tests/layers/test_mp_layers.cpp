@@ -164,14 +164,14 @@ TEST_CASE("identity parameters give back the input") {
 TEST_CASE("GnnClassifier: every layer type trains end to end with correct gradients") {
   const Csr g = test_graph();
   std::vector<int32_t> labels{0, 1, 2, 1, 0, 2}, train{0, 1, 3, 5};
-  for (const char* type : {"gcn", "sage", "gin", "gat", "mlp"}) {
+  for (const char* type : {"gcn", "sage", "gin", "gat", "transformer", "mlp"}) {
     Rng rng(10);
     ParamStore<double> store;
     GnnSpec spec;
     spec.layer_type = type;
     spec.layers = 2;
     spec.in_dim = 4;
-    spec.hidden = 3;
+    spec.hidden = 4;
     spec.out_dim = 3;
     spec.att_heads = 2;
     spec.att_heads_out = 2;

@@ -1,0 +1,88 @@
+#include "layers/transformer.hpp"
+
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/ops/attention.hpp"
+#include "core/ops/edge.hpp"
+
+namespace locus {
+
+Csr transformer_graph(const Csr& g) { return g.add_self_loops(); }
+
+NormKind parse_norm(const std::string& name) {
+  if (name == "none") return NormKind::None;
+  if (name == "layer") return NormKind::Layer;
+  if (name == "batch") return NormKind::Batch;
+  throw InputError("unknown norm '" + name + "'. Use layer, batch or none");
+}
+
+template <class T>
+TransformerLayer<T>::TransformerLayer(ParamStore<T>& store, Rng& rng, const std::string& name, int64_t dim,
+                                      TransformerOptions opt, bool decay)
+    : store_(&store),
+      opt_(opt),
+      dim_(dim),
+      wq_(store, rng, name + ".q", dim, dim, true, decay),
+      wk_(store, rng, name + ".k", dim, dim, true, decay),
+      wv_(store, rng, name + ".v", dim, dim, true, decay),
+      wo_(store, rng, name + ".o", dim, dim, true, decay),
+      ffn1_(store, rng, name + ".ffn.0", dim, 2 * dim, true, decay),
+      ffn2_(store, rng, name + ".ffn.1", 2 * dim, dim, true, decay) {
+  check(opt.heads >= 1 && dim % opt.heads == 0,
+        "TransformerLayer: width " + std::to_string(dim) + " is not divisible by " + std::to_string(opt.heads) + " heads");
+  if (opt.norm != NormKind::None)
+    for (int i = 0; i < 2; ++i) {
+      gamma_[i] = store.add(name + ".norm" + std::to_string(i) + ".gamma", 1, dim, Init::Ones, rng, false);
+      beta_[i] = store.add(name + ".norm" + std::to_string(i) + ".beta", 1, dim, Init::Zeros, rng, false);
+      if (opt.norm == NormKind::Batch) bn_[i] = std::make_shared<ops::BatchNormState<T>>(dim);
+    }
+}
+
+template <class T>
+Var TransformerLayer<T>::norm(Tape<T>& t, int which, Var h, bool training) const {
+  switch (opt_.norm) {
+    case NormKind::None: return h;
+    case NormKind::Layer: return ops::layer_norm(t, h, t.param(*store_, gamma_[which]), t.param(*store_, beta_[which]));
+    case NormKind::Batch:
+      return ops::batch_norm(t, h, t.param(*store_, gamma_[which]), t.param(*store_, beta_[which]), *bn_[which], training);
+  }
+  return h;
+}
+
+template <class T>
+Var TransformerLayer<T>::attention(Tape<T>& t, GraphRef g, Var h, bool training, uint64_t key) const {
+  const Features<T> in{h, nullptr};
+  Var q = wq_.forward(t, in), k = wk_.forward(t, in), v = wv_.forward(t, in);
+  const int64_t heads = opt_.heads;
+  const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(dim_ / heads)));
+  Var out;
+  if (g.dense) {
+    out = ops::dense_attention(t, *g.dense, q, k, v, static_cast<int>(heads), scale, static_cast<T>(opt_.clamp));
+  } else {
+    // Scores on edges: clamp(<q_d, k_s> / √d_h), softmax over d's in-edges, weighted sum of v_s.
+    Var s = ops::clamp(t, ops::scale(t, ops::gsddmm_dot(t, g, q, k, heads), scale), opt_.clamp);
+    Var a = ops::dropout(t, ops::edge_softmax(t, g, s), opt_.attn_dropout, key, training);
+    out = ops::gspmm(t, g, v, ops::Reduce::Sum, a);
+  }
+  return wo_.forward(t, Features<T>{out, nullptr});
+}
+
+template <class T>
+Var TransformerLayer<T>::forward(Tape<T>& t, GraphRef g, Var x, bool training, uint64_t key) const {
+  const uint64_t k1 = splitmix64(key + 1), k2 = splitmix64(key + 2), k3 = splitmix64(key + 3);
+  // Attention block with residual.
+  Var a = attention(t, g, opt_.pre_norm ? norm(t, 0, x, training) : x, training, k1);
+  Var h = ops::add(t, x, ops::dropout(t, a, opt_.dropout, k2, training));
+  if (!opt_.pre_norm) h = norm(t, 0, h, training);
+  // Feed-forward block with residual.
+  Var f_in = opt_.pre_norm ? norm(t, 1, h, training) : h;
+  Var f = ffn2_.forward(t, Features<T>{ops::activation(t, ffn1_.forward(t, Features<T>{f_in, nullptr}), opt_.ffn_act), nullptr});
+  Var out = ops::add(t, h, ops::dropout(t, f, opt_.dropout, k3, training));
+  return opt_.pre_norm ? out : norm(t, 1, out, training);
+}
+
+template class TransformerLayer<float>;
+template class TransformerLayer<double>;
+
+}  // namespace locus
