@@ -203,6 +203,10 @@ const std::vector<KeySpec>& key_specs() {
        [](ExperimentConfig& c, const Value& v) {
          c.gnn.dropout = read_double(v, [](double x) { return x >= 0 && x < 1; }, "in [0, 1)", "0.5");
        }},
+      {"gnn.att_value_dropout",
+       [](ExperimentConfig& c, const Value& v) {
+         c.gnn.att_value_dropout = read_double(v, [](double x) { return x >= 0 && x < 1; }, "in [0, 1)", "0.6");
+       }},
       {"gnn.norm", [](ExperimentConfig& c, const Value& v) { c.gnn.norm = read_choice(v, {"layer", "batch", "none"}); }},
       {"gnn.pre_norm", [](ExperimentConfig& c, const Value& v) { c.gnn.pre_norm = read_bool(v); }},
       {"gnn.att_clamp",

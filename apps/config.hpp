@@ -26,6 +26,7 @@ struct ExperimentConfig {
     int att_heads = 8;               // gat: heads of the hidden layers (concatenated); transformer: heads
     int att_heads_out = 1;           // gat: heads of the last layer (averaged)
     double att_dropout = 0.6;        // gat, transformer: dropout on attention coefficients, in [0, 1)
+    double att_value_dropout = 0;    // gat: dropout on transformed features before aggregation
     std::string norm = "layer";      // transformer: layer | batch | none
     bool pre_norm = false;           // transformer: pre-norm residual blocks
     double att_clamp = 0;            // transformer: clamp attention scores to ±att_clamp (0: off)

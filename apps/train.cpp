@@ -113,6 +113,7 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   spec.att_heads = cfg.gnn.att_heads;
   spec.att_heads_out = cfg.gnn.att_heads_out;
   spec.att_dropout = cfg.gnn.att_dropout;
+  spec.att_value_dropout = cfg.gnn.att_value_dropout;
   spec.norm = cfg.gnn.norm;
   spec.pre_norm = cfg.gnn.pre_norm;
   spec.att_clamp = cfg.gnn.att_clamp;
@@ -273,6 +274,7 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
                  {"gnn.att_heads", cfg.gnn.att_heads},
                  {"gnn.att_heads_out", cfg.gnn.att_heads_out},
                  {"gnn.att_dropout", cfg.gnn.att_dropout},
+                 {"gnn.att_value_dropout", cfg.gnn.att_value_dropout},
                  {"gnn.norm", cfg.gnn.norm},
                  {"gnn.pre_norm", cfg.gnn.pre_norm},
                  {"gnn.att_clamp", cfg.gnn.att_clamp},

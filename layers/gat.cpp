@@ -30,7 +30,8 @@ Var GatConv<T>::forward(Tape<T>& t, GraphRef g, const Features<T>& x, bool train
   Var s_dst = ops::head_dot(t, z, t.param(*store_, att_dst_), heads);
   Var e = ops::leaky_relu(t, ops::gsddmm_add(t, g, s_src, s_dst), opt_.negative_slope);
   Var alpha = ops::dropout(t, ops::edge_softmax(t, g, e), opt_.attn_dropout, key, training);
-  Var out = ops::gspmm(t, g, z, ops::Reduce::Sum, alpha);
+  Var values = ops::dropout(t, z, opt_.value_dropout, splitmix64(key ^ 0x5bd1e995ull), training);
+  Var out = ops::gspmm(t, g, values, ops::Reduce::Sum, alpha);
   if (!opt_.concat && heads > 1) out = ops::head_mean(t, out, heads);
   return ops::add_bias(t, out, t.param(*store_, bias_));
 }

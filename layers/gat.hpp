@@ -1,7 +1,8 @@
 // GAT layer (Veličković et al., ICLR 2018), H heads of width F:
 //   z = h W (per head z_h),  e_sd = LeakyReLU_0.2(a_srcᵀ z_s + a_dstᵀ z_d),
 //   α = softmax over d's in-edges (self loop included), attention dropout on α,
-//   h'_d = ‖_h Σ_s α_sd z_{s,h}  (concat: [n, H·F])  or  mean_h (…)  ([n, F]),  + b.
+//   h'_d = ‖_h Σ_s α_sd z̃_{s,h}  (concat: [n, H·F])  or  mean_h (…)  ([n, F]),  + b,
+// z̃ = dropout(z) when value_dropout > 0 (as in the authors' code), else z.
 // The per-node terms a·z are computed once and lifted to edges (gsddmm add). Works on a Csr
 // (attention over neighbours; pass gat_graph(g)) and on a Dense complete graph.
 #pragma once
@@ -20,6 +21,7 @@ struct GatOptions {
   bool concat = true;
   double negative_slope = 0.2;
   double attn_dropout = 0.6;
+  double value_dropout = 0;  // on z before aggregation (the reference GAT code drops it with p_in)
 };
 
 template <class T>

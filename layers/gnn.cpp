@@ -87,6 +87,7 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
       opt.heads = last ? spec.att_heads_out : spec.att_heads;
       opt.concat = !last;
       opt.attn_dropout = spec.att_dropout;
+      opt.value_dropout = spec.att_value_dropout;
       GatConv<T> conv(store, rng, name, in, out, opt, decay);
       in = conv.out_dim();
       layers_.push_back(adapt<T>(std::move(conv), g));

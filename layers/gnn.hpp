@@ -22,6 +22,7 @@ struct GnnSpec {
   int64_t att_heads = 8;         // gat: heads of the hidden layers (concatenated)
   int64_t att_heads_out = 1;     // gat: heads of the last layer (averaged)
   double att_dropout = 0.6;      // gat, transformer: dropout on attention coefficients
+  double att_value_dropout = 0;  // gat: dropout on the transformed features before aggregation
   std::string norm = "layer";     // transformer: layer | batch | none
   bool pre_norm = false;          // transformer: normalise inside the residual branches
   double att_clamp = 0;           // transformer: |score| limit before the softmax (0: none)

@@ -89,11 +89,11 @@ void check_message(const std::string& msg, const std::string& file, long line, c
 
 TEST_CASE("config: config_keys lists every dotted key once") {
   const auto& keys = locus::config_keys();
-  CHECK(keys.size() == 24);
+  CHECK(keys.size() == 25);
   CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == keys.size());
   for (const char* k : {"dataset.path", "dataset.name", "dataset.feature_norm", "gnn.layer_type", "gnn.layers_mp",
                         "gnn.dim_inner", "gnn.act", "gnn.dropout", "gnn.att_heads", "gnn.att_heads_out",
-                        "gnn.att_dropout", "gnn.norm", "gnn.pre_norm", "gnn.att_clamp", "optim.optimizer", "optim.base_lr",
+                        "gnn.att_dropout", "gnn.att_value_dropout", "gnn.norm", "gnn.pre_norm", "gnn.att_clamp", "optim.optimizer", "optim.base_lr",
                         "optim.weight_decay", "optim.weight_decay_on", "optim.max_epoch", "train.patience", "seed",
                         "num_runs", "num_threads", "out_dir"})
     CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
