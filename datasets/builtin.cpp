@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "datasets/generators.hpp"
 
 namespace locus {
 
@@ -46,12 +47,23 @@ Dataset karate() {
   return d;
 }
 
+// A generated built-in: the generator's graph under the built-in's name.
+Dataset named(Dataset d, const std::string& name) {
+  d.name = name;
+  d.source = "built-in:" + name;
+  return d;
+}
+
 }  // namespace
 
-std::vector<std::string> builtin_dataset_names() { return {"karate"}; }
+std::vector<std::string> builtin_dataset_names() { return {"karate", "grid", "communities", "sbm", "random"}; }
 
 Dataset builtin_dataset(const std::string& name) {
   if (name == "karate") return karate();
+  if (name == "grid") return named(generate_grid(GridParams{}), name);  // 20 x 20, 4 quadrant classes
+  if (name == "communities") return named(generate_caveman(CavemanParams{}), name);  // 20 x 20, p = 0.01
+  if (name == "sbm") return named(generate_sbm(SbmParams{}), name);  // 5 x 200, p_in 0.05, p_out 0.005
+  if (name == "random") return named(generate_random(RandomGraphParams{}), name);  // 2000 nodes, 10000 edges
   const auto names = builtin_dataset_names();
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;

@@ -1,5 +1,6 @@
-// Datasets compiled into Locus, so examples and tests run with no files at all.
-// Each equals its shared-data counterpart loaded from YAML (same node order, edges, labels, split).
+// Datasets compiled into Locus, so examples and tests run with no files at all: karate equals
+// its shared-data counterpart loaded from YAML (same node order, edges, labels, split); the others
+// are seeded synthetic graphs (datasets/generators.hpp) with their default parameters, seed 0.
 #pragma once
 #include <string>
 #include <vector>
@@ -11,6 +12,16 @@ namespace locus {
 // Unknown names are an InputError listing the available names (and the nearest one).
 // karate: Zachary's karate club, 34 nodes, 78 undirected edges (156 directed), 2 factions,
 // train = {0, 33}, val empty, test = the other 32; no features (num_nodes x 0).
+// grid: GIR.md's Grid, a 20 x 20 4-neighbour grid (400 nodes, 760 edges), labels = the four
+//   10 x 10 quadrants; no features.
+// communities: GIR.md's Communities, a connected caveman graph of 20 cliques of 20 nodes with
+//   edges rewired with probability 0.01 (400 nodes, 3800 edges, kept connected), labels = clique;
+//   no features.
+// sbm: stochastic block model, 5 blocks of 200 nodes, p_in 0.05, p_out 0.005, labels = block;
+//   no features.
+// random: G(n, m) with 2000 nodes, 10000 edges, 5 uniform classes, 32 dense class-dependent
+//   features.
+// The generated ones carry a stratified 60/20/20 random split (seed 0).
 Dataset builtin_dataset(const std::string& name);
 
 std::vector<std::string> builtin_dataset_names();

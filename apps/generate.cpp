@@ -1,0 +1,211 @@
+#include "apps/generate.hpp"
+
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "core/error.hpp"
+#include "datasets/generators.hpp"
+#include "datasets/text_reader.hpp"
+#include "datasets/writer.hpp"
+
+namespace locus {
+
+namespace {
+
+const std::vector<std::string> kKinds = {"random", "sbm", "grid", "caveman"};
+
+// Options each kind accepts (besides --out and --force).
+const std::vector<std::string>& kind_options(const std::string& kind) {
+  static const std::vector<std::string> random = {"nodes", "edges", "classes", "features", "seed"};
+  static const std::vector<std::string> sbm = {"blocks", "block-size", "p-in", "p-out", "features", "seed"};
+  static const std::vector<std::string> grid = {"rows", "cols", "regions", "seed"};
+  static const std::vector<std::string> caveman = {"communities", "size", "p", "seed"};
+  return kind == "random" ? random : kind == "sbm" ? sbm : kind == "grid" ? grid : caveman;
+}
+
+std::string join_options(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& o : v) s += (s.empty() ? "--" : " --") + o;
+  return s;
+}
+
+[[noreturn]] void fail(const std::string& problem, const std::string& token, const std::string& fix) {
+  throw_input_error("", 0, "generate: " + problem, token, fix);
+}
+
+// A whole number in [lo, hi]; "1e6" is accepted when it is a whole number.
+int64_t whole(const std::string& option, const std::string& text, int64_t lo, int64_t hi, const std::string& example) {
+  std::optional<int64_t> v = parse_int(text);
+  if (!v) {
+    std::optional<double> d = parse_double(text);
+    if (d && std::isfinite(*d) && *d == std::floor(*d) && std::fabs(*d) < 9e18) v = static_cast<int64_t>(*d);
+  }
+  if (!v) fail("--" + option + " expects a whole number, not", text, "give e.g. --" + option + " " + example);
+  if (*v < lo || *v > hi)
+    fail("--" + option + " must be " +
+             (hi == INT64_MAX ? "at least " + std::to_string(lo)
+                              : "between " + std::to_string(lo) + " and " + std::to_string(hi)) +
+             ", not",
+         text, "give e.g. --" + option + " " + example);
+  return *v;
+}
+
+double probability(const std::string& option, const std::string& text) {
+  std::optional<double> d = parse_double(text);
+  if (!d || !(*d >= 0.0 && *d <= 1.0))
+    fail("--" + option + " expects a probability between 0 and 1, not", text, "give e.g. --" + option + " 0.01");
+  return *d;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+void run_generate(const GenerateOptions& o, std::ostream& out_stream) {
+  // ---- Check every option before touching the file system.
+  if (!o.extras.empty())
+    fail("unknown argument", o.extras,
+         "run 'locus generate --help' for the options; KIND is one of random, sbm, grid, caveman");
+  if (o.kind.empty())
+    fail("missing KIND", "",
+         "write e.g. 'locus generate grid --rows 20 --cols 20 --out data/grid' (KIND: random, sbm, grid, caveman)");
+  if (std::find(kKinds.begin(), kKinds.end(), o.kind) == kKinds.end()) {
+    const std::string near = nearest(o.kind, kKinds);
+    fail("unknown KIND", o.kind,
+         (near.empty() ? "" : "did you mean '" + near + "'? ") + "choose random, sbm, grid or caveman");
+  }
+  const std::vector<std::pair<std::string, const std::string*>> given = {{"nodes", &o.nodes},
+                                                                         {"edges", &o.edges},
+                                                                         {"classes", &o.classes},
+                                                                         {"features", &o.features},
+                                                                         {"seed", &o.seed},
+                                                                         {"blocks", &o.blocks},
+                                                                         {"block-size", &o.block_size},
+                                                                         {"p-in", &o.p_in},
+                                                                         {"p-out", &o.p_out},
+                                                                         {"rows", &o.rows},
+                                                                         {"cols", &o.cols},
+                                                                         {"regions", &o.regions},
+                                                                         {"communities", &o.communities},
+                                                                         {"size", &o.size},
+                                                                         {"p", &o.p}};
+  const auto& allowed = kind_options(o.kind);
+  for (const auto& [name, value] : given)
+    if (!value->empty() && std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+      fail("option not accepted by " + o.kind, "--" + name,
+           o.kind + " takes " + join_options(allowed) + " (and --out, --force)");
+  if (o.out.empty()) fail("missing --out", "", "give the folder to write, e.g. --out data/" + o.kind);
+
+  const uint64_t seed = o.seed.empty() ? 0 : static_cast<uint64_t>(whole("seed", o.seed, 0, INT64_MAX, "0"));
+  auto count = [](const std::string& option, const std::string& text, int64_t dflt, int64_t lo, int64_t hi,
+                  const std::string& example) { return text.empty() ? dflt : whole(option, text, lo, hi, example); };
+  std::function<Dataset()> make;
+  if (o.kind == "random") {
+    RandomGraphParams p;
+    p.nodes = count("nodes", o.nodes, p.nodes, 1, INT32_MAX, "1000");
+    p.edges = count("edges", o.edges, p.edges, 0, INT64_MAX, "5000");
+    p.classes = static_cast<int32_t>(count("classes", o.classes, p.classes, 1, INT32_MAX, "5"));
+    p.features = static_cast<int32_t>(count("features", o.features, p.features, 0, INT32_MAX, "16"));
+    p.seed = seed;
+    make = [p] { return generate_random(p); };
+  } else if (o.kind == "sbm") {
+    SbmParams p;
+    const int64_t block_size = count("block-size", o.block_size, p.block_sizes.front(), 1, INT32_MAX, "200");
+    const int64_t blocks =
+        count("blocks", o.blocks, static_cast<int64_t>(p.block_sizes.size()), 1, INT32_MAX / block_size, "5");
+    p.block_sizes.assign(static_cast<size_t>(blocks), block_size);
+    if (!o.p_in.empty()) p.p_in = probability("p-in", o.p_in);
+    if (!o.p_out.empty()) p.p_out = probability("p-out", o.p_out);
+    p.features = static_cast<int32_t>(count("features", o.features, p.features, 0, INT32_MAX, "16"));
+    p.seed = seed;
+    make = [p] { return generate_sbm(p); };
+  } else if (o.kind == "grid") {
+    GridParams p;
+    p.rows = count("rows", o.rows, p.rows, 1, INT32_MAX, "20");
+    p.cols = count("cols", o.cols, p.cols, 1, INT32_MAX, "20");
+    p.regions = static_cast<int32_t>(count("regions", o.regions, p.regions, 1, INT32_MAX, "2"));
+    p.seed = seed;
+    make = [p] { return generate_grid(p); };
+  } else {
+    CavemanParams p;
+    p.communities = count("communities", o.communities, p.communities, 2, INT32_MAX, "20");
+    p.size = count("size", o.size, p.size, 3, INT32_MAX, "20");
+    if (!o.p.empty()) p.p = probability("p", o.p);
+    p.seed = seed;
+    make = [p] { return generate_caveman(p); };
+  }
+
+  // ---- The folder must be writable before a possibly long generation; the generator checks its
+  // parameters (e.g. --edges against --nodes) before it creates anything.
+  check_output_dir(o.out, o.force);
+  const auto t0 = std::chrono::steady_clock::now();
+  const Dataset ds = make();
+  const double gen_s = seconds_since(t0);
+  const auto t1 = std::chrono::steady_clock::now();
+  write_dataset(ds, o.out, o.force);
+  const double write_s = seconds_since(t1);
+  out_stream
+      << fmt::format(
+             "{}: {} nodes, {} undirected edges, {} classes, {} features; generated in {:.2f} s, written in {:.2f} s\n",
+             o.kind, ds.num_nodes, ds.num_input_edges, ds.num_classes, ds.num_features(), gen_s, write_s)
+      << (std::filesystem::path(o.out) / "dataset.yaml").string() << "\n";
+}
+
+void add_generate_command(CLI::App& app) {
+  auto opts = std::make_shared<GenerateOptions>();
+  CLI::App* g = app.add_subcommand(
+      "generate",
+      "Write a seeded synthetic graph (random | sbm | grid | caveman) as a dataset folder (dataset.yaml + files)");
+  // Unknown arguments stay with this subcommand and are reported by run_generate (status 2).
+  g->allow_extras();
+  g->add_option("kind", opts->kind,
+                "random: G(n, m) | sbm: stochastic block model | grid: 2-D grid | caveman: connected caveman")
+      ->type_name("KIND");
+  g->add_option("--nodes", opts->nodes, "random: number of nodes (default 2000)")->type_name("N");
+  g->add_option("--edges", opts->edges, "random: undirected edges, exactly (default 10000)")->type_name("N");
+  g->add_option("--classes", opts->classes, "random: uniform classes (default 5)")->type_name("N");
+  g->add_option("--features", opts->features,
+                "random, sbm: dense class-dependent feature columns, 0 for none (default 32 / 0)")
+      ->type_name("N");
+  g->add_option("--seed", opts->seed, "random seed (default 0); the split uses it too")->type_name("SEED");
+  g->add_option("--blocks", opts->blocks, "sbm: number of blocks = classes (default 5)")->type_name("N");
+  g->add_option("--block-size", opts->block_size, "sbm: nodes per block (default 200)")->type_name("N");
+  g->add_option("--p-in", opts->p_in, "sbm: edge probability inside a block (default 0.05)")->type_name("P");
+  g->add_option("--p-out", opts->p_out, "sbm: edge probability across blocks (default 0.005)")->type_name("P");
+  g->add_option("--rows", opts->rows, "grid: rows (default 20)")->type_name("N");
+  g->add_option("--cols", opts->cols, "grid: columns (default 20)")->type_name("N");
+  g->add_option("--regions", opts->regions, "grid: label regions per side; classes = regions^2 (default 2)")
+      ->type_name("N");
+  g->add_option("--communities", opts->communities, "caveman: number of cliques = classes (default 20)")
+      ->type_name("N");
+  g->add_option("--size", opts->size, "caveman: nodes per clique (default 20)")->type_name("N");
+  g->add_option("--p", opts->p, "caveman: probability of rewiring each edge (default 0.01)")->type_name("P");
+  g->add_option("--out", opts->out, "folder to write (created; must be new or empty unless --force)")->type_name("DIR");
+  g->add_flag("--force", opts->force, "overwrite the dataset files in an existing non-empty folder");
+  g->callback([opts, g] {
+    for (const auto& extra : g->remaining()) opts->extras += (opts->extras.empty() ? "" : " ") + extra;
+    try {
+      run_generate(*opts, std::cout);
+    } catch (const InputError& e) {
+      std::cerr << "locus: error: " << e.what() << "\n";
+      throw CLI::RuntimeError(2);
+    } catch (const std::exception& e) {
+      std::cerr << "locus: error: " << e.what() << "\n";
+      throw CLI::RuntimeError(1);
+    }
+  });
+}
+
+}  // namespace locus
