@@ -19,6 +19,7 @@
 #include "apps/config.hpp"
 #include "core/error.hpp"
 #include "tests/testing/paths.hpp"
+#include "tests/testing/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using locus::ExperimentConfig;
@@ -27,31 +28,7 @@ using locus::InputError;
 
 namespace {
 
-// A unique temporary directory, removed (with its contents) at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path = fs::temp_directory_path() / ("locus-test-config-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(stamp) + "-" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  // Writes `text` to `name` (creating folders) and returns the absolute path.
-  std::string write(const std::string& name, const std::string& text) const {
-    const fs::path p = path / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p.string();
-  }
-};
+using locus::testing::TempDir;
 
 // The InputError message of `f`; fails the test when `f` throws nothing.
 std::string error_of(const std::function<void()>& f) {
@@ -265,13 +242,13 @@ TEST_CASE("config: overrides apply in order after the file") {
 
 TEST_CASE("config: relative paths in the file resolve against the file's folder") {
   TempDir dir;
-  const fs::path root = fs::weakly_canonical(dir.path);
+  const fs::path root = fs::weakly_canonical(dir.root());
   // Like apps/configs/x.yaml pointing at ../../../shared/datasets/cora/dataset.yaml.
   const std::string path = dir.write("repo/apps/configs/cora.yaml",
                                      "dataset:\n  path: ../../../shared/datasets/cora/dataset.yaml\nout_dir: runs/cora\n");
   const ExperimentConfig c = load_config(path, {});
-  CHECK(fs::path(c.dataset.path) == (fs::absolute(dir.path) / "shared/datasets/cora/dataset.yaml").lexically_normal());
-  CHECK(fs::path(c.out_dir) == (fs::absolute(dir.path) / "repo/apps/configs/runs/cora").lexically_normal());
+  CHECK(fs::path(c.dataset.path) == (fs::absolute(dir.root()) / "shared/datasets/cora/dataset.yaml").lexically_normal());
+  CHECK(fs::path(c.out_dir) == (fs::absolute(dir.root()) / "repo/apps/configs/runs/cora").lexically_normal());
   CHECK(fs::path(c.dataset.path).is_absolute());
   CHECK(!contains(c.dataset.path, ".."));
 
@@ -287,7 +264,7 @@ TEST_CASE("config: relative paths in the file resolve against the file's folder"
   const std::string abs = dir.write("b/cfg.yaml", "dataset.path: /data/./x/../cora.yaml\nout_dir: ./out\n");
   const ExperimentConfig a = load_config(abs, {});
   CHECK(a.dataset.path == "/data/cora.yaml");
-  CHECK(fs::path(a.out_dir) == (fs::absolute(dir.path) / "b/out").lexically_normal());
+  CHECK(fs::path(a.out_dir) == (fs::absolute(dir.root()) / "b/out").lexically_normal());
 
   // Overrides stay relative to the current directory: stored as given.
   const ExperimentConfig o = load_config(path, {"dataset.path=../mine/dataset.yaml", "out_dir=results"});
@@ -331,7 +308,7 @@ TEST_CASE("config: empty or null values leave string keys unset; empty sections 
 
 TEST_CASE("config error: unknown keys name the file, line, key and the nearest key") {
   TempDir dir;
-  const std::string file = (dir.path / "bad.yaml").string();
+  const std::string file = (dir.root() / "bad.yaml").string();
   // A typo inside a section.
   check_message(file_error(dir, "dataset: {name: karate}\ngnn:\n  dim_iner: 32\n"), file, 3, "gnn.dim_iner",
                 "did you mean 'gnn.dim_inner'?");
@@ -351,7 +328,7 @@ TEST_CASE("config error: unknown keys name the file, line, key and the nearest k
 
 TEST_CASE("config error: wrong types") {
   TempDir dir;
-  const std::string file = (dir.path / "bad.yaml").string();
+  const std::string file = (dir.root() / "bad.yaml").string();
   check_message(file_error(dir, "gnn:\n  dim_inner: sixteen\n"), file, 2, "sixteen",
                 "set gnn.dim_inner to a whole number >= 1");
   CHECK(contains(file_error(dir, "gnn:\n  dim_inner: sixteen\n"), "gnn.dim_inner must be a whole number"));
@@ -372,7 +349,7 @@ TEST_CASE("config error: wrong types") {
 
 TEST_CASE("config error: out-of-range values") {
   TempDir dir;
-  const std::string file = (dir.path / "bad.yaml").string();
+  const std::string file = (dir.root() / "bad.yaml").string();
   struct Case {
     std::string yaml, token, problem, fix;
   };
@@ -402,7 +379,7 @@ TEST_CASE("config error: out-of-range values") {
 
 TEST_CASE("config error: choices list the allowed values and the nearest") {
   TempDir dir;
-  const std::string file = (dir.path / "bad.yaml").string();
+  const std::string file = (dir.root() / "bad.yaml").string();
   check_message(file_error(dir, "gnn:\n  layer_type: GCN\n"), file, 2, "GCN", "did you mean 'gcn'? (allowed: gcn, sage, gin, gat, transformer, mlp)");
   check_message(file_error(dir, "gnn:\n  act: relu6\n"), file, 2, "relu6", "did you mean 'relu'?");
   CHECK(contains(file_error(dir, "gnn:\n  act: relu6\n"), "gnn.act must be one of relu, elu, leaky_relu, gelu, identity"));
@@ -415,7 +392,7 @@ TEST_CASE("config error: choices list the allowed values and the nearest") {
 
 TEST_CASE("config error: dataset must be given exactly once") {
   TempDir dir;
-  const std::string file = (dir.path / "bad.yaml").string();
+  const std::string file = (dir.root() / "bad.yaml").string();
   const std::string both = file_error(dir, "dataset:\n  name: karate\n  path: d.yaml\n");
   check_message(both, file, 3, "dataset", "keep one: remove dataset.name (line 2) or dataset.path (line 3)");
   CHECK(contains(both, "both dataset.path and dataset.name are set"));
@@ -430,14 +407,14 @@ TEST_CASE("config error: dataset must be given exactly once") {
 
 TEST_CASE("config error: a key set twice in one file") {
   TempDir dir;
-  const std::string file = (dir.path / "bad.yaml").string();
+  const std::string file = (dir.root() / "bad.yaml").string();
   check_message(file_error(dir, "gnn:\n  dim_inner: 8\ngnn.dim_inner: 16\n"), file, 3, "gnn.dim_inner",
                 "it is already set on line 2");
 }
 
 TEST_CASE("config error: YAML syntax and file-level problems") {
   TempDir dir;
-  const std::string file = (dir.path / "bad.yaml").string();
+  const std::string file = (dir.root() / "bad.yaml").string();
   // Syntax errors carry the line and the offending text.
   const std::string msg = file_error(dir, "dataset:\n  name: karate\ngnn: {dim_inner: 8\nseed: 1\n");
   INFO(msg);
@@ -456,11 +433,11 @@ TEST_CASE("config error: YAML syntax and file-level problems") {
   check_message(file_error(dir, "seed: 1\n---\nseed: 2\n"), file, 3, "---", "keep a single document");
 
   // Missing file, a directory, an unreadable file.
-  const std::string missing = (dir.path / "nope.yaml").string();
+  const std::string missing = (dir.root() / "nope.yaml").string();
   check_message(error_of([&] { load_config(missing, {"dataset.name=karate"}); }), missing, 0, missing,
                 "check the path");
-  check_message(error_of([&] { load_config(dir.path.string(), {"dataset.name=karate"}); }), dir.path.string(), 0,
-                dir.path.string(), "pass a YAML file");
+  check_message(error_of([&] { load_config(dir.root().string(), {"dataset.name=karate"}); }), dir.root().string(), 0,
+                dir.root().string(), "pass a YAML file");
   const std::string locked = dir.write("locked.yaml", "seed: 1\n");
   fs::permissions(locked, fs::perms::none);
   if (!std::ifstream(locked)) {  // root can read anything; then there is nothing to test

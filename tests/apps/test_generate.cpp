@@ -12,41 +12,16 @@
 #include "datasets/generators.hpp"
 #include "datasets/loader.hpp"
 #include "tests/testing/paths.hpp"
+#include "tests/testing/process.hpp"
+#include "tests/testing/temp_dir.hpp"
 
 using namespace locus;
+using testing::Cmd;
+using testing::run_locus;
+using testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("locus_generate_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-struct Cmd {
-  int status;
-  std::string output;
-};
-
-// Runs the locus binary with `args`, capturing stdout and stderr together.
-Cmd run_locus(const std::string& args, const fs::path& log) {
-  const std::string cmd = testing::locus_binary() + " " + args + " > " + log.string() + " 2>&1";
-  const int rc = std::system(cmd.c_str());
-  std::ifstream in(log);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ss.str()};
-}
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
@@ -54,9 +29,9 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 
 TEST_CASE("locus generate random: files, summary and the same Dataset as the generator") {
   TempDir tmp;
-  const fs::path out = tmp.path / "rnd";
+  const fs::path out = tmp.root() / "rnd";
   Cmd c = run_locus("generate random --nodes 300 --edges 1200 --classes 3 --features 4 --seed 7 --out " + out.string(),
-                    tmp.path / "log.txt");
+                    tmp.root() / "log.txt");
   REQUIRE_MESSAGE(c.status == 0, c.output);
   for (const char* f : {"dataset.yaml", "edges.tsv", "features.tsv", "labels.tsv", "train.txt", "val.txt", "test.txt"})
     CHECK_MESSAGE(fs::exists(out / f), f);
@@ -80,10 +55,10 @@ TEST_CASE("locus generate sbm, grid and caveman") {
   TempDir tmp;
   SUBCASE("sbm") {
     Cmd c =
-        run_locus("generate sbm --blocks 3 --block-size 50 --p-in 0.3 --p-out 0.01 --out " + (tmp.path / "s").string(),
-                  tmp.path / "log.txt");
+        run_locus("generate sbm --blocks 3 --block-size 50 --p-in 0.3 --p-out 0.01 --out " + (tmp.root() / "s").string(),
+                  tmp.root() / "log.txt");
     REQUIRE_MESSAGE(c.status == 0, c.output);
-    const Dataset d = load_dataset_yaml((tmp.path / "s/dataset.yaml").string());
+    const Dataset d = load_dataset_yaml((tmp.root() / "s/dataset.yaml").string());
     CHECK(d.num_nodes == 150);
     CHECK(d.num_classes == 3);
     SbmParams p;
@@ -92,17 +67,17 @@ TEST_CASE("locus generate sbm, grid and caveman") {
     CHECK(d.src == generate_sbm(p).src);
   }
   SUBCASE("grid") {
-    Cmd c = run_locus("generate grid --rows 5 --cols 4 --out " + (tmp.path / "g").string(), tmp.path / "log.txt");
+    Cmd c = run_locus("generate grid --rows 5 --cols 4 --out " + (tmp.root() / "g").string(), tmp.root() / "log.txt");
     REQUIRE_MESSAGE(c.status == 0, c.output);
-    const Dataset d = load_dataset_yaml((tmp.path / "g/dataset.yaml").string());
+    const Dataset d = load_dataset_yaml((tmp.root() / "g/dataset.yaml").string());
     CHECK(d.num_nodes == 20);
     CHECK(d.num_input_edges == 5 * 3 + 4 * 4);
-    CHECK_FALSE(fs::exists(tmp.path / "g/features.tsv"));
+    CHECK_FALSE(fs::exists(tmp.root() / "g/features.tsv"));
   }
   SUBCASE("caveman with defaults (GIR.md's Communities)") {
-    Cmd c = run_locus("generate caveman --out " + (tmp.path / "c").string(), tmp.path / "log.txt");
+    Cmd c = run_locus("generate caveman --out " + (tmp.root() / "c").string(), tmp.root() / "log.txt");
     REQUIRE_MESSAGE(c.status == 0, c.output);
-    const Dataset d = load_dataset_yaml((tmp.path / "c/dataset.yaml").string());
+    const Dataset d = load_dataset_yaml((tmp.root() / "c/dataset.yaml").string());
     CHECK(d.num_nodes == 400);
     CHECK(d.num_input_edges == 3800);
     CHECK(d.src == generate_caveman(CavemanParams{}).src);
@@ -112,35 +87,35 @@ TEST_CASE("locus generate sbm, grid and caveman") {
 TEST_CASE("locus generate: the output trains with locus train") {
   TempDir tmp;
   Cmd c =
-      run_locus("generate sbm --blocks 3 --block-size 40 --p-in 0.3 --p-out 0.01 --out " + (tmp.path / "s").string(),
-                tmp.path / "log.txt");
+      run_locus("generate sbm --blocks 3 --block-size 40 --p-in 0.3 --p-out 0.01 --out " + (tmp.root() / "s").string(),
+                tmp.root() / "log.txt");
   REQUIRE_MESSAGE(c.status == 0, c.output);
   c = run_locus("train " + testing::source_dir() +
                     "/apps/configs/karate_gcn.yaml num_runs=1 optim.max_epoch=20 dataset.path=" +
-                    (tmp.path / "s/dataset.yaml").string(),
-                tmp.path / "log2.txt");
+                    (tmp.root() / "s/dataset.yaml").string(),
+                tmp.root() / "log2.txt");
   CHECK_MESSAGE(c.status == 0, c.output);
   CHECK(contains(c.output, "test accuracy"));
 }
 
 TEST_CASE("locus generate: an occupied folder needs --force") {
   TempDir tmp;
-  const std::string out = (tmp.path / "g").string();
-  REQUIRE(run_locus("generate grid --out " + out, tmp.path / "log.txt").status == 0);
-  Cmd c = run_locus("generate caveman --out " + out, tmp.path / "log.txt");
+  const std::string out = (tmp.root() / "g").string();
+  REQUIRE(run_locus("generate grid --out " + out, tmp.root() / "log.txt").status == 0);
+  Cmd c = run_locus("generate caveman --out " + out, tmp.root() / "log.txt");
   CHECK(c.status == 2);
   CHECK(contains(c.output, "locus: error:"));
   CHECK(contains(c.output, out));
   CHECK(contains(c.output, "--force"));
   CHECK(load_dataset_yaml(out + "/dataset.yaml").name == "grid");  // untouched
-  c = run_locus("generate caveman --out " + out + " --force", tmp.path / "log.txt");
+  c = run_locus("generate caveman --out " + out + " --force", tmp.root() / "log.txt");
   CHECK_MESSAGE(c.status == 0, c.output);
   CHECK(load_dataset_yaml(out + "/dataset.yaml").name == "caveman");
 }
 
 TEST_CASE("locus generate: bad options exit with status 2 and create nothing") {
   TempDir tmp;
-  const std::string out = (tmp.path / "never").string();
+  const std::string out = (tmp.root() / "never").string();
   struct Case {
     std::string args, expect;
   };
@@ -159,13 +134,13 @@ TEST_CASE("locus generate: bad options exit with status 2 and create nothing") {
   };
   for (const auto& k : cases) {
     CAPTURE(k.args);
-    Cmd c = run_locus("generate " + k.args + " --out " + out, tmp.path / "log.txt");
+    Cmd c = run_locus("generate " + k.args + " --out " + out, tmp.root() / "log.txt");
     CHECK(c.status == 2);
     CHECK(contains(c.output, "locus: error:"));
     CHECK_MESSAGE(contains(c.output, k.expect), c.output);
     CHECK_FALSE(fs::exists(out));
   }
-  Cmd c = run_locus("generate grid", tmp.path / "log.txt");
+  Cmd c = run_locus("generate grid", tmp.root() / "log.txt");
   CHECK(c.status == 2);
   CHECK(contains(c.output, "--out"));
 }

@@ -1,9 +1,7 @@
 // End-to-end: `locus train` on the built-in karate club and on Cora (when ../shared is there),
 // the JSON report, per-epoch CSVs and the command line's errors.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -12,34 +10,15 @@
 #include "apps/config.hpp"
 #include "apps/train.hpp"
 #include "tests/testing/paths.hpp"
+#include "tests/testing/process.hpp"
+#include "tests/testing/temp_dir.hpp"
 
 using namespace locus;
 namespace fs = std::filesystem;
 
-namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("locus_train_test_" + std::to_string(::getpid()) + "_" + std::to_string(rand()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-struct Cmd {
-  int status;
-  std::string output;
-};
-// Runs the locus binary with `args`, capturing stdout and stderr.
-Cmd run_locus(const std::string& args, const fs::path& out) {
-  const std::string cmd = testing::locus_binary() + " " + args + " > " + out.string() + " 2>&1";
-  const int rc = std::system(cmd.c_str());
-  std::ifstream in(out);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ss.str()};
-}
-}  // namespace
+using testing::Cmd;
+using testing::run_locus;
+using testing::TempDir;
 
 TEST_CASE("karate: the built-in dataset trains to high accuracy with no files") {
   ExperimentConfig cfg = load_config(testing::source_dir() + "/apps/configs/karate_gcn.yaml", {"num_runs=3"});
@@ -86,10 +65,10 @@ TEST_CASE("Cora GCN over 10 seeds reaches at least 80.5% mean test accuracy") {
 
 TEST_CASE("locus train writes the JSON report and per-epoch CSVs") {
   TempDir dir;
-  const fs::path json = dir.path / "r.json", out = dir.path / "metrics";
+  const fs::path json = dir.root() / "r.json", out = dir.root() / "metrics";
   Cmd c = run_locus("train " + testing::source_dir() + "/apps/configs/karate_gcn.yaml num_runs=2 optim.max_epoch=30 out_dir=" +
                         out.string() + " --json " + json.string(),
-                    dir.path / "log.txt");
+                    dir.root() / "log.txt");
   REQUIRE_MESSAGE(c.status == 0, c.output);
   std::ifstream in(json);
   nlohmann::json j = nlohmann::json::parse(in);
@@ -120,33 +99,33 @@ TEST_CASE("locus train writes the JSON report and per-epoch CSVs") {
 TEST_CASE("locus train: command-line errors name the problem and write nothing") {
   TempDir dir;
   const std::string karate = testing::source_dir() + "/apps/configs/karate_gcn.yaml";
-  const fs::path json = dir.path / "r.json";
+  const fs::path json = dir.root() / "r.json";
   SUBCASE("unknown key with a hint") {
-    Cmd c = run_locus("train " + karate + " gnn.dim_iner=8 --json " + json.string(), dir.path / "log.txt");
+    Cmd c = run_locus("train " + karate + " gnn.dim_iner=8 --json " + json.string(), dir.root() / "log.txt");
     CHECK(c.status == 2);
     CHECK(c.output.find("gnn.dim_iner") != std::string::npos);
     CHECK(c.output.find("gnn.dim_inner") != std::string::npos);
   }
   SUBCASE("unknown built-in dataset") {
-    Cmd c = run_locus("train " + karate + " dataset.name=karat --json " + json.string(), dir.path / "log.txt");
+    Cmd c = run_locus("train " + karate + " dataset.name=karat --json " + json.string(), dir.root() / "log.txt");
     CHECK(c.status == 2);
     CHECK(c.output.find("karat") != std::string::npos);
     CHECK(c.output.find("karate") != std::string::npos);
   }
   SUBCASE("missing config file") {
-    Cmd c = run_locus("train " + (dir.path / "nope.yaml").string() + " --json " + json.string(), dir.path / "log.txt");
+    Cmd c = run_locus("train " + (dir.root() / "nope.yaml").string() + " --json " + json.string(), dir.root() / "log.txt");
     CHECK(c.status == 2);
     CHECK(c.output.find("nope.yaml") != std::string::npos);
   }
   SUBCASE("missing dataset file") {
-    Cmd c = run_locus("train " + karate + " dataset.path=" + (dir.path / "none/dataset.yaml").string() + " --json " +
+    Cmd c = run_locus("train " + karate + " dataset.path=" + (dir.root() / "none/dataset.yaml").string() + " --json " +
                           json.string(),
-                      dir.path / "log.txt");
+                      dir.root() / "log.txt");
     CHECK(c.status == 2);
     CHECK(c.output.find("none/dataset.yaml") != std::string::npos);
   }
   SUBCASE("override without '='") {
-    Cmd c = run_locus("train " + karate + " num_runs --json " + json.string(), dir.path / "log.txt");
+    Cmd c = run_locus("train " + karate + " num_runs --json " + json.string(), dir.root() / "log.txt");
     CHECK(c.status == 2);
     CHECK(c.output.find("key=value") != std::string::npos);
   }

@@ -11,16 +11,10 @@ using namespace locus;
 using locus::testing::grad_mismatch;
 using locus::testing::gradcheck;
 using locus::testing::random_matrix;
+using locus::testing::check_grad;
+using locus::testing::reduce_random;
 
 namespace {
-Var reduce(Tape<double>& t, Var y, uint64_t seed = 99) {
-  return ops::weighted_sum(t, y, random_matrix(t.rows(y), t.cols(y), seed));
-}
-void check_grad(const locus::testing::GradFn& f, std::vector<MatD> inputs) {
-  auto r = gradcheck(f, std::move(inputs));
-  CHECK(r.size() > 0);
-  CHECK_MESSAGE(grad_mismatch(r).empty(), grad_mismatch(r));
-}
 // 5 nodes; node 4 has no in-edges; a weighted edge.
 Csr small_graph(bool weighted) {
   std::vector<int32_t> src{0, 1, 2, 3, 0, 2, 4, 1, 3};
@@ -33,7 +27,7 @@ Var attention(Tape<double>& t, GraphRef g, const std::vector<Var>& v, int64_t he
   Var e = ops::gsddmm_dot(t, g, v[0], v[1], heads);
   e = ops::add(t, e, ops::gsddmm_add(t, g, v[3], v[4]));
   Var a = ops::edge_softmax(t, g, e);
-  return reduce(t, ops::gspmm(t, g, v[2], ops::Reduce::Sum, a));
+  return reduce_random(t, ops::gspmm(t, g, v[2], ops::Reduce::Sum, a));
 }
 }  // namespace
 
@@ -41,15 +35,15 @@ TEST_CASE("edge ops on Csr: gradients, 1 and 3 heads") {
   for (bool weighted : {false, true}) {
     const Csr g = small_graph(weighted);
     for (int64_t heads : {1, 3}) {
-      check_grad([&](auto& t, auto& v) { return reduce(t, ops::gsddmm_add(t, GraphRef(g), v[0], v[1])); },
+      check_grad([&](auto& t, auto& v) { return reduce_random(t, ops::gsddmm_add(t, GraphRef(g), v[0], v[1])); },
                  {random_matrix(5, heads, 1), random_matrix(5, heads, 2)});
-      check_grad([&](auto& t, auto& v) { return reduce(t, ops::gsddmm_dot(t, GraphRef(g), v[0], v[1], heads)); },
+      check_grad([&](auto& t, auto& v) { return reduce_random(t, ops::gsddmm_dot(t, GraphRef(g), v[0], v[1], heads)); },
                  {random_matrix(5, heads * 2, 3), random_matrix(5, heads * 2, 4)});
-      check_grad([&](auto& t, auto& v) { return reduce(t, ops::edge_softmax(t, GraphRef(g), v[0])); },
+      check_grad([&](auto& t, auto& v) { return reduce_random(t, ops::edge_softmax(t, GraphRef(g), v[0])); },
                  {random_matrix(g.num_edges(), heads, 5)});
-      check_grad([&](auto& t, auto& v) { return reduce(t, ops::gspmm(t, GraphRef(g), v[0], ops::Reduce::Mean, v[1])); },
+      check_grad([&](auto& t, auto& v) { return reduce_random(t, ops::gspmm(t, GraphRef(g), v[0], ops::Reduce::Mean, v[1])); },
                  {random_matrix(5, heads * 3, 6), random_matrix(g.num_edges(), heads, 7)});
-      check_grad([&](auto& t, auto& v) { return reduce(t, ops::head_dot(t, v[0], v[1], heads)); },
+      check_grad([&](auto& t, auto& v) { return reduce_random(t, ops::head_dot(t, v[0], v[1], heads)); },
                  {random_matrix(4, heads * 5, 8), random_matrix(1, heads * 5, 9)});
     }
   }

@@ -17,18 +17,10 @@ using namespace locus;
 using locus::testing::grad_mismatch;
 using locus::testing::gradcheck;
 using locus::testing::random_matrix;
+using locus::testing::check_grad;
+using locus::testing::reduce_random;
 
 namespace {
-Var reduce(Tape<double>& t, Var y, uint64_t seed = 99) {
-  return ops::weighted_sum(t, y, random_matrix(t.rows(y), t.cols(y), seed));
-}
-
-void check_grad(const locus::testing::GradFn& f, std::vector<MatD> inputs) {
-  auto r = gradcheck(f, std::move(inputs));
-  CHECK(r.size() > 0);
-  CHECK_MESSAGE(grad_mismatch(r).empty(), grad_mismatch(r));
-}
-
 double max_abs_diff(const MatD& a, const MatD& b) { return (a - b).cwiseAbs().maxCoeff(); }
 
 const int64_t kOddCols[] = {1, 7, 33};
@@ -40,22 +32,22 @@ const int64_t kOddCols[] = {1, 7, 33};
 TEST_CASE("leaky_relu, gelu, mul, sub: gradients (odd sizes)") {
   for (int64_t cols : kOddCols) {
     CAPTURE(cols);
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::leaky_relu(t, v[0])); }, {random_matrix(4, cols, 1)});
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::leaky_relu(t, v[0], 0.03)); }, {random_matrix(4, cols, 2)});
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::leaky_relu(t, v[0])); }, {random_matrix(4, cols, 1)});
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::leaky_relu(t, v[0], 0.03)); }, {random_matrix(4, cols, 2)});
     // Wider range than U(-1, 1) so the tails of Φ are exercised too.
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::gelu(t, v[0])); }, {MatD(3.0 * random_matrix(4, cols, 3))});
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::mul(t, v[0], v[1])); },
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::gelu(t, v[0])); }, {MatD(3.0 * random_matrix(4, cols, 3))});
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::mul(t, v[0], v[1])); },
                {random_matrix(3, cols, 4), random_matrix(3, cols, 5)});
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::sub(t, v[0], v[1])); },
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::sub(t, v[0], v[1])); },
                {random_matrix(3, cols, 6), random_matrix(3, cols, 7)});
     // The same input on both sides: d(x ⊙ x) = 2x, d(x − x) = 0.
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::mul(t, v[0], v[0])); }, {random_matrix(2, cols, 8)});
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::sub(t, v[0], v[0])); }, {random_matrix(2, cols, 9)});
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::mul(t, v[0], v[0])); }, {random_matrix(2, cols, 8)});
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::sub(t, v[0], v[0])); }, {random_matrix(2, cols, 9)});
   }
   SUBCASE("activation() routes the new kinds") {
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::activation(t, v[0], ops::Act::LeakyRelu)); },
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::activation(t, v[0], ops::Act::LeakyRelu)); },
                {random_matrix(3, 7, 10)});
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::activation(t, v[0], ops::Act::Gelu)); },
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::activation(t, v[0], ops::Act::Gelu)); },
                {random_matrix(3, 7, 11)});
   }
   SUBCASE("a constant operand gets no gradient, the other still does") {
@@ -63,7 +55,7 @@ TEST_CASE("leaky_relu, gelu, mul, sub: gradients (odd sizes)") {
     Var a = t.leaf(random_matrix(2, 3, 12));
     const MatD bv = random_matrix(2, 3, 13);
     Var b = t.constant(bv);
-    t.backward(reduce(t, ops::mul(t, a, b), 5));
+    t.backward(reduce_random(t, ops::mul(t, a, b), 5));
     CHECK(!t.has_grad(b));
     CHECK(max_abs_diff(MatD(t.grad(a)), MatD(random_matrix(2, 3, 5).array() * bv.array())) < 1e-15);
   }
@@ -119,25 +111,25 @@ TEST_CASE("parse_act knows leaky_relu and gelu; enum order is unchanged") {
 
 TEST_CASE("concat_cols, slice_cols, head_mean, head_sum, row_scale: gradients (odd sizes)") {
   SUBCASE("concat_cols of widths 1, 7, 33") {
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::concat_cols(t, {v[0], v[1], v[2]})); },
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::concat_cols(t, {v[0], v[1], v[2]})); },
                {random_matrix(4, 1, 1), random_matrix(4, 7, 2), random_matrix(4, 33, 3)});
     // single input, repeated input, and a constant in the middle
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::concat_cols(t, {v[0]})); }, {random_matrix(3, 7, 4)});
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::concat_cols(t, {v[0], v[1], v[0]})); },
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::concat_cols(t, {v[0]})); }, {random_matrix(3, 7, 4)});
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::concat_cols(t, {v[0], v[1], v[0]})); },
                {random_matrix(3, 7, 5), random_matrix(3, 1, 6)});
     check_grad(
         [](auto& t, auto& v) {
           Var c = t.constant(random_matrix(3, 2, 7));
-          return reduce(t, ops::concat_cols(t, {c, v[0]}));
+          return reduce_random(t, ops::concat_cols(t, {c, v[0]}));
         },
         {random_matrix(3, 33, 8)});
   }
   SUBCASE("slice_cols") {
     for (int64_t cols : kOddCols) {
       CAPTURE(cols);
-      check_grad([cols](auto& t, auto& v) { return reduce(t, ops::slice_cols(t, v[0], cols / 2, cols - cols / 2)); },
+      check_grad([cols](auto& t, auto& v) { return reduce_random(t, ops::slice_cols(t, v[0], cols / 2, cols - cols / 2)); },
                  {random_matrix(3, cols, 9)});
-      check_grad([](auto& t, auto& v) { return reduce(t, ops::slice_cols(t, v[0], 0, 1)); }, {random_matrix(3, cols, 10)});
+      check_grad([](auto& t, auto& v) { return reduce_random(t, ops::slice_cols(t, v[0], 0, 1)); }, {random_matrix(3, cols, 10)});
     }
   }
   SUBCASE("head_mean and head_sum") {
@@ -145,16 +137,16 @@ TEST_CASE("concat_cols, slice_cols, head_mean, head_sum, row_scale: gradients (o
       for (int64_t heads : {1, 3}) {
         CAPTURE(d);
         CAPTURE(heads);
-        check_grad([heads](auto& t, auto& v) { return reduce(t, ops::head_mean(t, v[0], heads)); },
+        check_grad([heads](auto& t, auto& v) { return reduce_random(t, ops::head_mean(t, v[0], heads)); },
                    {random_matrix(4, heads * d, 11)});
-        check_grad([heads](auto& t, auto& v) { return reduce(t, ops::head_sum(t, v[0], heads)); },
+        check_grad([heads](auto& t, auto& v) { return reduce_random(t, ops::head_sum(t, v[0], heads)); },
                    {random_matrix(4, heads * d, 12)});
       }
   }
   SUBCASE("row_scale to x and s") {
     for (int64_t cols : kOddCols) {
       CAPTURE(cols);
-      check_grad([](auto& t, auto& v) { return reduce(t, ops::row_scale(t, v[0], v[1])); },
+      check_grad([](auto& t, auto& v) { return reduce_random(t, ops::row_scale(t, v[0], v[1])); },
                  {random_matrix(5, cols, 13), random_matrix(5, 1, 14)});
     }
   }
@@ -216,12 +208,12 @@ TEST_CASE("shape ops: shape errors") {
 TEST_CASE("layer_norm: gradients for x, gamma, beta (odd sizes)") {
   for (int64_t cols : kOddCols) {
     CAPTURE(cols);
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::layer_norm(t, v[0], v[1], v[2])); },
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::layer_norm(t, v[0], v[1], v[2])); },
                {random_matrix(5, cols, 1), random_matrix(1, cols, 2), random_matrix(1, cols, 3)});
     // No affine part, and a larger eps (the eps path matters in the gradient too).
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::layer_norm(t, v[0], Var{}, Var{}, 0.1)); },
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::layer_norm(t, v[0], Var{}, Var{}, 0.1)); },
                {random_matrix(4, cols, 4)});
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::layer_norm(t, v[0], v[1], Var{})); },
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::layer_norm(t, v[0], v[1], Var{})); },
                {random_matrix(4, cols, 5), random_matrix(1, cols, 6)});
   }
 }
@@ -274,13 +266,13 @@ TEST_CASE("batch_norm: gradients, training and evaluation (odd sizes)") {
     check_grad(
         [cols](auto& t, auto& v) {
           ops::BatchNormState<double> st(cols);
-          return reduce(t, ops::batch_norm(t, v[0], v[1], v[2], st, true));
+          return reduce_random(t, ops::batch_norm(t, v[0], v[1], v[2], st, true));
         },
         {random_matrix(5, cols, 1), random_matrix(1, cols, 2), random_matrix(1, cols, 3)});
     check_grad(
         [cols](auto& t, auto& v) {
           ops::BatchNormState<double> st(cols);
-          return reduce(t, ops::batch_norm(t, v[0], Var{}, Var{}, st, true, 0.1, 0.05));
+          return reduce_random(t, ops::batch_norm(t, v[0], Var{}, Var{}, st, true, 0.1, 0.05));
         },
         {random_matrix(2, cols, 4)});
     check_grad(
@@ -288,7 +280,7 @@ TEST_CASE("batch_norm: gradients, training and evaluation (odd sizes)") {
           ops::BatchNormState<double> st(cols);
           st.running_mean = random_matrix(1, cols, 5);
           st.running_var = MatD(random_matrix(1, cols, 6).array() + 1.5);
-          return reduce(t, ops::batch_norm(t, v[0], v[1], v[2], st, false));
+          return reduce_random(t, ops::batch_norm(t, v[0], v[1], v[2], st, false));
         },
         {random_matrix(1, cols, 7), random_matrix(1, cols, 8), random_matrix(1, cols, 9)});
   }
@@ -358,11 +350,11 @@ TEST_CASE("batch_norm: running statistics and outputs as PyTorch computes them")
 TEST_CASE("l2_normalize_rows: gradients and values") {
   for (int64_t cols : kOddCols) {
     CAPTURE(cols);
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::l2_normalize_rows(t, v[0])); }, {random_matrix(4, cols, 1)});
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::l2_normalize_rows(t, v[0])); }, {random_matrix(4, cols, 1)});
   }
   // A row below eps stays clamped under the finite-difference steps: y = x / eps there.
   check_grad(
-      [](auto& t, auto& v) { return reduce(t, ops::l2_normalize_rows(t, v[0], 0.5)); },
+      [](auto& t, auto& v) { return reduce_random(t, ops::l2_normalize_rows(t, v[0], 0.5)); },
       {(MatD(2, 3) << 0.1, -0.05, 0.02, 0.9, 0.3, -0.4).finished()});
   Tape<double> t;
   MatD x(3, 2);

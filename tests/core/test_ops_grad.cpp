@@ -12,19 +12,10 @@ using namespace locus;
 using locus::testing::grad_mismatch;
 using locus::testing::gradcheck;
 using locus::testing::random_matrix;
+using locus::testing::check_grad;
+using locus::testing::reduce_random;
 
 namespace {
-// Reduce an op's matrix output to a scalar with fixed random weights, so every output entry counts.
-Var reduce(Tape<double>& t, Var y, uint64_t seed = 99) {
-  return ops::weighted_sum(t, y, random_matrix(t.rows(y), t.cols(y), seed));
-}
-
-void check_grad(const locus::testing::GradFn& f, std::vector<MatD> inputs) {
-  auto r = gradcheck(f, std::move(inputs));
-  CHECK(r.size() > 0);
-  CHECK_MESSAGE(grad_mismatch(r).empty(), grad_mismatch(r));
-}
-
 Csr small_graph() {
   // 5 nodes, weighted, with a node (4) without in-edges and a repeated edge.
   std::vector<int32_t> src{0, 1, 2, 3, 0, 2, 2, 1};
@@ -36,21 +27,21 @@ Csr small_graph() {
 
 TEST_CASE("dense ops: gradients") {
   SUBCASE("matmul") {
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::matmul(t, v[0], v[1])); },
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::matmul(t, v[0], v[1])); },
                {random_matrix(4, 3, 1), random_matrix(3, 5, 2)});
   }
   SUBCASE("add, add_bias, scale") {
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::scale(t, ops::add_bias(t, ops::add(t, v[0], v[1]), v[2]), 1.7)); },
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::scale(t, ops::add_bias(t, ops::add(t, v[0], v[1]), v[2]), 1.7)); },
                {random_matrix(4, 3, 1), random_matrix(4, 3, 2), random_matrix(1, 3, 3)});
   }
   SUBCASE("relu and elu (odd sizes)") {
     for (int64_t cols : {1, 7, 33}) {
-      check_grad([](auto& t, auto& v) { return reduce(t, ops::relu(t, v[0])); }, {random_matrix(3, cols, 4)});
-      check_grad([](auto& t, auto& v) { return reduce(t, ops::elu(t, v[0], 1.3)); }, {random_matrix(3, cols, 5)});
+      check_grad([](auto& t, auto& v) { return reduce_random(t, ops::relu(t, v[0])); }, {random_matrix(3, cols, 4)});
+      check_grad([](auto& t, auto& v) { return reduce_random(t, ops::elu(t, v[0], 1.3)); }, {random_matrix(3, cols, 5)});
     }
   }
   SUBCASE("dropout with a fixed key") {
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::dropout(t, v[0], 0.4, 1234, true)); },
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::dropout(t, v[0], 0.4, 1234, true)); },
                {random_matrix(6, 7, 6)});
   }
   SUBCASE("log_softmax and nll_loss") {
@@ -58,16 +49,16 @@ TEST_CASE("dense ops: gradients") {
     std::vector<int32_t> idx{0, 1, 3};
     check_grad([&](auto& t, auto& v) { return ops::nll_loss(t, ops::log_softmax(t, v[0]), labels, idx); },
                {random_matrix(5, 3, 7)});
-    check_grad([](auto& t, auto& v) { return reduce(t, ops::log_softmax(t, v[0])); }, {random_matrix(4, 6, 8)});
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::log_softmax(t, v[0])); }, {random_matrix(4, 6, 8)});
   }
 }
 
 TEST_CASE("gspmm on Csr: gradients for x and edge values, sum and mean") {
   const Csr g = small_graph();
   for (auto red : {ops::Reduce::Sum, ops::Reduce::Mean}) {
-    check_grad([&](auto& t, auto& v) { return reduce(t, ops::gspmm(t, GraphRef(g), v[0], red)); },
+    check_grad([&](auto& t, auto& v) { return reduce_random(t, ops::gspmm(t, GraphRef(g), v[0], red)); },
                {random_matrix(5, 3, 10)});
-    check_grad([&](auto& t, auto& v) { return reduce(t, ops::gspmm(t, GraphRef(g), v[0], red, v[1])); },
+    check_grad([&](auto& t, auto& v) { return reduce_random(t, ops::gspmm(t, GraphRef(g), v[0], red, v[1])); },
                {random_matrix(5, 7, 11), random_matrix(g.num_edges(), 1, 12)});
   }
 }
@@ -77,9 +68,9 @@ TEST_CASE("gspmm on Dense: gradients, batched and causal") {
   for (bool causal : {false, true}) {
     const Dense d = Dense::blocks(lens, causal);
     for (auto red : {ops::Reduce::Sum, ops::Reduce::Mean}) {
-      check_grad([&](auto& t, auto& v) { return reduce(t, ops::gspmm(t, GraphRef(d), v[0], red)); },
+      check_grad([&](auto& t, auto& v) { return reduce_random(t, ops::gspmm(t, GraphRef(d), v[0], red)); },
                  {random_matrix(8, 2, 13)});
-      check_grad([&](auto& t, auto& v) { return reduce(t, ops::gspmm(t, GraphRef(d), v[0], red, v[1])); },
+      check_grad([&](auto& t, auto& v) { return reduce_random(t, ops::gspmm(t, GraphRef(d), v[0], red, v[1])); },
                  {random_matrix(8, 3, 14), random_matrix(d.num_edge_slots(), 1, 15)});
     }
   }
@@ -91,7 +82,7 @@ TEST_CASE("spmm: sparse constant times dense parameter") {
   x.setFromTriplets(trip.begin(), trip.end());
   x.makeCompressed();
   auto xs = std::make_shared<const SpMatT<double>>(x);
-  check_grad([&](auto& t, auto& v) { return reduce(t, ops::spmm(t, xs, v[0])); }, {random_matrix(6, 5, 16)});
+  check_grad([&](auto& t, auto& v) { return reduce_random(t, ops::spmm(t, xs, v[0])); }, {random_matrix(6, 5, 16)});
   // Value check against the dense product.
   Tape<double> t;
   MatD w = random_matrix(6, 5, 17);

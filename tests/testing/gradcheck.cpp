@@ -1,7 +1,10 @@
 #include "tests/testing/gradcheck.hpp"
 
+#include <doctest/doctest.h>
+
 #include <cmath>
 
+#include "core/ops/basic.hpp"
 #include "core/rng.hpp"
 
 namespace locus::testing {
@@ -83,6 +86,17 @@ MatD random_matrix(int64_t rows, int64_t cols, uint64_t seed) {
   MatD m(rows, cols);
   for (int64_t i = 0; i < m.size(); ++i) m.data()[i] = rng.uniform(-1.0, 1.0);
   return m;
+}
+
+Var reduce_random(Tape<double>& t, Var y, uint64_t seed) {
+  return ops::weighted_sum(t, y, random_matrix(t.rows(y), t.cols(y), seed));
+}
+
+void check_grad(const GradFn& f, std::vector<MatD> inputs) {
+  const GradCheckResult r = gradcheck(f, std::move(inputs));
+  CHECK(r.size() > 0);
+  const std::string worst = grad_mismatch(r);
+  CHECK_MESSAGE(worst.empty(), worst);
 }
 
 }  // namespace locus::testing

@@ -32,4 +32,10 @@ std::string grad_mismatch(const GradCheckResult& r, double atol = 1e-7, double r
 // A random matrix with entries U(-1, 1) from a fixed seed.
 MatD random_matrix(int64_t rows, int64_t cols, uint64_t seed);
 
+// Reduces an op's output to a scalar with fixed random weights, so every entry counts.
+Var reduce_random(Tape<double>& t, Var y, uint64_t seed = 99);
+
+// Runs gradcheck and records a doctest failure naming the worst entry when it does not pass.
+void check_grad(const GradFn& f, std::vector<MatD> inputs);
+
 }  // namespace locus::testing
