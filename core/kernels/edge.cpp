@@ -1,5 +1,6 @@
 #include "core/kernels/edge.hpp"
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -90,12 +91,23 @@ void edge_sums(GraphRef g, const T* e, int64_t heads, T* out_dst, T* out_src) {
 
 template <class T>
 void edge_softmax(GraphRef g, const T* e, int64_t heads, T* a) {
+  // Three passes so the exponentials run over one contiguous array (vectorised), not per row:
+  // a = e − rowmax, a = exp(a), a /= rowsum.
   for_each_row(g, heads, [&](int64_t, int64_t begin, int64_t end, auto) {
     for (int64_t h = 0; h < heads; ++h) {
       T m = -std::numeric_limits<T>::infinity();
       for (int64_t p = begin; p < end; ++p) m = std::max(m, e[p * heads + h]);
+      for (int64_t p = begin; p < end; ++p) a[p * heads + h] = e[p * heads + h] - m;
+    }
+  });
+  zero_causal_tail(g, heads, a);  // exp(0) = 1 there for now; zeroed again below
+  const int64_t slots = g.csr ? g.csr->num_edges() : g.dense->num_edge_slots();
+  Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> av(a, slots * heads);
+  av = av.exp();
+  for_each_row(g, heads, [&](int64_t, int64_t begin, int64_t end, auto) {
+    for (int64_t h = 0; h < heads; ++h) {
       T sum = 0;
-      for (int64_t p = begin; p < end; ++p) sum += (a[p * heads + h] = std::exp(e[p * heads + h] - m));
+      for (int64_t p = begin; p < end; ++p) sum += a[p * heads + h];
       const T inv = T(1) / sum;
       for (int64_t p = begin; p < end; ++p) a[p * heads + h] *= inv;
     }

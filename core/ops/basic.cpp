@@ -131,23 +131,14 @@ Var elu(Tape<T>& t, Var x, T alpha) {
 
 template <class T>
 Var leaky_relu(Tape<T>& t, Var x, double slope) {
+  // Whole-array selects vectorise; a per-row loop over short rows (8 heads) does not.
   const T s = static_cast<T>(slope);
-  const int64_t n = t.rows(x), m = t.cols(x);
-  MatT<T> out(n, m);
-  const T* xv = t.value(x).data();
-  T* o = out.data();
-  detail::for_each_row(n, m, [&](int64_t r) {
-    for (int64_t j = r * m; j < (r + 1) * m; ++j) o[j] = xv[j] > T(0) ? xv[j] : s * xv[j];
-  });
+  auto xv = t.value(x).array();
+  MatT<T> out = (xv > T(0)).select(xv, s * xv);
   return t.push(std::move(out), "leaky_relu", {x}, [x, s](Tape<T>& t, Var self) {
-    const int64_t n = t.rows(x), m = t.cols(x);
-    const T* g = t.grad(self).data();
-    const T* xv = t.value(x).data();
-    T* gx = t.grad(x).data();
-    detail::for_each_row(n, m, [&](int64_t r) {
-      // d/dx = 1 for x > 0, else slope
-      for (int64_t j = r * m; j < (r + 1) * m; ++j) gx[j] += xv[j] > T(0) ? g[j] : s * g[j];
-    });
+    // d/dx = 1 for x > 0, else slope
+    auto g = t.grad(self).array();
+    t.grad(x).array() += (t.value(x).array() > T(0)).select(g, s * g);
   });
 }
 
