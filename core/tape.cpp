@@ -22,6 +22,18 @@ Var Tape<T>::constant(MatT<T> value, const char* op) {
 }
 
 template <class T>
+Var Tape<T>::view(const MatT<T>& value, const char* op) {
+  Node n;
+  n.rows = value.rows();
+  n.cols = value.cols();
+  // Never written through: the node needs no gradient, and ops only read their inputs.
+  n.ext_value = const_cast<T*>(value.data());
+  n.op = op;
+  nodes_.push_back(std::move(n));
+  return Var{static_cast<int>(nodes_.size()) - 1};
+}
+
+template <class T>
 Var Tape<T>::leaf(MatT<T> value) {
   Var v = constant(std::move(value), "leaf");
   nodes_.back().requires_grad = true;

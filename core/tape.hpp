@@ -24,6 +24,8 @@ class Tape {
 
   // A value that needs no gradient (inputs, masks).
   Var constant(MatT<T> value, const char* op = "constant");
+  // A constant that reads `value` in place (no copy); `value` must outlive this tape's use.
+  Var view(const MatT<T>& value, const char* op = "view");
   // A leaf that receives a gradient (tests, inputs whose gradient is wanted).
   Var leaf(MatT<T> value);
   // A parameter: value and gradient live in the store; gradients accumulate there.
