@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark: Locus's GCN vs the plain-PyTorch reference (bench/gcn_reference.py)
-# on Cora (Planetoid public split), same number of runs, 2 threads each, one after the other.
+# Locus's GCN vs the plain-PyTorch reference (bench/reference.py --model gcn, same config) on
+# Cora (Planetoid public split), same number of runs, 2 threads each, one after the other.
 #
 #   bash bench/cora_gcn.sh            # prints the table
 #   bash bench/cora_gcn.sh --save     # ... and writes it to bench/results/cora_gcn.md
@@ -69,10 +69,10 @@ t0=$SECONDS
 [[ -s "$tmp/locus.json" ]] || { cat "$tmp/locus.log" >&2; die "locus train wrote no JSON to --json"; }
 say "Locus done in $((SECONDS - t0)) s"
 
-say "reference: $py bench/gcn_reference.py --dataset $dataset --runs $RUNS --threads $threads"
+say "reference: $py bench/reference.py --model gcn --config $config --dataset $dataset --runs $RUNS --threads $threads"
 t0=$SECONDS
-"$py" bench/gcn_reference.py --dataset "$dataset" --runs "$RUNS" --threads "$threads" \
-  --json "$tmp/reference.json" >"$tmp/reference.log" 2>&1 || {
+"$py" bench/reference.py --model gcn --config "$config" --dataset "$dataset" --runs "$RUNS" \
+  --threads "$threads" --json "$tmp/reference.json" >"$tmp/reference.log" 2>&1 || {
   cat "$tmp/reference.log" >&2
   die "the reference exited non-zero (output above)"
 }
