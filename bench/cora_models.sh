@@ -11,6 +11,7 @@
 # Environment:
 #   RUNS=N            runs (seeds) per implementation and model (default 10)
 #   MODELS="..."      the models, from gcn gat sage gin (default: all four)
+#   RESULT_NAME=NAME  --save writes bench/results/NAME.md (default cora_models)
 #   LOCUS_SHARED=DIR  the shared data folder (default ../shared, relative to the repo root)
 #   LOCUS_BIN=PATH    the locus program to benchmark (default build/locus, built by setup.sh;
 #                     with LOCUS_BIN set, setup.sh is not run)
@@ -235,7 +236,8 @@ PY
 printf '%s\n' "$table"
 if [[ $save == 1 ]]; then
   mkdir -p bench/results
-  printf '%s\n' "$table" >bench/results/cora_models.md.tmp
-  mv bench/results/cora_models.md.tmp bench/results/cora_models.md
-  say "saved bench/results/cora_models.md"
+  result="bench/results/${RESULT_NAME:-cora_models}.md"
+  printf '%s\n' "$table" >"$result.tmp"
+  mv "$result.tmp" "$result"
+  say "saved $result"
 fi
