@@ -23,23 +23,41 @@ Csr Csr::from_edges(int64_t num_dst, int64_t num_src, std::span<const int32_t> s
   g.num_src = num_src;
   g.indptr.assign(num_dst + 1, 0);
   for (int64_t i = 0; i < m; ++i) {
-    check(dst[i] >= 0 && dst[i] < num_dst && src[i] >= 0 && src[i] < num_src,
-          "Csr::from_edges: edge " + std::to_string(src[i]) + "->" + std::to_string(dst[i]) +
-              " outside the node range");
+    if (dst[i] < 0 || dst[i] >= num_dst || src[i] < 0 || src[i] >= num_src)  // message built only on failure
+      throw ShapeError("Csr::from_edges: edge " + std::to_string(src[i]) + "->" + std::to_string(dst[i]) +
+                       " outside the node range");
     ++g.indptr[dst[i] + 1];
   }
   std::partial_sum(g.indptr.begin(), g.indptr.end(), g.indptr.begin());
-  // Counting sort by destination, then sort each row by source (stable: duplicates keep order).
-  std::vector<int64_t> order(m), fill(g.indptr.begin(), g.indptr.end() - 1);
-  for (int64_t i = 0; i < m; ++i) order[fill[dst[i]]++] = i;
-  for (int64_t d = 0; d < num_dst; ++d)
-    std::stable_sort(order.begin() + g.indptr[d], order.begin() + g.indptr[d + 1],
-                     [&](int64_t a, int64_t b) { return src[a] < src[b]; });
+  // Counting sort by destination (one scatter pass), then each row — short and contiguous — is
+  // sorted by source; input positions break ties, so duplicates keep their input order.
   g.indices.resize(m);
-  for (int64_t p = 0; p < m; ++p) g.indices[p] = src[order[p]];
-  if (!weights.empty()) {
+  std::vector<int64_t> from(weights.empty() ? 0 : m);
+  {
+    std::vector<int64_t> fill(g.indptr.begin(), g.indptr.end() - 1);
+    for (int64_t i = 0; i < m; ++i) {
+      const int64_t p = fill[dst[i]]++;
+      g.indices[p] = src[i];
+      if (!weights.empty()) from[p] = i;
+    }
+  }
+  const bool parallel = m >= (int64_t(1) << 18);
+  if (weights.empty()) {
+#pragma omp parallel for schedule(dynamic, 1024) if (parallel)
+    for (int64_t d = 0; d < num_dst; ++d) std::sort(g.indices.begin() + g.indptr[d], g.indices.begin() + g.indptr[d + 1]);
+  } else {
     g.weights.resize(m);
-    for (int64_t p = 0; p < m; ++p) g.weights[p] = weights[order[p]];
+#pragma omp parallel for schedule(dynamic, 1024) if (parallel)
+    for (int64_t d = 0; d < num_dst; ++d) {
+      std::vector<std::pair<int32_t, int64_t>> row;
+      row.reserve(g.indptr[d + 1] - g.indptr[d]);
+      for (int64_t p = g.indptr[d]; p < g.indptr[d + 1]; ++p) row.emplace_back(g.indices[p], from[p]);
+      std::sort(row.begin(), row.end());
+      for (size_t k = 0; k < row.size(); ++k) {
+        g.indices[g.indptr[d] + k] = row[k].first;
+        g.weights[g.indptr[d] + k] = weights[row[k].second];
+      }
+    }
   }
   return g;
 }
@@ -84,20 +102,35 @@ Csr Csr::symmetrise() const {
 
 Csr Csr::add_self_loops(float w) const {
   check(num_dst == num_src, "Csr::add_self_loops: graph is not square");
-  EdgeList el = to_edge_list(*this);
-  for (int64_t v = 0; v < num_dst; ++v)
-    if (!has_edge(*this, v, static_cast<int32_t>(v))) {
-      el.src.push_back(static_cast<int32_t>(v));
-      el.dst.push_back(static_cast<int32_t>(v));
-      if (has_weights()) el.w.push_back(w);
+  // Rows stay sorted: the loop goes in before the first source larger than the row's node.
+  // The result carries weights when this graph does or when w != 1.
+  const bool weighted = has_weights() || w != 1.0f;
+  Csr g;
+  g.num_dst = num_dst;
+  g.num_src = num_src;
+  g.indptr.assign(num_dst + 1, 0);
+  for (int64_t d = 0; d < num_dst; ++d)
+    g.indptr[d + 1] = g.indptr[d] + (indptr[d + 1] - indptr[d]) + (has_edge(*this, d, static_cast<int32_t>(d)) ? 0 : 1);
+  g.indices.resize(g.indptr[num_dst]);
+  if (weighted) g.weights.resize(g.indptr[num_dst]);
+  const bool parallel = num_edges() >= (int64_t(1) << 18);
+#pragma omp parallel for schedule(dynamic, 1024) if (parallel)
+  for (int64_t d = 0; d < num_dst; ++d) {
+    int64_t q = g.indptr[d];
+    const bool missing = g.indptr[d + 1] - g.indptr[d] > indptr[d + 1] - indptr[d];
+    bool placed = !missing;
+    for (int64_t p = indptr[d]; p <= indptr[d + 1]; ++p) {
+      if (!placed && (p == indptr[d + 1] || indices[p] > d)) {
+        g.indices[q] = static_cast<int32_t>(d);
+        if (weighted) g.weights[q] = w;
+        ++q;
+        placed = true;
+      }
+      if (p == indptr[d + 1]) break;
+      g.indices[q] = indices[p];
+      if (weighted) g.weights[q] = weight(p);
+      ++q;
     }
-  Csr g = from_edges(num_dst, num_src, el.src, el.dst, el.w);
-  // An unweighted graph stays unweighted when w == 1; otherwise materialise the weights.
-  if (!has_weights() && w != 1.0f) {
-    g.weights.assign(g.num_edges(), 1.0f);
-    for (int64_t d = 0; d < g.num_dst; ++d)
-      for (int64_t p = g.indptr[d]; p < g.indptr[d + 1]; ++p)
-        if (g.indices[p] == d && !has_edge(*this, d, static_cast<int32_t>(d))) g.weights[p] = w;
   }
   return g;
 }

@@ -34,8 +34,9 @@ Var nll_loss(Tape<T>& t, Var logp, std::span<const int32_t> labels, std::span<co
   auto rows = std::make_shared<std::vector<std::pair<int32_t, int32_t>>>();
   rows->reserve(idx.size());
   for (int32_t i : idx) {
-    check(i >= 0 && i < t.rows(logp), "nll_loss: row " + std::to_string(i) + " out of range");
-    check(labels[i] >= 0 && labels[i] < c, "nll_loss: row " + std::to_string(i) + " has no valid label");
+    // Messages are built only on failure: this loop runs once per training node per epoch.
+    if (i < 0 || i >= t.rows(logp)) throw ShapeError("nll_loss: row " + std::to_string(i) + " out of range");
+    if (labels[i] < 0 || labels[i] >= c) throw ShapeError("nll_loss: row " + std::to_string(i) + " has no valid label");
     rows->emplace_back(i, labels[i]);
   }
   auto lp = t.value(logp);

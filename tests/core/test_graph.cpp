@@ -55,6 +55,23 @@ TEST_CASE("symmetrise, self loops and reverse") {
   CHECK(&g.reversed() == &g.reversed());  // cached
 }
 
+TEST_CASE("add_self_loops keeps rows sorted, existing weights and existing loops") {
+  std::vector<int32_t> src{2, 0, 1, 2}, dst{0, 1, 1, 2};
+  std::vector<float> w{5, 6, 7, 8};
+  Csr g = Csr::from_edges(3, src, dst, w);  // node 1 already has a loop (weight 7)
+  Csr l = g.add_self_loops(0.5f);
+  CHECK(row(l, 0) == std::vector<std::pair<int, float>>{{0, 0.5f}, {2, 5.f}});
+  CHECK(row(l, 1) == std::vector<std::pair<int, float>>{{0, 6.f}, {1, 7.f}});
+  CHECK(row(l, 2) == std::vector<std::pair<int, float>>{{2, 8.f}});
+  Csr u = Csr::from_edges(3, src, dst).add_self_loops(2.0f);  // unweighted, w != 1: weights appear
+  CHECK(row(u, 0) == std::vector<std::pair<int, float>>{{0, 2.f}, {2, 1.f}});
+  CHECK(row(u, 1) == std::vector<std::pair<int, float>>{{0, 1.f}, {1, 1.f}});
+  // Duplicates keep their input order (weights follow their edges).
+  std::vector<int32_t> ds{1, 1, 0}, dd{0, 0, 0};
+  std::vector<float> dw{3, 4, 9};
+  CHECK(row(Csr::from_edges(2, ds, dd, dw), 0) == std::vector<std::pair<int, float>>{{0, 9.f}, {1, 3.f}, {1, 4.f}});
+}
+
 TEST_CASE("empty graphs and isolated nodes") {
   Csr g = Csr::from_edges(4, std::vector<int32_t>{}, std::vector<int32_t>{});
   CHECK(g.num_edges() == 0);
