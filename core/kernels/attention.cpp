@@ -6,15 +6,14 @@
 #include <limits>
 #include <vector>
 
+#include "core/kernels/row_ops.hpp"
 #include "core/tensor.hpp"
 
 namespace locus::kernels {
 
 namespace {
 
-// Below this many multiply-adds (Σ_b len_b² · H · d) one thread does the whole job: a parallel
-// region costs more than it saves (the same threshold as the gspmm kernels).
-constexpr int64_t kParallelWork = 1 << 18;
+// Work is Σ_b len_b² · H · d multiply-adds, compared with kParallelWork (row_ops.hpp).
 
 template <class T>
 using CStrided = Eigen::Map<const MatT<T>, 0, Eigen::OuterStride<>>;

@@ -5,10 +5,11 @@
 #include <cmath>
 #include <limits>
 
+#include "core/kernels/row_ops.hpp"
+
 namespace locus::kernels {
 
 namespace {
-constexpr int64_t kParallelWork = 1 << 18;  // see gspmm.cpp
 
 // Calls f(d, begin, end, src) for every destination row: its in-edge slots are
 // [begin, end) and src(p) gives the source of slot p. Parallel over rows when large.

@@ -8,13 +8,6 @@
 
 namespace locus::kernels {
 
-namespace {
-// Below this many multiply-adds a parallel region costs more than it saves.
-// Measured on a 2-core machine: below ~2^18 multiply-adds (Cora's 13k edges × 16) the data
-// stays in one core's cache and a second thread only adds coherence traffic.
-constexpr int64_t kParallelWork = 1 << 18;
-}  // namespace
-
 template <class T>
 void spmm_csr(const Csr& g, const T* x, int64_t dim, const T* edge_val, bool via_perm, T* out,
               bool accumulate) {
@@ -93,39 +86,6 @@ void spmm_dense(const Dense& g, const T* x, int64_t dim, const T* edge_val, bool
   }
 }
 
-template <class T>
-void sddmm_dot_csr(const Csr& g, const T* a_dst, const T* b_src, int64_t dim, const T* row_scale, T* val,
-                   bool accumulate) {
-  const int64_t n = g.num_dst;
-  const bool weighted = g.has_weights();
-  const bool parallel = g.num_edges() * dim >= kParallelWork;
-#pragma omp parallel for schedule(dynamic, 64) if (parallel)
-  for (int64_t d = 0; d < n; ++d) {
-    const T rs = row_scale ? row_scale[d] : T(1);
-    for (int64_t p = g.indptr[d]; p < g.indptr[d + 1]; ++p) {
-      T v = rs * dot<0>(a_dst + d * dim, b_src + static_cast<int64_t>(g.indices[p]) * dim, dim);
-      if (weighted) v *= static_cast<T>(g.weights[p]);
-      val[p] = accumulate ? val[p] + v : v;
-    }
-  }
-}
-
-template <class T>
-void sddmm_dot_dense(const Dense& g, const T* a_dst, const T* b_src, int64_t dim, const T* row_scale,
-                     T* val, bool accumulate) {
-  for (int64_t b = 0; b < g.num_blocks(); ++b) {
-    const int64_t o = g.offsets[b], len = g.block_len(b), eo = g.edge_offset(b);
-    for (int64_t dl = 0; dl < len; ++dl) {
-      const T rs = row_scale ? row_scale[o + dl] : T(1);
-      const int64_t send = g.causal ? dl + 1 : len;
-      for (int64_t sl = 0; sl < send; ++sl) {
-        T v = rs * dot<0>(a_dst + (o + dl) * dim, b_src + (o + sl) * dim, dim);
-        T& slot = val[eo + dl * len + sl];
-        slot = accumulate ? slot + v : v;
-      }
-    }
-  }
-}
 
 
 template <class T>
@@ -187,7 +147,6 @@ void spmm_dense_heads(const Dense& g, const T* x, int64_t heads, int64_t dim, co
 template <class T>
 void sddmm_dot_csr_heads(const Csr& g, const T* a_dst, const T* b_src, int64_t heads, int64_t dim, T* val,
                          bool accumulate) {
-  if (heads == 1) return sddmm_dot_csr(g, a_dst, b_src, dim, static_cast<const T*>(nullptr), val, accumulate);
   const int64_t n = g.num_dst, row = heads * dim;
   const bool weighted = g.has_weights();
   const bool parallel = g.num_edges() * row >= kParallelWork;
@@ -211,7 +170,6 @@ void sddmm_dot_csr_heads(const Csr& g, const T* a_dst, const T* b_src, int64_t h
 template <class T>
 void sddmm_dot_dense_heads(const Dense& g, const T* a_dst, const T* b_src, int64_t heads, int64_t dim, T* val,
                            bool accumulate) {
-  if (heads == 1) return sddmm_dot_dense(g, a_dst, b_src, dim, static_cast<const T*>(nullptr), val, accumulate);
   const int64_t row = heads * dim;
   for (int64_t b = 0; b < g.num_blocks(); ++b) {
     const int64_t o = g.offsets[b], len = g.block_len(b), eo = g.edge_offset(b);
@@ -232,8 +190,6 @@ void sddmm_dot_dense_heads(const Dense& g, const T* a_dst, const T* b_src, int64
 #define LOCUS_INSTANTIATE(T)                                                                          \
   template void spmm_csr<T>(const Csr&, const T*, int64_t, const T*, bool, T*, bool);                 \
   template void spmm_dense<T>(const Dense&, const T*, int64_t, const T*, bool, T*, bool);             \
-  template void sddmm_dot_csr<T>(const Csr&, const T*, const T*, int64_t, const T*, T*, bool);       \
-  template void sddmm_dot_dense<T>(const Dense&, const T*, const T*, int64_t, const T*, T*, bool);    \
   template void spmm_csr_heads<T>(const Csr&, const T*, int64_t, int64_t, const T*, bool, T*, bool);   \
   template void spmm_dense_heads<T>(const Dense&, const T*, int64_t, int64_t, const T*, bool, T*, bool); \
   template void sddmm_dot_csr_heads<T>(const Csr&, const T*, const T*, int64_t, int64_t, T*, bool);    \

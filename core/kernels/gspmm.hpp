@@ -22,22 +22,6 @@ template <class T>
 void spmm_dense(const Dense& g, const T* x, int64_t dim, const T* edge_val, bool transpose_ev, T* out,
                 bool accumulate);
 
-// val[p] (= or +=) scale_p · <a[d,:], b[indices[p],:]> for every edge p of row d, where
-// scale_p = g.weights[p] (or 1) times row_scale[d] (or 1).
-template <class T>
-void sddmm_dot_csr(const Csr& g, const T* a_dst, const T* b_src, int64_t dim, const T* row_scale, T* val,
-                   bool accumulate);
-
-// The Dense counterpart: val[e(d,s)] (= or +=) row_scale[d] · <a[d,:], b[s,:]>; causal slots above
-// the diagonal are left untouched.
-template <class T>
-void sddmm_dot_dense(const Dense& g, const T* a_dst, const T* b_src, int64_t dim, const T* row_scale,
-                     T* val, bool accumulate);
-
-}  // namespace locus::kernels
-
-namespace locus::kernels {
-
 // Multi-head forms. x: [num_src, heads·dim]; edge_val: [E, heads] (row p' as above); head h
 // of out row d (= or +=) Σ_p w_p · edge_val[p', h] · x[s, h·dim : (h+1)·dim].
 template <class T>

@@ -10,6 +10,11 @@
 
 namespace locus::kernels {
 
+// Below this many multiply-adds a parallel region costs more than it saves. Measured on a
+// 2-core machine: below ~2^18 (Cora's 13k edges × 16) the data stays in one core's cache and
+// a second thread only adds coherence traffic. Shared by the kernels and the row-wise ops.
+inline constexpr int64_t kParallelWork = int64_t(1) << 18;
+
 // Calls f(std::integral_constant<int, D>{}) with D == dim for the widths 1..16, 32, 64, 128,
 // and with D == 0 (width only known at run time) otherwise.
 template <class F>

@@ -11,6 +11,7 @@
 #pragma once
 #include <cstdint>
 
+#include "core/kernels/row_ops.hpp"
 #include "core/rng.hpp"
 #include "core/tape.hpp"
 
@@ -60,7 +61,7 @@ template <class T> Var weighted_sum(Tape<T>& t, Var x, const MatT<T>& w);
 
 namespace detail {
 // Entry count (rows × cols) from which the row loops of the dense ops run in parallel.
-inline constexpr int64_t kParallelEntries = int64_t(1) << 18;
+inline constexpr int64_t kParallelEntries = kernels::kParallelWork;
 // Rows per block of reduce_rows; fixed, so the summation order never depends on threads.
 inline constexpr int64_t kReduceBlock = 256;
 
