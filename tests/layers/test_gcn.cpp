@@ -79,6 +79,27 @@ TEST_CASE("GCN and Linear layers: parameter gradients") {
   CHECK_MESSAGE(grad_mismatch(r).empty(), grad_mismatch(r));
 }
 
+TEST_CASE("Mlp: parameter gradients with dropout, and the two-layer formula without it") {
+  Rng rng(6);
+  ParamStore<double> store;
+  Mlp<double> mlp(store, rng, "mlp", {5, 4, 3}, ops::Act::Elu, 0.3);
+  for (auto& v : store.values()) v = rng.uniform(-1.0, 1.0);
+  const MatD x = random_matrix(6, 5, 7), w = random_matrix(6, 3, 8);
+  auto r = gradcheck_params(
+      [&](Tape<double>& t) { return ops::weighted_sum(t, mlp.forward(t, Features<double>{t.constant(x), nullptr}, true, 3), w); },
+      store);
+  CHECK_MESSAGE(grad_mismatch(r).empty(), grad_mismatch(r));
+  // Evaluation: elu(x W0 + b0) W1 + b1, parameters in registration order.
+  Tape<double> t;
+  MatD y = t.value(mlp.forward(t, Features<double>{t.constant(x), nullptr}, false, 0));
+  MatD h = x * store.value(ParamId{0});
+  h.rowwise() += store.value(ParamId{1}).row(0);
+  h = h.unaryExpr([](double v) { return v > 0 ? v : std::exp(v) - 1.0; });
+  MatD expect = h * store.value(ParamId{2});
+  expect.rowwise() += store.value(ParamId{3}).row(0);
+  CHECK((y - expect).cwiseAbs().maxCoeff() < 1e-12);
+}
+
 TEST_CASE("GCN with sparse input features: gradients and equality with dense input") {
   const Csr a_hat = gcn_normalize(test_graph());
   // About half the entries are zero (the negative ones clipped).
