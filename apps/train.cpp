@@ -33,7 +33,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Features for the model: the dataset's (row-normalised when asked), or one-hot identity
-// features when the dataset has none. Kept sparse: the first layer multiplies them as CSR.
+// features when the dataset has none. run_training keeps them sparse or densifies them by density.
 std::shared_ptr<const SpMat> model_features(const Dataset& ds, const std::string& norm) {
   SpMat x;
   if (ds.num_features() == 0) {
