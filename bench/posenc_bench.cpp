@@ -1,0 +1,159 @@
+// Graph positional encodings on large uniform random graphs: Laplacian eigenvectors (Lanczos),
+// anchor distances with a hop cutoff (P-GNN sets, sampling + BFS), random-walk return
+// probabilities (with a drop tolerance on the large graph, exact on a small one).
+//   posenc_bench [key=value ...]   keys (defaults): lap_n=100000 lap_m=1000000 lap_k=16
+//     anchor_n=1000000 anchor_m=10000000 cutoff=2 rw_n=100000 rw_m=1000000 rw_K=16
+//     rw_tol=1e-3 rwx_n=5000 rwx_m=50000 threads=2 only=all|lap|anchor|rw|rwx
+// Graphs: m uniform random pairs (a != b; the rare duplicates are merged by the PEs), stored in
+// both directions, generated here (not timed). Each case runs in a forked child so that its peak
+// RSS (getrusage) is its own; times are wall clock of the PE call alone.
+#include <omp.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "layers/positional/anchors.hpp"
+#include "layers/positional/laplacian.hpp"
+#include "layers/positional/random_walk.hpp"
+
+using namespace locus;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+double peak_rss_gib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / (1024.0 * 1024.0);
+}
+
+Csr random_graph(int64_t n, int64_t m, uint64_t seed) {
+  std::vector<int32_t> src, dst;
+  src.reserve(2 * m);
+  dst.reserve(2 * m);
+  Rng rng(seed);
+  while (static_cast<int64_t>(src.size()) < 2 * m) {
+    const auto a = static_cast<int32_t>(rng.below(n)), b = static_cast<int32_t>(rng.below(n));
+    if (a == b) continue;
+    src.push_back(a);
+    dst.push_back(b);
+    src.push_back(b);
+    dst.push_back(a);
+  }
+  return Csr::from_edges(n, src, dst);
+}
+
+// Runs f in a child process (its own peak RSS); f prints its table row.
+template <class F>
+void in_child(F f) {
+  std::fflush(stdout);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    f();
+    std::fflush(stdout);
+    std::_Exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) std::printf("| (case failed, status %d) |\n", status);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> kv{{"lap_n", "100000"},    {"lap_m", "1000000"},   {"lap_k", "16"},
+                                        {"anchor_n", "1000000"}, {"anchor_m", "10000000"}, {"cutoff", "2"},
+                                        {"rw_n", "100000"},     {"rw_m", "1000000"},    {"rw_K", "16"},
+                                        {"rw_tol", "1e-3"},     {"rwx_n", "5000"},      {"rwx_m", "50000"},
+                                        {"threads", "2"},       {"only", "all"}};
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto eq = a.find('=');
+    if (eq == std::string::npos || !kv.count(a.substr(0, eq))) {
+      std::fprintf(stderr, "unknown argument '%s' (expected key=value; see the header of posenc_bench.cpp)\n", a.c_str());
+      return 2;
+    }
+    kv[a.substr(0, eq)] = a.substr(eq + 1);
+  }
+  auto I = [&](const char* k) { return std::atoll(kv[k].c_str()); };
+  const std::string only = kv["only"];
+  const int threads = static_cast<int>(I("threads"));
+  omp_set_num_threads(threads);
+  std::printf("threads: %d\n\n| case | graph (nodes / undirected edges) | parameters | time (s) | CPU (s) | peak RSS (GiB) | notes |\n"
+              "|---|---|---|---|---|---|---|\n", threads);
+
+  if (only == "all" || only == "lap")
+    in_child([&] {
+      const int64_t n = I("lap_n"), m = I("lap_m");
+      const int k = static_cast<int>(I("lap_k"));
+      const Csr g = random_graph(n, m, 1);
+      const double c0 = cpu_seconds();
+      const auto t0 = Clock::now();
+      const pe::LapPE r = pe::laplacian_pe(g, k);
+      const double t = seconds_since(t0);
+      // Sanity: Rayleigh-free check of orthonormality of the returned vectors.
+      const Eigen::MatrixXd v = r.vectors.cast<double>();
+      const double ortho = (v.transpose() * v - Eigen::MatrixXd::Identity(k, k)).cwiseAbs().maxCoeff();
+      std::printf("| laplacian_pe (Lanczos) | %lld / %lld | k = %d | %.2f | %.2f | %.2f | lambda_1..3 = %.4f %.4f %.4f, lambda_k = %.4f, |V'V - I| = %.1e |\n",
+                  (long long)n, (long long)m, k, t, cpu_seconds() - c0, peak_rss_gib(), r.values[0], r.values[1], r.values[2],
+                  r.values[k - 1], ortho);
+    });
+  if (only == "all" || only == "anchor")
+    in_child([&] {
+      const int64_t n = I("anchor_n"), m = I("anchor_m");
+      const int cutoff = static_cast<int>(I("cutoff"));
+      const Csr g = random_graph(n, m, 2);
+      const double c0 = cpu_seconds();
+      auto t0 = Clock::now();
+      const pe::AnchorSets sets = pe::sample_anchor_sets(n, 7);
+      const double ts = seconds_since(t0);
+      t0 = Clock::now();
+      const pe::AnchorDistances d = pe::anchor_distances(g, sets, cutoff);
+      const double tb = seconds_since(t0);
+      int64_t reached = 0;
+      for (int32_t x : d.nearest) reached += x >= 0;
+      std::printf("| sample_anchor_sets + anchor_distances | %lld / %lld | %lld sets (%lld anchors), cutoff %d | %.2f | %.2f | %.2f | sampling %.2f s, BFS %.2f s; %.1f%% of (node, set) pairs within the cutoff |\n",
+                  (long long)n, (long long)m, (long long)sets.num_sets(), (long long)sets.nodes.size(), cutoff,
+                  ts + tb, cpu_seconds() - c0, peak_rss_gib(), ts, tb, 100.0 * reached / static_cast<double>(d.nearest.size()));
+    });
+  if (only == "all" || only == "rw")
+    in_child([&] {
+      const int64_t n = I("rw_n"), m = I("rw_m");
+      const int K = static_cast<int>(I("rw_K"));
+      const Csr g = random_graph(n, m, 3);
+      pe::RandomWalkOptions opt;
+      opt.drop_tol = std::atof(kv["rw_tol"].c_str());
+      const double c0 = cpu_seconds();
+      const auto t0 = Clock::now();
+      const Mat r = pe::random_walk_pe(g, K, opt);
+      const double t = seconds_since(t0);
+      std::printf("| random_walk_pe (drop_tol %g) | %lld / %lld | K = %d | %.2f | %.2f | %.2f | mean of columns 2, 4, K: %.3e %.3e %.3e |\n",
+                  opt.drop_tol, (long long)n, (long long)m, K, t, cpu_seconds() - c0, peak_rss_gib(), r.col(1).mean(), r.col(3).mean(),
+                  r.col(K - 1).mean());
+    });
+  if (only == "all" || only == "rwx")
+    in_child([&] {
+      const int64_t n = I("rwx_n"), m = I("rwx_m");
+      const int K = static_cast<int>(I("rw_K"));
+      const Csr g = random_graph(n, m, 4);
+      const double c0 = cpu_seconds();
+      const auto t0 = Clock::now();
+      const Mat r = pe::random_walk_pe(g, K);
+      const double t = seconds_since(t0);
+      std::printf("| random_walk_pe (exact) | %lld / %lld | K = %d | %.2f | %.2f | %.2f | mean of columns 2, 4, K: %.3e %.3e %.3e |\n",
+                  (long long)n, (long long)m, K, t, cpu_seconds() - c0, peak_rss_gib(), r.col(1).mean(), r.col(3).mean(), r.col(K - 1).mean());
+    });
+  return 0;
+}
