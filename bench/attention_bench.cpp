@@ -8,7 +8,13 @@
 // Flop counts (the FlashAttention convention): forward 4·n²·d·H (Q·Kᵀ and P·V), backward 2.5× the
 // forward (five n²·d products, recomputation of the scores not counted); causal halves both.
 //
-// Usage: attention_bench [threads=2] [max_n=16384]
+// A second table times the options at one size (default n = 4096): T5 relative position bias
+// (32 buckets, max_distance 128, its gradient included in fwd+bwd), l2 normalisation, attention
+// dropout p = 0.1, and all three, against plain softmax attention measured in the same run.
+// Flops are counted as for plain attention, so the GFLOP/s column shows the options' cost.
+//
+// Usage: attention_bench [threads=2] [max_n=16384] [min_n=512] [options_n=4096]
+//   (min_n = max_n runs a single size; options_n = 0 skips the options table)
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -100,6 +106,8 @@ Timing gemm_time(int threads) {
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
   const int64_t max_n = argc > 2 ? std::atoll(argv[2]) : 16384;
+  const int64_t min_n = argc > 3 ? std::atoll(argv[3]) : 512;
+  const int64_t options_n = argc > 4 ? std::atoll(argv[4]) : 4096;
   const int heads = 8;
   const int64_t d = 64, cols = heads * d;
   omp_set_num_threads(threads);
@@ -112,7 +120,7 @@ int main(int argc, char** argv) {
               "Load average at start: %.2f\n\n", threads, load_average());
   std::printf("| n | causal | GEMM GFLOP/s | fwd ms | fwd GFLOP/s | fwd / GEMM | fwd / GEMM (CPU) | fwd+bwd ms | fwd+bwd GFLOP/s | peak RSS MiB | one [n, H*d] array MiB | n^2*H scores MiB |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-  for (int64_t n = 512; n <= max_n; n *= 2)
+  for (int64_t n = min_n; n <= max_n; n *= 2)
     for (bool causal : {false, true}) {
       const Dense g = Dense::complete(n, causal);
       const Mat q = random_mat(n, cols, 10), k = random_mat(n, cols, 11), v = random_mat(n, cols, 12);
@@ -140,6 +148,53 @@ int main(int argc, char** argv) {
                   double(n) * cols * sizeof(float) * mib, double(n) * n * heads * sizeof(float) * mib);
       std::fflush(stdout);
     }
+  if (options_n > 0) {
+    const int64_t n = options_n;
+    std::printf("\nOptions at n = %lld (flops counted as plain attention; ratios against the plain row "
+                "of the same causality, measured in this run):\n\n", static_cast<long long>(n));
+    std::printf("| options | causal | fwd ms | fwd GFLOP/s | fwd rate / plain | fwd+bwd ms | fwd+bwd GFLOP/s | fwd+bwd rate / plain |\n");
+    std::printf("|---|---|---|---|---|---|---|---|\n");
+    const Mat q = random_mat(n, cols, 10), k = random_mat(n, cols, 11), v = random_mat(n, cols, 12);
+    const Mat w = random_mat(n, cols, 13), table = random_mat(heads, 32, 14);
+    struct Case {
+      const char* name;
+      bool bias, l2, drop;
+    };
+    const Case cases[] = {{"plain", false, false, false},
+                          {"rel. bias", true, false, false},
+                          {"l2", false, true, false},
+                          {"dropout 0.1", false, false, true},
+                          {"bias + l2 + dropout", true, true, true}};
+    for (bool causal : {false, true}) {
+      const Dense g = Dense::complete(n, causal);
+      double fwd_flops = 4.0 * double(n) * double(n) * double(d) * heads;
+      if (causal) fwd_flops /= 2;
+      double plain_fwd = 0, plain_both = 0;
+      for (const Case& c : cases) {
+        AttnConfig cfg;
+        cfg.norm = c.l2 ? AttnNorm::L2 : AttnNorm::Softmax;
+        cfg.dropout = c.drop ? 0.1 : 0.0;
+        const Timing ft = best_time([&] {
+          Tape<float> t;
+          ops::dense_attention(t, g, t.constant(q), t.constant(k), t.constant(v), heads, cfg,
+                               c.bias ? t.constant(table) : Var{}, true, 5);
+        });
+        const Timing bt = best_time([&] {
+          Tape<float> t;
+          Var qv = t.leaf(q), kv = t.leaf(k), vv = t.leaf(v), bv = c.bias ? t.leaf(table) : Var{};
+          t.backward(ops::weighted_sum(t, ops::dense_attention(t, g, qv, kv, vv, heads, cfg, bv, true, 5), w));
+        });
+        if (!c.bias && !c.l2 && !c.drop) {
+          plain_fwd = ft.wall;
+          plain_both = bt.wall;
+        }
+        std::printf("| %s | %s | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f |\n", c.name, causal ? "yes" : "no",
+                    ft.wall * 1e3, fwd_flops / ft.wall / 1e9, plain_fwd / ft.wall, bt.wall * 1e3,
+                    3.5 * fwd_flops / bt.wall / 1e9, plain_both / bt.wall);
+        std::fflush(stdout);
+      }
+    }
+  }
   std::printf("\nLoad average at end: %.2f\n", load_average());
   return 0;
 }
