@@ -1,12 +1,17 @@
-// Graph positional encodings on large uniform random graphs: Laplacian eigenvectors (Lanczos),
-// anchor distances with a hop cutoff (P-GNN sets, sampling + BFS), random-walk return
-// probabilities (with a drop tolerance on the large graph, exact on a small one).
+// Graph positional encodings on large random graphs: Laplacian eigenvectors (Lanczos) on a uniform
+// and on a community (SBM) graph, anchor distances with a hop cutoff (P-GNN sets, sampling + BFS),
+// random-walk return probabilities (with a drop tolerance on the large graph, exact on a small one).
 //   posenc_bench [key=value ...]   keys (defaults): lap_n=100000 lap_m=1000000 lap_k=16
-//     anchor_n=1000000 anchor_m=10000000 cutoff=2 rw_n=100000 rw_m=1000000 rw_K=16
-//     rw_tol=1e-3 rwx_n=5000 rwx_m=50000 threads=2 only=all|lap|anchor|rw|rwx
-// Graphs: m uniform random pairs (a != b; the rare duplicates are merged by the PEs), stored in
-// both directions, generated here (not timed). Each case runs in a forked child so that its peak
-// RSS (getrusage) is its own; times are wall clock of the PE call alone.
+//     lap_ncv=0 lap_tol=0 (0: LapPEOptions defaults) sbm_blocks=50 sbm_in=0.8
+//     anchor_n=1000000 anchor_m=10000000 cutoff=2 anchor_dir=hybrid|top_down|bottom_up
+//     rw_n=100000 rw_m=1000000 rw_K=16 rw_tol=1e-3 rwx_n=5000 rwx_m=50000 threads=2
+//     only=all|lap|sbm|anchor|rw|rwx
+// Graphs: m random pairs (a != b; the rare duplicates are merged by the PEs), stored in both
+// directions, generated here (not timed): uniform, or SBM (a fraction sbm_in of the pairs inside
+// one of sbm_blocks equal blocks of consecutive ids, the rest uniform). Each case runs in a forked
+// child so that its peak RSS (getrusage) is its own; wall and CPU (user + system, all threads)
+// seconds are of the PE calls alone. The load average is printed at the start and the end: on a
+// shared machine compare CPU seconds.
 #include <omp.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -40,13 +45,35 @@ double peak_rss_gib() {
   return static_cast<double>(ru.ru_maxrss) / (1024.0 * 1024.0);
 }
 
-Csr random_graph(int64_t n, int64_t m, uint64_t seed) {
+std::string loadavg() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  char buf[128] = "?";
+  if (f) {
+    if (!std::fgets(buf, sizeof buf, f)) buf[0] = 0;
+    std::fclose(f);
+  }
+  std::string s = buf;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+// blocks = 0: uniform pairs. Otherwise a fraction `in` of the pairs lie inside one block.
+Csr random_graph(int64_t n, int64_t m, uint64_t seed, int64_t blocks = 0, double in = 0.0) {
   std::vector<int32_t> src, dst;
   src.reserve(2 * m);
   dst.reserve(2 * m);
   Rng rng(seed);
+  const int64_t bs = blocks > 0 ? n / blocks : n;
   while (static_cast<int64_t>(src.size()) < 2 * m) {
-    const auto a = static_cast<int32_t>(rng.below(n)), b = static_cast<int32_t>(rng.below(n));
+    int32_t a, b;
+    if (blocks > 0 && rng.uniform() < in) {
+      const int64_t base = static_cast<int64_t>(rng.below(blocks)) * bs;
+      a = static_cast<int32_t>(base + rng.below(bs));
+      b = static_cast<int32_t>(base + rng.below(bs));
+    } else {
+      a = static_cast<int32_t>(rng.below(n));
+      b = static_cast<int32_t>(rng.below(n));
+    }
     if (a == b) continue;
     src.push_back(a);
     dst.push_back(b);
@@ -74,6 +101,8 @@ void in_child(F f) {
 
 int main(int argc, char** argv) {
   std::map<std::string, std::string> kv{{"lap_n", "100000"},    {"lap_m", "1000000"},   {"lap_k", "16"},
+                                        {"lap_ncv", "0"},        {"lap_tol", "0"},       {"sbm_blocks", "50"},
+                                        {"sbm_in", "0.8"},       {"anchor_dir", "hybrid"},
                                         {"anchor_n", "1000000"}, {"anchor_m", "10000000"}, {"cutoff", "2"},
                                         {"rw_n", "100000"},     {"rw_m", "1000000"},    {"rw_K", "16"},
                                         {"rw_tol", "1e-3"},     {"rwx_n", "5000"},      {"rwx_m", "50000"},
@@ -91,25 +120,37 @@ int main(int argc, char** argv) {
   const std::string only = kv["only"];
   const int threads = static_cast<int>(I("threads"));
   omp_set_num_threads(threads);
-  std::printf("threads: %d\n\n| case | graph (nodes / undirected edges) | parameters | time (s) | CPU (s) | peak RSS (GiB) | notes |\n"
-              "|---|---|---|---|---|---|---|\n", threads);
+  std::printf("threads: %d, load average at start: %s\n\n"
+              "| case | graph (nodes / undirected edges) | parameters | wall (s) | CPU (s) | peak RSS (GiB) | notes |\n"
+              "|---|---|---|---|---|---|---|\n", threads, loadavg().c_str());
 
-  if (only == "all" || only == "lap")
+  auto lap_case = [&](bool sbm) {
     in_child([&] {
       const int64_t n = I("lap_n"), m = I("lap_m");
       const int k = static_cast<int>(I("lap_k"));
-      const Csr g = random_graph(n, m, 1);
+      const int64_t blocks = sbm ? I("sbm_blocks") : 0;
+      const double in = std::atof(kv["sbm_in"].c_str());
+      const Csr g = random_graph(n, m, 1, blocks, in);
+      pe::LapPEOptions opt;
+      if (I("lap_ncv") > 0) opt.ncv = static_cast<int>(I("lap_ncv"));
+      if (std::atof(kv["lap_tol"].c_str()) > 0) opt.tol = std::atof(kv["lap_tol"].c_str());
       const double c0 = cpu_seconds();
       const auto t0 = Clock::now();
-      const pe::LapPE r = pe::laplacian_pe(g, k);
-      const double t = seconds_since(t0);
-      // Sanity: Rayleigh-free check of orthonormality of the returned vectors.
+      const pe::LapPE r = pe::laplacian_pe(g, k, opt);
+      const double t = seconds_since(t0), c = cpu_seconds() - c0;
+      // Sanity: orthonormality of the returned vectors.
       const Eigen::MatrixXd v = r.vectors.cast<double>();
       const double ortho = (v.transpose() * v - Eigen::MatrixXd::Identity(k, k)).cwiseAbs().maxCoeff();
-      std::printf("| laplacian_pe (Lanczos) | %lld / %lld | k = %d | %.2f | %.2f | %.2f | lambda_1..3 = %.4f %.4f %.4f, lambda_k = %.4f, |V'V - I| = %.1e |\n",
-                  (long long)n, (long long)m, k, t, cpu_seconds() - c0, peak_rss_gib(), r.values[0], r.values[1], r.values[2],
-                  r.values[k - 1], ortho);
+      char graph[96];
+      if (sbm) std::snprintf(graph, sizeof graph, "SBM, %lld blocks, %.0f%% inside", (long long)blocks, 100 * in);
+      else std::snprintf(graph, sizeof graph, "uniform");
+      std::printf("| laplacian_pe (%s) | %lld / %lld | k = %d, ncv %d, tol %g | %.2f | %.2f | %.2f | %lld products M x; lambda_1..3 = %.4f %.4f %.4f, lambda_k = %.4f, |V'V - I| = %.1e |\n",
+                  graph, (long long)n, (long long)m, k, opt.ncv, opt.tol, t, c, peak_rss_gib(), (long long)r.num_products,
+                  r.values[0], r.values[1], r.values[2], r.values[k - 1], ortho);
     });
+  };
+  if (only == "all" || only == "lap") lap_case(false);
+  if (only == "all" || only == "sbm") lap_case(true);
   if (only == "all" || only == "anchor")
     in_child([&] {
       const int64_t n = I("anchor_n"), m = I("anchor_m");
@@ -120,12 +161,16 @@ int main(int argc, char** argv) {
       const pe::AnchorSets sets = pe::sample_anchor_sets(n, 7);
       const double ts = seconds_since(t0);
       t0 = Clock::now();
-      const pe::AnchorDistances d = pe::anchor_distances(g, sets, cutoff);
+      const std::string dir_name = kv["anchor_dir"];
+      const pe::BfsDirection dir = dir_name == "top_down"    ? pe::BfsDirection::top_down
+                                   : dir_name == "bottom_up" ? pe::BfsDirection::bottom_up
+                                                             : pe::BfsDirection::hybrid;
+      const pe::AnchorDistances d = pe::anchor_distances(g, sets, cutoff, dir);
       const double tb = seconds_since(t0);
       int64_t reached = 0;
-      for (int32_t x : d.nearest) reached += x >= 0;
-      std::printf("| sample_anchor_sets + anchor_distances | %lld / %lld | %lld sets (%lld anchors), cutoff %d | %.2f | %.2f | %.2f | sampling %.2f s, BFS %.2f s; %.1f%% of (node, set) pairs within the cutoff |\n",
-                  (long long)n, (long long)m, (long long)sets.num_sets(), (long long)sets.nodes.size(), cutoff,
+      reached = (d.nearest.array() >= 0).count();
+      std::printf("| sample_anchor_sets + anchor_distances (%s) | %lld / %lld | %lld sets (%lld anchors), cutoff %d | %.2f | %.2f | %.2f | wall: sampling %.2f s, distances %.2f s; %.1f%% of (node, set) pairs within the cutoff |\n",
+                  dir_name.c_str(), (long long)n, (long long)m, (long long)sets.num_sets(), (long long)sets.nodes.size(), cutoff,
                   ts + tb, cpu_seconds() - c0, peak_rss_gib(), ts, tb, 100.0 * reached / static_cast<double>(d.nearest.size()));
     });
   if (only == "all" || only == "rw")
@@ -155,5 +200,6 @@ int main(int argc, char** argv) {
       std::printf("| random_walk_pe (exact) | %lld / %lld | K = %d | %.2f | %.2f | %.2f | mean of columns 2, 4, K: %.3e %.3e %.3e |\n",
                   (long long)n, (long long)m, K, t, cpu_seconds() - c0, peak_rss_gib(), r.col(1).mean(), r.col(3).mean(), r.col(K - 1).mean());
     });
+  std::printf("\nload average at the end: %s\n", loadavg().c_str());
   return 0;
 }

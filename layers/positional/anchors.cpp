@@ -3,9 +3,11 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <boost/graph/breadth_first_search.hpp>
 #include <boost/graph/graph_traits.hpp>
 #include <boost/iterator/iterator_facade.hpp>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -66,36 +68,182 @@ namespace locus::pe {
 
 namespace {
 
-// FIFO over a reused vector; refuses nodes at depth == cutoff, so they are never expanded. Reads
-// as empty once every node is discovered (nothing left to find: the rest would only rescan edges).
-struct CutoffQueue {
-  std::vector<int32_t>* buf;
-  size_t head;
-  const int32_t* depth;
-  int cutoff;
-  const std::vector<int32_t>* discovered;
-  size_t n;
-  void push(int32_t v) {
-    if (cutoff < 0 || depth[v] < cutoff) buf->push_back(v);
-  }
-  int32_t top() const { return (*buf)[head]; }
-  void pop() { ++head; }
-  bool empty() const { return head == buf->size() || discovered->size() == n; }
-};
+// Depth codes of the output column buffers: kUnset = not reached. uint8_t for cutoffs up to 254.
+template <class D>
+constexpr D kUnset = std::numeric_limits<D>::max();
 
-// Depth and nearest anchor flow from BFS parent to child; every discovered node is recorded.
-struct AnchorVisitor : boost::default_bfs_visitor {
-  int32_t* depth;
-  int32_t* near;
-  std::vector<int32_t>* touched;
-  template <class G>
-  void tree_edge(const bgl::Edge& e, const G&) const {
-    depth[e.t] = depth[e.s] + 1;
-    near[e.t] = near[e.s];
+inline bool test_bit(const uint64_t* b, int64_t v) { return (b[v >> 6] >> (v & 63)) & 1; }
+inline void set_bit(uint64_t* b, int64_t v) { b[v >> 6] |= uint64_t(1) << (v & 63); }
+
+// Boost colour map read from the `reached` bitmap: white iff not reached. Puts are ignored: the
+// visitor's tree_edge sets the bit before Boost puts grey, and black vs grey is never needed.
+struct BitColorMap {
+  using key_type = int32_t;
+  using value_type = boost::default_color_type;
+  using reference = value_type;
+  using category = boost::read_write_property_map_tag;
+  const uint64_t* reached;
+};
+inline boost::default_color_type get(const BitColorMap& m, int32_t v) {
+  return test_bit(m.reached, v) ? boost::gray_color : boost::white_color;
+}
+inline void put(const BitColorMap&, int32_t, boost::default_color_type) {}
+
+// Per-thread BFS of one anchor set at a time. Output: depth and nearest anchor per reached node
+// (the caller's column buffers; depth must hold kUnset on entry). The random probes of both
+// directions go to bitmaps of n bits (125 KiB at n = 1M, L2-resident) rather than to the depths.
+template <class D>
+struct SetBfs {
+  const int64_t* indptr;
+  const int32_t* indices;
+  int64_t n;
+  double avg_degree;  // adjacency entries / n
+  int cutoff;         // < 0: none
+  BfsDirection dir;
+  D* depth = nullptr;
+  int32_t* near = nullptr;
+  int64_t num_reached = 0;
+  std::vector<uint64_t> reached, frontier, next_frontier;  // bitmaps, (n + 63) / 64 words
+  std::vector<int32_t> queue, next;  // queue: Boost's FIFO; next: a bottom-up step's new level
+
+  SetBfs(const Csr& s, int cutoff_, BfsDirection dir_)
+      : indptr(s.indptr.data()), indices(s.indices.data()), n(s.num_dst),
+        avg_degree(static_cast<double>(s.num_edges()) / static_cast<double>(std::max<int64_t>(1, s.num_dst))),
+        cutoff(cutoff_), dir(dir_), reached((n + 63) / 64), frontier((n + 63) / 64), next_frontier((n + 63) / 64) {}
+
+  int64_t degree(int32_t v) const { return indptr[v + 1] - indptr[v]; }
+  bool expandable(int level) const { return (cutoff < 0 || level < cutoff) && num_reached < n; }
+
+  // Expand a frontier of total degree m_f top-down (Boost) or bottom-up? Top-down probes m_f
+  // edges. Bottom-up scans the n/64 bitmap words and probes the U unreached nodes' neighbours until
+  // one is in the frontier: ~1/q probes when a neighbour is in the frontier with probability
+  // q = m_f / (n dbar), at most the degree dbar (Beamer et al.'s alpha/beta rule, as a cost model).
+  bool prefer_bottom_up(int64_t m_f) const {
+    if (dir != BfsDirection::hybrid) return dir == BfsDirection::bottom_up;
+    const double q = static_cast<double>(m_f) / (avg_degree * static_cast<double>(n));
+    const double per_node = q > 0 ? std::min(avg_degree, 1.0 / q) : avg_degree;
+    return static_cast<double>(n) / 32.0 + static_cast<double>(n - num_reached) * per_node < static_cast<double>(m_f);
   }
-  template <class G>
-  void discover_vertex(int32_t v, const G&) const {
-    touched->push_back(v);
+
+  // Boost's Buffer: a FIFO over `queue`. [head, level_end) is the level being expanded (depth
+  // `level`), entries after it the next level. At each level boundary the next level is sorted, so
+  // that every node is discovered from its smallest-id neighbour one level up (the `nearest` rule),
+  // and Boost is stopped (empty) when nothing is left to expand or bottom-up is cheaper.
+  struct Queue {
+    SetBfs* s;
+    size_t head = 0, level_end = 0;
+    int level = -1;
+    bool to_bottom_up = false;
+    void push(int32_t v) {
+      if (s->cutoff < 0 || s->depth[v] < s->cutoff) s->queue.push_back(v);  // depth cutoff: never expanded
+    }
+    int32_t top() const { return s->queue[head]; }
+    void pop() {
+      // The rows of queued nodes lie at random in memory: prefetch the neighbour list of the node 8
+      // places ahead, and its indptr entry 16 ahead (read by the prefetch 8 pops later).
+      ++head;
+      const size_t sz = s->queue.size();
+      if (head + 16 < sz) __builtin_prefetch(s->indptr + s->queue[head + 16]);
+      if (head + 8 < sz) __builtin_prefetch(s->indices + s->indptr[s->queue[head + 8]]);
+    }
+    bool empty() {
+      if (head < level_end) return s->num_reached == s->n;  // all reached: the rest would only rescan edges
+      if (head == s->queue.size()) return true;
+      ++level;
+      if (!s->expandable(level)) return true;
+      int64_t m_f = 0;
+      for (size_t i = head; i < s->queue.size(); ++i) m_f += s->degree(s->queue[i]);
+      if (s->prefer_bottom_up(m_f)) {
+        std::fill(s->frontier.begin(), s->frontier.end(), 0);
+        for (size_t i = head; i < s->queue.size(); ++i) set_bit(s->frontier.data(), s->queue[i]);
+        return to_bottom_up = true;
+      }
+      std::sort(s->queue.begin() + static_cast<std::ptrdiff_t>(head), s->queue.end());
+      level_end = s->queue.size();
+      return false;
+    }
+  };
+
+  // Depth and nearest anchor flow from BFS parent to child.
+  struct Visitor : boost::default_bfs_visitor {
+    SetBfs* s;
+    template <class G>
+    void tree_edge(const bgl::Edge& e, const G&) const {
+      set_bit(s->reached.data(), e.t);
+      s->depth[e.t] = static_cast<D>(s->depth[e.s] + 1);
+      s->near[e.t] = s->near[e.s];
+      ++s->num_reached;
+    }
+  };
+
+  // Every unreached node scans its sorted neighbour list for the first one in `frontier` (depth
+  // `level`) and takes it as parent: the smallest-id one, the same rule as the sorted top-down
+  // levels. Fills `next` (ascending) and next_frontier with the new level, then swaps the
+  // frontiers; returns the new level's total degree.
+  int64_t bottom_up_step(int level) {
+    next.clear();
+    int64_t m_f = 0;
+    const D dn = static_cast<D>(level + 1);
+    const uint64_t* fr = frontier.data();
+    const int64_t words = static_cast<int64_t>(reached.size());
+    for (int64_t w = 0; w < words; ++w) {
+      uint64_t todo = ~reached[w], found = 0;
+      if (w == words - 1 && (n & 63)) todo &= (uint64_t(1) << (n & 63)) - 1;
+      while (todo) {
+        const int b = std::countr_zero(todo);
+        todo &= todo - 1;
+        const int64_t v = w * 64 + b;
+        for (int64_t p = indptr[v], pe = indptr[v + 1]; p < pe; ++p) {
+          const int32_t u = indices[p];
+          if (test_bit(fr, u)) {
+            depth[v] = dn;
+            near[v] = near[u];
+            next.push_back(static_cast<int32_t>(v));
+            m_f += pe - indptr[v];
+            found |= uint64_t(1) << b;
+            break;
+          }
+        }
+      }
+      reached[w] |= found;  // no node of word w is in the frontier: the probes above are unaffected
+      next_frontier[w] = found;
+    }
+    frontier.swap(next_frontier);
+    num_reached += static_cast<int64_t>(next.size());
+    return m_f;
+  }
+
+  // Anchors: sorted, distinct, in [0, n).
+  void run(const bgl::CsrView& view, const int32_t* a0, const int32_t* a1) {
+    std::fill(reached.begin(), reached.end(), 0);
+    num_reached = a1 - a0;
+    queue.assign(a0, a1);
+    for (const int32_t* a = a0; a != a1; ++a) {
+      set_bit(reached.data(), *a);
+      depth[*a] = 0;
+      near[*a] = *a;
+    }
+    Queue q{this};
+    Visitor vis;
+    vis.s = this;
+    const BitColorMap color{reached.data()};
+    const int32_t* none = nullptr;
+    while (true) {
+      // Top-down levels (Boost) from the level in `queue`, until done or bottom-up is cheaper.
+      q.head = q.level_end = 0;
+      q.to_bottom_up = false;
+      boost::breadth_first_visit(view, none, none, q, vis, color);
+      if (!q.to_bottom_up) return;
+      int level = q.level;
+      // Bottom-up levels, until done or top-down is cheaper again (small frontier).
+      while (true) {
+        const int64_t m_f = bottom_up_step(level++);
+        if (next.empty() || !expandable(level)) return;
+        if (!prefer_bottom_up(m_f)) break;
+      }
+      queue.swap(next);  // ascending already; Queue::empty() re-decides at `level` (same answer)
+      q.level = level - 1;
+    }
   }
 };
 
@@ -152,70 +300,70 @@ AnchorSets sample_anchor_sets(int64_t n, uint64_t seed, int num_sizes, int copie
   return a;
 }
 
-AnchorDistances anchor_distances(const Csr& g, const AnchorSets& sets, int cutoff) {
+namespace {
+
+template <class D>
+void anchor_distances_impl(const Csr& s, const AnchorSets& sets, int cutoff, BfsDirection dir, AnchorDistances& out) {
+  const int64_t n = s.num_dst, ns = sets.num_sets();
+  const bgl::CsrView view{s.indptr.data(), s.indices.data(), n};
+  float* value = out.value.data();
+  int32_t* nearest = out.nearest.data();
+  // Sets go in blocks of up to 16 consecutive ones per task, each BFS into its own depth/near column
+  // buffers; then the block is written out row by row, w contiguous entries per row. Writing the
+  // row-major [n, ns] output one column at a time would touch a new cache line (and often a new
+  // page) per entry.
+  const int64_t block = std::clamp<int64_t>(ns / (2 * omp_get_max_threads()), 1, 16);
+  const int64_t nblocks = (ns + block - 1) / block;
+  float lut[256];
+  for (int d = 0; d < 256; ++d) lut[d] = 1.0f / static_cast<float>(d + 1);
+
+#pragma omp parallel
+  {
+    std::vector<D> depth(block * n);
+    std::vector<int32_t> near(block * n);
+    SetBfs<D> bfs(s, cutoff, dir);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = 0; b < nblocks; ++b) {
+      const int64_t i0 = b * block, w = std::min(ns, i0 + block) - i0;
+      std::fill(depth.begin(), depth.begin() + w * n, kUnset<D>);
+      for (int64_t c = 0; c < w; ++c) {
+        bfs.depth = depth.data() + c * n;
+        bfs.near = near.data() + c * n;
+        bfs.run(view, sets.nodes.data() + sets.offsets[i0 + c], sets.nodes.data() + sets.offsets[i0 + c + 1]);
+      }
+      for (int64_t v = 0; v < n; ++v) {
+        float* vo = value + v * ns + i0;
+        int32_t* no = nearest + v * ns + i0;
+        for (int64_t c = 0; c < w; ++c) {
+          const D d = depth[c * n + v];
+          const bool hit = d != kUnset<D>;
+          if constexpr (sizeof(D) == 1) vo[c] = hit ? lut[d] : 0.0f;
+          else vo[c] = hit ? 1.0f / static_cast<float>(d + 1) : 0.0f;
+          no[c] = hit ? near[c * n + v] : -1;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+AnchorDistances anchor_distances(const Csr& g, const AnchorSets& sets, int cutoff, BfsDirection dir) {
   const int64_t n = g.num_dst, ns = sets.num_sets();
   for (int32_t v : sets.nodes)
     if (v < 0 || v >= n) check(false, "pe::anchor_distances: anchor " + std::to_string(v) + " outside the graph");
   AnchorDistances out;
   if (n == 0 || ns == 0) {
     out.value = Mat::Zero(n, ns);
-    out.nearest.assign(n * ns, -1);
+    out.nearest = IndexMat::Constant(n, ns, -1);
     return out;
   }
-  out.value.resize(n, ns);  // every entry is written below
-  out.nearest.resize(n * ns);
+  // Every entry is written once, below (no zero fill first: 2 x 1.4 GiB at 1M nodes x 361 sets).
+  out.value.resize(n, ns);
+  out.nearest.resize(n, ns);
   const Csr s = undirected_simple(g);
-  const bgl::CsrView view{s.indptr.data(), s.indices.data(), n};
-  float* value = out.value.data();
-  int32_t* nearest = out.nearest.data();
-  // Sets go in blocks of up to 16 consecutive ones per task: each BFS fills a column buffer (random
-  // writes into n entries), then the block is copied out row by row, w contiguous entries per row.
-  // Writing the row-major [n, ns] output one column at a time would touch a new cache line (and
-  // often a new page) per entry.
-  const int64_t block = std::clamp<int64_t>(ns / (2 * omp_get_max_threads()), 1, 16);
-  const int64_t nblocks = (ns + block - 1) / block;
-
-#pragma omp parallel
-  {
-    std::vector<boost::default_color_type> color(n, boost::white_color);
-    std::vector<int32_t> depth(n, 0), near(n, -1), queue, touched, col_near;
-    std::vector<float> col_value;
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t b = 0; b < nblocks; ++b) {
-      const int64_t i0 = b * block, w = std::min(ns, i0 + block) - i0;
-      col_value.assign(w * n, 0.0f);
-      col_near.assign(w * n, -1);
-      for (int64_t c = 0; c < w; ++c) {
-        const int64_t i = i0 + c;
-        const int32_t* a0 = sets.nodes.data() + sets.offsets[i];
-        const int32_t* a1 = sets.nodes.data() + sets.offsets[i + 1];
-        for (const int32_t* a = a0; a != a1; ++a) {
-          depth[*a] = 0;
-          near[*a] = *a;
-        }
-        queue.clear();
-        touched.clear();
-        CutoffQueue q{&queue, 0, depth.data(), cutoff, &touched, static_cast<size_t>(n)};
-        AnchorVisitor vis;
-        vis.depth = depth.data();
-        vis.near = near.data();
-        vis.touched = &touched;
-        boost::breadth_first_visit(view, a0, a1, q, vis, color.data());
-        float* cv = col_value.data() + c * n;
-        int32_t* cn = col_near.data() + c * n;
-        for (int32_t v : touched) {
-          cv[v] = 1.0f / static_cast<float>(depth[v] + 1);
-          cn[v] = near[v];
-          color[v] = boost::white_color;
-        }
-      }
-      for (int64_t v = 0; v < n; ++v)
-        for (int64_t c = 0; c < w; ++c) {
-          value[v * ns + i0 + c] = col_value[c * n + v];
-          nearest[v * ns + i0 + c] = col_near[c * n + v];
-        }
-    }
-  }
+  if (cutoff >= 0 && cutoff < 255) anchor_distances_impl<uint8_t>(s, sets, cutoff, dir, out);
+  else anchor_distances_impl<int32_t>(s, sets, cutoff, dir, out);
   return out;
 }
 

@@ -29,9 +29,14 @@ struct LapPEOptions {
   int64_t dense_max_nodes = 1000;
   // Lanczos: Krylov subspace size (0: automatic, max(2k + 24, 48)), iteration limit, relative
   // residual tolerance (Spectra's: |r| <= tol * |theta|), seed of the fixed start vector.
+  // tol = 1e-6 is plenty for positional encodings: eigenvalue errors are ~ |r|^2 / gap, and an
+  // eigenvector error ~ |r| / gap only rotates it inside a cluster of near-equal eigenvalues, which
+  // is as valid an encoding. On the 100k-node uniform graph 1e-8 costs 11% more products; larger
+  // ncv (96, 160) does not reduce the products there and costs more orthogonalisation, smaller
+  // (40, 32) needs 10% and 60% more products.
   int ncv = 0;
   int max_iter = 2000;
-  double tol = 1e-8;
+  double tol = 1e-6;
   uint64_t seed = 0x9E3779B97F4A7C15ull;
 };
 
@@ -58,18 +63,21 @@ struct LapPEOptions {
 // when n' <= dense_max_nodes or n' is too small for Lanczos (n' < 2k + 32). Otherwise Lanczos
 // (Spectra SymEigsSolver) for the LARGEST eigenvalues of M = 2I - L = I + D^-1/2 A D^-1/2 restricted
 // to the complement of the trivial vectors (M's output is projected, so the trivial eigenvalue 2
-// becomes 0 and nev = k whatever c is); one sparse product M x per step, parallel over rows.
+// becomes 0 and nev = k whatever c is); one sparse product M x per step (sequential: see
+// laplacian.cpp).
 // Lanczos throws std::runtime_error when it does not converge within max_iter restarts. A single
 // start vector sees one direction per distinct eigenvalue in exact arithmetic; copies of a repeated
 // eigenvalue (identical components, symmetric graphs) come from rounding and restarts — found in
 // the tests tried, but not guaranteed: use the dense solver for small highly symmetric graphs.
 // Cost is dominated by clustering at the low end of the spectrum: uniform random graphs (whose
-// spectrum is a semicircle, 16 eigenvalues within ~2e-3 at 100k nodes) are the worst case, ~1200
-// products M x for k = 16; graphs with community structure converge much faster.
+// spectrum is a semicircle, 16 eigenvalues within ~2e-3 at 100k nodes) are the worst case, ~1070
+// products M x for k = 16 (about half the time; Spectra's orthogonalisation the other half);
+// graphs with community structure converge faster (see bench/posenc_bench.cpp).
 struct LapPE {
   Mat vectors;                // [n, k]
   std::vector<double> values; // [k] eigenvalues of L, ascending; 0 for padding columns
   int64_t num_valid = 0;      // real columns: min(k, n - #components)
+  int64_t num_products = 0;   // products M x done by Lanczos (0 for the dense solver)
 };
 LapPE laplacian_pe(const Csr& g, int k, const LapPEOptions& opt = {});
 

@@ -102,6 +102,36 @@ std::vector<std::vector<int>> all_pairs_bfs(int64_t n, const Edges& e) {
   return dist;
 }
 
+// Distance from every node to a node set (-1: unreachable) and the nearest anchor by the rule of
+// anchor_distances: anchors are their own; any other node takes the one of its smallest-id
+// neighbour one hop closer to the set. Brute force from all-pairs distances, nodes in order of
+// distance.
+std::pair<std::vector<int>, std::vector<int32_t>> brute_force_nearest(int64_t n, const Edges& e,
+                                                                      const std::vector<std::vector<int>>& dist,
+                                                                      const std::vector<int32_t>& anchors) {
+  std::vector<std::vector<int32_t>> adj(n);
+  for (auto [a, b] : e) {
+    adj[a].push_back(b);
+    adj[b].push_back(a);
+  }
+  std::vector<int> best(n, -1);
+  for (int64_t v = 0; v < n; ++v)
+    for (int32_t a : anchors)
+      if (dist[a][v] >= 0 && (best[v] < 0 || dist[a][v] < best[v])) best[v] = dist[a][v];
+  std::vector<int32_t> arg(n, -1);
+  for (int32_t a : anchors) arg[a] = a;
+  const int max_d = *std::max_element(best.begin(), best.end());
+  for (int d = 1; d <= max_d; ++d)
+    for (int64_t v = 0; v < n; ++v) {
+      if (best[v] != d) continue;
+      int32_t parent = -1;
+      for (int32_t u : adj[v])
+        if (best[u] == d - 1 && (parent < 0 || u < parent)) parent = u;
+      arg[v] = arg[parent];
+    }
+  return {best, arg};
+}
+
 // diag((D^-1 A)^k), k = 1..K, by dense matrix powers of the simple undirected graph.
 MatD dense_rwse(int64_t n, const Edges& e, int K) {
   MatD a = MatD::Zero(n, n);
@@ -175,6 +205,8 @@ TEST_CASE("LapPE: Lanczos (Spectra) agrees with the dense solver") {
   const pe::LapPE lanczos = pe::laplacian_pe(g, k, opt);
   REQUIRE(dense.num_valid == k);
   REQUIRE(lanczos.num_valid == k);
+  CHECK(dense.num_products == 0);
+  CHECK(lanczos.num_products > k);
   for (int j = 0; j < k; ++j) CHECK(std::abs(dense.values[j] - lanczos.values[j]) < 1e-4);
   for (int j = 0; j + 1 < k; ++j) REQUIRE(dense.values[j + 1] - dense.values[j] > 1e-3);  // distinct
   CHECK(diff_up_to_sign(dense.vectors, lanczos.vectors) < 1e-3);
@@ -267,7 +299,7 @@ TEST_CASE("Graph PEs are equivariant under node relabelling") {
     for (int cutoff : {2, -1}) {
       const pe::AnchorDistances a = pe::anchor_distances(g, s, cutoff), b = pe::anchor_distances(gp, sp, cutoff);
       CHECK(permute_rows(a.value) == b.value);
-      // Nearest anchors may differ among equally near ones (ties go to the smallest id), but the
+      // Nearest anchors may differ among equally near ones (the tie rule follows ids), but the
       // one chosen after relabelling is in the set and equally near.
       const auto dist = all_pairs_bfs(n, e);
       std::vector<int32_t> inv(n);
@@ -275,7 +307,7 @@ TEST_CASE("Graph PEs are equivariant under node relabelling") {
       const int64_t ns = s.num_sets();
       for (int32_t v = 0; v < n; ++v)
         for (int64_t i = 0; i < ns; ++i) {
-          const int32_t x = a.nearest[v * ns + i], y = b.nearest[pi[v] * ns + i];
+          const int32_t x = a.nearest(v, i), y = b.nearest(pi[v], i);
           REQUIRE((x < 0) == (y < 0));
           if (x >= 0) CHECK(dist[v][inv[y]] == dist[v][x]);
         }
@@ -363,44 +395,55 @@ TEST_CASE("Anchor sets follow P-GNN's sizes and are reproducible") {
   CHECK(hits < 130);
 }
 
-TEST_CASE("Anchor distances equal brute-force BFS, for 1 and 2 threads") {
+TEST_CASE("Anchor distances equal brute-force BFS, for 1 and 2 threads and every BFS direction") {
   const int32_t n = 300;
-  Rng rng(17);
-  Edges e;
-  add_random_edges(e, 0, n, 330, rng);  // sparse: long paths, several components, isolated nodes
-  const Csr g = undirected(n, e);
-  const auto dist = all_pairs_bfs(n, e);
-  const pe::AnchorSets s = pe::sample_anchor_sets(n, 5);
-  const int64_t ns = s.num_sets();
-  const int saved = omp_get_max_threads();
-  for (int cutoff : {-1, 0, 2, 3}) {
-    omp_set_num_threads(1);
-    const pe::AnchorDistances one = pe::anchor_distances(g, s, cutoff);
-    omp_set_num_threads(2);
-    const pe::AnchorDistances two = pe::anchor_distances(g, s, cutoff);
-    CHECK(one.value == two.value);
-    CHECK(one.nearest == two.nearest);
-    REQUIRE(one.value.rows() == n);
-    REQUIRE(one.value.cols() == ns);
-    int mismatches = 0, reached = 0, beyond = 0;
-    for (int32_t v = 0; v < n; ++v)
-      for (int64_t i = 0; i < ns; ++i) {
-        int best = -1;
-        int32_t arg = -1;
-        for (int64_t q = s.offsets[i]; q < s.offsets[i + 1]; ++q) {
-          const int d = dist[s.nodes[q]][v];
-          if (d >= 0 && (best < 0 || d < best)) best = d, arg = s.nodes[q];  // ascending: smallest id on ties
-        }
-        if (best >= 0 && cutoff >= 0 && best > cutoff) best = -1, arg = -1, ++beyond;
-        const float want = best < 0 ? 0.0f : 1.0f / static_cast<float>(best + 1);
-        mismatches += one.value(v, i) != want || one.nearest[v * ns + i] != arg;
-        reached += best >= 0;
+  // Sparse: long paths, several components, isolated nodes (mostly top-down); denser: large sets
+  // reach most nodes in one hop (the hybrid goes bottom-up there, and back).
+  for (int64_t m : {330, 1500}) {
+    CAPTURE(m);
+    Rng rng(17);
+    Edges e;
+    add_random_edges(e, 0, n, m, rng);
+    const Csr g = undirected(n, e);
+    const auto dist = all_pairs_bfs(n, e);
+    const pe::AnchorSets s = pe::sample_anchor_sets(n, 5);
+    const int64_t ns = s.num_sets();
+    std::vector<std::pair<std::vector<int>, std::vector<int32_t>>> bf;  // per set: distance, nearest
+    for (int64_t i = 0; i < ns; ++i)
+      bf.push_back(brute_force_nearest(n, e, dist, {s.nodes.begin() + s.offsets[i], s.nodes.begin() + s.offsets[i + 1]}));
+    const int saved = omp_get_max_threads();
+    for (int cutoff : {-1, 0, 2, 3}) {
+      CAPTURE(cutoff);
+      omp_set_num_threads(1);
+      const pe::AnchorDistances one = pe::anchor_distances(g, s, cutoff);
+      omp_set_num_threads(2);
+      const pe::AnchorDistances two = pe::anchor_distances(g, s, cutoff);
+      CHECK(one.value == two.value);
+      CHECK(one.nearest == two.nearest);
+      for (pe::BfsDirection dir : {pe::BfsDirection::top_down, pe::BfsDirection::bottom_up}) {
+        const pe::AnchorDistances forced = pe::anchor_distances(g, s, cutoff, dir);
+        CHECK(forced.value == one.value);
+        CHECK(forced.nearest == one.nearest);
       }
-    CHECK(mismatches == 0);
-    CHECK(reached > 0);
-    if (cutoff == 2) CHECK(beyond > 0);  // the cutoff matters on this graph
+      REQUIRE(one.value.rows() == n);
+      REQUIRE(one.value.cols() == ns);
+      int mismatches = 0, reached = 0, beyond = 0;
+      for (int64_t i = 0; i < ns; ++i) {
+        const auto& [best, arg] = bf[i];
+        for (int32_t v = 0; v < n; ++v) {
+          int d = best[v], a = arg[v];
+          if (d >= 0 && cutoff >= 0 && d > cutoff) d = -1, a = -1, ++beyond;
+          const float want = d < 0 ? 0.0f : 1.0f / static_cast<float>(d + 1);
+          mismatches += one.value(v, i) != want || one.nearest(v, i) != a;
+          reached += d >= 0;
+        }
+      }
+      CHECK(mismatches == 0);
+      CHECK(reached > 0);
+      if (cutoff == 2 && m == 330) CHECK(beyond > 0);  // the cutoff matters on this graph
+    }
+    omp_set_num_threads(saved);
   }
-  omp_set_num_threads(saved);
 }
 
 TEST_CASE("random_sign_flip flips whole columns, deterministically per key") {
