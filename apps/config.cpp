@@ -22,6 +22,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -227,6 +228,33 @@ const std::vector<KeySpec>& key_specs() {
        [](ExperimentConfig& c, const Value& v) { c.optim.weight_decay_on = read_choice(v, {"first", "all"}); }},
       {"optim.max_epoch", [](ExperimentConfig& c, const Value& v) { c.optim.max_epoch = read_int(v, 1, 200); }},
       {"train.patience", [](ExperimentConfig& c, const Value& v) { c.train.patience = read_int(v, 0, 50); }},
+      {"gnn.att_norm",
+       [](ExperimentConfig& c, const Value& v) { c.gnn.att_norm = read_choice(v, {"softmax", "l2"}); }},
+      {"posenc_LapPE.enable", [](ExperimentConfig& c, const Value& v) { c.posenc.lap = read_bool(v); }},
+      {"posenc_LapPE.dim_pe", [](ExperimentConfig& c, const Value& v) { c.posenc.lap_dim = read_int(v, 1, 8); }},
+      {"posenc_LapPE.eigen.max_freqs",
+       [](ExperimentConfig& c, const Value& v) { c.posenc.lap_freqs = read_int(v, 1, 8); }},
+      {"posenc_RWSE.enable", [](ExperimentConfig& c, const Value& v) { c.posenc.rwse = read_bool(v); }},
+      {"posenc_RWSE.dim_pe", [](ExperimentConfig& c, const Value& v) { c.posenc.rwse_dim = read_int(v, 1, 8); }},
+      {"posenc_RWSE.kernel.times",
+       [](ExperimentConfig& c, const Value& v) { c.posenc.rwse_steps = read_int(v, 1, 16); }},
+      {"posenc_Anchor.enable", [](ExperimentConfig& c, const Value& v) { c.posenc.anchor = read_bool(v); }},
+      {"posenc_Anchor.dim_pe", [](ExperimentConfig& c, const Value& v) { c.posenc.anchor_dim = read_int(v, 1, 16); }},
+      {"posenc_Anchor.cutoff",
+       [](ExperimentConfig& c, const Value& v) { c.posenc.anchor_cutoff = read_int(v, -1, 2); }},
+      {"posenc_SPD.enable", [](ExperimentConfig& c, const Value& v) { c.posenc.spd = read_bool(v); }},
+      {"posenc_SPD.max_dist", [](ExperimentConfig& c, const Value& v) { c.posenc.spd_max_dist = read_int(v, 1, 2); }},
+      {"posenc_seq.kind",
+       [](ExperimentConfig& c, const Value& v) {
+         c.posenc.seq = read_choice(v, {"none", "sinusoidal", "learned", "rope", "fourier", "cape", "t5_bias"});
+       }},
+      {"posenc_seq.dim_pe", [](ExperimentConfig& c, const Value& v) { c.posenc.seq_dim = read_int(v, 2, 16); }},
+      {"posenc_seq.max_len", [](ExperimentConfig& c, const Value& v) { c.posenc.seq_max_len = read_int(v, 1, 512); }},
+      {"posenc_seq.buckets", [](ExperimentConfig& c, const Value& v) { c.posenc.seq_buckets = read_int(v, 4, 32); }},
+      {"posenc_seq.max_distance",
+       [](ExperimentConfig& c, const Value& v) { c.posenc.seq_max_distance = read_int(v, 2, 128); }},
+      {"train.select",
+       [](ExperimentConfig& c, const Value& v) { c.train.select = read_choice(v, {"val_acc", "val_acc_loss"}); }},
       {"seed", [](ExperimentConfig& c, const Value& v) { c.seed = read_uint64(v, 0); }},
       {"num_runs", [](ExperimentConfig& c, const Value& v) { c.num_runs = read_int(v, 1, 1); }},
       {"num_threads", [](ExperimentConfig& c, const Value& v) { c.num_threads = read_int(v, 0, 0); }},
@@ -236,7 +264,9 @@ const std::vector<KeySpec>& key_specs() {
 }
 
 const std::vector<std::string>& section_names() {
-  static const std::vector<std::string> names = {"dataset", "gnn", "optim", "train"};
+  static const std::vector<std::string> names = {"dataset",        "gnn",        "optim",        "train",
+                                                 "posenc_LapPE",   "posenc_LapPE.eigen", "posenc_RWSE",
+                                                 "posenc_RWSE.kernel", "posenc_Anchor", "posenc_SPD", "posenc_seq"};
   return names;
 }
 
@@ -379,7 +409,15 @@ void apply_file(ExperimentConfig& cfg, const std::string& path, std::map<std::st
                         section.IsScalar() ? section.Scalar() : flow(section),
                         "write '" + key + ":' then indented keys: " + join(keys));
     }
-    for (const auto& entry : section) set(key + "." + key_text(entry.first), entry.first, entry.second);
+    // Sections may nest (posenc_LapPE: eigen: max_freqs: 8).
+    std::function<void(const std::string&, const YAML::Node&)> walk = [&](const std::string& prefix, const YAML::Node& map) {
+      for (const auto& entry : map) {
+        const std::string full = prefix + "." + key_text(entry.first);
+        if (is_section(full) && entry.second.IsMap()) walk(full, entry.second);
+        else set(full, entry.first, entry.second);
+      }
+    };
+    walk(key, section);
   }
 
   // Relative paths in the file are relative to the file's folder.

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "layers/positional/inputs.hpp"
+
 namespace locus {
 
 struct ExperimentConfig {
@@ -30,7 +32,11 @@ struct ExperimentConfig {
     std::string norm = "layer";      // transformer: layer | batch | none
     bool pre_norm = false;           // transformer: pre-norm residual blocks
     double att_clamp = 0;            // transformer: clamp attention scores to ±att_clamp (0: off)
+    std::string att_norm = "softmax";  // transformer: softmax | l2 (weights of unit 2-norm; sentences)
   } gnn;
+
+  // posenc_LapPE.*, posenc_RWSE.*, posenc_Anchor.*, posenc_SPD.*, posenc_seq.* (GraphGPS-style names).
+  pe::PosEncSpec posenc;
 
   struct Optim {
     std::string optimizer = "adam";  // adam | adamw | sgd
@@ -41,7 +47,11 @@ struct ExperimentConfig {
   } optim;
 
   struct Train {
-    int patience = 0;  // stop after this many epochs without a better validation accuracy; 0 = never
+    int patience = 0;  // stop after this many epochs without improvement (see select); 0 = never
+    // Model selection. val_acc: first epoch of maximal validation accuracy. val_acc_loss (the GAT
+    // paper's rule): an epoch is kept when its validation accuracy is >= the best so far AND its
+    // validation loss <= the lowest so far; patience counts epochs improving neither.
+    std::string select = "val_acc";
   } train;
 
   uint64_t seed = 0;    // run r uses seed + r

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <ostream>
@@ -66,6 +67,13 @@ double accuracy(const Mat& logp, const std::vector<int32_t>& labels, const std::
   return static_cast<double>(correct) / static_cast<double>(idx.size());
 }
 
+// Mean negative log-likelihood of the nodes idx under log-probabilities logp.
+double nll(const Mat& logp, const std::vector<int32_t>& labels, const std::vector<int32_t>& idx) {
+  double sum = 0;
+  for (int32_t i : idx) sum -= logp(i, labels[i]);
+  return idx.empty() ? 0 : sum / static_cast<double>(idx.size());
+}
+
 double median(std::vector<double> v) {
   if (v.empty()) return std::nan("");
   std::sort(v.begin(), v.end());
@@ -98,7 +106,9 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   omp_set_num_threads(threads);
 
   Dataset ds = load(cfg);
-  const Csr graph = Csr::from_edges(ds.num_nodes, ds.src, ds.dst, ds.weight);
+  // The topology: an edge-list graph, or for sentence datasets a batch of complete graphs.
+  const Csr graph = ds.is_sentences() ? Csr() : Csr::from_edges(ds.num_nodes, ds.src, ds.dst, ds.weight);
+  const Dense sentences = ds.is_sentences() ? Dense::blocks(ds.blocks) : Dense();
   auto x = model_features(ds, cfg.dataset.feature_norm);
   const int64_t in_dim = x->cols();
   // Mostly-zero features (bags of words) stay sparse; dense ones (embeddings, generated
@@ -107,7 +117,8 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   const Mat x_dense = density >= 0.25 ? Mat(*x) : Mat();
   if (x_dense.size() > 0) x.reset();
   // The edge list and raw features are no longer needed: free them before training.
-  const int64_t num_edges = ds.num_edges(), num_raw_features = ds.num_features();
+  const int64_t num_edges = ds.is_sentences() ? sentences.num_edge_slots() : ds.num_edges();
+  const int64_t num_raw_features = ds.num_features();
   ds.src = {};
   ds.dst = {};
   ds.weight = {};
@@ -129,6 +140,8 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   spec.norm = cfg.gnn.norm;
   spec.pre_norm = cfg.gnn.pre_norm;
   spec.att_clamp = cfg.gnn.att_clamp;
+  spec.att_norm = cfg.gnn.att_norm;
+  spec.posenc = cfg.posenc;
 
   OptimOptions oo;
   oo.kind = parse_optim_kind(cfg.optim.optimizer);
@@ -141,6 +154,15 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
                 ? fmt::format("gat x{} hidden {}x{} heads, out heads {}", spec.layers, spec.hidden, spec.att_heads,
                               spec.att_heads_out)
                 : fmt::format("{} x{} hidden {}", spec.layer_type, spec.layers, spec.hidden);
+  {
+    const pe::PosEncSpec& pe = cfg.posenc;
+    if (pe.lap) s.model += fmt::format(" + LapPE k{}→{}", pe.lap_freqs, pe.lap_dim);
+    if (pe.rwse) s.model += fmt::format(" + RWSE K{}→{}", pe.rwse_steps, pe.rwse_dim);
+    if (pe.anchor) s.model += fmt::format(" + anchors→{}{}", pe.anchor_dim, pe.anchor_cutoff >= 0 ? fmt::format(" (cutoff {})", pe.anchor_cutoff) : "");
+    if (pe.spd) s.model += fmt::format(" + SPD bias ≤{} hops", pe.spd_max_dist);
+    if (pe.seq != "none") s.model += " + " + pe.seq;
+    if (cfg.gnn.att_norm != "softmax") s.model += " (" + cfg.gnn.att_norm + " attention)";
+  }
   s.num_nodes = ds.num_nodes;
   s.num_edges = num_edges;
   s.num_features = in_dim;
@@ -161,16 +183,19 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
     return dense_input ? Features<float>{t.view(x_dense), nullptr} : Features<float>{Var{}, x};
   };
   const bool has_val = !ds.val.empty();
+  const bool select_acc_loss = cfg.train.select == "val_acc_loss";
   for (int r = 0; r < cfg.num_runs; ++r) {
     RunResult run;
     run.seed = cfg.seed + static_cast<uint64_t>(r);
     Rng rng(run.seed);
+    spec.posenc_seed = splitmix64(run.seed ^ 0xA11C0A11C0ull);
     ParamStore<float> store;
-    GnnClassifier<float> model(store, rng, spec, graph);
+    GnnClassifier<float> model = ds.is_sentences() ? GnnClassifier<float>(store, rng, spec, sentences)
+                                                   : GnnClassifier<float>(store, rng, spec, graph);
     s.num_params = store.size();
     Optimizer<float> opt(oo);
     Tape<float> tape;
-    double best_val = -1;
+    double best_val = -1, best_val_loss = std::numeric_limits<double>::infinity();
     int since_best = 0;
     auto last_print = Clock::now();
     for (int epoch = 1; epoch <= cfg.optim.max_epoch; ++epoch) {
@@ -195,13 +220,24 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
                      accuracy(out, ds.labels, ds.test), ms};
       run.history.push_back(m);
       run.epochs_run = epoch;
-      // Model selection: first epoch of maximal validation accuracy; the last epoch without a val split.
-      if (!has_val || m.val_acc > best_val) {
-        best_val = has_val ? m.val_acc : best_val;
+      // Model selection (train.select); the last epoch is kept when there is no val split.
+      bool keep = !has_val, improved = !has_val;
+      if (has_val && select_acc_loss) {
+        const double vl = nll(out, ds.labels, ds.val);
+        improved = m.val_acc >= best_val || vl <= best_val_loss;
+        keep = m.val_acc >= best_val && vl <= best_val_loss;
+        if (improved) best_val = std::max(best_val, m.val_acc), best_val_loss = std::min(best_val_loss, vl);
+      } else if (has_val) {
+        keep = improved = m.val_acc > best_val;
+        if (keep) best_val = m.val_acc;
+      }
+      if (keep) {
         run.best_epoch = epoch;
         run.train_acc = m.train_acc;
         run.val_acc = m.val_acc;
         run.test_acc = m.test_acc;
+      }
+      if (improved) {
         since_best = 0;
       } else if (cfg.train.patience > 0 && ++since_best >= cfg.train.patience) {
         break;
@@ -299,6 +335,7 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
                  {"optim.weight_decay_on", cfg.optim.weight_decay_on},
                  {"optim.max_epoch", cfg.optim.max_epoch},
                  {"train.patience", cfg.train.patience},
+                 {"train.select", cfg.train.select},
                  {"seed", cfg.seed}};
   json runs = json::array();
   for (const auto& r : s.runs)

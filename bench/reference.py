@@ -47,9 +47,10 @@ The model is Locus's GnnClassifier (layers/gnn.cpp) layer for layer:
     decay optim.weight_decay on the first layer's parameters only (`weight_decay_on: first`)
     or on all parameters (`all`; GIN's eps excluded, as in Locus)
   * optim.max_epoch epochs; after every epoch an evaluation pass (no dropout) gives
-    validation and test accuracy; a run reports the test accuracy of the first epoch with
-    the best validation accuracy (the last epoch when the validation set is empty);
-    train.patience > 0 stops a run after that many epochs without a better validation accuracy
+    validation and test accuracy; a run reports the test accuracy of the epoch chosen by
+    train.select, as in Locus: val_acc = the first epoch with the best validation accuracy,
+    val_acc_loss = the GAT paper's rule (the last epoch when the validation set is empty);
+    train.patience > 0 stops a run after that many epochs without improvement
   * run r uses seed S + r (torch.manual_seed); Locus uses its own generator, so the two
     agree in distribution over seeds, not run by run
 
@@ -359,7 +360,8 @@ DEFAULTS = {
     "gnn.att_value_dropout": 0.0,
     "optim.optimizer": "adam", "optim.base_lr": 0.01, "optim.weight_decay": 5e-4,
     "optim.weight_decay_on": "first", "optim.max_epoch": 200,
-    "train.patience": 0, "seed": 0, "num_runs": 1, "num_threads": 0, "out_dir": None,
+    "train.patience": 0, "train.select": "val_acc", "seed": 0, "num_runs": 1, "num_threads": 0,
+    "out_dir": None,
     # transformer-only in Locus; accepted so the same configs load, unused by these models
     "gnn.norm": "layer", "gnn.pre_norm": False, "gnn.att_clamp": 0.0,
 }
@@ -372,6 +374,7 @@ CHOICES = {
     "gnn.act": ("relu", "elu", "leaky_relu", "gelu", "identity"),
     "optim.optimizer": ("adam", "adamw", "sgd"),
     "optim.weight_decay_on": ("first", "all"),
+    "train.select": ("val_acc", "val_acc_loss"),
 }
 INTS = {"gnn.layers_mp": 1, "gnn.dim_inner": 1, "gnn.att_heads": 1, "gnn.att_heads_out": 1,
         "optim.max_epoch": 1, "train.patience": 0, "seed": 0, "num_runs": 1, "num_threads": 0}
@@ -760,6 +763,8 @@ def train_run(cfg, data, x, graph, seed):
     y, train, val, test = data["y"], data["train"], data["val"], data["test"]
     y_train = y[train]
     times, best_val, best_test, best_epoch, since_best = [], -1.0, 0.0, 0, 0
+    best_loss, kept_val = math.inf, 0.0
+    select_acc_loss = cfg["train.select"] == "val_acc_loss"
     epoch = 0
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
@@ -776,19 +781,37 @@ def train_run(cfg, data, x, graph, seed):
 
         model.eval()
         with torch.no_grad():
-            pred = model(x).argmax(dim=1)
+            out = model(x)
+            pred = out.argmax(dim=1)
             # An empty validation set (e.g. karate's 2/0/32 split) selects the last epoch.
             val_acc = int((pred[val] == y[val]).sum()) / len(val) if len(val) else 0.0
+            val_loss = F.nll_loss(out[val], y[val]).item() if len(val) else 0.0
             test_acc = int((pred[test] == y[test]).sum()) / len(test) if len(test) else 0.0
-        if len(val) == 0 or val_acc > best_val:
-            best_val, best_test, best_epoch, since_best = val_acc, test_acc, epoch, 0
+        # Model selection as in Locus (train.select): val_acc keeps the first epoch of best
+        # validation accuracy; val_acc_loss (GAT paper) keeps an epoch with accuracy >= the best
+        # and loss <= the lowest so far, and patience counts epochs improving neither.
+        if len(val) == 0:
+            keep = improved = True
+        elif select_acc_loss:
+            improved = val_acc >= best_val or val_loss <= best_loss
+            keep = val_acc >= best_val and val_loss <= best_loss
+            if improved:
+                best_val, best_loss = max(best_val, val_acc), min(best_loss, val_loss)
+        else:
+            keep = improved = val_acc > best_val
+            if keep:
+                best_val = val_acc
+        if keep:
+            best_test, best_epoch, kept_val = test_acc, epoch, val_acc
+        if improved:
+            since_best = 0
         else:
             since_best += 1
             if patience > 0 and since_best >= patience:
                 break
     kept = times[warmup_epochs(epochs):] or times
     num_params = sum(p.numel() for p in model.parameters())
-    return dict(seed=seed, test_acc=best_test, best_epoch=best_epoch, val_acc=best_val,
+    return dict(seed=seed, test_acc=best_test, best_epoch=best_epoch, val_acc=kept_val,
                 epochs_run=epoch, epoch_ms_median=1e3 * statistics.median(kept)), kept, num_params
 
 

@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "datasets/generators.hpp"
+#include "datasets/sentence.hpp"
 
 namespace locus {
 
@@ -56,7 +57,9 @@ Dataset named(Dataset d, const std::string& name) {
 
 }  // namespace
 
-std::vector<std::string> builtin_dataset_names() { return {"karate", "grid", "communities", "sbm", "random"}; }
+std::vector<std::string> builtin_dataset_names() {
+  return {"karate", "grid", "communities", "sbm", "random", "seq_probe", "seq_order", "seq_lengthgen"};
+}
 
 Dataset builtin_dataset(const std::string& name) {
   if (name == "karate") return karate();
@@ -64,6 +67,9 @@ Dataset builtin_dataset(const std::string& name) {
   if (name == "communities") return named(generate_caveman(CavemanParams{}), name);  // 20 x 20, p = 0.01
   if (name == "sbm") return named(generate_sbm(SbmParams{}), name);  // 5 x 200, p_in 0.05, p_out 0.005
   if (name == "random") return named(generate_random(RandomGraphParams{}), name);  // 2000 nodes, 10000 edges
+  if (name == "seq_probe") return sentence_probe();
+  if (name == "seq_order") return sentence_order();
+  if (name == "seq_lengthgen") return sentence_lengthgen();
   const auto names = builtin_dataset_names();
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;

@@ -22,6 +22,7 @@ namespace locus {
 // random: G(n, m) with 2000 nodes, 10000 edges, 5 uniform classes, 32 dense class-dependent
 //   features.
 // The generated ones carry a stratified 60/20/20 random split (seed 0).
+// seq_probe, seq_order, seq_lengthgen: sentence tasks on complete graphs (datasets/sentence.hpp).
 Dataset builtin_dataset(const std::string& name);
 
 std::vector<std::string> builtin_dataset_names();

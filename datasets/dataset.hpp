@@ -37,6 +37,10 @@ struct Dataset {
   int32_t num_classes = 0;
   std::vector<std::string> label_names;  // for token labels (sorted order); empty for integers
 
+  // Sentence datasets: the topology is a batch of complete graphs (core/graph.hpp Dense) whose
+  // blocks are consecutive nodes of these lengths; src/dst are then empty. Empty for edge lists.
+  std::vector<int64_t> blocks;
+
   // Node ids of the splits (node classification).
   std::vector<int32_t> train, val, test;
 
@@ -45,6 +49,7 @@ struct Dataset {
 
   int64_t num_edges() const { return static_cast<int64_t>(src.size()); }
   int64_t num_features() const { return features.cols(); }
+  bool is_sentences() const { return !blocks.empty(); }
 };
 
 }  // namespace locus

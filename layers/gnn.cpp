@@ -8,6 +8,7 @@
 #include "layers/gcn.hpp"
 #include "layers/gin.hpp"
 #include "layers/sage.hpp"
+#include "layers/positional/spd.hpp"
 #include "layers/transformer.hpp"
 
 namespace locus {
@@ -22,17 +23,17 @@ namespace {
 template <class T, class Layer>
 struct Adapter : StackLayer<T> {
   Layer layer;
-  const Csr* g;
-  Adapter(Layer l, const Csr* graph) : layer(std::move(l)), g(graph) {}
+  GraphRef g;  // unused by Linear
+  Adapter(Layer l, GraphRef graph) : layer(std::move(l)), g(graph) {}
   Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const override {
     if constexpr (std::is_same_v<Layer, Linear<T>>) return layer.forward(t, x);
-    else if constexpr (std::is_same_v<Layer, GatConv<T>>) return layer.forward(t, GraphRef(*g), x, training, key);
-    else if constexpr (std::is_same_v<Layer, TransformerLayer<T>>) return layer.forward(t, GraphRef(*g), x.var, training, key);
-    else return layer.forward(t, *g, x);
+    else if constexpr (std::is_same_v<Layer, GatConv<T>>) return layer.forward(t, g, x, training, key);
+    else if constexpr (std::is_same_v<Layer, TransformerLayer<T>>) return layer.forward(t, g, x.var, training, key, this->extras);
+    else return layer.forward(t, *g.csr, x);
   }
 };
 template <class T, class Layer>
-std::unique_ptr<StackLayer<T>> adapt(Layer l, const Csr* g) {
+std::unique_ptr<StackLayer<T>> adapt(Layer l, GraphRef g) {
   return std::make_unique<Adapter<T, Layer>>(std::move(l), g);
 }
 }  // namespace
@@ -40,15 +41,47 @@ std::unique_ptr<StackLayer<T>> adapt(Layer l, const Csr* g) {
 template <class T>
 GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& spec, const Csr& graph)
     : spec_(spec) {
-  check(spec.layers >= 1, "GnnClassifier: at least one layer");
-  check(spec.in_dim > 0 && spec.out_dim > 0 && spec.hidden > 0, "GnnClassifier: sizes must be positive");
   const std::string& type = spec.layer_type;
   if (type == "gcn") graph_ = std::make_shared<const Csr>(gcn_normalize(graph));
   else if (type == "gat") graph_ = std::make_shared<const Csr>(gat_graph(graph));
   else if (type == "sage" || type == "gin") graph_ = std::make_shared<const Csr>(graph);
-  else if (type == "transformer") graph_ = std::make_shared<const Csr>(transformer_graph(graph));
+  else if (type == "transformer" && spec.posenc.spd) {
+    pe::HopGraph hop = pe::hop_graph(graph, spec.posenc.spd_max_dist);
+    graph_ = std::make_shared<const Csr>(std::move(hop.graph));
+    spd_ = std::make_shared<const std::vector<int32_t>>(std::move(hop.dist));
+  } else if (type == "transformer") graph_ = std::make_shared<const Csr>(transformer_graph(graph));
   else if (type != "mlp")
     throw InputError("unknown layer type '" + type + "'. Use gcn, sage, gin, gat, transformer or mlp");
+  if (spec.posenc.spd && type != "transformer")
+    throw InputError("posenc_SPD is an attention bias: it needs gnn.layer_type transformer");
+  if (!graph_) graph_ = std::make_shared<const Csr>();
+  pos_ = std::make_shared<pe::PositionalInputs<T>>(store, rng, spec.posenc, GraphRef(graph), spec.posenc_seed);
+  build(store, rng);
+}
+
+template <class T>
+GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& spec, const Dense& sentences)
+    : spec_(spec), dense_(std::make_shared<const Dense>(sentences)) {
+  const std::string& type = spec.layer_type;
+  if (type != "transformer" && type != "gat" && type != "mlp")
+    throw InputError("gnn.layer_type '" + type +
+                     "' needs an edge-list graph; on sentences (complete graphs) use transformer, gat or mlp");
+  pos_ = std::make_shared<pe::PositionalInputs<T>>(store, rng, spec.posenc, GraphRef(*dense_), spec.posenc_seed);
+  build(store, rng);
+}
+
+template <class T>
+void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
+  const GnnSpec& spec = spec_;
+  check(spec.layers >= 1, "GnnClassifier: at least one layer");
+  check(spec.in_dim > 0 && spec.out_dim > 0 && spec.hidden > 0, "GnnClassifier: sizes must be positive");
+  const std::string& type = spec.layer_type;
+  const GraphRef topo = topology();
+  const pe::SeqPE seq = pe::parse_seq_pe(spec.posenc.seq);
+  if (type != "transformer" && (seq == pe::SeqPE::Rope || seq == pe::SeqPE::T5Bias || spec.att_norm != "softmax"))
+    throw InputError("posenc_seq.kind " + spec.posenc.seq + " and gnn.att_norm " + spec.att_norm +
+                     " act inside attention: they need gnn.layer_type transformer");
+  const int64_t in_dim = spec.in_dim + pos_->dim();  // node features ‖ positional columns
   if (type == "transformer") {
     // Encoder, residual layers at width `hidden`, head. Weight decay follows decay_first_only
     // with the encoder as the first layer.
@@ -61,21 +94,28 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
     opt.dropout = spec.dropout;
     opt.attn_dropout = spec.att_dropout;
     opt.ffn_act = spec.act;
+    opt.attn_norm = parse_attn_norm(spec.att_norm);
+    opt.rope = seq == pe::SeqPE::Rope;
+    opt.rel_buckets = seq == pe::SeqPE::T5Bias ? spec.posenc.seq_buckets : 0;
+    opt.rel_max_distance = spec.posenc.seq_max_distance;
+    opt.spd_classes = spd_ ? spec.posenc.spd_max_dist + 1 : 0;
     const bool decay_rest = !spec.decay_first_only;
-    layers_.push_back(adapt<T>(Linear<T>(store, rng, "encoder", spec.in_dim, spec.hidden), nullptr));
-    for (int l = 0; l < spec.layers; ++l)
+    layers_.push_back(adapt<T>(Linear<T>(store, rng, "encoder", in_dim, spec.hidden), topo));
+    for (int l = 0; l < spec.layers; ++l) {
       layers_.push_back(adapt<T>(
-          TransformerLayer<T>(store, rng, "layer" + std::to_string(l), spec.hidden, opt, decay_rest), graph_.get()));
-    layers_.push_back(adapt<T>(Linear<T>(store, rng, "head", spec.hidden, spec.out_dim, true, decay_rest), nullptr));
+          TransformerLayer<T>(store, rng, "layer" + std::to_string(l), spec.hidden, opt, decay_rest), topo));
+      layers_.back()->extras = AttentionExtras{pos_->positions(), spd_.get()};
+    }
+    layers_.push_back(adapt<T>(Linear<T>(store, rng, "head", spec.hidden, spec.out_dim, true, decay_rest), topo));
     return;
   }
-  int64_t in = spec.in_dim;
+  int64_t in = in_dim;
   for (int l = 0; l < spec.layers; ++l) {
     const bool last = l + 1 == spec.layers;
     const int64_t out = last ? spec.out_dim : spec.hidden;
     const bool decay = !spec.decay_first_only || l == 0;
     const std::string name = "layer" + std::to_string(l);
-    const Csr* g = graph_.get();
+    const GraphRef g = topo;
     if (type == "gcn") {
       layers_.push_back(adapt<T>(GcnConv<T>(store, rng, name, in, out, decay), g));
     } else if (type == "sage") {
@@ -93,7 +133,7 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
       layers_.push_back(adapt<T>(std::move(conv), g));
       continue;
     } else {
-      layers_.push_back(adapt<T>(Linear<T>(store, rng, name, in, out, true, decay), nullptr));
+      layers_.push_back(adapt<T>(Linear<T>(store, rng, name, in, out, true, decay), g));
     }
     in = out;
   }
@@ -102,6 +142,7 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
 template <class T>
 Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const {
   Features<T> h = x;
+  h.extra = pos_->forward(t, training, splitmix64(key ^ 0x9E3779B97F4A7C15ull));
   if (residual_stack_) {
     // Dropout on the input only; the Transformer layers drop inside their residual branches.
     h = dropout(t, h, spec_.dropout, splitmix64(key), training);

@@ -9,6 +9,8 @@
 
 #include "core/graph.hpp"
 #include "layers/linear.hpp"
+#include "layers/positional/inputs.hpp"
+#include "layers/transformer.hpp"
 
 namespace locus {
 
@@ -26,6 +28,9 @@ struct GnnSpec {
   std::string norm = "layer";     // transformer: layer | batch | none
   bool pre_norm = false;          // transformer: normalise inside the residual branches
   double att_clamp = 0;           // transformer: |score| limit before the softmax (0: none)
+  std::string att_norm = "softmax";  // transformer: softmax | l2 (sentences only)
+  pe::PosEncSpec posenc;             // positional encodings (layers/positional/inputs.hpp)
+  uint64_t posenc_seed = 0;          // fixes the evaluation anchor sets
 };
 
 const std::vector<std::string>& gnn_layer_types();
@@ -35,6 +40,7 @@ template <class T>
 struct StackLayer {
   virtual ~StackLayer() = default;
   virtual Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const = 0;
+  AttentionExtras extras;  // transformer: positions and edge classes for RoPE / SPD
 };
 
 template <class T>
@@ -42,13 +48,22 @@ class GnnClassifier {
  public:
   // graph: the message-passing topology (destination-major, as loaded).
   GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& spec, const Csr& graph);
+  // sentences: a batch of complete graphs (transformer, gat and mlp only; the others need edges).
+  GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& spec, const Dense& sentences);
+  int64_t posenc_dim() const { return pos_ ? pos_->dim() : 0; }
   // Log-probabilities [n, out_dim]. `key` seeds this call's dropout masks.
   Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const;
   const GnnSpec& spec() const { return spec_; }
 
  private:
   GnnSpec spec_;
+  void build(ParamStore<T>& store, Rng& rng);
+  GraphRef topology() const { return dense_ ? GraphRef(*dense_) : GraphRef(*graph_); }
+
   std::shared_ptr<const Csr> graph_;  // the topology the layers use (GCN: Â; GAT: with self loops)
+  std::shared_ptr<const Dense> dense_;  // or a batch of complete graphs
+  std::shared_ptr<pe::PositionalInputs<T>> pos_;       // appended input columns, RoPE positions
+  std::shared_ptr<const std::vector<int32_t>> spd_;    // SPD class (hop distance) per edge of graph_
   std::vector<std::unique_ptr<StackLayer<T>>> layers_;
   bool residual_stack_ = false;  // transformer: no activation between layers, dropout inside them
 };

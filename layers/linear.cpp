@@ -1,15 +1,17 @@
 #include "layers/linear.hpp"
 
 #include "core/error.hpp"
+#include "core/ops/shape.hpp"
 
 namespace locus {
 
 template <class T>
 Features<T> dropout(Tape<T>& t, const Features<T>& x, double p, uint64_t key, bool training) {
   if (!training || p == 0.0) return x;
+  const Var extra = x.has_extra() ? ops::dropout(t, x.extra, p, splitmix64(key ^ 0x5E5E5E5E5E5E5E5Eull), training) : Var{};
   if (x.is_sparse())
-    return Features<T>{Var{}, std::make_shared<const SpMatT<T>>(ops::sparse_dropout(*x.sparse, p, key))};
-  return Features<T>{ops::dropout(t, x.var, p, key, training), nullptr};
+    return Features<T>{Var{}, std::make_shared<const SpMatT<T>>(ops::sparse_dropout(*x.sparse, p, key)), extra};
+  return Features<T>{ops::dropout(t, x.var, p, key, training), nullptr, extra};
 }
 
 template <class T>
@@ -23,6 +25,14 @@ Linear<T>::Linear(ParamStore<T>& store, Rng& rng, const std::string& name, int64
 template <class T>
 Var Linear<T>::transform(Tape<T>& t, const Features<T>& x) const {
   Var w = t.param(*store_, w_);
+  if (x.has_extra()) {
+    // [x ‖ e] W = x W[:d] + e W[d:], d = in − extra columns.
+    const int64_t de = t.cols(x.extra), d = in_ - de;
+    check(d >= 0, "Linear: more extra columns than inputs");
+    Var head = x.is_sparse() ? ops::spmm(t, x.sparse, ops::slice_rows(t, w, 0, d))
+                             : ops::matmul(t, x.var, ops::slice_rows(t, w, 0, d));
+    return ops::add(t, head, ops::matmul(t, x.extra, ops::slice_rows(t, w, d, de)));
+  }
   if (x.is_sparse()) return ops::spmm(t, x.sparse, w);
   return ops::matmul(t, x.var, w);
 }

@@ -12,12 +12,20 @@ namespace locus {
 
 template <class T>
 struct Features {
+  Features() = default;
+  Features(Var v, std::shared_ptr<const SpMatT<T>> s, Var e = {}) : var(v), sparse(std::move(s)), extra(e) {}
+
   Var var;                                   // dense input on the tape, or
   std::shared_ptr<const SpMatT<T>> sparse;   // a constant sparse input
+  // Optional dense columns appended to the input (positional encodings): the layer input is
+  // [x ‖ extra], and a linear map of it is x·W_top + extra·W_bottom, so x stays sparse.
+  Var extra;
   bool is_sparse() const { return sparse != nullptr; }
+  bool has_extra() const { return extra.valid(); }
 };
 
-// Features after inverted dropout (sparse inputs drop stored values; see ops::sparse_dropout).
+// Features after inverted dropout (sparse inputs drop stored values; see ops::sparse_dropout;
+// extra columns are dropped too).
 template <class T>
 Features<T> dropout(Tape<T>& t, const Features<T>& x, double p, uint64_t key, bool training);
 
@@ -27,6 +35,7 @@ class Linear {
  public:
   Linear(ParamStore<T>& store, Rng& rng, const std::string& name, int64_t in, int64_t out, bool bias = true,
          bool decay = true);
+  // x: [n, in] (with extra columns: their count is part of `in`).
   Var forward(Tape<T>& t, const Features<T>& x) const;
   // x W only (no bias), for layers that add the bias after aggregation.
   Var transform(Tape<T>& t, const Features<T>& x) const;

@@ -9,7 +9,7 @@ SageConv<T>::SageConv(ParamStore<T>& store, Rng& rng, const std::string& name, i
 template <class T>
 Var SageConv<T>::forward(Tape<T>& t, const Csr& g, const Features<T>& x) const {
   Var neigh;
-  if (x.is_sparse() || lin_l_.out_dim() <= lin_l_.in_dim())
+  if (x.is_sparse() || x.has_extra() || lin_l_.out_dim() <= lin_l_.in_dim())
     neigh = ops::gspmm(t, GraphRef(g), lin_l_.transform(t, x), ops::Reduce::Mean);
   else
     neigh = lin_l_.transform(t, Features<T>{ops::gspmm(t, GraphRef(g), x.var, ops::Reduce::Mean), nullptr});

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/ops/attention.hpp"
 #include "core/ops/edge.hpp"
+#include "core/ops/position.hpp"
 
 namespace locus {
 
@@ -31,6 +32,12 @@ TransformerLayer<T>::TransformerLayer(ParamStore<T>& store, Rng& rng, const std:
       ffn2_(store, rng, name + ".ffn.1", 2 * dim, dim, true, decay) {
   check(opt.heads >= 1 && dim % opt.heads == 0,
         "TransformerLayer: width " + std::to_string(dim) + " is not divisible by " + std::to_string(opt.heads) + " heads");
+  if (opt.rel_buckets > 0) rel_bias_ = store.add(name + ".rel_bias", opt.heads, opt.rel_buckets, Init::Zeros, rng, false);
+  if (opt.spd_classes > 0) spd_bias_ = store.add(name + ".spd_bias", opt.heads, opt.spd_classes, Init::Zeros, rng, false);
+  if (opt.rope && (dim / opt.heads) % 4 != 0)
+    throw InputError("RoPE needs a head width divisible by 4 (2 per position dimension, up to 2-D); width " +
+                     std::to_string(dim) + " with " + std::to_string(opt.heads) + " heads gives " +
+                     std::to_string(dim / opt.heads) + ": change gnn.dim_inner or gnn.att_heads");
   if (opt.norm != NormKind::None)
     for (int i = 0; i < 2; ++i) {
       gamma_[i] = store.add(name + ".norm" + std::to_string(i) + ".gamma", 1, dim, Init::Ones, rng, false);
@@ -51,17 +58,37 @@ Var TransformerLayer<T>::norm(Tape<T>& t, int which, Var h, bool training) const
 }
 
 template <class T>
-Var TransformerLayer<T>::attention(Tape<T>& t, GraphRef g, Var h, bool training, uint64_t key) const {
+Var TransformerLayer<T>::attention(Tape<T>& t, GraphRef g, Var h, bool training, uint64_t key,
+                                   const AttentionExtras& ex) const {
   const Features<T> in{h, nullptr};
   Var q = wq_.forward(t, in), k = wk_.forward(t, in), v = wv_.forward(t, in);
   const int64_t heads = opt_.heads;
+  if (opt_.rope) {
+    check(ex.positions != nullptr, "TransformerLayer: RoPE needs positions");
+    q = ops::rope(t, q, *ex.positions, heads);
+    k = ops::rope(t, k, *ex.positions, heads);
+  }
   const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(dim_ / heads)));
   Var out;
   if (g.dense) {
-    out = ops::dense_attention(t, *g.dense, q, k, v, static_cast<int>(heads), scale, static_cast<T>(opt_.clamp));
+    AttnConfig cfg;
+    cfg.scale = scale;
+    cfg.clamp = opt_.clamp;
+    cfg.norm = opt_.attn_norm;
+    cfg.max_distance = opt_.rel_max_distance;
+    cfg.dropout = opt_.attn_dropout;
+    const Var bias = opt_.rel_buckets > 0 ? t.param(*store_, rel_bias_) : Var{};
+    out = ops::dense_attention(t, *g.dense, q, k, v, static_cast<int>(heads), cfg, bias, training, key);
   } else {
-    // Scores on edges: clamp(<q_d, k_s> / √d_h), softmax over d's in-edges, weighted sum of v_s.
+    if (opt_.attn_norm != AttnNorm::Softmax || opt_.rel_buckets > 0)
+      throw InputError("l2 attention and the T5 relative bias need sentences (a Dense topology); on graphs use "
+                       "softmax attention and posenc_SPD");
+    // Scores on edges: clamp(<q_d, k_s> / √d_h) (+ SPD bias), softmax over d's in-edges, weighted sum of v_s.
     Var s = ops::clamp(t, ops::scale(t, ops::gsddmm_dot(t, g, q, k, heads), scale), opt_.clamp);
+    if (opt_.spd_classes > 0) {
+      check(ex.edge_class != nullptr, "TransformerLayer: the SPD bias needs edge classes");
+      s = ops::edge_class_bias(t, s, *ex.edge_class, t.param(*store_, spd_bias_));
+    }
     Var a = ops::dropout(t, ops::edge_softmax(t, g, s), opt_.attn_dropout, key, training);
     out = ops::gspmm(t, g, v, ops::Reduce::Sum, a);
   }
@@ -69,10 +96,11 @@ Var TransformerLayer<T>::attention(Tape<T>& t, GraphRef g, Var h, bool training,
 }
 
 template <class T>
-Var TransformerLayer<T>::forward(Tape<T>& t, GraphRef g, Var x, bool training, uint64_t key) const {
+Var TransformerLayer<T>::forward(Tape<T>& t, GraphRef g, Var x, bool training, uint64_t key,
+                                 const AttentionExtras& ex) const {
   const uint64_t k1 = splitmix64(key + 1), k2 = splitmix64(key + 2), k3 = splitmix64(key + 3);
   // Attention block with residual.
-  Var a = attention(t, g, opt_.pre_norm ? norm(t, 0, x, training) : x, training, k1);
+  Var a = attention(t, g, opt_.pre_norm ? norm(t, 0, x, training) : x, training, k1, ex);
   Var h = ops::add(t, x, ops::dropout(t, a, opt_.dropout, k2, training));
   if (!opt_.pre_norm) h = norm(t, 0, h, training);
   // Feed-forward block with residual.

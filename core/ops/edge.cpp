@@ -85,11 +85,39 @@ Var head_dot(Tape<T>& t, Var x, Var a, int64_t heads) {
   });
 }
 
+template <class T>
+Var edge_class_bias(Tape<T>& t, Var e, const std::vector<int32_t>& cls, Var table) {
+  const int64_t E = t.rows(e), H = t.cols(e), C = t.cols(table);
+  if (static_cast<int64_t>(cls.size()) != E || t.rows(table) != H)
+    throw ShapeError("edge_class_bias: e is [" + std::to_string(E) + ", " + std::to_string(H) + "], cls has " +
+                     std::to_string(cls.size()) + " entries, table is [" + std::to_string(t.rows(table)) + ", " +
+                     std::to_string(C) + "]; need cls per edge and table [H, classes]");
+  MatT<T> out = t.value(e);
+  const auto tab = t.value(table);
+  for (int64_t p = 0; p < E; ++p) {
+    const int32_t c = cls[static_cast<size_t>(p)];
+    if (c < 0 || c >= C) throw ShapeError("edge_class_bias: class " + std::to_string(c) + " out of range");
+    for (int64_t h = 0; h < H; ++h) out(p, h) += tab(h, c);
+  }
+  const std::vector<int32_t>* classes = &cls;
+  return t.push(std::move(out), "edge_class_bias", {e, table}, [e, table, classes](Tape<T>& t, Var self) {
+    auto g = t.grad(self);
+    if (t.requires_grad(e)) t.grad(e) += g;
+    if (t.requires_grad(table)) {
+      auto gt = t.grad(table);
+      const int64_t H = g.cols();
+      for (int64_t p = 0; p < g.rows(); ++p)
+        for (int64_t h = 0; h < H; ++h) gt(h, (*classes)[static_cast<size_t>(p)]) += g(p, h);
+    }
+  });
+}
+
 #define LOCUS_INSTANTIATE(T)                                       \
   template Var gsddmm_add<T>(Tape<T>&, GraphRef, Var, Var);        \
   template Var gsddmm_dot<T>(Tape<T>&, GraphRef, Var, Var, int64_t); \
   template Var edge_softmax<T>(Tape<T>&, GraphRef, Var);           \
-  template Var head_dot<T>(Tape<T>&, Var, Var, int64_t);
+  template Var head_dot<T>(Tape<T>&, Var, Var, int64_t);           \
+  template Var edge_class_bias<T>(Tape<T>&, Var, const std::vector<int32_t>&, Var);
 LOCUS_INSTANTIATE(float)
 LOCUS_INSTANTIATE(double)
 #undef LOCUS_INSTANTIATE

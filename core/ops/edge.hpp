@@ -4,6 +4,8 @@
 // [num_edge_slots, H]: one row per Csr position or Dense edge id, one column per head.
 #pragma once
 
+#include <vector>
+
 #include "core/graph.hpp"
 #include "core/tape.hpp"
 
@@ -22,6 +24,13 @@ Var gsddmm_dot(Tape<T>& t, GraphRef g, Var q, Var k, int64_t heads);
 // diagonal are 0.
 template <class T>
 Var edge_softmax(Tape<T>& t, GraphRef g, Var e);
+
+// Learnable per-class edge bias (e.g. shortest-path distance in a graph Transformer):
+// out[p, h] = e[p, h] + table[h, cls[p]]   e: [E, H], table: [H, C], cls[p] in [0, C) → [E, H].
+// Gradients flow to e and table (sum over the edges of each class, in edge order). `cls` must
+// outlive the tape's backward pass.
+template <class T>
+Var edge_class_bias(Tape<T>& t, Var e, const std::vector<int32_t>& cls, Var table);
 
 // y[n, h] = Σ_j x[n, h·dim + j] · a[0, h·dim + j]   x: [n, H·dim], a: [1, H·dim] → [n, H]
 template <class T>

@@ -88,6 +88,18 @@ Var slice_cols(Tape<T>& t, Var x, int64_t start, int64_t count) {
 }
 
 template <class T>
+Var slice_rows(Tape<T>& t, Var x, int64_t start, int64_t count) {
+  const int64_t m = t.rows(x);
+  if (start < 0 || count < 0 || start + count > m)
+    throw ShapeError("slice_rows: rows [" + std::to_string(start) + ", " + std::to_string(start + count) +
+                     ") out of range for x " + dims(m, t.cols(x)));
+  MatT<T> out = t.value(x).middleRows(start, count);
+  return t.push(std::move(out), "slice_rows", {x}, [x, start, count](Tape<T>& t, Var self) {
+    t.grad(x).middleRows(start, count) += t.grad(self);
+  });
+}
+
+template <class T>
 Var head_mean(Tape<T>& t, Var x, int64_t heads) {
   return head_reduce(t, x, heads, heads >= 1 ? T(1) / static_cast<T>(heads) : T(1), "head_mean");
 }
@@ -131,6 +143,7 @@ Var row_scale(Tape<T>& t, Var x, Var s) {
 #define LOCUS_INSTANTIATE(T)                                                \
   template Var concat_cols<T>(Tape<T>&, const std::vector<Var>&);           \
   template Var slice_cols<T>(Tape<T>&, Var, int64_t, int64_t);              \
+  template Var slice_rows<T>(Tape<T>&, Var, int64_t, int64_t);              \
   template Var head_mean<T>(Tape<T>&, Var, int64_t);                        \
   template Var head_sum<T>(Tape<T>&, Var, int64_t);                         \
   template Var row_scale<T>(Tape<T>&, Var, Var);

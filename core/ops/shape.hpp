@@ -20,6 +20,10 @@ template <class T> Var concat_cols(Tape<T>& t, const std::vector<Var>& xs);
 // x [n, m] → x[:, start : start + count]  [n, count]; 0 ≤ start, 0 ≤ count, start + count ≤ m.
 template <class T> Var slice_cols(Tape<T>& t, Var x, int64_t start, int64_t count);
 
+// x [m, c] → x[start : start + count, :]  [count, c] (e.g. the rows of a weight that multiply
+// some input columns); 0 ≤ start, 0 ≤ count, start + count ≤ m.
+template <class T> Var slice_rows(Tape<T>& t, Var x, int64_t start, int64_t count);
+
 // x [n, heads·d] → [n, d]: out[r, j] = (1/heads) Σ_h x[r, h·d + j]. heads ≥ 1 divides the columns.
 template <class T> Var head_mean(Tape<T>& t, Var x, int64_t heads);
 // x [n, heads·d] → [n, d]: out[r, j] = Σ_h x[r, h·d + j].

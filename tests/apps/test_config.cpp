@@ -66,14 +66,49 @@ void check_message(const std::string& msg, const std::string& file, long line, c
 
 TEST_CASE("config: config_keys lists every dotted key once") {
   const auto& keys = locus::config_keys();
-  CHECK(keys.size() == 25);
+  CHECK(keys.size() == 43);
   CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == keys.size());
   for (const char* k : {"dataset.path", "dataset.name", "dataset.feature_norm", "gnn.layer_type", "gnn.layers_mp",
                         "gnn.dim_inner", "gnn.act", "gnn.dropout", "gnn.att_heads", "gnn.att_heads_out",
                         "gnn.att_dropout", "gnn.att_value_dropout", "gnn.norm", "gnn.pre_norm", "gnn.att_clamp", "optim.optimizer", "optim.base_lr",
-                        "optim.weight_decay", "optim.weight_decay_on", "optim.max_epoch", "train.patience", "seed",
-                        "num_runs", "num_threads", "out_dir"})
+                        "optim.weight_decay", "optim.weight_decay_on", "optim.max_epoch", "train.patience", "train.select", "seed",
+                        "num_runs", "num_threads", "out_dir", "gnn.att_norm", "posenc_LapPE.enable",
+                        "posenc_LapPE.dim_pe", "posenc_LapPE.eigen.max_freqs", "posenc_RWSE.enable",
+                        "posenc_RWSE.dim_pe", "posenc_RWSE.kernel.times", "posenc_Anchor.enable",
+                        "posenc_Anchor.dim_pe", "posenc_Anchor.cutoff", "posenc_SPD.enable", "posenc_SPD.max_dist",
+                        "posenc_seq.kind", "posenc_seq.dim_pe", "posenc_seq.max_len", "posenc_seq.buckets",
+                        "posenc_seq.max_distance"})
     CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
+}
+
+TEST_CASE("config: positional-encoding keys, nested sections as in GraphGPS") {
+  TempDir dir;
+  const std::string path = dir.write("pe.yaml",
+                                     "dataset:\n  name: karate\nposenc_LapPE:\n  enable: true\n  dim_pe: 4\n"
+                                     "  eigen:\n    max_freqs: 6\nposenc_RWSE:\n  enable: true\n  kernel:\n"
+                                     "    times: 12\nposenc_Anchor:\n  enable: true\n  cutoff: 2\n"
+                                     "posenc_seq:\n  kind: rope\ngnn:\n  att_norm: l2\n");
+  const ExperimentConfig c = load_config(path, {"posenc_SPD.enable=true", "posenc_SPD.max_dist=3"});
+  CHECK(c.posenc.lap);
+  CHECK(c.posenc.lap_dim == 4);
+  CHECK(c.posenc.lap_freqs == 6);
+  CHECK(c.posenc.rwse);
+  CHECK(c.posenc.rwse_steps == 12);
+  CHECK(c.posenc.anchor);
+  CHECK(c.posenc.anchor_cutoff == 2);
+  CHECK(c.posenc.spd);
+  CHECK(c.posenc.spd_max_dist == 3);
+  CHECK(c.posenc.seq == "rope");
+  CHECK(c.gnn.att_norm == "l2");
+  // Errors name the key, the token and the fix.
+  CHECK_THROWS_WITH_AS(load_config("", {"dataset.name=karate", "posenc_seq.kind=alibi"}),
+                       doctest::Contains("none, sinusoidal, learned, rope, fourier, cape, t5_bias"), InputError);
+  CHECK_THROWS_WITH_AS(load_config("", {"dataset.name=karate", "posenc_Anchor.cutoff=-2"}),
+                       doctest::Contains("must be >= -1"), InputError);
+  CHECK_THROWS_WITH_AS(load_config("", {"dataset.name=karate", "posenc_LapPE.eigen.max_freq=4"}),
+                       doctest::Contains("did you mean 'posenc_LapPE.eigen.max_freqs'"), InputError);
+  const std::string typo = dir.write("typo.yaml", "posenc_RWSE:\n  kernel:\n    time: 4\n");
+  CHECK_THROWS_WITH_AS(load_config(typo, {}), doctest::Contains("did you mean 'posenc_RWSE.kernel.times'"), InputError);
 }
 
 TEST_CASE("config: attention keys") {

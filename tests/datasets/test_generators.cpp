@@ -478,7 +478,8 @@ TEST_CASE("connected caveman stays connected even when every edge may move") {
 // ---------------------------------------------------------------------------------------------
 TEST_CASE("generated built-ins: grid, communities, sbm, random") {
   const auto names = builtin_dataset_names();
-  CHECK(names == std::vector<std::string>{"karate", "grid", "communities", "sbm", "random"});
+  CHECK(names == std::vector<std::string>{"karate", "grid", "communities", "sbm", "random", "seq_probe", "seq_order",
+                                         "seq_lengthgen"});
   const Dataset grid = builtin_dataset("grid");
   CHECK(grid.name == "grid");
   CHECK(grid.source == "built-in:grid");

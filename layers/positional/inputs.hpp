@@ -1,0 +1,64 @@
+// The positional inputs of a model, as chosen by the config's posenc_* keys: graph encodings
+// (Laplacian eigenvectors, random-walk diagonals, anchor distances) each through a Linear encoder
+// to its dim_pe, and absolute sequence encodings (sinusoidal, learned, Fourier, CAPE) for
+// sentences. Their columns are appended to the node features ([x ‖ pe]). Relative options (RoPE,
+// T5 bias, l2 attention, SPD bias) live in the Transformer layer; their settings are here too.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/graph.hpp"
+#include "layers/linear.hpp"
+#include "layers/positional/sequence.hpp"
+
+namespace locus::pe {
+
+struct PosEncSpec {
+  bool lap = false;       // posenc_LapPE.enable
+  int lap_dim = 8;        // posenc_LapPE.dim_pe
+  int lap_freqs = 8;      // posenc_LapPE.eigen.max_freqs: eigenvectors k
+  bool rwse = false;      // posenc_RWSE.enable
+  int rwse_dim = 8;       // posenc_RWSE.dim_pe
+  int rwse_steps = 16;    // posenc_RWSE.kernel.times: K
+  bool anchor = false;    // posenc_Anchor.enable
+  int anchor_dim = 16;    // posenc_Anchor.dim_pe
+  int anchor_cutoff = -1; // posenc_Anchor.cutoff: q-hop cutoff (-1: none)
+  bool spd = false;       // posenc_SPD.enable (transformer on graphs)
+  int spd_max_dist = 2;   // posenc_SPD.max_dist: attend within this many hops
+  std::string seq = "none";  // posenc_seq.kind: none | sinusoidal | learned | rope | fourier | cape | t5_bias
+  int seq_dim = 16;          // posenc_seq.dim_pe: columns of the absolute encodings
+  int seq_max_len = 512;     // posenc_seq.max_len: rows of the learned table (longer positions clip)
+  int seq_buckets = 32;      // posenc_seq.buckets: T5 buckets
+  int seq_max_distance = 128;  // posenc_seq.max_distance: T5 offsets beyond share the last bucket
+};
+
+template <class T>
+class PositionalInputs {
+ public:
+  // graph: the raw topology (before any normalisation) or the sentences. `seed` fixes the anchor
+  // sets used at evaluation; training resamples them every call.
+  PositionalInputs(ParamStore<T>& store, Rng& rng, const PosEncSpec& spec, GraphRef graph, uint64_t seed);
+  PositionalInputs(PositionalInputs&&) noexcept;
+  ~PositionalInputs();
+
+  int64_t dim() const { return dim_; }  // columns appended to the input (0: none)
+  // [n, dim()] for this call (sign flips, anchor resampling, CAPE in training), or an invalid Var.
+  Var forward(Tape<T>& t, bool training, uint64_t key) const;
+  // Positions [n, 1] of sentence tokens (RoPE); null on graphs.
+  const Mat* positions() const { return positions_.size() ? &positions_ : nullptr; }
+
+ private:
+  struct Encoders;
+  PosEncSpec spec_;
+  SeqPE seq_ = SeqPE::None;
+  std::shared_ptr<const Csr> graph_;  // the raw graph when anchors are resampled
+  std::shared_ptr<const Dense> dense_;
+  Mat lap_, rwse_, anchors_eval_, positions_;
+  MatT<T> sinusoid_;
+  std::unique_ptr<Encoders> enc_;
+  int64_t dim_ = 0;
+};
+
+}  // namespace locus::pe
