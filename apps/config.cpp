@@ -246,7 +246,8 @@ const std::vector<KeySpec>& key_specs() {
       {"posenc_SPD.max_dist", [](ExperimentConfig& c, const Value& v) { c.posenc.spd_max_dist = read_int(v, 1, 2); }},
       {"posenc_seq.kind",
        [](ExperimentConfig& c, const Value& v) {
-         c.posenc.seq = read_choice(v, {"none", "sinusoidal", "learned", "rope", "fourier", "cape", "t5_bias"});
+         c.posenc.seq =
+             read_choice(v, {"none", "sinusoidal", "learned", "rope", "fourier", "cape", "t5_bias", "fft_kernel"});
        }},
       {"posenc_seq.dim_pe", [](ExperimentConfig& c, const Value& v) { c.posenc.seq_dim = read_int(v, 2, 16); }},
       {"posenc_seq.max_len", [](ExperimentConfig& c, const Value& v) { c.posenc.seq_max_len = read_int(v, 1, 512); }},

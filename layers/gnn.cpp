@@ -78,9 +78,12 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
   const std::string& type = spec.layer_type;
   const GraphRef topo = topology();
   const pe::SeqPE seq = pe::parse_seq_pe(spec.posenc.seq);
-  if (type != "transformer" && (seq == pe::SeqPE::Rope || seq == pe::SeqPE::T5Bias || spec.att_norm != "softmax"))
+  if (type != "transformer" &&
+      (seq == pe::SeqPE::Rope || seq == pe::SeqPE::T5Bias || seq == pe::SeqPE::FftKernel || spec.att_norm != "softmax"))
     throw InputError("posenc_seq.kind " + spec.posenc.seq + " and gnn.att_norm " + spec.att_norm +
                      " act inside attention: they need gnn.layer_type transformer");
+  if (seq == pe::SeqPE::FftKernel && spec.att_norm != "softmax")
+    throw InputError("posenc_seq.kind fft_kernel normalises its own kernel weights: leave gnn.att_norm at softmax");
   const int64_t in_dim = spec.in_dim + pos_->dim();  // node features ‖ positional columns
   if (type == "transformer") {
     // Encoder, residual layers at width `hidden`, head. Weight decay follows decay_first_only
@@ -99,6 +102,7 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     opt.rel_buckets = seq == pe::SeqPE::T5Bias ? spec.posenc.seq_buckets : 0;
     opt.rel_max_distance = spec.posenc.seq_max_distance;
     opt.spd_classes = spd_ ? spec.posenc.spd_max_dist + 1 : 0;
+    opt.fft_radius = seq == pe::SeqPE::FftKernel ? spec.posenc.seq_max_distance : 0;
     const bool decay_rest = !spec.decay_first_only;
     layers_.push_back(adapt<T>(Linear<T>(store, rng, "encoder", in_dim, spec.hidden), topo));
     for (int l = 0; l < spec.layers; ++l) {

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/ops/attention.hpp"
 #include "core/ops/edge.hpp"
+#include "core/ops/fft_attention.hpp"
 #include "core/ops/position.hpp"
 
 namespace locus {
@@ -33,6 +34,7 @@ TransformerLayer<T>::TransformerLayer(ParamStore<T>& store, Rng& rng, const std:
   check(opt.heads >= 1 && dim % opt.heads == 0,
         "TransformerLayer: width " + std::to_string(dim) + " is not divisible by " + std::to_string(opt.heads) + " heads");
   if (opt.rel_buckets > 0) rel_bias_ = store.add(name + ".rel_bias", opt.heads, opt.rel_buckets, Init::Zeros, rng, false);
+  if (opt.fft_radius > 0) fft_bias_ = store.add(name + ".fft_bias", opt.heads, 2 * opt.fft_radius + 1, Init::Zeros, rng, false);
   if (opt.spd_classes > 0) spd_bias_ = store.add(name + ".spd_bias", opt.heads, opt.spd_classes, Init::Zeros, rng, false);
   if (opt.rope && (dim / opt.heads) % 4 != 0)
     throw InputError("RoPE needs a head width divisible by 4 (2 per position dimension, up to 2-D); width " +
@@ -70,7 +72,10 @@ Var TransformerLayer<T>::attention(Tape<T>& t, GraphRef g, Var h, bool training,
   }
   const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(dim_ / heads)));
   Var out;
-  if (g.dense) {
+  if (g.dense && opt_.fft_radius > 0) {
+    // Kernelized attention, O(n log n) per sentence; no clamp, no attention dropout.
+    out = ops::fft_attention(t, *g.dense, q, k, v, t.param(*store_, fft_bias_), static_cast<int>(heads));
+  } else if (g.dense) {
     AttnConfig cfg;
     cfg.scale = scale;
     cfg.clamp = opt_.clamp;
@@ -80,7 +85,7 @@ Var TransformerLayer<T>::attention(Tape<T>& t, GraphRef g, Var h, bool training,
     const Var bias = opt_.rel_buckets > 0 ? t.param(*store_, rel_bias_) : Var{};
     out = ops::dense_attention(t, *g.dense, q, k, v, static_cast<int>(heads), cfg, bias, training, key);
   } else {
-    if (opt_.attn_norm != AttnNorm::Softmax || opt_.rel_buckets > 0)
+    if (opt_.attn_norm != AttnNorm::Softmax || opt_.rel_buckets > 0 || opt_.fft_radius > 0)
       throw InputError("l2 attention and the T5 relative bias need sentences (a Dense topology); on graphs use "
                        "softmax attention and posenc_SPD");
     // Scores on edges: clamp(<q_d, k_s> / √d_h) (+ SPD bias), softmax over d's in-edges, weighted sum of v_s.

@@ -38,6 +38,7 @@ struct TransformerOptions {
   int rel_buckets = 0;                     // T5 relative bias buckets (Dense only; 0: off)
   int rel_max_distance = 128;              // T5: offsets beyond share the last bucket
   int spd_classes = 0;                     // SPD bias over edge classes 0..spd_classes-1 (Csr only; 0: off)
+  int fft_radius = 0;  // > 0: kernelized FFT attention with a relative bias over offsets ±fft_radius (Dense only)
 };
 
 // Per-call inputs of the position options: positions [N, P] (RoPE; P = 1 or 2) and, on a Csr,
@@ -64,7 +65,7 @@ class TransformerLayer {
   int64_t dim_;
   Linear<T> wq_, wk_, wv_, wo_, ffn1_, ffn2_;
   ParamId gamma_[2], beta_[2];
-  ParamId rel_bias_, spd_bias_;  // [heads, buckets], [heads, spd_classes] when enabled
+  ParamId rel_bias_, spd_bias_, fft_bias_;  // [heads, buckets], [heads, spd_classes], [heads, 2R+1] when enabled
   std::shared_ptr<ops::BatchNormState<T>> bn_[2];  // running statistics (BatchNorm only)
 };
 

@@ -27,11 +27,13 @@ struct PosEncSpec {
   int anchor_cutoff = -1; // posenc_Anchor.cutoff: q-hop cutoff (-1: none)
   bool spd = false;       // posenc_SPD.enable (transformer on graphs)
   int spd_max_dist = 2;   // posenc_SPD.max_dist: attend within this many hops
-  std::string seq = "none";  // posenc_seq.kind: none | sinusoidal | learned | rope | fourier | cape | t5_bias
+  // posenc_seq.kind: none | sinusoidal | learned | rope | fourier | cape | t5_bias | fft_kernel
+  std::string seq = "none";
   int seq_dim = 16;          // posenc_seq.dim_pe: columns of the absolute encodings
   int seq_max_len = 512;     // posenc_seq.max_len: rows of the learned table (longer positions clip)
   int seq_buckets = 32;      // posenc_seq.buckets: T5 buckets
-  int seq_max_distance = 128;  // posenc_seq.max_distance: T5 offsets beyond share the last bucket
+  int seq_max_distance = 128;  // posenc_seq.max_distance: T5 offsets beyond share the last bucket;
+                               // fft_kernel: the bias table covers offsets ±max_distance
 };
 
 template <class T>

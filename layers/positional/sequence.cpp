@@ -164,7 +164,7 @@ Mat cape_augment(const Mat& pos, const Dense& g, const CapeOptions& opt, uint64_
 }
 
 namespace {
-constexpr const char* kSeqPeNames[] = {"none", "sinusoidal", "learned", "rope", "fourier", "cape", "t5_bias"};
+constexpr const char* kSeqPeNames[] = {"none", "sinusoidal", "learned", "rope", "fourier", "cape", "t5_bias", "fft_kernel"};
 }
 
 SeqPE parse_seq_pe(const std::string& name) {
@@ -172,7 +172,7 @@ SeqPE parse_seq_pe(const std::string& name) {
     if (name == kSeqPeNames[i]) return static_cast<SeqPE>(i);
   const std::string near = nearest(name, std::vector<std::string>(std::begin(kSeqPeNames), std::end(kSeqPeNames)));
   throw InputError("unknown sequence positional encoding '" + name +
-                   "'. Use one of none|sinusoidal|learned|rope|fourier|cape|t5_bias" +
+                   "'. Use one of none|sinusoidal|learned|rope|fourier|cape|t5_bias|fft_kernel" +
                    (near.empty() ? std::string() : " (did you mean '" + near + "'?)"));
 }
 

@@ -97,9 +97,10 @@ struct CapeOptions {
 Mat cape_augment(const Mat& pos, const Dense& g, const CapeOptions& opt, uint64_t key);
 
 // The sequence positional encoding a model uses (config value, see parse_seq_pe).
-enum class SeqPE { None, Sinusoidal, Learned, Rope, Fourier, Cape, T5Bias };
+// FftKernel: kernelized attention with a relative bias through FFT (core/ops/fft_attention.hpp).
+enum class SeqPE { None, Sinusoidal, Learned, Rope, Fourier, Cape, T5Bias, FftKernel };
 
-// "none" | "sinusoidal" | "learned" | "rope" | "fourier" | "cape" | "t5_bias"; anything else throws
+// "none" | "sinusoidal" | "learned" | "rope" | "fourier" | "cape" | "t5_bias" | "fft_kernel"; anything else throws
 // InputError listing those names (with a "did you mean" hint when one is close).
 SeqPE parse_seq_pe(const std::string& name);
 // The config name of a SeqPE (inverse of parse_seq_pe).

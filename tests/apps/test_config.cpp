@@ -102,7 +102,7 @@ TEST_CASE("config: positional-encoding keys, nested sections as in GraphGPS") {
   CHECK(c.gnn.att_norm == "l2");
   // Errors name the key, the token and the fix.
   CHECK_THROWS_WITH_AS(load_config("", {"dataset.name=karate", "posenc_seq.kind=alibi"}),
-                       doctest::Contains("none, sinusoidal, learned, rope, fourier, cape, t5_bias"), InputError);
+                       doctest::Contains("none, sinusoidal, learned, rope, fourier, cape, t5_bias, fft_kernel"), InputError);
   CHECK_THROWS_WITH_AS(load_config("", {"dataset.name=karate", "posenc_Anchor.cutoff=-2"}),
                        doctest::Contains("must be >= -1"), InputError);
   CHECK_THROWS_WITH_AS(load_config("", {"dataset.name=karate", "posenc_LapPE.eigen.max_freq=4"}),

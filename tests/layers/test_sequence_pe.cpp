@@ -377,12 +377,12 @@ TEST_CASE("cape_augment: deterministic, bounded, per-block shifts, identity when
 }
 
 TEST_CASE("parse_seq_pe: names round-trip, unknown names list the choices") {
-  for (const char* name : {"none", "sinusoidal", "learned", "rope", "fourier", "cape", "t5_bias"})
+  for (const char* name : {"none", "sinusoidal", "learned", "rope", "fourier", "cape", "t5_bias", "fft_kernel"})
     CHECK(std::string(pe::seq_pe_name(pe::parse_seq_pe(name))) == name);
   CHECK(pe::parse_seq_pe("t5_bias") == pe::SeqPE::T5Bias);
   CHECK(pe::parse_seq_pe("rope") == pe::SeqPE::Rope);
   const std::string msg = error_of([] { pe::parse_seq_pe("ropee"); });
-  CHECK(msg.find("none|sinusoidal|learned|rope|fourier|cape|t5_bias") != std::string::npos);
+  CHECK(msg.find("none|sinusoidal|learned|rope|fourier|cape|t5_bias|fft_kernel") != std::string::npos);
   CHECK(msg.find("did you mean 'rope'") != std::string::npos);
   CHECK_THROWS_AS(pe::parse_seq_pe("alibi"), InputError);
 }
