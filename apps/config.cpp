@@ -84,6 +84,38 @@ std::string scalar_text(const Value& v, const std::string& what, const std::stri
   return v.node.Scalar();
 }
 
+// A list of plain words: a YAML sequence ([gcn, gcn+LapPE]) or one comma-separated scalar
+// ("gcn,gcn+LapPE", handy on the command line).
+std::vector<std::string> read_word_list(const Value& v, const std::string& example) {
+  const std::string fix = "write " + v.key + " as a list of names, e.g. [" + example + "]";
+  if (v.node.IsNull()) fail(v, "missing value for", fix);
+  std::vector<std::string> out;
+  auto add = [&](std::string w) {
+    w.erase(0, w.find_first_not_of(" \t"));
+    w.erase(w.find_last_not_of(" \t") + 1);
+    if (w.empty()) fail(v, "empty name in " + v.key + ":", fix);
+    out.push_back(w);
+  };
+  if (v.node.IsSequence()) {
+    for (const auto& item : v.node) {
+      if (!item.IsScalar()) fail(v, v.key + " must list plain names, got", fix);
+      add(item.Scalar());
+    }
+  } else if (v.node.IsScalar()) {
+    std::string s = v.node.Scalar();
+    for (size_t start = 0;;) {
+      const size_t comma = s.find(',', start);
+      add(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  } else {
+    fail(v, v.key + " must be a list, got", fix);
+  }
+  if (out.empty()) fail(v, v.key + " is empty:", fix);
+  return out;
+}
+
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -228,6 +260,8 @@ const std::vector<KeySpec>& key_specs() {
        [](ExperimentConfig& c, const Value& v) { c.optim.weight_decay_on = read_choice(v, {"first", "all"}); }},
       {"optim.max_epoch", [](ExperimentConfig& c, const Value& v) { c.optim.max_epoch = read_int(v, 1, 200); }},
       {"train.patience", [](ExperimentConfig& c, const Value& v) { c.train.patience = read_int(v, 0, 50); }},
+      {"compare.variants",
+       [](ExperimentConfig& c, const Value& v) { c.compare.variants = read_word_list(v, "gcn, gcn+LapPE, transformer+SPD"); }},
       {"gnn.att_norm",
        [](ExperimentConfig& c, const Value& v) { c.gnn.att_norm = read_choice(v, {"softmax", "l2"}); }},
       {"posenc_LapPE.enable", [](ExperimentConfig& c, const Value& v) { c.posenc.lap = read_bool(v); }},
@@ -267,7 +301,8 @@ const std::vector<KeySpec>& key_specs() {
 const std::vector<std::string>& section_names() {
   static const std::vector<std::string> names = {"dataset",        "gnn",        "optim",        "train",
                                                  "posenc_LapPE",   "posenc_LapPE.eigen", "posenc_RWSE",
-                                                 "posenc_RWSE.kernel", "posenc_Anchor", "posenc_SPD", "posenc_seq"};
+                                                 "posenc_RWSE.kernel", "posenc_Anchor", "posenc_SPD", "posenc_seq",
+                                                 "compare"};
   return names;
 }
 

@@ -54,6 +54,11 @@ struct ExperimentConfig {
     std::string select = "val_acc";
   } train;
 
+  struct Compare {
+    // `locus compare`: the model variants to run (apps/compare.hpp), e.g. gcn, gcn+LapPE.
+    std::vector<std::string> variants;
+  } compare;
+
   uint64_t seed = 0;    // run r uses seed + r
   int num_runs = 1;     // >= 1
   int num_threads = 0;  // 0 = all cores

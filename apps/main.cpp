@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "apps/compare.hpp"
 #include "apps/config.hpp"
 #include "apps/generate.hpp"
 #include "apps/train.hpp"
@@ -23,6 +24,15 @@ int main(int argc, char** argv) {
   train->add_option("overrides", overrides, "key=value overrides, e.g. num_runs=3 gnn.dim_inner=32");
   train->add_option("--json", json_path, "Write the results as JSON to this file");
 
+  auto* compare = app.add_subcommand("compare", "Train several model variants (compare.variants) and compare them");
+  std::string compare_config, compare_json, compare_csv, compare_plot;
+  std::vector<std::string> compare_overrides;
+  compare->add_option("config", compare_config, "Experiment config YAML with compare.variants")->required();
+  compare->add_option("overrides", compare_overrides, "key=value overrides for every variant");
+  compare->add_option("--json", compare_json, "Write every variant's results as JSON to this file");
+  compare->add_option("--csv", compare_csv, "Write one CSV row per variant to this file");
+  compare->add_option("--plot", compare_plot, "Draw the table as a PNG bar chart with error bars (gnuplot)");
+
   // `generate` runs as its subcommand's callback and reports its own errors (status 2 or 1).
   locus::add_generate_command(app);
 
@@ -37,6 +47,14 @@ int main(int argc, char** argv) {
         locus::write_summary_json(summary, cfg, json_path);
         std::cerr << "results: " << json_path << "\n";
       }
+    }
+    if (compare->parsed()) {
+      const auto results = locus::run_compare(compare_config, compare_overrides, std::cerr, isatty(STDERR_FILENO) != 0);
+      locus::print_compare(results, std::cout);
+      if (!compare_json.empty()) locus::write_compare_json(results, compare_json);
+      if (!compare_csv.empty()) locus::write_compare_csv(results, compare_csv);
+      if (!compare_plot.empty())
+        locus::write_compare_plot(results, results.front().summary.dataset + ": " + compare_config, compare_plot);
     }
   } catch (const locus::InputError& e) {
     std::cerr << "locus: error: " << e.what() << "\n";

@@ -336,6 +336,13 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
                  {"optim.max_epoch", cfg.optim.max_epoch},
                  {"train.patience", cfg.train.patience},
                  {"train.select", cfg.train.select},
+                 {"gnn.att_norm", cfg.gnn.att_norm},
+                 {"posenc_LapPE", {{"enable", cfg.posenc.lap}, {"dim_pe", cfg.posenc.lap_dim}, {"eigen.max_freqs", cfg.posenc.lap_freqs}}},
+                 {"posenc_RWSE", {{"enable", cfg.posenc.rwse}, {"dim_pe", cfg.posenc.rwse_dim}, {"kernel.times", cfg.posenc.rwse_steps}}},
+                 {"posenc_Anchor", {{"enable", cfg.posenc.anchor}, {"dim_pe", cfg.posenc.anchor_dim}, {"cutoff", cfg.posenc.anchor_cutoff}}},
+                 {"posenc_SPD", {{"enable", cfg.posenc.spd}, {"max_dist", cfg.posenc.spd_max_dist}}},
+                 {"posenc_seq", {{"kind", cfg.posenc.seq}, {"dim_pe", cfg.posenc.seq_dim}, {"max_len", cfg.posenc.seq_max_len},
+                                 {"buckets", cfg.posenc.seq_buckets}, {"max_distance", cfg.posenc.seq_max_distance}}},
                  {"seed", cfg.seed}};
   json runs = json::array();
   for (const auto& r : s.runs)

@@ -1,6 +1,7 @@
 #include "datasets/builtin.hpp"
 
 #include <utility>
+#include <vector>
 
 #include "core/error.hpp"
 #include "datasets/generators.hpp"
@@ -55,16 +56,33 @@ Dataset named(Dataset d, const std::string& name) {
   return d;
 }
 
+// GIR.md's non-"-T" variants: a single dense feature column of ones (the same input for every
+// node, so a model sees only the structure; the -T variants get identity features instead).
+Dataset with_constant_feature(Dataset d) {
+  std::vector<Eigen::Triplet<float, int32_t>> ones;
+  ones.reserve(static_cast<size_t>(d.num_nodes));
+  for (int32_t v = 0; v < d.num_nodes; ++v) ones.emplace_back(v, 0, 1.0f);
+  d.features.resize(d.num_nodes, 1);
+  d.features.setFromTriplets(ones.begin(), ones.end());
+  d.features_dense = true;
+  return d;
+}
+
 }  // namespace
 
 std::vector<std::string> builtin_dataset_names() {
-  return {"karate", "grid", "communities", "sbm", "random", "seq_probe", "seq_order", "seq_lengthgen"};
+  return {"karate",  "grid",   "grid-T",    "communities", "communities-T",
+          "sbm",     "random", "seq_probe", "seq_order",   "seq_lengthgen"};
 }
 
 Dataset builtin_dataset(const std::string& name) {
   if (name == "karate") return karate();
-  if (name == "grid") return named(generate_grid(GridParams{}), name);  // 20 x 20, 4 quadrant classes
-  if (name == "communities") return named(generate_caveman(CavemanParams{}), name);  // 20 x 20, p = 0.01
+  // 20 x 20, 4 quadrant classes
+  if (name == "grid") return with_constant_feature(named(generate_grid(GridParams{}), name));
+  if (name == "grid-T") return named(generate_grid(GridParams{}), name);
+  // 20 cliques of 20, p = 0.01
+  if (name == "communities") return with_constant_feature(named(generate_caveman(CavemanParams{}), name));
+  if (name == "communities-T") return named(generate_caveman(CavemanParams{}), name);
   if (name == "sbm") return named(generate_sbm(SbmParams{}), name);  // 5 x 200, p_in 0.05, p_out 0.005
   if (name == "random") return named(generate_random(RandomGraphParams{}), name);  // 2000 nodes, 10000 edges
   if (name == "seq_probe") return sentence_probe();

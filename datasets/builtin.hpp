@@ -13,10 +13,17 @@ namespace locus {
 // karate: Zachary's karate club, 34 nodes, 78 undirected edges (156 directed), 2 factions,
 // train = {0, 33}, val empty, test = the other 32; no features (num_nodes x 0).
 // grid: GIR.md's Grid, a 20 x 20 4-neighbour grid (400 nodes, 760 edges), labels = the four
-//   10 x 10 quadrants; no features.
+//   10 x 10 quadrants; one constant feature column (all ones, dense): GIR.md's "Grid", where
+//   only the structure can tell nodes apart.
+// grid-T: the same graph, labels and split with no features (num_nodes x 0), so `locus train`
+//   gives it one-hot identity features: GIR.md's "Grid-T".
 // communities: GIR.md's Communities, a connected caveman graph of 20 cliques of 20 nodes with
 //   edges rewired with probability 0.01 (400 nodes, 3800 edges, kept connected), labels = clique;
-//   no features.
+//   one constant feature column (all ones, dense).
+// communities-T: the same graph, labels and split with no features ("Communities-T").
+// All four are node-classification datasets (task NodeClassification); the task of a run is
+// chosen by the config. Their labels (quadrant / community) are what pair classification
+// compares (datasets/tasks.hpp make_pair_split); link prediction uses only the edges.
 // sbm: stochastic block model, 5 blocks of 200 nodes, p_in 0.05, p_out 0.005, labels = block;
 //   no features.
 // random: G(n, m) with 2000 nodes, 10000 edges, 5 uniform classes, 32 dense class-dependent

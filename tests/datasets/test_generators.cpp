@@ -478,8 +478,8 @@ TEST_CASE("connected caveman stays connected even when every edge may move") {
 // ---------------------------------------------------------------------------------------------
 TEST_CASE("generated built-ins: grid, communities, sbm, random") {
   const auto names = builtin_dataset_names();
-  CHECK(names == std::vector<std::string>{"karate", "grid", "communities", "sbm", "random", "seq_probe", "seq_order",
-                                         "seq_lengthgen"});
+  CHECK(names == std::vector<std::string>{"karate", "grid", "grid-T", "communities", "communities-T", "sbm", "random",
+                                         "seq_probe", "seq_order", "seq_lengthgen"});
   const Dataset grid = builtin_dataset("grid");
   CHECK(grid.name == "grid");
   CHECK(grid.source == "built-in:grid");
@@ -491,6 +491,25 @@ TEST_CASE("generated built-ins: grid, communities, sbm, random") {
   CHECK(comm.num_edges() == 2 * 3800);
   CHECK(comm.num_classes == 20);
   CHECK(connected(comm));
+  // GIR.md: plain Grid / Communities carry one constant feature column; the -T variants none
+  // (identity features in `locus train`); otherwise the same dataset.
+  for (const auto& [plain, ident] : {std::pair{grid, builtin_dataset("grid-T")}, std::pair{comm, builtin_dataset("communities-T")}}) {
+    CAPTURE(plain.name);
+    CHECK(plain.num_features() == 1);
+    CHECK(plain.features_dense);
+    CHECK(plain.features.nonZeros() == plain.num_nodes);
+    CHECK(Mat(plain.features) == Mat::Ones(plain.num_nodes, 1));
+    CHECK(ident.name == plain.name + "-T");
+    CHECK(ident.source == "built-in:" + plain.name + "-T");
+    CHECK(ident.num_features() == 0);
+    CHECK(ident.num_nodes == plain.num_nodes);
+    CHECK(ident.src == plain.src);
+    CHECK(ident.dst == plain.dst);
+    CHECK(ident.labels == plain.labels);
+    CHECK(ident.train == plain.train);
+    CHECK(ident.task == Task::NodeClassification);
+    CHECK(plain.task == Task::NodeClassification);
+  }
   const Dataset sbm = builtin_dataset("sbm");
   CHECK(sbm.num_nodes == 1000);
   CHECK(sbm.num_classes == 5);

@@ -1,0 +1,180 @@
+#include "apps/compare.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/io.hpp"
+#include "layers/gnn.hpp"
+
+namespace locus {
+namespace {
+
+const std::vector<std::string>& addon_names() {
+  static const std::vector<std::string> names{"LapPE", "RWSE", "AnchorPE", "SPD"};
+  return names;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+std::string pct(double x) { return std::isnan(x) ? "—" : fmt::format("{:.2f}", 100 * x); }
+
+}  // namespace
+
+std::vector<std::string> variant_overrides(const std::string& variant) {
+  std::vector<std::string> parts;
+  std::stringstream in(variant);
+  for (std::string p; std::getline(in, p, '+');) parts.push_back(p);
+  if (variant.empty() || variant.back() == '+' || std::find(parts.begin(), parts.end(), "") != parts.end())
+    throw InputError("malformed model variant '" + variant + "' in compare.variants: write e.g. gcn or gcn+LapPE");
+  const std::string& base = parts.front();
+  const auto& types = gnn_layer_types();
+  if (std::find(types.begin(), types.end(), base) == types.end())
+    throw InputError("unknown model '" + base + "' in variant '" + variant + "'. A variant starts with one of " +
+                     join(types) + (nearest(base, types).empty() ? "" : " (did you mean '" + nearest(base, types) + "'?)"));
+  std::vector<std::string> out{"gnn.layer_type=" + base};
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string& a = parts[i];
+    if (a == "LapPE") out.push_back("posenc_LapPE.enable=true");
+    else if (a == "RWSE") out.push_back("posenc_RWSE.enable=true");
+    else if (a == "AnchorPE") out.push_back("posenc_Anchor.enable=true");
+    else if (a == "SPD") out.push_back("posenc_SPD.enable=true");
+    else {
+      const std::string near = nearest(a, addon_names());
+      throw InputError("unknown addition '" + a + "' in variant '" + variant + "'. After '+' use " +
+                       join(addon_names()) + (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+    }
+  }
+  return out;
+}
+
+std::vector<VariantResult> run_compare(const std::string& config_path, const std::vector<std::string>& overrides,
+                                       std::ostream& log, bool progress) {
+  const ExperimentConfig base = load_config(config_path, overrides);
+  if (base.compare.variants.empty())
+    throw InputError(config_path + ": no compare.variants; add e.g. 'compare: {variants: [gcn, gcn+LapPE]}' or "
+                     "compare.variants=gcn,gcn+LapPE");
+  // Check every name before training anything.
+  std::vector<std::vector<std::string>> all;
+  for (const auto& v : base.compare.variants) {
+    std::vector<std::string> o = overrides;
+    for (auto& x : variant_overrides(v)) o.push_back(std::move(x));
+    all.push_back(std::move(o));
+  }
+  std::vector<VariantResult> results;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const ExperimentConfig cfg = load_config(config_path, all[i]);
+    log << fmt::format("== variant {}/{}: {}\n", i + 1, all.size(), base.compare.variants[i]) << std::flush;
+    results.push_back({base.compare.variants[i], run_training(cfg, log, progress)});
+  }
+  return results;
+}
+
+void print_compare(const std::vector<VariantResult>& results, std::ostream& out) {
+  size_t w = 7;
+  for (const auto& r : results) w = std::max(w, r.variant.size());
+  out << fmt::format("\n{:<{}}  {:>16}  {:>8}  {:>10}  {:>8}\n", "variant", w, "test acc %", "val %", "ms/epoch",
+                     "params");
+  for (const auto& r : results) {
+    const auto& s = r.summary;
+    out << fmt::format("{:<{}}  {:>16}  {:>8}  {:>10.3f}  {:>8}\n", r.variant, w,
+                       pct(s.test_acc_mean) + " ± " + pct(s.test_acc_std), pct(s.val_acc_mean), s.epoch_ms_median,
+                       s.num_params);
+  }
+  if (!results.empty())
+    out << fmt::format("{} variants, {} runs each, dataset {}\n", results.size(), results.front().summary.runs.size(),
+                       results.front().summary.dataset);
+}
+
+void write_compare_json(const std::vector<VariantResult>& results, const std::string& path) {
+  using nlohmann::json;
+  auto num = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
+  json variants = json::array();
+  for (const auto& r : results) {
+    const auto& s = r.summary;
+    json runs = json::array();
+    for (const auto& run : s.runs)
+      runs.push_back({{"seed", run.seed}, {"best_epoch", run.best_epoch}, {"val_acc", num(run.val_acc)},
+                      {"test_acc", num(run.test_acc)}});
+    variants.push_back({{"variant", r.variant},
+                        {"dataset", s.dataset},
+                        {"model", s.model},
+                        {"num_runs", s.runs.size()},
+                        {"test_acc_mean", num(s.test_acc_mean)},
+                        {"test_acc_std", num(s.test_acc_std)},
+                        {"val_acc_mean", num(s.val_acc_mean)},
+                        {"epoch_ms_median", num(s.epoch_ms_median)},
+                        {"num_params", s.num_params},
+                        {"runs", runs}});
+  }
+  write_file_atomic(path, json{{"variants", variants}}.dump(2) + "\n");
+}
+
+void write_compare_csv(const std::vector<VariantResult>& results, const std::string& path) {
+  std::string csv = "variant,test_acc_mean,test_acc_std,val_acc_mean,epoch_ms_median,num_params\n";
+  for (const auto& r : results) {
+    const auto& s = r.summary;
+    csv += fmt::format("{},{:.6f},{:.6f},{:.6f},{:.4f},{}\n", r.variant, s.test_acc_mean, s.test_acc_std,
+                       s.val_acc_mean, s.epoch_ms_median, s.num_params);
+  }
+  write_file_atomic(path, csv);
+}
+
+void write_compare_plot(const std::vector<VariantResult>& results, const std::string& title, const std::string& path) {
+  namespace fs = std::filesystem;
+  // Data and script in a private temporary folder; gnuplot writes a temporary PNG that is then
+  // renamed over `path`, so a failed plot leaves nothing behind.
+  std::string dir_template = (fs::temp_directory_path() / "locus-plot-XXXXXX").string();
+  if (!mkdtemp(dir_template.data())) throw std::runtime_error("cannot create a temporary folder for the plot");
+  const fs::path dir = dir_template;
+  std::string data;
+  for (const auto& r : results)
+    data += fmt::format("\"{}\" {:.4f} {:.4f}\n", r.variant, 100 * r.summary.test_acc_mean, 100 * r.summary.test_acc_std);
+  const fs::path target = fs::absolute(path);
+  const fs::path tmp_png = target.parent_path() / ("." + target.filename().string() + ".tmp");
+  std::string script = fmt::format(
+      "set terminal pngcairo size 1000,560 font 'sans,11'\n"
+      "set output '{}'\n"
+      "set title \"{}\" noenhanced\n"
+      "set style data histogram\nset style histogram errorbars gap 1 lw 1\n"
+      "set style fill solid 0.7 border -1\nset boxwidth 0.8\n"
+      "set ylabel 'test accuracy (%), mean ± std'\nset yrange [0:105]\nset grid ytics\n"
+      "set xtics rotate by -30 noenhanced\nunset key\n"
+      "plot '{}' using 2:3:xtic(1) lc rgb '#4477aa'\n",
+      tmp_png.string(), title, (dir / "data.txt").string());
+  write_file_atomic((dir / "data.txt").string(), data);
+  write_file_atomic((dir / "plot.gp").string(), script);
+  std::error_code ec;
+  if (!target.parent_path().empty()) fs::create_directories(target.parent_path(), ec);
+  const std::string cmd = "gnuplot '" + (dir / "plot.gp").string() + "' 2>'" + (dir / "err.txt").string() + "'";
+  const int rc = std::system(cmd.c_str());
+  std::string err;
+  if (rc != 0) {
+    std::ifstream e(dir / "err.txt");
+    std::stringstream b;
+    b << e.rdbuf();
+    err = b.str();
+  }
+  fs::remove_all(dir, ec);
+  if (rc != 0) {
+    fs::remove(tmp_png, ec);
+    throw InputError("gnuplot failed to draw " + path + (err.empty() ? "" : ": " + err) +
+                     " (is gnuplot installed? scripts/setup.sh installs gnuplot-nox)");
+  }
+  fs::rename(tmp_png, target, ec);
+  if (ec) throw InputError("cannot move the plot to " + path + ": " + ec.message());
+}
+
+}  // namespace locus
