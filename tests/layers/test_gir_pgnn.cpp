@@ -1,0 +1,488 @@
+// Anchor models: the row-layout ops of core/ops/anchor.hpp, anchor indication, the GIR encoder and
+// the P-GNN layer. Gradients in double; GIR against a brute-force shortest-path recursion, P-GNN
+// against a naive per-(node, set) loop, anchor channels against BFS; 1 vs 2 threads bit-identical.
+#include <doctest/doctest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <queue>
+#include <utility>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/ops/anchor.hpp"
+#include "core/ops/basic.hpp"
+#include "core/ops/message.hpp"
+#include "layers/anchor_indication.hpp"
+#include "layers/gcn.hpp"
+#include "layers/gir.hpp"
+#include "layers/pgnn.hpp"
+#include "tests/testing/gradcheck.hpp"
+
+using namespace locus;
+using locus::testing::check_grad;
+using locus::testing::grad_mismatch;
+using locus::testing::gradcheck_params;
+using locus::testing::random_matrix;
+using locus::testing::reduce_random;
+
+namespace {
+
+using Edges = std::vector<std::pair<int32_t, int32_t>>;
+
+// Every pair stored in both directions.
+Csr undirected(int64_t n, const Edges& e) {
+  std::vector<int32_t> src, dst;
+  for (auto [a, b] : e) {
+    src.insert(src.end(), {a, b});
+    dst.insert(dst.end(), {b, a});
+  }
+  return Csr::from_edges(n, src, dst);
+}
+
+Edges grid_edges(int32_t rows, int32_t cols) {
+  Edges e;
+  for (int32_t r = 0; r < rows; ++r)
+    for (int32_t c = 0; c < cols; ++c) {
+      if (c + 1 < cols) e.emplace_back(r * cols + c, r * cols + c + 1);
+      if (r + 1 < rows) e.emplace_back(r * cols + c, (r + 1) * cols + c);
+    }
+  return e;
+}
+
+// A 3×3 grid (0..8), a chord 0–8, and a separate edge 9–10: unreachable entries and odd degrees.
+Csr small_graph() {
+  Edges e = grid_edges(3, 3);
+  e.emplace_back(0, 8);
+  e.emplace_back(9, 10);
+  return undirected(11, e);
+}
+
+pe::AnchorSets make_sets(const std::vector<std::vector<int32_t>>& sets) {
+  pe::AnchorSets s;
+  for (const auto& set : sets) {
+    std::vector<int32_t> sorted = set;
+    std::sort(sorted.begin(), sorted.end());
+    s.nodes.insert(s.nodes.end(), sorted.begin(), sorted.end());
+    s.offsets.push_back(static_cast<int64_t>(s.nodes.size()));
+  }
+  return s;
+}
+
+// Brute-force multi-source BFS over in-neighbour lists: hops from v to set k, −1 when unreachable.
+std::vector<std::vector<int>> bfs_depths(const Csr& g, const pe::AnchorSets& sets) {
+  const int64_t n = g.num_dst, k = sets.num_sets();
+  std::vector<std::vector<int>> depth(n, std::vector<int>(k, -1));
+  for (int64_t s = 0; s < k; ++s) {
+    std::queue<int32_t> q;
+    for (int64_t p = sets.offsets[s]; p < sets.offsets[s + 1]; ++p) {
+      depth[sets.nodes[p]][s] = 0;
+      q.push(sets.nodes[p]);
+    }
+    while (!q.empty()) {
+      const int32_t u = q.front();
+      q.pop();
+      for (int64_t p = g.indptr[u]; p < g.indptr[u + 1]; ++p) {
+        const int32_t w = g.indices[p];
+        if (depth[w][s] < 0) {
+          depth[w][s] = depth[u][s] + 1;
+          q.push(w);
+        }
+      }
+    }
+  }
+  return depth;
+}
+
+MatD relu(const MatD& x) { return x.cwiseMax(0.0); }
+
+// Every parameter U(−1, 1): no ReLU input sits exactly at a kink (zero biases with zero inputs).
+void randomise(ParamStore<double>& store, uint64_t seed) {
+  const MatD r = random_matrix(store.size(), 1, seed);
+  for (int64_t i = 0; i < store.size(); ++i) store.values()[i] = r(i, 0);
+}
+
+MatD linear(ParamStore<double>& store, const Linear<double>& lin, const MatD& x) {
+  MatD y = x * store.value(lin.weight());
+  if (lin.bias().index >= 0) y.rowwise() += store.value(lin.bias()).row(0);
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("anchor ops: values, errors and gradients") {
+  const MatD x = random_matrix(3, 4, 1);
+  SUBCASE("reshape keeps the row-major entries") {
+    Tape<double> t;
+    const MatD y = t.value(ops::reshape(t, t.constant(x), 6, 2));
+    CHECK(y(1, 0) == x(0, 2));
+    CHECK(y(5, 1) == x(2, 3));
+    CHECK_THROWS_AS(ops::reshape(t, t.constant(x), 5, 2), ShapeError);
+    check_grad(
+        [](Tape<double>& t, const std::vector<Var>& in) { return reduce_random(t, ops::reshape(t, in[0], 2, 6)); }, {x});
+  }
+  SUBCASE("repeat_rows") {
+    Tape<double> t;
+    const MatD y = t.value(ops::repeat_rows(t, t.constant(x), 3));
+    REQUIRE(y.rows() == 9);
+    for (int v = 0; v < 3; ++v)
+      for (int j = 0; j < 3; ++j) CHECK(y.row(v * 3 + j) == x.row(v));
+    check_grad(
+        [](Tape<double>& t, const std::vector<Var>& in) { return reduce_random(t, ops::repeat_rows(t, in[0], 3)); },
+        {x});
+  }
+  SUBCASE("gather_blocks and scatter_blocks: [3, 4] as 6 blocks of 2") {
+    const std::vector<int64_t> idx{4, 0, 4, 5};  // repeats allowed when gathering
+    Tape<double> t;
+    const MatD y = t.value(ops::gather_blocks(t, t.constant(x), idx, 2));
+    CHECK(y(0, 0) == x(2, 0));
+    CHECK(y(1, 1) == x(0, 1));
+    CHECK(y(3, 1) == x(2, 3));
+    check_grad(
+        [&](Tape<double>& t, const std::vector<Var>& in) {
+          return reduce_random(t, ops::gather_blocks(t, in[0], idx, 2));
+        },
+        {x});
+    const std::vector<int64_t> dst{5, 1, 2};
+    const MatD src = random_matrix(3, 2, 2);
+    const MatD z = t.value(ops::scatter_blocks(t, t.constant(x), dst, t.constant(src), 3, 4));
+    MatD expect = x;
+    expect.block(2, 2, 1, 2) = src.row(0);
+    expect.block(0, 2, 1, 2) = src.row(1);
+    expect.block(1, 0, 1, 2) = src.row(2);
+    CHECK(z == expect);
+    const MatD z0 = t.value(ops::scatter_blocks(t, Var{}, dst, t.constant(src), 3, 4));
+    CHECK(z0.block(0, 0, 1, 2).isZero());
+    CHECK(z0.block(1, 0, 1, 2) == src.row(2));
+    CHECK_THROWS_AS(ops::scatter_blocks(t, Var{}, std::vector<int64_t>{1, 1, 2}, t.constant(src), 3, 4), ShapeError);
+    CHECK_THROWS_AS(ops::scatter_blocks(t, Var{}, std::vector<int64_t>{1, 6, 2}, t.constant(src), 3, 4), ShapeError);
+    check_grad(
+        [&](Tape<double>& t, const std::vector<Var>& in) {
+          return reduce_random(t, ops::scatter_blocks(t, in[0], dst, in[1], 3, 4));
+        },
+        {x, src});
+    check_grad(  // whole rows (d = cols), no base
+        [&](Tape<double>& t, const std::vector<Var>& in) {
+          return reduce_random(t, ops::scatter_blocks(t, Var{}, std::vector<int64_t>{2, 0}, in[0], 4, 2));
+        },
+        {random_matrix(2, 2, 3)});
+  }
+  SUBCASE("gather_rows_or_zero: −1 reads a zero row") {
+    const std::vector<int32_t> idx{2, -1, 0, 2, -1};
+    Tape<double> t;
+    const MatD y = t.value(ops::gather_rows_or_zero(t, t.constant(x), idx));
+    CHECK(y.row(0) == x.row(2));
+    CHECK(y.row(1).isZero());
+    CHECK(y.row(2) == x.row(0));
+    CHECK_THROWS_AS(ops::gather_rows_or_zero(t, t.constant(x), std::vector<int32_t>{3}), ShapeError);
+    check_grad(
+        [&](Tape<double>& t, const std::vector<Var>& in) {
+          return reduce_random(t, ops::gather_rows_or_zero(t, in[0], idx));
+        },
+        {x});
+  }
+}
+
+TEST_CASE("anchor indication: indicator, concat and embedding") {
+  const pe::AnchorSets sets = make_sets({{1, 4}, {0}, {4, 2, 3}});
+  const MatD ind = anchor_indicator<double>(sets, 5);
+  MatD expect = MatD::Zero(5, 3);
+  expect(1, 0) = expect(4, 0) = expect(0, 1) = expect(4, 2) = expect(2, 2) = expect(3, 2) = 1;
+  CHECK(ind == expect);
+  CHECK_THROWS_AS(anchor_indicator<double>(sets, 4), ShapeError);
+  CHECK(parse_anchor_indication("embedding") == AnchorIndicationMode::Embedding);
+  CHECK_THROWS_AS(parse_anchor_indication("concatenate"), InputError);
+
+  const MatD x = random_matrix(5, 2, 4);
+  Rng rng(3);
+  ParamStore<double> store;
+  Linear<double> lin(store, rng, "lin", 2 + 3, 4);  // concat mode: [x ‖ I] W + b
+  AnchorEmbedding<double> emb(store, rng, "emb", 3, 4);
+  randomise(store, 5);
+  {
+    Tape<double> t;
+    const Var i = anchor_indicator(t, sets, 5);
+    const MatD y = t.value(lin.forward(t, append_indicator(t, Features<double>{t.constant(x), nullptr}, i)));
+    MatD xi(5, 5);
+    xi << x, ind;
+    CHECK((y - linear(store, lin, xi)).cwiseAbs().maxCoeff() < 1e-12);
+    const MatD ye = t.value(emb.add_to(t, t.constant(x.leftCols(2) * store.value(lin.weight()).topRows(2)), i));
+    const MatD ee = x * store.value(lin.weight()).topRows(2) + ind * store.value(emb.table());
+    CHECK((ye - ee).cwiseAbs().maxCoeff() < 1e-12);
+  }
+  auto r = gradcheck_params(
+      [&](Tape<double>& t) {
+        const Var i = anchor_indicator(t, sets, 5);
+        const Var h = lin.forward(t, append_indicator(t, Features<double>{t.constant(x), nullptr}, i));
+        return reduce_random(t, emb.add_to(t, h, i));
+      },
+      store);
+  CHECK_MESSAGE(grad_mismatch(r).empty(), grad_mismatch(r));
+}
+
+TEST_CASE("anchor indication: after l GCN layers a channel is non-zero exactly within l hops of its set") {
+  const Csr g = undirected(20, grid_edges(4, 5));
+  const Csr a_hat = gcn_normalize(g);
+  const pe::AnchorSets sets = pe::sample_anchor_sets(20, 7);  // 4 sizes × 4 copies
+  const int64_t k = sets.num_sets();
+  const auto depth = bfs_depths(g, sets);
+  Rng rng(1);
+  ParamStore<double> store;
+  // First layer reads [x ‖ I] with W = [0; I_K]: only the indicator passes; the others are I_K.
+  GcnConv<double> first(store, rng, "gcn0", 3 + k, k);
+  store.value(ParamId{0}).setZero();
+  store.value(ParamId{0}).bottomRows(k).setIdentity();
+  std::vector<GcnConv<double>> rest;
+  for (int l = 1; l < 5; ++l) {
+    rest.emplace_back(store, rng, "gcn" + std::to_string(l), k, k);
+    store.value(ParamId{2 * l}).setIdentity();
+  }
+  Tape<double> t;
+  const Var i = anchor_indicator(t, sets, 20);
+  const Features<double> x{t.constant(random_matrix(20, 3, 2)), nullptr};
+  Var h = first.forward(t, a_hat, append_indicator(t, x, i));
+  for (int l = 1; l <= 5; ++l) {
+    if (l > 1) h = rest[l - 2].forward(t, a_hat, Features<double>{h, nullptr});
+    const MatD hv = t.value(h);
+    int mismatches = 0;
+    for (int v = 0; v < 20; ++v)
+      for (int64_t s = 0; s < k; ++s) mismatches += (hv(v, s) != 0.0) != (depth[v][s] <= l);
+    CHECK_MESSAGE(mismatches == 0, "layer " << l);
+  }
+}
+
+TEST_CASE("make_anchor_state: depths, start and frontiers match BFS") {
+  const Csr g = small_graph();
+  const pe::AnchorSets sets = make_sets({{4}, {0, 10}, {2, 6}, {7}});
+  const auto depth = bfs_depths(g, sets);
+  for (int hops : {1, 2, 4}) {
+    const AnchorState st = make_anchor_state(g, sets, hops);
+    REQUIRE(st.depth.rows() == 11);
+    REQUIRE(st.depth.cols() == 4);
+    REQUIRE(st.frontier.size() == static_cast<size_t>(hops));
+    std::vector<int64_t> start;
+    std::vector<std::vector<int64_t>> frontier(hops);
+    for (int v = 0; v < 11; ++v)
+      for (int s = 0; s < 4; ++s) {
+        const int d = depth[v][s] <= hops ? depth[v][s] : -1;
+        CHECK(st.depth(v, s) == d);
+        if (d == 0) start.push_back(v * 4 + s);
+        if (d > 0) frontier[d - 1].push_back(v * 4 + s);
+      }
+    CHECK(st.start == start);
+    CHECK(st.frontier == frontier);
+  }
+}
+
+TEST_CASE("GIR state equals the brute-force shortest-path recursion; unreached entries are exactly zero") {
+  const Csr g = small_graph();
+  const int64_t n = 11, in = 3, d = 4;
+  // Single anchors and sets with several members (set 1 spans both components).
+  const pe::AnchorSets sets = make_sets({{4}, {0, 10}, {2, 6}, {7}, {1, 5, 8}});
+  const int64_t k = sets.num_sets();
+  const auto bfs = bfs_depths(g, sets);
+  const MatD x = random_matrix(n, in, 11);
+  for (int hops : {2, 3})
+    for (ops::Reduce agg : {ops::Reduce::Sum, ops::Reduce::Mean})
+      for (bool reached : {false, true}) {
+        CAPTURE(hops);
+        CAPTURE(static_cast<int>(agg));
+        CAPTURE(reached);
+        Rng rng(12);
+        ParamStore<double> store;
+        GirOptions opt;
+        opt.aggregate = agg;
+        opt.update_reached = reached;
+        GirEncoder<double> gir(store, rng, "gir", in, d, hops, opt);
+        randomise(store, 13);
+        const AnchorState st = make_anchor_state(g, sets, hops + 1);  // deeper state: entries at hops + 1 stay 0
+        Tape<double> t;
+        const GirOutput out = gir.forward(t, g, Features<double>{t.constant(x), nullptr}, st);
+        const MatD state = t.value(out.state), zpos = t.value(out.z_pos), z = t.value(out.z);
+
+        // Brute force: P[v][s] per entry, plain loops over in-neighbours.
+        const MatD xu = linear(store, gir.input(), x);
+        std::vector<std::vector<Eigen::RowVectorXd>> p(n, std::vector<Eigen::RowVectorXd>(k));
+        for (int v = 0; v < n; ++v)
+          for (int s = 0; s < k; ++s)
+            p[v][s] = bfs[v][s] == 0 ? Eigen::RowVectorXd(relu(xu.row(v))) : Eigen::RowVectorXd::Zero(d);
+        for (int l = 1; l <= hops; ++l) {
+          const MatD w = store.value(gir.hop(l).weight());
+          const MatD b = store.value(gir.hop(l).bias());
+          auto next = p;
+          for (int v = 0; v < n; ++v)
+            for (int s = 0; s < k; ++s) {
+              const int dv = bfs[v][s];
+              const bool update = reached ? (dv >= 1 && dv <= l) : dv == l;
+              if (!update) continue;
+              Eigen::RowVectorXd m = Eigen::RowVectorXd::Zero(d);
+              const int64_t deg = g.indptr[v + 1] - g.indptr[v];
+              for (int64_t q = g.indptr[v]; q < g.indptr[v + 1]; ++q) m += p[g.indices[q]][s];
+              if (agg == ops::Reduce::Mean && deg > 0) m /= static_cast<double>(deg);
+              Eigen::RowVectorXd cat(2 * d);
+              cat << m, xu.row(v);
+              next[v][s] = relu(cat * w + b);
+            }
+          p = std::move(next);
+        }
+        const Eigen::RowVectorXd wpos = store.value(gir.pos_weight()).row(0);
+        double err = 0;
+        int unreached = 0, last_written = 0;
+        for (int v = 0; v < n; ++v) {
+          Eigen::RowVectorXd mean = Eigen::RowVectorXd::Zero(d);
+          for (int s = 0; s < k; ++s) {
+            const Eigen::RowVectorXd got = state.block(v, s * d, 1, d);
+            err = std::max(err, (got - p[v][s]).cwiseAbs().maxCoeff());
+            err = std::max(err, std::abs(zpos(v, s) - p[v][s].dot(wpos)));
+            mean += p[v][s] / static_cast<double>(k);
+            if (bfs[v][s] < 0 || bfs[v][s] > hops) {
+              CHECK(got.isZero(0.0));  // exactly zero
+              CHECK(zpos(v, s) == 0.0);
+              ++unreached;
+            } else if (bfs[v][s] == hops) {
+              last_written += !got.isZero(0.0);
+            }
+          }
+          err = std::max(err, (z.row(v) - mean).cwiseAbs().maxCoeff());
+        }
+        CHECK(err < 1e-12);
+        CHECK(unreached > 0);
+        CHECK(last_written > 0);  // the last hop reached something (not all killed by the ReLU)
+      }
+}
+
+TEST_CASE("GIR: parameter gradients and input gradients (sum / mean, frontier / reached)") {
+  const Csr g = small_graph();
+  const pe::AnchorSets sets = make_sets({{4}, {0, 10}, {2, 6}});
+  const AnchorState st = make_anchor_state(g, sets, 2);
+  const MatD x = random_matrix(11, 3, 21);
+  const MatD wz = random_matrix(11, 3, 22);
+  for (ops::Reduce agg : {ops::Reduce::Sum, ops::Reduce::Mean})
+    for (bool reached : {false, true}) {
+      Rng rng(23);
+      ParamStore<double> store;
+      GirOptions opt;
+      opt.aggregate = agg;
+      opt.update_reached = reached;
+      GirEncoder<double> gir(store, rng, "gir", 3, 3, 2, opt);
+      randomise(store, 24);
+      auto loss = [&](Tape<double>& t, Var xv) {
+        const GirOutput out = gir.forward(t, g, Features<double>{xv, nullptr}, st);
+        return ops::add(t, reduce_random(t, out.z_pos, 25), ops::weighted_sum(t, out.z, wz));
+      };
+      auto r = gradcheck_params([&](Tape<double>& t) { return loss(t, t.constant(x)); }, store);
+      CHECK_MESSAGE(grad_mismatch(r).empty(), grad_mismatch(r));
+      check_grad([&](Tape<double>& t, const std::vector<Var>& in) { return loss(t, in[0]); }, {x});
+    }
+  Rng rng(1);
+  ParamStore<double> store;
+  GirEncoder<double> deep(store, rng, "gir", 3, 3, 3);
+  Tape<double> t;
+  CHECK_THROWS_AS(deep.forward(t, g, Features<double>{t.constant(x), nullptr}, st), ShapeError);  // state for 2 hops
+}
+
+namespace {
+// Naive P-GNN layer: per (v, i) products, MLP_dist evaluated per entry from the stored parameters.
+// Returns {z_pos [N, K], h' [N, out]}.
+std::pair<MatD, MatD> naive_pgnn(ParamStore<double>& store, const MatD& h, const pe::AnchorDistances& dist) {
+  // Registration order: dist.0 (W, b), dist.1 (W, b), anchor.weight, self.weight, self.bias, pos.
+  const MatD w1 = store.value(ParamId{0}), b1 = store.value(ParamId{1});
+  const MatD w2 = store.value(ParamId{2}), b2 = store.value(ParamId{3});
+  const MatD wt = store.value(ParamId{4}), wb = store.value(ParamId{5}), b = store.value(ParamId{6});
+  const MatD wpos = store.value(ParamId{7});
+  const int64_t n = dist.value.rows(), k = dist.value.cols(), out = wt.cols();
+  MatD zpos(n, k), hn = MatD::Zero(n, out);
+  for (int64_t v = 0; v < n; ++v)
+    for (int64_t i = 0; i < k; ++i) {
+      const double s = dist.value(v, i);
+      const double st = (relu(s * w1 + b1) * w2 + b2)(0, 0);
+      const int32_t u = dist.nearest(v, i);
+      const MatD hu = u >= 0 ? MatD(h.row(u)) : MatD::Zero(1, h.cols());
+      MatD cat(1, 2 * h.cols());
+      cat << st * hu, h.row(v);
+      MatD w(2 * h.cols(), out);
+      w << wt, wb;
+      const MatD m = relu(cat * w + b);
+      zpos(v, i) = (m * wpos.transpose())(0, 0);
+      hn.row(v) += m / static_cast<double>(k);
+    }
+  return {zpos, hn};
+}
+}  // namespace
+
+TEST_CASE("P-GNN (F and E): messages equal a naive per-(node, set) loop; gradients") {
+  const Csr g = small_graph();
+  const pe::AnchorSets sets = pe::sample_anchor_sets(11, 31);  // 3 sizes × 3 copies
+  const MatD h = random_matrix(11, 4, 32);
+  for (int cutoff : {2, -1}) {
+    CAPTURE(cutoff);
+    const pe::AnchorDistances dist = pe::anchor_distances(g, sets, cutoff);
+    REQUIRE((dist.nearest.array() < 0).any());  // the 9–10 component misses some sets
+    Rng rng(33);
+    ParamStore<double> store;
+    PgnnOptions opt;
+    opt.dist_hidden = 3;
+    PgnnLayer<double> layer(store, rng, "pgnn", 4, 5, opt);
+    randomise(store, 34);
+    Tape<double> t;
+    const PgnnOutput out = layer.forward(t, Features<double>{t.constant(h), nullptr}, dist);
+    const auto [zpos, hn] = naive_pgnn(store, h, dist);
+    CHECK((MatD(t.value(out.z_pos)) - zpos).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK((MatD(t.value(out.h)) - hn).cwiseAbs().maxCoeff() < 1e-12);
+    {  // values not of the form 1/(d+1) (two in one class): MLP_dist per entry, same formula
+      pe::AnchorDistances odd = dist;
+      int changed = 0;
+      for (int64_t e = 0; e < odd.value.size(); ++e)
+        if (odd.value.data()[e] == 0.5f && changed++ == 0) odd.value.data()[e] = 0.49f;
+      REQUIRE(changed > 1);
+      Tape<double> t2;
+      const PgnnOutput o2 = layer.forward(t2, Features<double>{t2.constant(h), nullptr}, odd);
+      const auto [zpos2, hn2] = naive_pgnn(store, h, odd);
+      CHECK((MatD(t2.value(o2.z_pos)) - zpos2).cwiseAbs().maxCoeff() < 1e-12);
+      CHECK((MatD(t2.value(o2.h)) - hn2).cwiseAbs().maxCoeff() < 1e-12);
+      CHECK((zpos2 - zpos).cwiseAbs().maxCoeff() > 0);
+    }
+    auto loss = [&](Tape<double>& t, Var hv) {
+      const PgnnOutput o = layer.forward(t, Features<double>{hv, nullptr}, dist);
+      return ops::add(t, reduce_random(t, o.z_pos, 35), reduce_random(t, o.h, 36));
+    };
+    auto r = gradcheck_params([&](Tape<double>& t) { return loss(t, t.constant(h)); }, store);
+    CHECK_MESSAGE(grad_mismatch(r).empty(), grad_mismatch(r));
+    check_grad([&](Tape<double>& t, const std::vector<Var>& in) { return loss(t, in[0]); }, {h});
+  }
+}
+
+TEST_CASE("GIR and P-GNN: 1 and 2 threads give identical values and gradients") {
+  // 24×24 grid, K = 81 sets, d = 8: [N, K·d] has 373k entries, above the 2^18 parallel threshold.
+  const int n = 576;
+  const Csr g = undirected(n, grid_edges(24, 24));
+  const pe::AnchorSets sets = pe::sample_anchor_sets(n, 41);
+  REQUIRE(sets.num_sets() == 81);
+  const AnchorState st = make_anchor_state(g, sets, 3);
+  const pe::AnchorDistances dist = pe::anchor_distances(g, sets, 2);
+  const Mat x = random_matrix(n, 5, 42).cast<float>();
+  auto run = [&](int threads) {
+    omp_set_num_threads(threads);
+    Rng rng(43);
+    ParamStore<float> store;
+    GirOptions opt;
+    opt.aggregate = ops::Reduce::Mean;
+    GirEncoder<float> gir(store, rng, "gir", 5, 8, 3, opt);
+    PgnnLayer<float> pgnn(store, rng, "pgnn", 8, 8);
+    Tape<float> t;
+    const GirOutput o = gir.forward(t, g, Features<float>{t.constant(x), nullptr}, st);
+    const PgnnOutput p = pgnn.forward(t, Features<float>{o.z, nullptr}, dist);
+    const Mat wz = random_matrix(n, 81, 44).cast<float>(), wh = random_matrix(n, 8, 45).cast<float>();
+    const Var loss = ops::add(t, ops::add(t, ops::weighted_sum(t, o.z_pos, wz), ops::weighted_sum(t, p.z_pos, wz)),
+                              ops::weighted_sum(t, p.h, wh));
+    t.backward(loss);
+    omp_set_num_threads(omp_get_num_procs());
+    return std::tuple{Mat(t.value(o.z_pos)), Mat(t.value(p.h)), store.grads()};
+  };
+  const auto [z1, h1, g1] = run(1);
+  const auto [z2, h2, g2] = run(2);
+  CHECK(z1 == z2);
+  CHECK(h1 == h2);
+  CHECK(g1 == g2);
+  CHECK(z1.cwiseAbs().maxCoeff() > 0);
+}
