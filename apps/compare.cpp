@@ -19,7 +19,8 @@ namespace locus {
 namespace {
 
 const std::vector<std::string>& addon_names() {
-  static const std::vector<std::string> names{"LapPE", "RWSE", "AnchorPE", "SPD"};
+  static const std::vector<std::string> names{"LapPE", "RWSE", "AnchorPE", "SPD", "anchor", "gir", "pgnn", "gir:sum",
+                                              "pgnn:sum"};
   return names;
 }
 
@@ -51,6 +52,10 @@ std::vector<std::string> variant_overrides(const std::string& variant) {
     else if (a == "RWSE") out.push_back("posenc_RWSE.enable=true");
     else if (a == "AnchorPE") out.push_back("posenc_Anchor.enable=true");
     else if (a == "SPD") out.push_back("posenc_SPD.enable=true");
+    else if (a == "anchor") out.push_back("posenc_AnchorInd.enable=true");
+    else if (a == "gir" || a == "pgnn") out.push_back("gnn.position=" + a), out.push_back("gnn.fusion=concat");
+    else if (a == "gir:sum" || a == "pgnn:sum")
+      out.push_back("gnn.position=" + a.substr(0, a.find(':'))), out.push_back("gnn.fusion=sum");
     else {
       const std::string near = nearest(a, addon_names());
       throw InputError("unknown addition '" + a + "' in variant '" + variant + "'. After '+' use " +
@@ -85,8 +90,9 @@ std::vector<VariantResult> run_compare(const std::string& config_path, const std
 void print_compare(const std::vector<VariantResult>& results, std::ostream& out) {
   size_t w = 7;
   for (const auto& r : results) w = std::max(w, r.variant.size());
-  out << fmt::format("\n{:<{}}  {:>16}  {:>8}  {:>10}  {:>8}\n", "variant", w, "test acc %", "val %", "ms/epoch",
-                     "params");
+  const std::string metric = results.empty() || results.front().summary.metric == "acc" ? "acc" : "AUC";
+  out << fmt::format("\n{:<{}}  {:>16}  {:>8}  {:>10}  {:>8}\n", "variant", w, "test " + metric + " %", "val %",
+                     "ms/epoch", "params");
   for (const auto& r : results) {
     const auto& s = r.summary;
     out << fmt::format("{:<{}}  {:>16}  {:>8}  {:>10.3f}  {:>8}\n", r.variant, w,

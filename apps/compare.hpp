@@ -12,9 +12,11 @@
 namespace locus {
 
 // A variant name is a layer type optionally followed by "+ADDON" parts:
-//   BASE  gcn | sage | gin | gat | transformer | mlp
+//   BASE  gcn | sage | gin | gat | transformer | mlp | gir | pgnn
 //   ADDON LapPE | RWSE | AnchorPE (P-GNN anchor distances as input columns) | SPD (transformer)
-// e.g. "gcn", "gcn+LapPE", "transformer+SPD+RWSE". Returns the config overrides it stands for;
+//         | anchor (GIR's anchor indication columns) | gir | pgnn (an anchor branch fused by
+//         concatenation) | gir:sum | pgnn:sum (fused by a learnt weighted sum)
+// e.g. "gcn", "gcn+LapPE", "gcn+gir", "transformer+SPD+RWSE". Returns the config overrides it stands for;
 // unknown parts are InputErrors listing the valid names.
 std::vector<std::string> variant_overrides(const std::string& variant);
 

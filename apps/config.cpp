@@ -218,10 +218,14 @@ const std::vector<KeySpec>& key_specs() {
   static const std::vector<KeySpec> specs = {
       {"dataset.path", [](ExperimentConfig& c, const Value& v) { c.dataset.path = read_string(v); }},
       {"dataset.name", [](ExperimentConfig& c, const Value& v) { c.dataset.name = read_string(v); }},
+      {"dataset.task",
+       [](ExperimentConfig& c, const Value& v) {
+         c.dataset.task = read_choice(v, {"auto", "node_classification", "link_prediction", "pair_classification"});
+       }},
       {"dataset.feature_norm",
        [](ExperimentConfig& c, const Value& v) { c.dataset.feature_norm = read_choice(v, {"none", "row"}); }},
       {"gnn.layer_type",
-       [](ExperimentConfig& c, const Value& v) { c.gnn.layer_type = read_choice(v, {"gcn", "sage", "gin", "gat", "transformer", "mlp"}); }},
+       [](ExperimentConfig& c, const Value& v) { c.gnn.layer_type = read_choice(v, {"gcn", "sage", "gin", "gat", "transformer", "mlp", "gir", "pgnn"}); }},
       {"gnn.layers_mp", [](ExperimentConfig& c, const Value& v) { c.gnn.layers_mp = read_int(v, 1, 2); }},
       {"gnn.dim_inner", [](ExperimentConfig& c, const Value& v) { c.gnn.dim_inner = read_int(v, 1, 16); }},
       {"gnn.act",
@@ -276,6 +280,11 @@ const std::vector<KeySpec>& key_specs() {
       {"posenc_Anchor.dim_pe", [](ExperimentConfig& c, const Value& v) { c.posenc.anchor_dim = read_int(v, 1, 16); }},
       {"posenc_Anchor.cutoff",
        [](ExperimentConfig& c, const Value& v) { c.posenc.anchor_cutoff = read_int(v, -1, 2); }},
+      {"posenc_AnchorInd.enable", [](ExperimentConfig& c, const Value& v) { c.posenc.indication = read_bool(v); }},
+      {"gnn.position",
+       [](ExperimentConfig& c, const Value& v) { c.gnn.position = read_choice(v, {"none", "gir", "pgnn"}); }},
+      {"gnn.fusion", [](ExperimentConfig& c, const Value& v) { c.gnn.fusion = read_choice(v, {"concat", "sum"}); }},
+      {"gnn.pgnn_cutoff", [](ExperimentConfig& c, const Value& v) { c.gnn.pgnn_cutoff = read_int(v, -1, 2); }},
       {"posenc_SPD.enable", [](ExperimentConfig& c, const Value& v) { c.posenc.spd = read_bool(v); }},
       {"posenc_SPD.max_dist", [](ExperimentConfig& c, const Value& v) { c.posenc.spd_max_dist = read_int(v, 1, 2); }},
       {"posenc_seq.kind",
@@ -301,7 +310,7 @@ const std::vector<KeySpec>& key_specs() {
 const std::vector<std::string>& section_names() {
   static const std::vector<std::string> names = {"dataset",        "gnn",        "optim",        "train",
                                                  "posenc_LapPE",   "posenc_LapPE.eigen", "posenc_RWSE",
-                                                 "posenc_RWSE.kernel", "posenc_Anchor", "posenc_SPD", "posenc_seq",
+                                                 "posenc_RWSE.kernel", "posenc_Anchor", "posenc_AnchorInd", "posenc_SPD", "posenc_seq",
                                                  "compare"};
   return names;
 }

@@ -17,6 +17,8 @@ struct ExperimentConfig {
     std::string path;                 // a dataset YAML; resolved to an absolute/usable path
     std::string name;                 // a built-in dataset (e.g. "karate"); exactly one of path/name
     std::string feature_norm = "none";  // none | row
+    // auto (the dataset's own task) | node_classification | link_prediction | pair_classification
+    std::string task = "auto";
   } dataset;
 
   struct Gnn {
@@ -33,6 +35,9 @@ struct ExperimentConfig {
     bool pre_norm = false;           // transformer: pre-norm residual blocks
     double att_clamp = 0;            // transformer: clamp attention scores to ±att_clamp (0: off)
     std::string att_norm = "softmax";  // transformer: softmax | l2 (weights of unit 2-norm; sentences)
+    std::string position = "none";     // anchor branch fused with the GNN: none | gir | pgnn
+    std::string fusion = "concat";     // concat | sum
+    int pgnn_cutoff = -1;              // P-GNN distance cutoff: 2 (P-GNN-F) or -1 (exact, P-GNN-E)
   } gnn;
 
   // posenc_LapPE.*, posenc_RWSE.*, posenc_Anchor.*, posenc_SPD.*, posenc_seq.* (GraphGPS-style names).

@@ -19,6 +19,9 @@
 #include "core/optim.hpp"
 #include "datasets/builtin.hpp"
 #include "datasets/loader.hpp"
+#include "datasets/tasks.hpp"
+#include "core/metrics.hpp"
+#include "core/ops/pair.hpp"
 #include "layers/gnn.hpp"
 
 namespace locus {
@@ -86,14 +89,29 @@ std::string pct(double a) { return std::isnan(a) ? std::string("n/a") : fmt::for
 Dataset load(const ExperimentConfig& cfg) {
   Dataset ds = cfg.dataset.path.empty() ? builtin_dataset(cfg.dataset.name) : load_dataset_yaml(cfg.dataset.path);
   const std::string where = ds.source;
-  if (ds.task != Task::NodeClassification)
-    throw_input_error(where, 0, "locus train handles node classification; this dataset's task is", task_name(ds.task),
-                      "Use a node_classification dataset");
+  if (cfg.dataset.task != "auto")
+    ds.task = cfg.dataset.task == "link_prediction"       ? Task::LinkPrediction
+              : cfg.dataset.task == "pair_classification" ? Task::PairClassification
+                                                          : Task::NodeClassification;
+  if (ds.task != Task::NodeClassification) {
+    if (ds.is_sentences())
+      throw_input_error(where, 0, "pair tasks need an edge-list graph, not sentences:", ds.name,
+                        "use a graph dataset or dataset.task=node_classification");
+    return ds;  // the pair split checks edges and labels itself
+  }
   if (ds.labels.empty() || ds.num_classes < 1)
     throw_input_error(where, 0, "the dataset has no labels:", ds.name, "Add a labels file or a node table");
   if (ds.train.empty())
     throw_input_error(where, 0, "the split has no training nodes:", ds.name, "Give split.train ids");
   return ds;
+}
+
+// Scores ⟨z_u, z_v⟩ of a part's pairs and their ROC AUC (NaN for an empty part).
+double pair_auc(const Mat& z, const PairPart& part) {
+  if (part.size() == 0) return std::nan("");
+  std::vector<double> scores(static_cast<size_t>(part.size()));
+  for (size_t p = 0; p < scores.size(); ++p) scores[p] = z.row(part.u[p]).dot(z.row(part.v[p]));
+  return roc_auc(scores, part.target);
 }
 
 // Epochs excluded from the timing median: allocator and cache warm-up.
@@ -119,9 +137,12 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   // The edge list and raw features are no longer needed: free them before training.
   const int64_t num_edges = ds.is_sentences() ? sentences.num_edge_slots() : ds.num_edges();
   const int64_t num_raw_features = ds.num_features();
-  ds.src = {};
-  ds.dst = {};
-  ds.weight = {};
+  const bool pair_task = ds.task != Task::NodeClassification;
+  if (!pair_task) {  // pair tasks split the edges per run
+    ds.src = {};
+    ds.dst = {};
+    ds.weight = {};
+  }
   ds.features = SpMat();
 
   GnnSpec spec;
@@ -129,7 +150,8 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   spec.layers = cfg.gnn.layers_mp;
   spec.in_dim = in_dim;
   spec.hidden = cfg.gnn.dim_inner;
-  spec.out_dim = ds.num_classes;
+  spec.out_dim = pair_task ? cfg.gnn.dim_inner : ds.num_classes;
+  spec.embeddings = pair_task;
   spec.act = ops::parse_act(cfg.gnn.act.c_str());
   spec.dropout = cfg.gnn.dropout;
   spec.decay_first_only = cfg.optim.weight_decay_on == "first";
@@ -141,6 +163,9 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   spec.pre_norm = cfg.gnn.pre_norm;
   spec.att_clamp = cfg.gnn.att_clamp;
   spec.att_norm = cfg.gnn.att_norm;
+  spec.position = cfg.gnn.position;
+  spec.fusion = cfg.gnn.fusion;
+  spec.pgnn_cutoff = cfg.gnn.pgnn_cutoff;
   spec.posenc = cfg.posenc;
 
   OptimOptions oo;
@@ -169,9 +194,14 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   s.num_classes = ds.num_classes;
   s.num_threads = threads;
 
-  log << fmt::format("locus train: {} ({} nodes, {} edges, {} features{}, {} classes; split {}/{}/{})\n", ds.name,
-                     ds.num_nodes, num_edges, in_dim, num_raw_features ? "" : " one-hot", ds.num_classes,
-                     ds.train.size(), ds.val.size(), ds.test.size());
+  if (pair_task)
+    log << fmt::format("locus train: {} ({} nodes, {} edges, {} features{}), task {}: 80/10/10 pairs with equal negatives, "
+                       "ROC AUC\n",
+                       ds.name, ds.num_nodes, num_edges, in_dim, num_raw_features ? "" : " one-hot", task_name(ds.task));
+  else
+    log << fmt::format("locus train: {} ({} nodes, {} edges, {} features{}, {} classes; split {}/{}/{})\n", ds.name,
+                       ds.num_nodes, num_edges, in_dim, num_raw_features ? "" : " one-hot", ds.num_classes,
+                       ds.train.size(), ds.val.size(), ds.test.size());
   log << fmt::format("model: {}, act {}, dropout {}, {} lr {} wd {} ({}), {} epochs, {} runs, {} threads\n", s.model,
                      cfg.gnn.act, cfg.gnn.dropout, cfg.optim.optimizer, cfg.optim.base_lr, cfg.optim.weight_decay,
                      cfg.optim.weight_decay_on, cfg.optim.max_epoch, cfg.num_runs, threads);
@@ -182,9 +212,74 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   auto input_on = [&](Tape<float>& t) {
     return dense_input ? Features<float>{t.view(x_dense), nullptr} : Features<float>{Var{}, x};
   };
-  const bool has_val = !ds.val.empty();
+  if (pair_task) s.metric = "auc";
+  const bool has_val = pair_task || !ds.val.empty();
   const bool select_acc_loss = cfg.train.select == "val_acc_loss";
-  for (int r = 0; r < cfg.num_runs; ++r) {
+  if (pair_task && select_acc_loss)
+    throw InputError("train.select val_acc_loss is for node classification; pair tasks select the best validation AUC "
+                     "(train.select val_acc)");
+  for (int r = 0; pair_task && r < cfg.num_runs; ++r) {
+    // Pair tasks (P-GNN protocol): a fresh split per run (seed = the run's seed, so every model
+    // sees the same splits); link prediction passes messages over the training edges only;
+    // training negatives are resampled every epoch; the score of a pair is ⟨z_u, z_v⟩ of
+    // L2-normalised embeddings, the loss binary cross-entropy, the metric ROC AUC.
+    RunResult run;
+    run.seed = cfg.seed + static_cast<uint64_t>(r);
+    TaskSplit split = make_task_split(ds, ds.task, run.seed);
+    const Csr g = Csr::from_edges(ds.num_nodes, split.src, split.dst);
+    Rng rng(run.seed);
+    spec.posenc_seed = splitmix64(run.seed ^ 0xA11C0A11C0ull);
+    ParamStore<float> store;
+    GnnClassifier<float> model(store, rng, spec, g);
+    s.num_params = store.size();
+    Optimizer<float> opt(oo);
+    Tape<float> tape;
+    double best_val = -1;
+    int since_best = 0;
+    auto last_print = Clock::now();
+    for (int epoch = 1; epoch <= cfg.optim.max_epoch; ++epoch) {
+      resample_train_negatives(split, splitmix64(run.seed) + static_cast<uint64_t>(epoch));
+      const auto t0 = Clock::now();
+      tape.clear();
+      store.zero_grad();
+      Var z = model.forward(tape, input_on(tape), true, rng.next_key());
+      Var loss = ops::bce_with_logits(tape, ops::pair_dot(tape, z, split.train.u, split.train.v), split.train.target);
+      tape.backward(loss);
+      opt.step(store);
+      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      const double loss_value = tape.value(loss)(0, 0);
+      if (!std::isfinite(loss_value))
+        throw std::runtime_error(fmt::format("run {} epoch {}: the loss is {}; lower optim.base_lr", r, epoch, loss_value));
+      if (epoch > warmup_epochs(cfg.optim.max_epoch)) epoch_ms.push_back(ms);
+      tape.clear();
+      const Mat emb = tape.value(model.forward(tape, input_on(tape), false, 0));
+      EpochMetrics m{epoch, loss_value, pair_auc(emb, split.train), pair_auc(emb, split.val), pair_auc(emb, split.test), ms};
+      run.history.push_back(m);
+      run.epochs_run = epoch;
+      if (m.val_acc > best_val) {  // first epoch of the best validation AUC
+        best_val = m.val_acc;
+        run.best_epoch = epoch;
+        run.train_acc = m.train_acc;
+        run.val_acc = m.val_acc;
+        run.test_acc = m.test_acc;
+        since_best = 0;
+      } else if (cfg.train.patience > 0 && ++since_best >= cfg.train.patience) {
+        break;
+      }
+      if (progress && (Clock::now() - last_print > std::chrono::milliseconds(100) || epoch == cfg.optim.max_epoch)) {
+        last_print = Clock::now();
+        log << fmt::format("\r\033[Krun {}/{} epoch {:>4}/{} loss {:.4f} AUC train {} val {} | {:.2f} ms/epoch", r + 1,
+                           cfg.num_runs, epoch, cfg.optim.max_epoch, loss_value, pct(m.train_acc), pct(m.val_acc), ms)
+            << std::flush;
+      }
+    }
+    if (progress) log << "\r\033[K";
+    log << fmt::format("run {}/{} seed {}: best epoch {} val AUC {} test AUC {}\n", r + 1, cfg.num_runs, run.seed,
+                       run.best_epoch, pct(run.val_acc), pct(run.test_acc))
+        << std::flush;
+    s.runs.push_back(std::move(run));
+  }
+  for (int r = 0; !pair_task && r < cfg.num_runs; ++r) {
     RunResult run;
     run.seed = cfg.seed + static_cast<uint64_t>(r);
     Rng rng(run.seed);
@@ -271,7 +366,8 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
 
   if (!cfg.out_dir.empty()) {
     for (const auto& r : s.runs) {
-      std::string csv = "epoch,loss,train_acc,val_acc,test_acc,epoch_ms\n";
+      const std::string& m = s.metric;
+      std::string csv = "epoch,loss,train_" + m + ",val_" + m + ",test_" + m + ",epoch_ms\n";
       for (const auto& m : r.history)
         csv += fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.4f}\n", m.epoch, m.loss, m.train_acc, m.val_acc, m.test_acc,
                            m.epoch_ms);
@@ -285,13 +381,15 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
 }
 
 void print_summary(const TrainSummary& s, std::ostream& out) {
-  out << fmt::format("\n{:<10} {:>10} {:>12} {:>12}\n", "seed", "best_epoch", "val_acc %", "test_acc %");
+  out << fmt::format("\n{:<10} {:>10} {:>12} {:>12}\n", "seed", "best_epoch", "val_" + s.metric + " %",
+                     "test_" + s.metric + " %");
   for (const auto& r : s.runs)
     out << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", r.seed, r.best_epoch, pct(r.val_acc), pct(r.test_acc));
   out << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", "mean", "", pct(s.val_acc_mean),
                      pct(s.test_acc_mean) + " ± " + pct(s.test_acc_std));
-  out << fmt::format("test accuracy {}% ± {} over {} runs; {:.3f} ms per training epoch (median); peak RSS {:.1f} MiB\n",
-                     pct(s.test_acc_mean), pct(s.test_acc_std), s.runs.size(), s.epoch_ms_median, s.peak_rss_mib);
+  out << fmt::format("test {} {}% ± {} over {} runs; {:.3f} ms per training epoch (median); peak RSS {:.1f} MiB\n",
+                     s.metric == "auc" ? "ROC AUC" : "accuracy", pct(s.test_acc_mean), pct(s.test_acc_std),
+                     s.runs.size(), s.epoch_ms_median, s.peak_rss_mib);
 
 }
 
@@ -302,9 +400,12 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
   j["dataset"] = s.dataset;
   j["model"] = s.model;
   j["num_runs"] = s.runs.size();
-  j["test_acc_mean"] = num(s.test_acc_mean);
-  j["test_acc_std"] = num(s.test_acc_std);
-  j["val_acc_mean"] = num(s.val_acc_mean);
+  // Node classification: test_acc_*, val_acc_mean; pair tasks: test_auc_*, val_auc_mean.
+  const std::string m = s.metric;
+  j["metric"] = m;
+  j["test_" + m + "_mean"] = num(s.test_acc_mean);
+  j["test_" + m + "_std"] = num(s.test_acc_std);
+  j["val_" + m + "_mean"] = num(s.val_acc_mean);
   j["epoch_ms_median"] = num(s.epoch_ms_median);
   j["peak_rss_mib"] = s.peak_rss_mib;
   j["num_threads"] = s.num_threads;
@@ -317,6 +418,7 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
                  {"dataset.path", cfg.dataset.path},
                  {"dataset.name", cfg.dataset.name},
                  {"dataset.feature_norm", cfg.dataset.feature_norm},
+                 {"dataset.task", cfg.dataset.task},
                  {"gnn.layer_type", cfg.gnn.layer_type},
                  {"gnn.layers_mp", cfg.gnn.layers_mp},
                  {"gnn.dim_inner", cfg.gnn.dim_inner},
@@ -349,9 +451,9 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
     runs.push_back({{"seed", r.seed},
                     {"best_epoch", r.best_epoch},
                     {"epochs_run", r.epochs_run},
-                    {"train_acc", num(r.train_acc)},
-                    {"val_acc", num(r.val_acc)},
-                    {"test_acc", num(r.test_acc)}});
+                    {"train_" + m, num(r.train_acc)},
+                    {"val_" + m, num(r.val_acc)},
+                    {"test_" + m, num(r.test_acc)}});
   j["runs"] = runs;
   write_file_atomic(path, j.dump(2) + "\n");
 }

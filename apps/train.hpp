@@ -26,6 +26,9 @@ struct RunResult {
 
 struct TrainSummary {
   std::string dataset, model;
+  // "acc" (node classification) or "auc" (link prediction, pair classification: ROC AUC). The
+  // *_acc fields of the summary, runs and epochs hold this metric.
+  std::string metric = "acc";
   int64_t num_nodes = 0, num_edges = 0, num_features = 0, num_params = 0;
   int32_t num_classes = 0;
   int num_threads = 0;

@@ -4,6 +4,9 @@
 
 #include "core/error.hpp"
 #include "core/ops/loss.hpp"
+#include "core/ops/scalar.hpp"
+#include "core/ops/shape.hpp"
+#include "core/ops/norm.hpp"
 #include "layers/gat.hpp"
 #include "layers/gcn.hpp"
 #include "layers/gin.hpp"
@@ -14,7 +17,7 @@
 namespace locus {
 
 const std::vector<std::string>& gnn_layer_types() {
-  static const std::vector<std::string> types{"gcn", "sage", "gin", "gat", "transformer", "mlp"};
+  static const std::vector<std::string> types{"gcn", "sage", "gin", "gat", "transformer", "mlp", "gir", "pgnn"};
   return types;
 }
 
@@ -50,8 +53,9 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
     graph_ = std::make_shared<const Csr>(std::move(hop.graph));
     spd_ = std::make_shared<const std::vector<int32_t>>(std::move(hop.dist));
   } else if (type == "transformer") graph_ = std::make_shared<const Csr>(transformer_graph(graph));
-  else if (type != "mlp")
-    throw InputError("unknown layer type '" + type + "'. Use gcn, sage, gin, gat, transformer or mlp");
+  else if (type != "mlp" && type != "gir" && type != "pgnn")
+    throw InputError("unknown layer type '" + type + "'. Use gcn, sage, gin, gat, transformer, mlp, gir or pgnn");
+  if (type == "gir" || type == "pgnn" || spec.position != "none") raw_ = std::make_shared<const Csr>(graph);
   if (spec.posenc.spd && type != "transformer")
     throw InputError("posenc_SPD is an attention bias: it needs gnn.layer_type transformer");
   if (!graph_) graph_ = std::make_shared<const Csr>();
@@ -63,6 +67,7 @@ template <class T>
 GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& spec, const Dense& sentences)
     : spec_(spec), dense_(std::make_shared<const Dense>(sentences)) {
   const std::string& type = spec.layer_type;
+  if (spec.position != "none") throw InputError("gnn.position (anchor branches) needs an edge-list graph, not sentences");
   if (type != "transformer" && type != "gat" && type != "mlp")
     throw InputError("gnn.layer_type '" + type +
                      "' needs an edge-list graph; on sentences (complete graphs) use transformer, gat or mlp");
@@ -72,6 +77,7 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
 
 template <class T>
 void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
+  store_ = &store;
   const GnnSpec& spec = spec_;
   check(spec.layers >= 1, "GnnClassifier: at least one layer");
   check(spec.in_dim > 0 && spec.out_dim > 0 && spec.hidden > 0, "GnnClassifier: sizes must be positive");
@@ -85,6 +91,38 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
   if (seq == pe::SeqPE::FftKernel && spec.att_norm != "softmax")
     throw InputError("posenc_seq.kind fft_kernel normalises its own kernel weights: leave gnn.att_norm at softmax");
   const int64_t in_dim = spec.in_dim + pos_->dim();  // node features ‖ positional columns
+  // The anchor branch: alone (layer_type gir / pgnn) or fused with the GNN stack below.
+  const bool anchor_only = type == "gir" || type == "pgnn";
+  if (anchor_only || spec.position != "none") {
+    if (spec.position != "none" && spec.position != "gir" && spec.position != "pgnn")
+      throw InputError("unknown gnn.position '" + spec.position + "'. Use none, gir or pgnn");
+    if (spec.fusion != "concat" && spec.fusion != "sum")
+      throw InputError("unknown gnn.fusion '" + spec.fusion + "'. Use concat or sum");
+    PositionBranchSpec ps;
+    ps.kind = anchor_only ? type : spec.position;
+    ps.in_dim = in_dim;
+    ps.hidden = spec.hidden;
+    ps.layers = spec.layers;
+    ps.pgnn_cutoff = spec.pgnn_cutoff;
+    ps.dropout = spec.dropout;
+    ps.eval_seed = splitmix64(spec.posenc_seed ^ 0xB4A7C4ull);
+    branch_ = std::make_shared<PositionBranch<T>>(store, rng, ps, *raw_);
+    const int64_t k = branch_->out_dim();
+    if (anchor_only) {
+      head_pos_ = std::make_shared<Linear<T>>(store, rng, "head", k, spec.out_dim);
+      return;
+    }
+    if (spec.fusion == "concat") {
+      head_ = std::make_shared<Linear<T>>(store, rng, "fusion", spec.hidden + k, spec.out_dim);
+    } else {
+      head_ = std::make_shared<Linear<T>>(store, rng, "fusion.gnn", spec.hidden, spec.out_dim);
+      head_pos_ = std::make_shared<Linear<T>>(store, rng, "fusion.pos", k, spec.out_dim);
+      fusion_weights_ = store.add("fusion.weights", 1, 2, Init::Ones, rng, false);
+    }
+  }
+  // With a fused anchor branch the GNN stack ends in `hidden` features; the fusion head maps
+  // them (with Z_pos) to out_dim.
+  const int64_t stack_out = branch_ ? spec.hidden : spec.out_dim;
   if (type == "transformer") {
     // Encoder, residual layers at width `hidden`, head. Weight decay follows decay_first_only
     // with the encoder as the first layer.
@@ -110,13 +148,13 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
           TransformerLayer<T>(store, rng, "layer" + std::to_string(l), spec.hidden, opt, decay_rest), topo));
       layers_.back()->extras = AttentionExtras{pos_->positions(), spd_.get()};
     }
-    layers_.push_back(adapt<T>(Linear<T>(store, rng, "head", spec.hidden, spec.out_dim, true, decay_rest), topo));
+    layers_.push_back(adapt<T>(Linear<T>(store, rng, "head", spec.hidden, stack_out, true, decay_rest), topo));
     return;
   }
   int64_t in = in_dim;
   for (int l = 0; l < spec.layers; ++l) {
     const bool last = l + 1 == spec.layers;
-    const int64_t out = last ? spec.out_dim : spec.hidden;
+    const int64_t out = last ? stack_out : spec.hidden;
     const bool decay = !spec.decay_first_only || l == 0;
     const std::string name = "layer" + std::to_string(l);
     const GraphRef g = topo;
@@ -147,22 +185,43 @@ template <class T>
 Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const {
   Features<T> h = x;
   h.extra = pos_->forward(t, training, splitmix64(key ^ 0x9E3779B97F4A7C15ull));
+  auto finish = [&](Var out) { return spec_.embeddings ? ops::l2_normalize_rows(t, out) : ops::log_softmax(t, out); };
+  // The anchor branch sees the same (dropped-out) input as the first GNN layer.
+  const uint64_t branch_key = splitmix64(key ^ 0xC3C3C3C3C3C3C3C3ull);
+  if (branch_ && layers_.empty()) {  // gir / pgnn alone: Z_pos → Linear head
+    const Features<T> in = dropout(t, h, spec_.dropout, splitmix64(key), training);
+    return finish(head_pos_->forward(t, Features<T>{branch_->forward(t, in, training, branch_key), nullptr}));
+  }
+  Var gnn_out;
+  Features<T> first_input;
   if (residual_stack_) {
     // Dropout on the input only; the Transformer layers drop inside their residual branches.
     h = dropout(t, h, spec_.dropout, splitmix64(key), training);
+    first_input = h;
     for (size_t l = 0; l < layers_.size(); ++l)
       h = Features<T>{layers_[l]->forward(t, h, training, splitmix64(key + 1 + l)), nullptr};
-    return ops::log_softmax(t, h.var);
+    gnn_out = h.var;
+  } else {
+    for (int l = 0; l < spec_.layers; ++l) {
+      // Feature dropout key per layer; the layer's own (attention) dropout gets a derived key.
+      const uint64_t k = splitmix64(key + static_cast<uint64_t>(l));
+      h = dropout(t, h, spec_.dropout, k, training);
+      if (l == 0) first_input = h;
+      Var y = layers_[l]->forward(t, h, training, splitmix64(k ^ 0xA5A5A5A5A5A5A5A5ull));
+      if (l + 1 < spec_.layers) y = ops::activation(t, y, spec_.act);
+      h = Features<T>{y, nullptr};
+    }
+    gnn_out = h.var;
   }
-  for (int l = 0; l < spec_.layers; ++l) {
-    // Feature dropout key per layer; the layer's own (attention) dropout gets a derived key.
-    const uint64_t k = splitmix64(key + static_cast<uint64_t>(l));
-    h = dropout(t, h, spec_.dropout, k, training);
-    Var y = layers_[l]->forward(t, h, training, splitmix64(k ^ 0xA5A5A5A5A5A5A5A5ull));
-    if (l + 1 < spec_.layers) y = ops::activation(t, y, spec_.act);
-    h = Features<T>{y, nullptr};
-  }
-  return ops::log_softmax(t, h.var);
+  if (!branch_) return finish(gnn_out);
+  // Fusion: the GNN branch's hidden features (activated) with the anchor branch's Z_pos.
+  const Var g = ops::activation(t, gnn_out, spec_.act);
+  const Var z = branch_->forward(t, first_input, training, branch_key);
+  if (spec_.fusion == "concat") return finish(head_->forward(t, Features<T>{ops::concat_cols(t, {g, z}), nullptr}));
+  const Var w = t.param(*store_, fusion_weights_);
+  const Var a = ops::scale_by(t, head_->forward(t, Features<T>{g, nullptr}), ops::slice_cols(t, w, 0, 1));
+  const Var b = ops::scale_by(t, head_pos_->forward(t, Features<T>{z, nullptr}), ops::slice_cols(t, w, 1, 1));
+  return finish(ops::add(t, a, b));
 }
 
 template class GnnClassifier<float>;

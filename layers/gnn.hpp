@@ -9,6 +9,7 @@
 
 #include "core/graph.hpp"
 #include "layers/linear.hpp"
+#include "layers/position_branch.hpp"
 #include "layers/positional/inputs.hpp"
 #include "layers/transformer.hpp"
 
@@ -31,6 +32,15 @@ struct GnnSpec {
   std::string att_norm = "softmax";  // transformer: softmax | l2 (sentences only)
   pe::PosEncSpec posenc;             // positional encodings (layers/positional/inputs.hpp)
   uint64_t posenc_seed = 0;          // fixes the evaluation anchor sets
+  // Pair tasks (link prediction, pair classification): the last layer's output, rows
+  // L2-normalised (as P-GNN), instead of log-probabilities; out_dim is the embedding width.
+  bool embeddings = false;
+  // Anchor-based branch (layers/position_branch.hpp): none | gir | pgnn, fused with the GNN
+  // branch by concat ([h ‖ Z_pos] → Linear) or sum (a·Linear(h) + b·Linear(Z_pos), learnt a, b).
+  // layer_type gir / pgnn builds the anchor branch alone (then a Linear head).
+  std::string position = "none";
+  std::string fusion = "concat";
+  int pgnn_cutoff = -1;  // P-GNN: 2 (P-GNN-F) or -1 (exact, P-GNN-E)
 };
 
 const std::vector<std::string>& gnn_layer_types();
@@ -51,7 +61,8 @@ class GnnClassifier {
   // sentences: a batch of complete graphs (transformer, gat and mlp only; the others need edges).
   GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& spec, const Dense& sentences);
   int64_t posenc_dim() const { return pos_ ? pos_->dim() : 0; }
-  // Log-probabilities [n, out_dim]. `key` seeds this call's dropout masks.
+  // Log-probabilities [n, out_dim] (or normalised embeddings, see GnnSpec::embeddings). `key`
+  // seeds this call's dropout masks.
   Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const;
   const GnnSpec& spec() const { return spec_; }
 
@@ -64,6 +75,11 @@ class GnnClassifier {
   std::shared_ptr<const Dense> dense_;  // or a batch of complete graphs
   std::shared_ptr<pe::PositionalInputs<T>> pos_;       // appended input columns, RoPE positions
   std::shared_ptr<const std::vector<int32_t>> spd_;    // SPD class (hop distance) per edge of graph_
+  std::shared_ptr<const Csr> raw_;                     // the unnormalised graph (anchor branch)
+  std::shared_ptr<PositionBranch<T>> branch_;
+  std::shared_ptr<Linear<T>> head_, head_pos_;         // fusion / anchor-only heads
+  ParamId fusion_weights_;                             // sum fusion: [1, 2] scalar weights of the branches, init 1
+  ParamStore<T>* store_ = nullptr;
   std::vector<std::unique_ptr<StackLayer<T>>> layers_;
   bool residual_stack_ = false;  // transformer: no activation between layers, dropout inside them
 };

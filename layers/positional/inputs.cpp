@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/ops/shape.hpp"
+#include "layers/anchor_indication.hpp"
 #include "layers/positional/anchors.hpp"
 #include "layers/positional/laplacian.hpp"
 #include "layers/positional/random_walk.hpp"
@@ -31,13 +32,13 @@ template <class T>
 PositionalInputs<T>::PositionalInputs(ParamStore<T>& store, Rng& rng, const PosEncSpec& spec, GraphRef graph,
                                       uint64_t seed)
     : spec_(spec), seq_(parse_seq_pe(spec.seq)), enc_(std::make_unique<Encoders>()) {
-  const bool graph_pe = spec.lap || spec.rwse || spec.anchor || spec.spd;
+  const bool graph_pe = spec.lap || spec.rwse || spec.anchor || spec.spd || spec.indication;
   if (graph.dense && graph_pe)
     throw InputError("posenc_LapPE/RWSE/Anchor/SPD need an edge-list graph; on sentences use posenc_seq.kind");
   if (graph.csr && seq_ != SeqPE::None)
     throw InputError("posenc_seq.kind '" + spec.seq + "' needs sentences (a built-in seq_* dataset); on graphs use "
                      "posenc_LapPE, posenc_RWSE, posenc_Anchor or posenc_SPD");
-  if (spec.anchor) graph_ = std::make_shared<const Csr>(*graph.csr);  // resampled anchors need it
+  if (spec.anchor || spec.indication) graph_ = std::make_shared<const Csr>(*graph.csr);  // for resampling
   if (graph.dense) {
     dense_ = std::make_shared<const Dense>(*graph.dense);
     positions_ = block_positions(*dense_);
@@ -59,6 +60,11 @@ PositionalInputs<T>::PositionalInputs(ParamStore<T>& store, Rng& rng, const PosE
     anchors_eval_ = anchor_values(*graph.csr, seed, spec.anchor_cutoff);
     enc_->anchor.emplace(store, rng, "posenc.anchor", anchors_eval_.cols(), spec.anchor_dim);
     dim_ += spec.anchor_dim;
+  }
+  if (spec.indication) {
+    // Anchor indication (GIR.md): I[v, k] = 1 when v is in anchor set k, as input columns.
+    indicator_eval_ = anchor_indicator<T>(sample_anchor_sets(graph.csr->num_dst, splitmix64(seed ^ 4)), graph.csr->num_dst);
+    dim_ += indicator_eval_.cols();
   }
   switch (seq_) {
     case SeqPE::Sinusoidal:
@@ -98,6 +104,10 @@ Var PositionalInputs<T>::forward(Tape<T>& t, bool training, uint64_t key) const 
     const Mat a = training ? anchor_values(*graph_, splitmix64(key ^ 2), spec_.anchor_cutoff) : anchors_eval_;
     parts.push_back(enc_->anchor->forward(t, Features<T>{t.constant(cast<T>(a)), nullptr}));
   }
+  if (spec_.indication)
+    parts.push_back(training ? t.constant(anchor_indicator<T>(sample_anchor_sets(graph_->num_dst, splitmix64(key ^ 4)),
+                                                              graph_->num_dst))
+                             : t.constant(indicator_eval_));
   if (seq_ == SeqPE::Sinusoidal || (seq_ == SeqPE::Cape && !training)) parts.push_back(t.constant(sinusoid_));
   if (seq_ == SeqPE::Cape && training)
     parts.push_back(t.constant(sinusoidal_pe<T>(cape_augment(positions_, *dense_, CapeOptions{}, splitmix64(key ^ 3)),

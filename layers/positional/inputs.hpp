@@ -25,6 +25,7 @@ struct PosEncSpec {
   bool anchor = false;    // posenc_Anchor.enable
   int anchor_dim = 16;    // posenc_Anchor.dim_pe
   int anchor_cutoff = -1; // posenc_Anchor.cutoff: q-hop cutoff (-1: none)
+  bool indication = false;  // posenc_AnchorInd.enable: GIR's anchor indication, I [N, K] appended
   bool spd = false;       // posenc_SPD.enable (transformer on graphs)
   int spd_max_dist = 2;   // posenc_SPD.max_dist: attend within this many hops
   // posenc_seq.kind: none | sinusoidal | learned | rope | fourier | cape | t5_bias | fft_kernel
@@ -58,6 +59,7 @@ class PositionalInputs {
   std::shared_ptr<const Csr> graph_;  // the raw graph when anchors are resampled
   std::shared_ptr<const Dense> dense_;
   Mat lap_, rwse_, anchors_eval_, positions_;
+  MatT<T> indicator_eval_;
   MatT<T> sinusoid_;
   std::unique_ptr<Encoders> enc_;
   int64_t dim_ = 0;

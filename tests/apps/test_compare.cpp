@@ -19,6 +19,12 @@ TEST_CASE("compare: variant names expand to config overrides") {
   CHECK(variant_overrides("transformer+SPD+RWSE") ==
         std::vector<std::string>{"gnn.layer_type=transformer", "posenc_SPD.enable=true", "posenc_RWSE.enable=true"});
   CHECK(variant_overrides("sage+AnchorPE+LapPE").back() == "posenc_LapPE.enable=true");
+  CHECK(variant_overrides("gcn+gir") ==
+        std::vector<std::string>{"gnn.layer_type=gcn", "gnn.position=gir", "gnn.fusion=concat"});
+  CHECK(variant_overrides("gat+pgnn:sum") ==
+        std::vector<std::string>{"gnn.layer_type=gat", "gnn.position=pgnn", "gnn.fusion=sum"});
+  CHECK(variant_overrides("gcn+anchor").back() == "posenc_AnchorInd.enable=true");
+  CHECK(variant_overrides("pgnn") == std::vector<std::string>{"gnn.layer_type=pgnn"});
   CHECK_THROWS_WITH_AS(variant_overrides("gnc"), doctest::Contains("did you mean 'gcn'"), InputError);
   CHECK_THROWS_WITH_AS(variant_overrides("gcn+LapEP"), doctest::Contains("did you mean 'LapPE'"), InputError);
   CHECK_THROWS_AS(variant_overrides(""), InputError);

@@ -66,7 +66,7 @@ void check_message(const std::string& msg, const std::string& file, long line, c
 
 TEST_CASE("config: config_keys lists every dotted key once") {
   const auto& keys = locus::config_keys();
-  CHECK(keys.size() == 44);
+  CHECK(keys.size() == 49);
   CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == keys.size());
   for (const char* k : {"dataset.path", "dataset.name", "dataset.feature_norm", "gnn.layer_type", "gnn.layers_mp",
                         "gnn.dim_inner", "gnn.act", "gnn.dropout", "gnn.att_heads", "gnn.att_heads_out",
@@ -415,7 +415,7 @@ TEST_CASE("config error: out-of-range values") {
 TEST_CASE("config error: choices list the allowed values and the nearest") {
   TempDir dir;
   const std::string file = (dir.root() / "bad.yaml").string();
-  check_message(file_error(dir, "gnn:\n  layer_type: GCN\n"), file, 2, "GCN", "did you mean 'gcn'? (allowed: gcn, sage, gin, gat, transformer, mlp)");
+  check_message(file_error(dir, "gnn:\n  layer_type: GCN\n"), file, 2, "GCN", "did you mean 'gcn'? (allowed: gcn, sage, gin, gat, transformer, mlp, gir, pgnn)");
   check_message(file_error(dir, "gnn:\n  act: relu6\n"), file, 2, "relu6", "did you mean 'relu'?");
   CHECK(contains(file_error(dir, "gnn:\n  act: relu6\n"), "gnn.act must be one of relu, elu, leaky_relu, gelu, identity"));
   check_message(file_error(dir, "optim:\n  optimizer: adamw2\n"), file, 2, "adamw2", "did you mean 'adamw'?");

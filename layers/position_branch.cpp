@@ -1,0 +1,53 @@
+#include "layers/position_branch.hpp"
+
+#include "core/error.hpp"
+#include "layers/positional/anchors.hpp"
+
+namespace locus {
+
+template <class T>
+PositionBranch<T>::PositionBranch(ParamStore<T>& store, Rng& rng, const PositionBranchSpec& spec, const Csr& graph)
+    : spec_(spec), graph_(&graph) {
+  const pe::AnchorSets sets = pe::sample_anchor_sets(graph.num_dst, spec.eval_seed);
+  num_sets_ = sets.num_sets();
+  if (spec.kind == "gir") {
+    gir_.emplace(store, rng, "gir", spec.in_dim, spec.hidden, spec.layers);
+    eval_state_ = std::make_shared<const AnchorState>(make_anchor_state(graph, sets, spec.layers));
+  } else if (spec.kind == "pgnn") {
+    int64_t in = spec.in_dim;
+    for (int l = 0; l < spec.layers; ++l) {
+      pgnn_.emplace_back(store, rng, "pgnn" + std::to_string(l), in, spec.hidden);
+      in = spec.hidden;
+    }
+    eval_dist_ = std::make_shared<const pe::AnchorDistances>(pe::anchor_distances(graph, sets, spec.pgnn_cutoff));
+  } else {
+    throw InputError("unknown position branch '" + spec.kind + "'. Use gir or pgnn");
+  }
+}
+
+template <class T>
+Var PositionBranch<T>::forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const {
+  // Fresh anchor sets per training call (P-GNN's protocol); the fixed sets at evaluation.
+  std::optional<pe::AnchorSets> fresh;
+  if (training) fresh = pe::sample_anchor_sets(graph_->num_dst, key);
+  if (gir_) {
+    if (!training) return gir_->forward(t, *graph_, x, *eval_state_).z_pos;
+    const AnchorState state = make_anchor_state(*graph_, *fresh, spec_.layers);
+    return gir_->forward(t, *graph_, x, state).z_pos;
+  }
+  const pe::AnchorDistances dist = training ? pe::anchor_distances(*graph_, *fresh, spec_.pgnn_cutoff) : *eval_dist_;
+  Features<T> h = x;
+  Var z;
+  for (size_t l = 0; l < pgnn_.size(); ++l) {
+    if (l > 0) h = dropout(t, h, spec_.dropout, splitmix64(key + l), training);
+    const PgnnOutput out = pgnn_[l].forward(t, h, dist);
+    h = Features<T>{out.h, nullptr};
+    z = out.z_pos;
+  }
+  return z;
+}
+
+template class PositionBranch<float>;
+template class PositionBranch<double>;
+
+}  // namespace locus

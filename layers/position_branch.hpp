@@ -1,0 +1,45 @@
+// The anchor-based branch of a model (GIR.md): a GIR encoder or a 2-layer P-GNN over anchor
+// sets that are resampled every training call and fixed at evaluation. Its output is the
+// position-aware embedding Z_pos [N, K] (K anchor sets), used alone (`gir`, `pgnn` models) or
+// fused with a typical GNN branch (GnnClassifier, GnnSpec::position).
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/graph.hpp"
+#include "layers/gir.hpp"
+#include "layers/linear.hpp"
+#include "layers/pgnn.hpp"
+
+namespace locus {
+
+struct PositionBranchSpec {
+  std::string kind = "gir";  // gir | pgnn
+  int64_t in_dim = 0, hidden = 32;
+  int layers = 2;            // GIR hops; P-GNN layers
+  int pgnn_cutoff = -1;      // P-GNN distance cutoff: 2 (P-GNN-F) or -1 (exact, P-GNN-E)
+  double dropout = 0.5;      // between P-GNN layers
+  uint64_t eval_seed = 0;    // the fixed evaluation anchor sets
+};
+
+template <class T>
+class PositionBranch {
+ public:
+  // graph: the message-passing graph (rows = destinations); it must outlive the branch.
+  PositionBranch(ParamStore<T>& store, Rng& rng, const PositionBranchSpec& spec, const Csr& graph);
+  // Z_pos [N, K]. Training calls draw fresh anchor sets from `key`.
+  Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const;
+  int64_t out_dim() const { return num_sets_; }
+
+ private:
+  PositionBranchSpec spec_;
+  const Csr* graph_;
+  int64_t num_sets_ = 0;
+  std::optional<GirEncoder<T>> gir_;
+  std::vector<PgnnLayer<T>> pgnn_;
+  std::shared_ptr<const AnchorState> eval_state_;          // GIR
+  std::shared_ptr<const pe::AnchorDistances> eval_dist_;  // P-GNN
+};
+
+}  // namespace locus
