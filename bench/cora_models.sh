@@ -156,11 +156,15 @@ def describe(c):
         if c.get("gnn.att_value_dropout"):
             drop += ", dropout %g on the transformed features before aggregation" % c["gnn.att_value_dropout"]
     wd_on = "the first layer" if c["optim.weight_decay_on"] == "first" else "all layers"
-    return "%s, %s, %s, %s lr %g, weight decay %g on %s, features %s, %d epochs" % (
+    stop = "%d epochs" % c["optim.max_epoch"]
+    if c.get("train.patience"):
+        stop = "up to %d epochs, patience %d" % (c["optim.max_epoch"], c["train.patience"])
+    if c.get("train.select") == "val_acc_loss":
+        stop += ", model selection val_acc_loss (the GAT paper's rule)"
+    return "%s, %s, %s, %s lr %g, weight decay %g on %s, features %s, %s" % (
         arch, c["gnn.act"], drop, c["optim.optimizer"], c["optim.base_lr"],
         c["optim.weight_decay"], wd_on,
-        "row-normalised" if c["dataset.feature_norm"] == "row" else "as given",
-        c["optim.max_epoch"])
+        "row-normalised" if c["dataset.feature_norm"] == "row" else "as given", stop)
 
 rows, torch_version, rss_import, notes, described = [], "?", None, [], []
 for m in models:
@@ -205,8 +209,8 @@ lines = [
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
 ] + rows + [
     "",
-    "Accuracy: mean ± population std over seeds 0..%d of the test accuracy at the first epoch of "
-    "best validation accuracy. ms/epoch: median wall time of one training step (forward, loss, "
+    "Accuracy: mean ± population std over seeds 0..%d of the test accuracy at the epoch the "
+    "config's train.select picks (default: the first epoch of best validation accuracy). ms/epoch: median wall time of one training step (forward, loss, "
     "backward, optimizer step; no evaluation) after 10 warm-up epochs per run. Speed-up = "
     "PyTorch ms / Locus ms. Load: the 1-minute load average before the model's runs; above "
     "the core count, both sides wait for CPU and the timings are inflated and noisy." % (int(runs) - 1),

@@ -106,6 +106,7 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     ps.pgnn_cutoff = spec.pgnn_cutoff;
     ps.dropout = spec.dropout;
     ps.eval_seed = splitmix64(spec.posenc_seed ^ 0xB4A7C4ull);
+    ps.order_free = !spec.embeddings;  // classification heads need columns that mean the same every epoch
     branch_ = std::make_shared<PositionBranch<T>>(store, rng, ps, *raw_);
     const int64_t k = branch_->out_dim();
     if (anchor_only) {
@@ -115,14 +116,15 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     if (spec.fusion == "concat") {
       head_ = std::make_shared<Linear<T>>(store, rng, "fusion", spec.hidden + k, spec.out_dim);
     } else {
-      head_ = std::make_shared<Linear<T>>(store, rng, "fusion.gnn", spec.hidden, spec.out_dim);
+      // out = GNN(x) + b·Linear(Z_pos), b learnt from 0: training starts from the plain GNN and
+      // lets the anchor branch in as far as it helps.
       head_pos_ = std::make_shared<Linear<T>>(store, rng, "fusion.pos", k, spec.out_dim);
-      fusion_weights_ = store.add("fusion.weights", 1, 2, Init::Ones, rng, false);
+      fusion_weights_ = store.add("fusion.weight", 1, 1, Init::Zeros, rng, false);
     }
   }
-  // With a fused anchor branch the GNN stack ends in `hidden` features; the fusion head maps
-  // them (with Z_pos) to out_dim.
-  const int64_t stack_out = branch_ ? spec.hidden : spec.out_dim;
+  // Concat fusion: the GNN stack ends in `hidden` features, mapped with Z_pos to out_dim by the
+  // fusion head. Sum fusion: the stack keeps its own output.
+  const int64_t stack_out = branch_ && spec.fusion == "concat" ? spec.hidden : spec.out_dim;
   if (type == "transformer") {
     // Encoder, residual layers at width `hidden`, head. Weight decay follows decay_first_only
     // with the encoder as the first layer.
@@ -214,14 +216,14 @@ Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, u
     gnn_out = h.var;
   }
   if (!branch_) return finish(gnn_out);
-  // Fusion: the GNN branch's hidden features (activated) with the anchor branch's Z_pos.
-  const Var g = ops::activation(t, gnn_out, spec_.act);
   const Var z = branch_->forward(t, first_input, training, branch_key);
-  if (spec_.fusion == "concat") return finish(head_->forward(t, Features<T>{ops::concat_cols(t, {g, z}), nullptr}));
-  const Var w = t.param(*store_, fusion_weights_);
-  const Var a = ops::scale_by(t, head_->forward(t, Features<T>{g, nullptr}), ops::slice_cols(t, w, 0, 1));
-  const Var b = ops::scale_by(t, head_pos_->forward(t, Features<T>{z, nullptr}), ops::slice_cols(t, w, 1, 1));
-  return finish(ops::add(t, a, b));
+  if (spec_.fusion == "concat") {
+    // The GNN branch's hidden features (activated) next to the anchor branch's Z_pos.
+    const Var g = ops::activation(t, gnn_out, spec_.act);
+    return finish(head_->forward(t, Features<T>{ops::concat_cols(t, {g, z}), nullptr}));
+  }
+  const Var b = t.param(*store_, fusion_weights_);
+  return finish(ops::add(t, gnn_out, ops::scale_by(t, head_pos_->forward(t, Features<T>{z, nullptr}), b)));
 }
 
 template class GnnClassifier<float>;

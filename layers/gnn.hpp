@@ -36,7 +36,7 @@ struct GnnSpec {
   // L2-normalised (as P-GNN), instead of log-probabilities; out_dim is the embedding width.
   bool embeddings = false;
   // Anchor-based branch (layers/position_branch.hpp): none | gir | pgnn, fused with the GNN
-  // branch by concat ([h ‖ Z_pos] → Linear) or sum (a·Linear(h) + b·Linear(Z_pos), learnt a, b).
+  // branch by concat ([h ‖ Z_pos] → Linear) or sum (GNN(x) + b·Linear(Z_pos), b learnt from 0).
   // layer_type gir / pgnn builds the anchor branch alone (then a Linear head).
   std::string position = "none";
   std::string fusion = "concat";
@@ -78,7 +78,7 @@ class GnnClassifier {
   std::shared_ptr<const Csr> raw_;                     // the unnormalised graph (anchor branch)
   std::shared_ptr<PositionBranch<T>> branch_;
   std::shared_ptr<Linear<T>> head_, head_pos_;         // fusion / anchor-only heads
-  ParamId fusion_weights_;                             // sum fusion: [1, 2] scalar weights of the branches, init 1
+  ParamId fusion_weights_;                             // sum fusion: the weight b [1, 1] of the anchor branch
   ParamStore<T>* store_ = nullptr;
   std::vector<std::unique_ptr<StackLayer<T>>> layers_;
   bool residual_stack_ = false;  // transformer: no activation between layers, dropout inside them

@@ -31,9 +31,9 @@ Var PositionBranch<T>::forward(Tape<T>& t, const Features<T>& x, bool training, 
   std::optional<pe::AnchorSets> fresh;
   if (training) fresh = pe::sample_anchor_sets(graph_->num_dst, key);
   if (gir_) {
-    if (!training) return gir_->forward(t, *graph_, x, *eval_state_).z_pos;
-    const AnchorState state = make_anchor_state(*graph_, *fresh, spec_.layers);
-    return gir_->forward(t, *graph_, x, state).z_pos;
+    const GirOutput out = training ? gir_->forward(t, *graph_, x, make_anchor_state(*graph_, *fresh, spec_.layers))
+                                   : gir_->forward(t, *graph_, x, *eval_state_);
+    return spec_.order_free ? out.z : out.z_pos;
   }
   const pe::AnchorDistances dist = training ? pe::anchor_distances(*graph_, *fresh, spec_.pgnn_cutoff) : *eval_dist_;
   Features<T> h = x;
@@ -42,7 +42,7 @@ Var PositionBranch<T>::forward(Tape<T>& t, const Features<T>& x, bool training, 
     if (l > 0) h = dropout(t, h, spec_.dropout, splitmix64(key + l), training);
     const PgnnOutput out = pgnn_[l].forward(t, h, dist);
     h = Features<T>{out.h, nullptr};
-    z = out.z_pos;
+    z = spec_.order_free ? out.h : out.z_pos;
   }
   return z;
 }

@@ -1,7 +1,10 @@
 // The anchor-based branch of a model (GIR.md): a GIR encoder or a 2-layer P-GNN over anchor
-// sets that are resampled every training call and fixed at evaluation. Its output is the
-// position-aware embedding Z_pos [N, K] (K anchor sets), used alone (`gir`, `pgnn` models) or
-// fused with a typical GNN branch (GnnClassifier, GnnSpec::position).
+// sets that are resampled every training call and fixed at evaluation. Its output, used alone
+// (`gir`, `pgnn` models) or fused with a typical GNN branch (GnnSpec::position), is either the
+// position-aware Z_pos [N, K] (K anchor sets; its columns follow the anchor sets, so it only
+// means something compared between nodes under the same sets: pair tasks) or the anchor-order-
+// free Z [N, hidden] (GIR: mean_k P[v,k]; P-GNN: the structure output), which a node classifier
+// can read although the sets change every epoch.
 #pragma once
 #include <memory>
 #include <optional>
@@ -21,6 +24,7 @@ struct PositionBranchSpec {
   int pgnn_cutoff = -1;      // P-GNN distance cutoff: 2 (P-GNN-F) or -1 (exact, P-GNN-E)
   double dropout = 0.5;      // between P-GNN layers
   uint64_t eval_seed = 0;    // the fixed evaluation anchor sets
+  bool order_free = false;   // output Z [N, hidden] instead of Z_pos [N, K]
 };
 
 template <class T>
@@ -28,9 +32,9 @@ class PositionBranch {
  public:
   // graph: the message-passing graph (rows = destinations); it must outlive the branch.
   PositionBranch(ParamStore<T>& store, Rng& rng, const PositionBranchSpec& spec, const Csr& graph);
-  // Z_pos [N, K]. Training calls draw fresh anchor sets from `key`.
+  // Z_pos [N, K] or Z [N, hidden] (spec.order_free). Training calls draw fresh anchor sets from `key`.
   Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const;
-  int64_t out_dim() const { return num_sets_; }
+  int64_t out_dim() const { return spec_.order_free ? spec_.hidden : num_sets_; }
 
  private:
   PositionBranchSpec spec_;

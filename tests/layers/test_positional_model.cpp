@@ -217,9 +217,35 @@ TEST_CASE("GnnClassifier: anchor branches alone and fused, anchor indication col
     t.backward(reduce_random(t, model.forward(t, Features<double>{t.constant(x), nullptr}, true, 3)));
     for (size_t p = 0; p < store.params().size(); ++p) {
       CAPTURE(store.params()[p].name);
-      if (store.params()[p].name == "pgnn0.pos") continue;  // only the last P-GNN layer's Z_pos is used
+      // A classifier reads the anchor-order-free output, so the Z_pos weights (name.pos) are unused.
+      const std::string& name = store.params()[p].name;
+      if (name.size() > 4 && name.compare(name.size() - 4, 4, ".pos") == 0) continue;
+      // Sum fusion starts at b = 0: at the first step only b (and the GNN) get a gradient.
+      const bool branch_param = name.rfind("gir", 0) == 0 || name.rfind("pgnn", 0) == 0 || name.rfind("fusion.pos", 0) == 0;
+      if (c.fusion == "sum" && branch_param) continue;
       CHECK(store.grad(ParamId{static_cast<int>(p)}).cwiseAbs().sum() > 0);
     }
+  }
+  // Pair tasks read Z_pos [N, K]: the embedding has K columns before the head.
+  for (const char* type : {"gir", "pgnn"}) {
+    GnnSpec spec;
+    spec.layer_type = type;
+    spec.in_dim = 3, spec.hidden = 4, spec.out_dim = 6, spec.embeddings = true;
+    ParamStore<double> store;
+    Rng rng(6);
+    GnnClassifier<double> model(store, rng, spec, g);
+    Tape<double> t;
+    const MatD z = t.value(model.forward(t, Features<double>{t.constant(x), nullptr}, false, 1));
+    CHECK(z.cols() == 6);
+    CHECK(z.rowwise().norm().minCoeff() == doctest::Approx(1.0));  // L2-normalised rows
+    t.clear();
+    store.zero_grad();
+    t.backward(reduce_random(t, model.forward(t, Features<double>{t.constant(x), nullptr}, true, 3)));
+    bool pos_used = false;
+    for (size_t p = 0; p < store.params().size(); ++p)
+      if (store.params()[p].name.find(".pos") != std::string::npos)
+        pos_used |= store.grad(ParamId{static_cast<int>(p)}).cwiseAbs().sum() > 0;
+    CHECK(pos_used);
   }
   // Anchor indication: K = ⌊log₂ 400⌋² = 64 columns appended.
   GnnSpec ind;
