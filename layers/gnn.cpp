@@ -116,14 +116,14 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     if (spec.fusion == "concat") {
       head_ = std::make_shared<Linear<T>>(store, rng, "fusion", spec.hidden + k, spec.out_dim);
     } else {
-      // out = GNN(x) + b·Linear(Z_pos), b learnt from 0: training starts from the plain GNN and
-      // lets the anchor branch in as far as it helps.
+      // out = GNN(x) + b·Linear(Z), b learnt from 0: training starts from the plain GNN and lets
+      // the anchor branch in as far as it helps.
       head_pos_ = std::make_shared<Linear<T>>(store, rng, "fusion.pos", k, spec.out_dim);
-      fusion_weights_ = store.add("fusion.weight", 1, 1, Init::Zeros, rng, false);
+      fusion_weight_ = store.add("fusion.weight", 1, 1, Init::Zeros, rng, false);
     }
   }
-  // Concat fusion: the GNN stack ends in `hidden` features, mapped with Z_pos to out_dim by the
-  // fusion head. Sum fusion: the stack keeps its own output.
+  // Concat fusion: the GNN stack ends in `hidden` features, mapped with the branch's Z to out_dim
+  // by the fusion head. Sum fusion: the stack keeps its own output.
   const int64_t stack_out = branch_ && spec.fusion == "concat" ? spec.hidden : spec.out_dim;
   if (type == "transformer") {
     // Encoder, residual layers at width `hidden`, head. Weight decay follows decay_first_only
@@ -190,7 +190,7 @@ Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, u
   auto finish = [&](Var out) { return spec_.embeddings ? ops::l2_normalize_rows(t, out) : ops::log_softmax(t, out); };
   // The anchor branch sees the same (dropped-out) input as the first GNN layer.
   const uint64_t branch_key = splitmix64(key ^ 0xC3C3C3C3C3C3C3C3ull);
-  if (branch_ && layers_.empty()) {  // gir / pgnn alone: Z_pos → Linear head
+  if (branch_ && layers_.empty()) {  // gir / pgnn alone: the branch output → Linear head
     const Features<T> in = dropout(t, h, spec_.dropout, splitmix64(key), training);
     return finish(head_pos_->forward(t, Features<T>{branch_->forward(t, in, training, branch_key), nullptr}));
   }
@@ -218,11 +218,11 @@ Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, u
   if (!branch_) return finish(gnn_out);
   const Var z = branch_->forward(t, first_input, training, branch_key);
   if (spec_.fusion == "concat") {
-    // The GNN branch's hidden features (activated) next to the anchor branch's Z_pos.
+    // The GNN branch's hidden features (activated) next to the anchor branch's output.
     const Var g = ops::activation(t, gnn_out, spec_.act);
     return finish(head_->forward(t, Features<T>{ops::concat_cols(t, {g, z}), nullptr}));
   }
-  const Var b = t.param(*store_, fusion_weights_);
+  const Var b = t.param(*store_, fusion_weight_);
   return finish(ops::add(t, gnn_out, ops::scale_by(t, head_pos_->forward(t, Features<T>{z, nullptr}), b)));
 }
 

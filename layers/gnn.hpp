@@ -1,7 +1,9 @@
-// The node-classification model of `locus train`: a GraphGym-style stack of message-passing
-// layers (or plain Linear layers for `mlp`), dropout before every layer, an activation between
-// layers, and log-softmax at the end. A `transformer` stack is Linear(in → hidden), residual
-// Transformer layers, Linear(hidden → classes). Graph caches (e.g. GCN's Â) are built once here.
+// The model of `locus train`: a GraphGym-style stack of message-passing layers (or plain Linear
+// layers for `mlp`), dropout before every layer, an activation between layers, and log-softmax
+// (or L2-normalised embeddings for pair tasks) at the end. A `transformer` stack is Linear(in →
+// hidden), residual Transformer layers, Linear(hidden → out). Positional columns are appended to
+// the input; an anchor branch (GIR / P-GNN) can replace or be fused with the stack. Graph caches
+// (e.g. GCN's Â) are built once here.
 #pragma once
 #include <memory>
 #include <string>
@@ -36,7 +38,9 @@ struct GnnSpec {
   // L2-normalised (as P-GNN), instead of log-probabilities; out_dim is the embedding width.
   bool embeddings = false;
   // Anchor-based branch (layers/position_branch.hpp): none | gir | pgnn, fused with the GNN
-  // branch by concat ([h ‖ Z_pos] → Linear) or sum (GNN(x) + b·Linear(Z_pos), b learnt from 0).
+  // branch by concat ([h ‖ Z] → Linear) or sum (GNN(x) + b·Linear(Z), b learnt from 0), where Z
+  // is the branch's output (layers/position_branch.hpp: order-free for classification, Z_pos for
+  // pair tasks).
   // layer_type gir / pgnn builds the anchor branch alone (then a Linear head).
   std::string position = "none";
   std::string fusion = "concat";
@@ -78,7 +82,7 @@ class GnnClassifier {
   std::shared_ptr<const Csr> raw_;                     // the unnormalised graph (anchor branch)
   std::shared_ptr<PositionBranch<T>> branch_;
   std::shared_ptr<Linear<T>> head_, head_pos_;         // fusion / anchor-only heads
-  ParamId fusion_weights_;                             // sum fusion: the weight b [1, 1] of the anchor branch
+  ParamId fusion_weight_;                              // sum fusion: the weight b [1, 1] of the anchor branch
   ParamStore<T>* store_ = nullptr;
   std::vector<std::unique_ptr<StackLayer<T>>> layers_;
   bool residual_stack_ = false;  // transformer: no activation between layers, dropout inside them
