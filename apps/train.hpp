@@ -1,5 +1,6 @@
-// `locus train`: trains the configured model on a node-classification dataset for num_runs
-// seeds, selects each run's test accuracy at its best validation epoch, and reports a summary
+// `locus train`: trains the configured model for num_runs seeds on a node-classification dataset
+// (test accuracy at the selected validation epoch) or, with P-GNN's protocol, on a link-prediction
+// or pair-classification task (test ROC AUC at the best validation AUC), and reports a summary
 // (terminal table, optional JSON, optional per-epoch CSVs in out_dir).
 #pragma once
 #include <cstdint>
