@@ -84,15 +84,21 @@ std::string scalar_text(const Value& v, const std::string& what, const std::stri
   return v.node.Scalar();
 }
 
+std::string trim(const std::string& s) {
+  const char* ws = " \t\r\n";
+  auto b = s.find_first_not_of(ws);
+  if (b == std::string::npos) return {};
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
 // A list of plain words: a YAML sequence ([gcn, gcn+LapPE]) or one comma-separated scalar
 // ("gcn,gcn+LapPE", handy on the command line).
 std::vector<std::string> read_word_list(const Value& v, const std::string& example) {
   const std::string fix = "write " + v.key + " as a list of names, e.g. [" + example + "]";
   if (v.node.IsNull()) fail(v, "missing value for", fix);
   std::vector<std::string> out;
-  auto add = [&](std::string w) {
-    w.erase(0, w.find_first_not_of(" \t"));
-    w.erase(w.find_last_not_of(" \t") + 1);
+  auto add = [&](const std::string& word) {
+    const std::string w = trim(word);
     if (w.empty()) fail(v, "empty name in " + v.key + ":", fix);
     out.push_back(w);
   };
@@ -469,13 +475,6 @@ void apply_file(ExperimentConfig& cfg, const std::string& path, std::map<std::st
   const fs::path folder = fs::absolute(fs::path(path)).parent_path();
   for (std::string* p : {&cfg.dataset.path, &cfg.out_dir})
     if (!p->empty()) *p = (fs::path(*p).is_absolute() ? fs::path(*p) : folder / *p).lexically_normal().string();
-}
-
-std::string trim(const std::string& s) {
-  const char* ws = " \t\r\n";
-  auto b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return {};
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
 }
 
 // Applies one "key=value" override. Returns the key set.

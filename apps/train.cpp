@@ -11,6 +11,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 #include <ostream>
 
 #include "core/error.hpp"
@@ -218,75 +219,25 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   if (pair_task && select_acc_loss)
     throw InputError("train.select val_acc_loss is for node classification; pair tasks select the best validation AUC "
                      "(train.select val_acc)");
-  for (int r = 0; pair_task && r < cfg.num_runs; ++r) {
-    // Pair tasks (P-GNN protocol): a fresh split per run (seed = the run's seed, so every model
-    // sees the same splits); link prediction passes messages over the training edges only;
-    // training negatives are resampled every epoch; the score of a pair is ⟨z_u, z_v⟩ of
-    // L2-normalised embeddings, the loss binary cross-entropy, the metric ROC AUC.
+  // Pair tasks (P-GNN protocol): a fresh split per run (seed = the run's seed, so every model
+  // sees the same splits); link prediction passes messages over the training edges only;
+  // training negatives are resampled every epoch; the score of a pair is ⟨z_u, z_v⟩ of
+  // L2-normalised embeddings, the loss binary cross-entropy, the metric ROC AUC.
+  const std::string label = pair_task ? "AUC " : "";
+  for (int r = 0; r < cfg.num_runs; ++r) {
     RunResult run;
     run.seed = cfg.seed + static_cast<uint64_t>(r);
-    TaskSplit split = make_task_split(ds, ds.task, run.seed);
-    const Csr g = Csr::from_edges(ds.num_nodes, split.src, split.dst);
-    Rng rng(run.seed);
-    spec.posenc_seed = splitmix64(run.seed ^ 0xA11C0A11C0ull);
-    ParamStore<float> store;
-    GnnClassifier<float> model(store, rng, spec, g);
-    s.num_params = store.size();
-    Optimizer<float> opt(oo);
-    Tape<float> tape;
-    double best_val = -1;
-    int since_best = 0;
-    auto last_print = Clock::now();
-    for (int epoch = 1; epoch <= cfg.optim.max_epoch; ++epoch) {
-      resample_train_negatives(split, splitmix64(run.seed) + static_cast<uint64_t>(epoch));
-      const auto t0 = Clock::now();
-      tape.clear();
-      store.zero_grad();
-      Var z = model.forward(tape, input_on(tape), true, rng.next_key());
-      Var loss = ops::bce_with_logits(tape, ops::pair_dot(tape, z, split.train.u, split.train.v), split.train.target);
-      tape.backward(loss);
-      opt.step(store);
-      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-      const double loss_value = tape.value(loss)(0, 0);
-      if (!std::isfinite(loss_value))
-        throw std::runtime_error(fmt::format("run {} epoch {}: the loss is {}; lower optim.base_lr", r, epoch, loss_value));
-      if (epoch > warmup_epochs(cfg.optim.max_epoch)) epoch_ms.push_back(ms);
-      tape.clear();
-      const Mat emb = tape.value(model.forward(tape, input_on(tape), false, 0));
-      EpochMetrics m{epoch, loss_value, pair_auc(emb, split.train), pair_auc(emb, split.val), pair_auc(emb, split.test), ms};
-      run.history.push_back(m);
-      run.epochs_run = epoch;
-      if (m.val_acc > best_val) {  // first epoch of the best validation AUC
-        best_val = m.val_acc;
-        run.best_epoch = epoch;
-        run.train_acc = m.train_acc;
-        run.val_acc = m.val_acc;
-        run.test_acc = m.test_acc;
-        since_best = 0;
-      } else if (cfg.train.patience > 0 && ++since_best >= cfg.train.patience) {
-        break;
-      }
-      if (progress && (Clock::now() - last_print > std::chrono::milliseconds(100) || epoch == cfg.optim.max_epoch)) {
-        last_print = Clock::now();
-        log << fmt::format("\r\033[Krun {}/{} epoch {:>4}/{} loss {:.4f} AUC train {} val {} | {:.2f} ms/epoch", r + 1,
-                           cfg.num_runs, epoch, cfg.optim.max_epoch, loss_value, pct(m.train_acc), pct(m.val_acc), ms)
-            << std::flush;
-      }
+    std::optional<TaskSplit> split;
+    Csr pair_graph;
+    if (pair_task) {
+      split = make_task_split(ds, ds.task, run.seed);
+      pair_graph = Csr::from_edges(ds.num_nodes, split->src, split->dst);
     }
-    if (progress) log << "\r\033[K";
-    log << fmt::format("run {}/{} seed {}: best epoch {} val AUC {} test AUC {}\n", r + 1, cfg.num_runs, run.seed,
-                       run.best_epoch, pct(run.val_acc), pct(run.test_acc))
-        << std::flush;
-    s.runs.push_back(std::move(run));
-  }
-  for (int r = 0; !pair_task && r < cfg.num_runs; ++r) {
-    RunResult run;
-    run.seed = cfg.seed + static_cast<uint64_t>(r);
     Rng rng(run.seed);
     spec.posenc_seed = splitmix64(run.seed ^ 0xA11C0A11C0ull);
     ParamStore<float> store;
     GnnClassifier<float> model = ds.is_sentences() ? GnnClassifier<float>(store, rng, spec, sentences)
-                                                   : GnnClassifier<float>(store, rng, spec, graph);
+                                                   : GnnClassifier<float>(store, rng, spec, pair_task ? pair_graph : graph);
     s.num_params = store.size();
     Optimizer<float> opt(oo);
     Tape<float> tape;
@@ -294,12 +245,15 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
     int since_best = 0;
     auto last_print = Clock::now();
     for (int epoch = 1; epoch <= cfg.optim.max_epoch; ++epoch) {
+      if (split) resample_train_negatives(*split, splitmix64(run.seed) + static_cast<uint64_t>(epoch));
       // Training step: forward, loss, backward, optimiser update (timed).
       const auto t0 = Clock::now();
       tape.clear();
       store.zero_grad();
-      Var logp = model.forward(tape, input_on(tape), true, rng.next_key());
-      Var loss = ops::nll_loss(tape, logp, ds.labels, ds.train);
+      Var out = model.forward(tape, input_on(tape), true, rng.next_key());
+      Var loss = split ? ops::bce_with_logits(tape, ops::pair_dot(tape, out, split->train.u, split->train.v),
+                                              split->train.target)
+                       : ops::nll_loss(tape, out, ds.labels, ds.train);
       tape.backward(loss);
       opt.step(store);
       const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -310,15 +264,18 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
 
       // Evaluation (not timed): dropout off.
       tape.clear();
-      Mat out = tape.value(model.forward(tape, input_on(tape), false, 0));
-      EpochMetrics m{epoch, loss_value, accuracy(out, ds.labels, ds.train), accuracy(out, ds.labels, ds.val),
-                     accuracy(out, ds.labels, ds.test), ms};
+      const Mat eval = tape.value(model.forward(tape, input_on(tape), false, 0));
+      const EpochMetrics m =
+          split ? EpochMetrics{epoch, loss_value, pair_auc(eval, split->train), pair_auc(eval, split->val),
+                               pair_auc(eval, split->test), ms}
+                : EpochMetrics{epoch, loss_value, accuracy(eval, ds.labels, ds.train), accuracy(eval, ds.labels, ds.val),
+                               accuracy(eval, ds.labels, ds.test), ms};
       run.history.push_back(m);
       run.epochs_run = epoch;
       // Model selection (train.select); the last epoch is kept when there is no val split.
       bool keep = !has_val, improved = !has_val;
       if (has_val && select_acc_loss) {
-        const double vl = nll(out, ds.labels, ds.val);
+        const double vl = nll(eval, ds.labels, ds.val);
         improved = m.val_acc >= best_val || vl <= best_val_loss;
         keep = m.val_acc >= best_val && vl <= best_val_loss;
         if (improved) best_val = std::max(best_val, m.val_acc), best_val_loss = std::min(best_val_loss, vl);
@@ -339,14 +296,15 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
       }
       if (progress && (Clock::now() - last_print > std::chrono::milliseconds(100) || epoch == cfg.optim.max_epoch)) {
         last_print = Clock::now();
-        log << fmt::format("\r\033[Krun {}/{} epoch {:>4}/{} loss {:.4f} train {} val {} | {:.2f} ms/epoch", r + 1,
-                           cfg.num_runs, epoch, cfg.optim.max_epoch, loss_value, pct(m.train_acc), pct(m.val_acc), ms)
+        log << fmt::format("\r\033[Krun {}/{} epoch {:>4}/{} loss {:.4f} {}train {} val {} | {:.2f} ms/epoch", r + 1,
+                           cfg.num_runs, epoch, cfg.optim.max_epoch, loss_value, label, pct(m.train_acc),
+                           pct(m.val_acc), ms)
             << std::flush;
       }
     }
     if (progress) log << "\r\033[K";
-    log << fmt::format("run {}/{} seed {}: best epoch {} val {} test {}\n", r + 1, cfg.num_runs, run.seed,
-                       run.best_epoch, pct(run.val_acc), pct(run.test_acc))
+    log << fmt::format("run {}/{} seed {}: best epoch {} val {}{} test {}{}\n", r + 1, cfg.num_runs, run.seed,
+                       run.best_epoch, label, pct(run.val_acc), label, pct(run.test_acc))
         << std::flush;
     s.runs.push_back(std::move(run));
   }
