@@ -291,6 +291,13 @@ const std::vector<KeySpec>& key_specs() {
        [](ExperimentConfig& c, const Value& v) { c.gnn.position = read_choice(v, {"none", "gir", "pgnn"}); }},
       {"gnn.fusion", [](ExperimentConfig& c, const Value& v) { c.gnn.fusion = read_choice(v, {"concat", "sum"}); }},
       {"gnn.pgnn_cutoff", [](ExperimentConfig& c, const Value& v) { c.gnn.pgnn_cutoff = read_int(v, -1, 2); }},
+      {"gnn.position_features",
+       [](ExperimentConfig& c, const Value& v) { c.gnn.position_features = read_bool(v); }},
+      {"gnn.gir_hops", [](ExperimentConfig& c, const Value& v) { c.gnn.gir_hops = read_int(v, -1, 64); }},
+      {"gnn.gir_aggregate",
+       [](ExperimentConfig& c, const Value& v) { c.gnn.gir_aggregate = read_choice(v, {"sum", "mean"}); }},
+      {"gnn.gir_update",
+       [](ExperimentConfig& c, const Value& v) { c.gnn.gir_update = read_choice(v, {"frontier", "reached"}); }},
       {"posenc_SPD.enable", [](ExperimentConfig& c, const Value& v) { c.posenc.spd = read_bool(v); }},
       {"posenc_SPD.max_dist", [](ExperimentConfig& c, const Value& v) { c.posenc.spd_max_dist = read_int(v, 1, 2); }},
       {"posenc_seq.kind",
@@ -539,6 +546,12 @@ ExperimentConfig load_config(const std::string& path, const std::vector<std::str
                           ") or dataset.path (line " + std::to_string(path_line) +
                           "), or override one, e.g. dataset.name=karate");
   }
+  if (cfg.gnn.gir_hops > 0 && cfg.gnn.gir_hops < cfg.gnn.layers_mp)
+    throw_input_error(where, lines.count("gnn.gir_hops") ? lines["gnn.gir_hops"] : 0,
+                      "gnn.gir_hops is below gnn.layers_mp (" + std::to_string(cfg.gnn.layers_mp) + "):",
+                      std::to_string(cfg.gnn.gir_hops),
+                      "GIR propagates at least one hop per layer: set gnn.gir_hops to 0 (= layers_mp), -1 "
+                      "(until every node is reached) or a value >= gnn.layers_mp");
   if (cfg.dataset.path.empty() && cfg.dataset.name.empty())
     throw_input_error(where, 0, "no dataset given: neither dataset.name nor dataset.path is set in section",
                       "dataset",

@@ -38,6 +38,10 @@ struct ExperimentConfig {
     std::string position = "none";     // anchor branch fused with the GNN: none | gir | pgnn
     std::string fusion = "concat";     // concat | sum
     int pgnn_cutoff = -1;              // P-GNN distance cutoff: 2 (P-GNN-F) or -1 (exact, P-GNN-E)
+    int gir_hops = -1;                 // GIR hops propagated: -1 = until all reached (exact depths), 0 = layers_mp, else >= layers_mp
+    std::string gir_aggregate = "mean";  // GIR: mean | sum (over in-neighbours)
+    bool position_features = false;    // fused anchor branch reads the node features too (default: position only)
+    std::string gir_update = "frontier";  // GIR: frontier (each entry once) | reached (every reached entry, every hop)
   } gnn;
 
   // posenc_LapPE.*, posenc_RWSE.*, posenc_Anchor.*, posenc_SPD.*, posenc_seq.* (GraphGPS-style names).

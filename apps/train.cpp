@@ -167,6 +167,10 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   spec.position = cfg.gnn.position;
   spec.fusion = cfg.gnn.fusion;
   spec.pgnn_cutoff = cfg.gnn.pgnn_cutoff;
+  spec.gir.aggregate = cfg.gnn.gir_aggregate == "mean" ? ops::Reduce::Mean : ops::Reduce::Sum;
+  spec.gir.update_reached = cfg.gnn.gir_update == "reached";
+  spec.gir.max_hops = cfg.gnn.gir_hops;
+  spec.position_features = cfg.gnn.position_features;
   spec.posenc = cfg.posenc;
 
   OptimOptions oo;

@@ -100,10 +100,14 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
       throw InputError("unknown gnn.fusion '" + spec.fusion + "'. Use concat or sum");
     PositionBranchSpec ps;
     ps.kind = anchor_only ? type : spec.position;
-    ps.in_dim = in_dim;
+    // Fused, the branch reads position only (a constant input) unless position_features: the GNN
+    // branch carries the features, and a second, unsmoothed feature path would overfit them.
+    const_branch_input_ = !anchor_only && !spec.position_features;
+    ps.in_dim = const_branch_input_ ? 1 : in_dim;
     ps.hidden = spec.hidden;
     ps.layers = spec.layers;
     ps.pgnn_cutoff = spec.pgnn_cutoff;
+    ps.gir = spec.gir;
     ps.dropout = spec.dropout;
     ps.eval_seed = splitmix64(spec.posenc_seed ^ 0xB4A7C4ull);
     ps.order_free = !spec.embeddings;  // classification heads need columns that mean the same every epoch
@@ -114,17 +118,17 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
       return;
     }
     if (spec.fusion == "concat") {
-      head_ = std::make_shared<Linear<T>>(store, rng, "fusion", spec.hidden + k, spec.out_dim);
+      fuse_cols_ = k;  // the last layer reads [h ‖ Z]
     } else {
-      // out = GNN(x) + b·Linear(Z), b learnt from 0: training starts from the plain GNN and lets
-      // the anchor branch in as far as it helps.
+      // out = GNN(x) + b·Linear(Z), b a learnt scale from 1 (from 0 the pair tasks stay stuck at the
+      // plain GNN: Linear(Z) gets no gradient while b = 0).
       head_pos_ = std::make_shared<Linear<T>>(store, rng, "fusion.pos", k, spec.out_dim);
-      fusion_weight_ = store.add("fusion.weight", 1, 1, Init::Zeros, rng, false);
+      fusion_weight_ = store.add("fusion.weight", 1, 1, Init::Ones, rng, false);
     }
   }
-  // Concat fusion: the GNN stack ends in `hidden` features, mapped with the branch's Z to out_dim
-  // by the fusion head. Sum fusion: the stack keeps its own output.
-  const int64_t stack_out = branch_ && spec.fusion == "concat" ? spec.hidden : spec.out_dim;
+  // Concat fusion widens the last layer's input by the branch's columns; the stack itself is the
+  // plain GNN's (a GNN with the branch output at zero is exactly the plain one).
+  const int64_t stack_out = spec.out_dim;
   if (type == "transformer") {
     // Encoder, residual layers at width `hidden`, head. Weight decay follows decay_first_only
     // with the encoder as the first layer.
@@ -150,7 +154,8 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
           TransformerLayer<T>(store, rng, "layer" + std::to_string(l), spec.hidden, opt, decay_rest), topo));
       layers_.back()->extras = AttentionExtras{pos_->positions(), spd_.get()};
     }
-    layers_.push_back(adapt<T>(Linear<T>(store, rng, "head", spec.hidden, stack_out, true, decay_rest), topo));
+    layers_.push_back(
+        adapt<T>(Linear<T>(store, rng, "head", spec.hidden + fuse_cols_, stack_out, true, decay_rest), topo));
     return;
   }
   int64_t in = in_dim;
@@ -158,6 +163,7 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     const bool last = l + 1 == spec.layers;
     const int64_t out = last ? stack_out : spec.hidden;
     const bool decay = !spec.decay_first_only || l == 0;
+    if (last) in += fuse_cols_;
     const std::string name = "layer" + std::to_string(l);
     const GraphRef g = topo;
     if (type == "gcn") {
@@ -194,14 +200,31 @@ Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, u
     const Features<T> in = dropout(t, h, spec_.dropout, splitmix64(key), training);
     return finish(head_pos_->forward(t, Features<T>{branch_->forward(t, in, training, branch_key), nullptr}));
   }
+  // The anchor branch's output Z, with the feature dropout of the GNN layers.
+  auto branch_output = [&](const Features<T>& in) {
+    const Var z = branch_->forward(
+        t, const_branch_input_ ? Features<T>{t.constant(MatT<T>::Ones(raw_->num_dst, 1)), nullptr} : in, training,
+        branch_key);
+    return ops::dropout(t, z, spec_.dropout, splitmix64(branch_key + 1), training);
+  };
+  // [h ‖ z]: sparse h keeps z as extra columns, dense h is concatenated.
+  auto append = [](Tape<T>& t, const Features<T>& h, Var z) {
+    if (h.is_sparse()) return Features<T>{Var{}, h.sparse, h.has_extra() ? ops::concat_cols(t, {h.extra, z}) : z};
+    std::vector<Var> cols{h.var};
+    if (h.has_extra()) cols.push_back(h.extra);
+    cols.push_back(z);
+    return Features<T>{ops::concat_cols(t, cols), nullptr};
+  };
   Var gnn_out;
   Features<T> first_input;
   if (residual_stack_) {
     // Dropout on the input only; the Transformer layers drop inside their residual branches.
     h = dropout(t, h, spec_.dropout, splitmix64(key), training);
     first_input = h;
-    for (size_t l = 0; l < layers_.size(); ++l)
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      if (l + 1 == layers_.size() && fuse_cols_ > 0) h = append(t, h, branch_output(first_input));  // the head
       h = Features<T>{layers_[l]->forward(t, h, training, splitmix64(key + 1 + l)), nullptr};
+    }
     gnn_out = h.var;
   } else {
     for (int l = 0; l < spec_.layers; ++l) {
@@ -209,21 +232,16 @@ Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, u
       const uint64_t k = splitmix64(key + static_cast<uint64_t>(l));
       h = dropout(t, h, spec_.dropout, k, training);
       if (l == 0) first_input = h;
+      if (l + 1 == spec_.layers && fuse_cols_ > 0) h = append(t, h, branch_output(first_input));
       Var y = layers_[l]->forward(t, h, training, splitmix64(k ^ 0xA5A5A5A5A5A5A5A5ull));
       if (l + 1 < spec_.layers) y = ops::activation(t, y, spec_.act);
       h = Features<T>{y, nullptr};
     }
     gnn_out = h.var;
   }
-  if (!branch_) return finish(gnn_out);
-  const Var z = branch_->forward(t, first_input, training, branch_key);
-  if (spec_.fusion == "concat") {
-    // The GNN branch's hidden features (activated) next to the anchor branch's output.
-    const Var g = ops::activation(t, gnn_out, spec_.act);
-    return finish(head_->forward(t, Features<T>{ops::concat_cols(t, {g, z}), nullptr}));
-  }
+  if (!branch_ || fuse_cols_ > 0) return finish(gnn_out);
   const Var b = t.param(*store_, fusion_weight_);
-  return finish(ops::add(t, gnn_out, ops::scale_by(t, head_pos_->forward(t, Features<T>{z, nullptr}), b)));
+  return finish(ops::add(t, gnn_out, ops::scale_by(t, head_pos_->forward(t, Features<T>{branch_output(first_input), nullptr}), b)));
 }
 
 template class GnnClassifier<float>;

@@ -37,14 +37,19 @@ struct GnnSpec {
   // Pair tasks (link prediction, pair classification): the last layer's output, rows
   // L2-normalised (as P-GNN), instead of log-probabilities; out_dim is the embedding width.
   bool embeddings = false;
-  // Anchor-based branch (layers/position_branch.hpp): none | gir | pgnn, fused with the GNN
-  // branch by concat ([h ‖ Z] → Linear) or sum (GNN(x) + b·Linear(Z), b learnt from 0), where Z
-  // is the branch's output (layers/position_branch.hpp: order-free for classification, Z_pos for
-  // pair tasks).
-  // layer_type gir / pgnn builds the anchor branch alone (then a Linear head).
+  // Anchor-based branch (layers/position_branch.hpp): none | gir | pgnn, fused with the GNN by
+  //   concat: the last GNN layer reads [h ‖ Z] (Z: the branch output, dropped out like h), or
+  //   sum:    out = GNN(x) + b·Linear(Z), b learnt from 1;
+  // with a zero Z both are exactly the plain GNN. Z is order-free for classification and Z_pos for
+  // pair tasks (layers/position_branch.hpp). layer_type gir / pgnn builds the branch alone (then a
+  // Linear head).
   std::string position = "none";
   std::string fusion = "concat";
   int pgnn_cutoff = -1;  // P-GNN: 2 (P-GNN-F) or -1 (exact, P-GNN-E)
+  GirOptions gir;        // GIR branch: aggregation, update rule, hops propagated (layers/gir.hpp)
+  // Fused branch input: false (default) = a constant column, so the branch encodes position alone
+  // and the GNN branch the features; true = the node features (and positional columns) as well.
+  bool position_features = false;
 };
 
 const std::vector<std::string>& gnn_layer_types();
@@ -81,7 +86,9 @@ class GnnClassifier {
   std::shared_ptr<const std::vector<int32_t>> spd_;    // SPD class (hop distance) per edge of graph_
   std::shared_ptr<const Csr> raw_;                     // the unnormalised graph (anchor branch)
   std::shared_ptr<PositionBranch<T>> branch_;
-  std::shared_ptr<Linear<T>> head_, head_pos_;         // fusion / anchor-only heads
+  std::shared_ptr<Linear<T>> head_pos_;                // sum-fusion / anchor-only head
+  bool const_branch_input_ = false;                    // fused branch reads a constant column (position only)
+  int64_t fuse_cols_ = 0;                              // concat fusion: Z's columns appended to the last layer's input
   ParamId fusion_weight_;                              // sum fusion: the weight b [1, 1] of the anchor branch
   ParamStore<T>* store_ = nullptr;
   std::vector<std::unique_ptr<StackLayer<T>>> layers_;

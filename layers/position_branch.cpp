@@ -11,8 +11,8 @@ PositionBranch<T>::PositionBranch(ParamStore<T>& store, Rng& rng, const Position
   const pe::AnchorSets sets = pe::sample_anchor_sets(graph.num_dst, spec.eval_seed);
   num_sets_ = sets.num_sets();
   if (spec.kind == "gir") {
-    gir_.emplace(store, rng, "gir", spec.in_dim, spec.hidden, spec.layers);
-    eval_state_ = std::make_shared<const AnchorState>(make_anchor_state(graph, sets, spec.layers));
+    gir_.emplace(store, rng, "gir", spec.in_dim, spec.hidden, spec.layers, spec.gir);
+    eval_state_ = std::make_shared<const AnchorState>(gir_->anchor_state(graph, sets));
   } else if (spec.kind == "pgnn") {
     int64_t in = spec.in_dim;
     for (int l = 0; l < spec.layers; ++l) {
@@ -31,8 +31,9 @@ Var PositionBranch<T>::forward(Tape<T>& t, const Features<T>& x, bool training, 
   std::optional<pe::AnchorSets> fresh;
   if (training) fresh = pe::sample_anchor_sets(graph_->num_dst, key);
   if (gir_) {
-    const GirOutput out = training ? gir_->forward(t, *graph_, x, make_anchor_state(*graph_, *fresh, spec_.layers))
-                                   : gir_->forward(t, *graph_, x, *eval_state_);
+    const GirOutputs want = spec_.order_free ? GirOutputs::z : GirOutputs::z_pos;
+    const GirOutput out = training ? gir_->forward(t, *graph_, x, gir_->anchor_state(*graph_, *fresh), want)
+                                   : gir_->forward(t, *graph_, x, *eval_state_, want);
     return spec_.order_free ? out.z : out.z_pos;
   }
   const pe::AnchorDistances dist = training ? pe::anchor_distances(*graph_, *fresh, spec_.pgnn_cutoff) : *eval_dist_;

@@ -22,6 +22,7 @@ struct PositionBranchSpec {
   int64_t in_dim = 0, hidden = 32;
   int layers = 2;            // GIR hops; P-GNN layers
   int pgnn_cutoff = -1;      // P-GNN distance cutoff: 2 (P-GNN-F) or -1 (exact, P-GNN-E)
+  GirOptions gir;            // GIR aggregation, update rule and hops propagated (layers/gir.hpp)
   double dropout = 0.5;      // between P-GNN layers
   uint64_t eval_seed = 0;    // the fixed evaluation anchor sets
   bool order_free = false;   // output Z [N, hidden] instead of Z_pos [N, K]

@@ -164,12 +164,36 @@ Var gather_rows_or_zero(Tape<T>& t, Var table, std::span<const int32_t> idx) {
   });
 }
 
+template <class T>
+Var index_add_rows(Tape<T>& t, Var x, std::span<const int64_t> idx, int64_t n) {
+  const int64_t m = t.rows(x), c = t.cols(x);
+  check(static_cast<int64_t>(idx.size()) == m && n >= 0,
+        "index_add_rows: " + std::to_string(idx.size()) + " indices for x " + dims(m, c));
+  for (int64_t i = 0; i < m; ++i)
+    if (idx[i] < 0 || idx[i] >= n)
+      check(false, "index_add_rows: index " + std::to_string(idx[i]) + " at position " + std::to_string(i) +
+                       " is outside [0, " + std::to_string(n) + ")");
+  auto index = std::make_shared<std::vector<int64_t>>(idx.begin(), idx.end());
+  MatT<T> out = MatT<T>::Zero(n, c);
+  scatter_add_rows(*index, n, c, t.value(x).data(), out.data());
+  return t.push(std::move(out), "index_add_rows", {x}, [x, index](Tape<T>& t, Var self) {
+    const int64_t m = t.rows(x), c = t.cols(x);
+    const T* g = t.grad(self).data();
+    T* gx = t.grad(x).data();
+    detail::for_each_row(m, c, [&](int64_t i) {  // dx[i] = G[idx[i]]
+      const T* gr = g + (*index)[i] * c;
+      for (int64_t j = 0; j < c; ++j) gx[i * c + j] += gr[j];
+    });
+  });
+}
+
 #define LOCUS_INSTANTIATE(T)                                                               \
   template Var reshape<T>(Tape<T>&, Var, int64_t, int64_t);                                \
   template Var repeat_rows<T>(Tape<T>&, Var, int64_t);                                     \
   template Var gather_blocks<T>(Tape<T>&, Var, std::span<const int64_t>, int64_t);         \
   template Var scatter_blocks<T>(Tape<T>&, Var, std::span<const int64_t>, Var, int64_t, int64_t); \
-  template Var gather_rows_or_zero<T>(Tape<T>&, Var, std::span<const int32_t>);
+  template Var gather_rows_or_zero<T>(Tape<T>&, Var, std::span<const int32_t>);           \
+  template Var index_add_rows<T>(Tape<T>&, Var, std::span<const int64_t>, int64_t);
 LOCUS_INSTANTIATE(float)
 LOCUS_INSTANTIATE(double)
 #undef LOCUS_INSTANTIATE

@@ -43,4 +43,9 @@ Var scatter_blocks(Tape<T>& t, Var base, std::span<const int64_t> idx, Var src, 
 // (a stable counting sort, as ops::gather_rows), bit-identical for any thread count. idx is copied.
 template <class T> Var gather_rows_or_zero(Tape<T>& t, Var table, std::span<const int32_t> idx);
 
+// x [m, c], idx [m] with 0 ≤ idx[i] < n → [n, c]: out[u] = Σ_{i : idx[i] = u} x[i], summed in
+// increasing i (a stable counting sort: bit-identical for any thread count); rows no index names
+// are zero. The transpose of gather_rows: backward dx[i] = G[idx[i]]. idx is copied.
+template <class T> Var index_add_rows(Tape<T>& t, Var x, std::span<const int64_t> idx, int64_t n);
+
 }  // namespace locus::ops

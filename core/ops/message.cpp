@@ -27,10 +27,24 @@ std::vector<T> inverse_degrees(GraphRef g) {
   }
   return inv;
 }
+template <class T>
+Var gspmm_kept(Tape<T>& t, GraphRef g, Var x, Reduce reduce, Var edge, std::shared_ptr<const void> keep);
 }  // namespace
 
 template <class T>
 Var gspmm(Tape<T>& t, GraphRef g, Var x, Reduce reduce, Var edge) {
+  return gspmm_kept(t, g, x, reduce, edge, nullptr);
+}
+
+template <class T>
+Var gspmm(Tape<T>& t, std::shared_ptr<const Csr> g, Var x, Reduce reduce) {
+  check(g != nullptr, "gspmm: no graph");
+  return gspmm_kept(t, GraphRef(*g), x, reduce, Var{}, g);
+}
+
+namespace {
+template <class T>
+Var gspmm_kept(Tape<T>& t, GraphRef g, Var x, Reduce reduce, Var edge, std::shared_ptr<const void> keep) {
   check(t.rows(x) == g.num_src(), "gspmm: x has " + std::to_string(t.rows(x)) + " rows but the graph has " +
                                       std::to_string(g.num_src()) + " source nodes");
   const int64_t heads = edge.valid() ? t.cols(edge) : 1;
@@ -50,7 +64,7 @@ Var gspmm(Tape<T>& t, GraphRef g, Var x, Reduce reduce, Var edge) {
     inv = std::make_shared<std::vector<T>>(inverse_degrees<T>(g));
     for (int64_t d = 0; d < out.rows(); ++d) out.row(d) *= (*inv)[d];
   }
-  return t.push(std::move(out), "gspmm", {x, edge}, [g, x, edge, inv, heads, dim](Tape<T>& t, Var self) {
+  return t.push(std::move(out), "gspmm", {x, edge}, [g, x, edge, inv, heads, dim, keep](Tape<T>& t, Var self) {
     // With mean, out = D⁻¹ S: back-propagate through the row scaling first (Gs = D⁻¹ G).
     MatT<T> scaled;
     const T* gs = t.grad(self).data();
@@ -72,6 +86,8 @@ Var gspmm(Tape<T>& t, GraphRef g, Var x, Reduce reduce, Var edge) {
     }
   });
 }
+
+}  // namespace
 
 template <class T>
 Var spmm(Tape<T>& t, std::shared_ptr<const SpMatT<T>> x, Var w) {
@@ -103,6 +119,7 @@ SpMatT<T> sparse_dropout(const SpMatT<T>& x, double p, uint64_t key) {
 
 #define LOCUS_INSTANTIATE(T)                                                        \
   template Var gspmm<T>(Tape<T>&, GraphRef, Var, Reduce, Var);                      \
+  template Var gspmm<T>(Tape<T>&, std::shared_ptr<const Csr>, Var, Reduce);         \
   template Var spmm<T>(Tape<T>&, std::shared_ptr<const SpMatT<T>>, Var);           \
   template SpMatT<T> sparse_dropout<T>(const SpMatT<T>&, double, uint64_t);
 LOCUS_INSTANTIATE(float)

@@ -21,6 +21,11 @@ enum class Reduce { Sum, Mean };
 template <class T>
 Var gspmm(Tape<T>& t, GraphRef g, Var x, Reduce reduce = Reduce::Sum, Var edge = Var{});
 
+// The same over a graph the tape co-owns until its backward pass (graphs built per forward, e.g.
+// GIR's hop graphs).
+template <class T>
+Var gspmm(Tape<T>& t, std::shared_ptr<const Csr> g, Var x, Reduce reduce = Reduce::Sum);
+
 // x [n, f] (constant, sparse) · w [f, h] → [n, h]. x is shared with the backward closure.
 template <class T>
 Var spmm(Tape<T>& t, std::shared_ptr<const SpMatT<T>> x, Var w);

@@ -76,6 +76,35 @@ Var concat_cols(Tape<T>& t, const std::vector<Var>& xs) {
 }
 
 template <class T>
+Var concat_rows(Tape<T>& t, const std::vector<Var>& xs) {
+  check(!xs.empty(), "concat_rows: no inputs");
+  const int64_t m = t.cols(xs[0]);
+  auto offsets = std::make_shared<std::vector<int64_t>>();  // row offset of each input, then the total
+  offsets->reserve(xs.size() + 1);
+  int64_t total = 0;
+  Var any_grad = xs[0];
+  for (size_t i = 0; i < xs.size(); ++i) {
+    check(t.cols(xs[i]) == m, "concat_rows: input " + std::to_string(i) + " has " + std::to_string(t.cols(xs[i])) +
+                                  " columns, input 0 has " + std::to_string(m));
+    offsets->push_back(total);
+    total += t.rows(xs[i]);
+    if (t.requires_grad(xs[i])) any_grad = xs[i];
+  }
+  offsets->push_back(total);
+  MatT<T> out(total, m);
+  for (size_t i = 0; i < xs.size(); ++i) out.middleRows((*offsets)[i], t.rows(xs[i])) = t.value(xs[i]);
+  auto inputs = std::make_shared<std::vector<Var>>(xs);  // see concat_cols for the single input passed to push
+  return t.push(std::move(out), "concat_rows", {any_grad}, [inputs, offsets](Tape<T>& t, Var self) {
+    auto g = t.grad(self);
+    for (size_t i = 0; i < inputs->size(); ++i) {
+      const Var v = (*inputs)[i];
+      const int64_t r0 = (*offsets)[i], r = (*offsets)[i + 1] - r0;
+      if (t.requires_grad(v)) t.grad(v) += g.middleRows(r0, r);  // dx_i = G[its rows, :]
+    }
+  });
+}
+
+template <class T>
 Var slice_cols(Tape<T>& t, Var x, int64_t start, int64_t count) {
   const int64_t m = t.cols(x);
   check(start >= 0 && count >= 0 && start + count <= m,
@@ -142,6 +171,7 @@ Var row_scale(Tape<T>& t, Var x, Var s) {
 
 #define LOCUS_INSTANTIATE(T)                                                \
   template Var concat_cols<T>(Tape<T>&, const std::vector<Var>&);           \
+  template Var concat_rows<T>(Tape<T>&, const std::vector<Var>&);           \
   template Var slice_cols<T>(Tape<T>&, Var, int64_t, int64_t);              \
   template Var slice_rows<T>(Tape<T>&, Var, int64_t, int64_t);              \
   template Var head_mean<T>(Tape<T>&, Var, int64_t);                        \

@@ -17,6 +17,10 @@ namespace locus::ops {
 // Inputs may repeat (their gradients add up).
 template <class T> Var concat_cols(Tape<T>& t, const std::vector<Var>& xs);
 
+// xs[0] [a, m] over xs[1] [b, m] over … → [a + b + …, m], in the order given (at least one input,
+// all with m columns). Inputs may repeat.
+template <class T> Var concat_rows(Tape<T>& t, const std::vector<Var>& xs);
+
 // x [n, m] → x[:, start : start + count]  [n, count]; 0 ≤ start, 0 ≤ count, start + count ≤ m.
 template <class T> Var slice_cols(Tape<T>& t, Var x, int64_t start, int64_t count);
 

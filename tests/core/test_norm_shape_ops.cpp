@@ -124,6 +124,16 @@ TEST_CASE("concat_cols, slice_cols, head_mean, head_sum, row_scale: gradients (o
         },
         {random_matrix(3, 33, 8)});
   }
+  SUBCASE("concat_rows of heights 1, 4, 6, a repeat and a constant") {
+    check_grad([](auto& t, auto& v) { return reduce_random(t, ops::concat_rows(t, {v[0], v[1], v[2]})); },
+               {random_matrix(1, 7, 21), random_matrix(4, 7, 22), random_matrix(6, 7, 23)});
+    check_grad(
+        [](auto& t, auto& v) {
+          Var c = t.constant(random_matrix(2, 5, 24));
+          return reduce_random(t, ops::concat_rows(t, {v[0], c, v[0]}));
+        },
+        {random_matrix(3, 5, 25)});
+  }
   SUBCASE("slice_cols") {
     for (int64_t cols : kOddCols) {
       CAPTURE(cols);
@@ -163,6 +173,7 @@ TEST_CASE("shape ops: values") {
   Var c = ops::concat_cols(t, {av, bv});
   CHECK(MatD(t.value(c)) == ab);
   CHECK(MatD(t.value(ops::slice_cols(t, c, 1, 3))) == b);
+  CHECK(MatD(t.value(ops::concat_rows(t, {ops::slice_cols(t, bv, 0, 1), av}))) == (MatD(4, 1) << 3, 6, 1, 2).finished());
   CHECK(MatD(t.value(ops::slice_cols(t, c, 0, 1))) == a);
   CHECK(t.cols(ops::slice_cols(t, c, 4, 0)) == 0);
   // heads: [2, 3·2] with head h = columns [2h, 2h + 2)
@@ -188,6 +199,8 @@ TEST_CASE("shape ops: shape errors") {
   Var b = t.leaf(random_matrix(2, 4, 2));
   CHECK_THROWS_AS(ops::concat_cols(t, {a, b}), ShapeError);
   CHECK_THROWS_AS(ops::concat_cols<double>(t, {}), ShapeError);
+  CHECK_THROWS_AS(ops::concat_rows(t, {a, t.leaf(random_matrix(2, 3, 5))}), ShapeError);
+  CHECK_THROWS_AS(ops::concat_rows<double>(t, {}), ShapeError);
   CHECK_THROWS_AS(ops::slice_cols(t, a, 2, 3), ShapeError);
   CHECK_THROWS_AS(ops::slice_cols(t, a, -1, 2), ShapeError);
   CHECK_THROWS_AS(ops::slice_cols(t, a, 1, -1), ShapeError);

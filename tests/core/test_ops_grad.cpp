@@ -63,6 +63,28 @@ TEST_CASE("gspmm on Csr: gradients for x and edge values, sum and mean") {
   }
 }
 
+TEST_CASE("gspmm over a co-owned Csr: the same values and gradients; the tape keeps the graph alive") {
+  for (auto red : {ops::Reduce::Sum, ops::Reduce::Mean}) {
+    check_grad([&](auto& t, auto& v) {
+      return reduce_random(t, ops::gspmm(t, std::make_shared<const Csr>(small_graph()), v[0], red));
+    }, {random_matrix(5, 3, 13)});
+    const Csr g = small_graph();
+    const MatD x = random_matrix(5, 4, 14);
+    Tape<double> t1, t2;
+    const Var xa = t1.leaf(x), xb = t2.leaf(x);
+    const Var a = ops::gspmm(t1, GraphRef(g), xa, red);
+    Var b;
+    {
+      auto owned = std::make_shared<const Csr>(small_graph());
+      b = ops::gspmm(t2, owned, xb, red);
+    }  // only the tape holds the graph now
+    CHECK(MatD(t1.value(a)) == MatD(t2.value(b)));
+    t1.backward(reduce_random(t1, a));
+    t2.backward(reduce_random(t2, b));
+    CHECK(MatD(t1.grad(xa)) == MatD(t2.grad(xb)));
+  }
+}
+
 TEST_CASE("gspmm on Dense: gradients, batched and causal") {
   std::vector<int64_t> lens{3, 1, 4};
   for (bool causal : {false, true}) {

@@ -181,6 +181,20 @@ TEST_CASE("anchor ops: values, errors and gradients") {
         },
         {x});
   }
+  SUBCASE("index_add_rows: rows summed into their index, unnamed rows zero") {
+    const std::vector<int64_t> idx{3, 0, 3};  // x has 3 rows
+    Tape<double> t;
+    const MatD y = t.value(ops::index_add_rows(t, t.constant(x), idx, 5));
+    REQUIRE(y.rows() == 5);
+    CHECK(y.row(0) == x.row(1));
+    CHECK(y.row(3) == MatD(x.row(0) + x.row(2)));
+    CHECK(y.row(1).isZero(0.0));
+    CHECK(y.row(4).isZero(0.0));
+    CHECK_THROWS_AS(ops::index_add_rows(t, t.constant(x), std::vector<int64_t>{0, 5, 1}, 5), ShapeError);
+    CHECK_THROWS_AS(ops::index_add_rows(t, t.constant(x), std::vector<int64_t>{0, 1}, 5), ShapeError);
+    check_grad([&](Tape<double>& t, const std::vector<Var>& in) { return reduce_random(t, ops::index_add_rows(t, in[0], idx, 5)); },
+               {x});
+  }
 }
 
 TEST_CASE("anchor indication: indicator, concat and embedding") {
@@ -274,6 +288,41 @@ TEST_CASE("make_anchor_state: depths, start and frontiers match BFS") {
   }
 }
 
+TEST_CASE("make_anchor_state without a cutoff: every reachable depth; hop graphs link each entry to its parents") {
+  const Csr g = small_graph();
+  const pe::AnchorSets sets = make_sets({{4}, {0, 10}, {2, 6}, {7}});
+  const auto depth = bfs_depths(g, sets);
+  const AnchorState st = make_anchor_state(g, sets, -1, true);
+  int max_depth = 0;
+  for (int v = 0; v < 11; ++v)
+    for (int s = 0; s < 4; ++s) {
+      CHECK(st.depth(v, s) == depth[v][s]);
+      max_depth = std::max(max_depth, depth[v][s]);
+    }
+  CHECK(st.exact);
+  CHECK(st.hops == max_depth);
+  REQUIRE(st.frontier.size() == static_cast<size_t>(max_depth));
+  REQUIRE(st.hop.size() == static_cast<size_t>(max_depth));
+  for (int l = 1; l <= max_depth; ++l) {
+    const std::vector<int64_t>& rows = st.frontier[l - 1];
+    const std::vector<int64_t>& prev = l == 1 ? st.start : st.frontier[l - 2];
+    const Csr& a = *st.hop[l - 1];
+    REQUIRE(a.num_dst == static_cast<int64_t>(rows.size()));
+    REQUIRE(a.num_src == static_cast<int64_t>(prev.size()));
+    CHECK_FALSE(a.has_weights());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const int64_t v = rows[i] / 4, s = rows[i] % 4;
+      std::vector<int64_t> want;  // entries (u, s) of in-neighbours one level closer
+      for (int64_t q = g.indptr[v]; q < g.indptr[v + 1]; ++q)
+        if (depth[g.indices[q]][s] == l - 1) want.push_back(g.indices[q] * 4 + s);
+      std::vector<int64_t> got;
+      for (int64_t q = a.indptr[i]; q < a.indptr[i + 1]; ++q) got.push_back(prev[a.indices[q]]);
+      CHECK(got == want);
+      CHECK_FALSE(got.empty());  // on an undirected graph every reached entry has a parent
+    }
+  }
+}
+
 TEST_CASE("GIR state equals the brute-force shortest-path recursion; unreached entries are exactly zero") {
   const Csr g = small_graph();
   const int64_t n = 11, in = 3, d = 4;
@@ -282,23 +331,43 @@ TEST_CASE("GIR state equals the brute-force shortest-path recursion; unreached e
   const int64_t k = sets.num_sets();
   const auto bfs = bfs_depths(g, sets);
   const MatD x = random_matrix(n, in, 11);
-  for (int hops : {2, 3})
+  int max_depth = 0;
+  for (const auto& row : bfs)
+    for (int dv : row) max_depth = std::max(max_depth, dv);
+  REQUIRE(max_depth == 3);  // so hops 3 and past the weights are exercised
+  // {hop weights L, hops propagated (GirOptions::max_hops)}: one per weight, past the last weight
+  // (W_L reused), and exact (until every reachable entry is reached).
+  for (auto [hops, max_hops] : {std::pair{2, 0}, std::pair{3, 0}, std::pair{2, 4}, std::pair{2, -1}})
     for (ops::Reduce agg : {ops::Reduce::Sum, ops::Reduce::Mean})
-      for (bool reached : {false, true}) {
+      for (bool reached : {false, true})
+        for (bool prebuilt : {false, true}) {
         CAPTURE(hops);
+        CAPTURE(max_hops);
         CAPTURE(static_cast<int>(agg));
         CAPTURE(reached);
+        CAPTURE(prebuilt);
         Rng rng(12);
         ParamStore<double> store;
         GirOptions opt;
         opt.aggregate = agg;
         opt.update_reached = reached;
+        opt.max_hops = max_hops;
         GirEncoder<double> gir(store, rng, "gir", in, d, hops, opt);
         randomise(store, 13);
-        const AnchorState st = make_anchor_state(g, sets, hops + 1);  // deeper state: entries at hops + 1 stay 0
+        const int prop = max_hops == 0 ? hops : max_hops < 0 ? max_depth : max_hops;  // hops propagated
+        // A deeper state than needed (entries at prop + 1 stay 0), or the exact one; with or
+        // without hop graphs (forward builds them when absent).
+        const AnchorState st = make_anchor_state(g, sets, max_hops < 0 ? -1 : prop + 1, prebuilt);
         Tape<double> t;
         const GirOutput out = gir.forward(t, g, Features<double>{t.constant(x), nullptr}, st);
         const MatD state = t.value(out.state), zpos = t.value(out.z_pos), z = t.value(out.z);
+        // One output alone: the same values, and the other outputs are not built.
+        const GirOutput only_pos = gir.forward(t, g, Features<double>{t.constant(x), nullptr}, st, GirOutputs::z_pos);
+        const GirOutput only_z = gir.forward(t, g, Features<double>{t.constant(x), nullptr}, st, GirOutputs::z);
+        CHECK(MatD(t.value(only_pos.z_pos)) == zpos);
+        CHECK(MatD(t.value(only_z.z)) == z);
+        CHECK_FALSE(only_pos.z.valid());
+        CHECK_FALSE(only_z.z_pos.valid());
 
         // Brute force: P[v][s] per entry, plain loops over in-neighbours.
         const MatD xu = linear(store, gir.input(), x);
@@ -306,9 +375,9 @@ TEST_CASE("GIR state equals the brute-force shortest-path recursion; unreached e
         for (int v = 0; v < n; ++v)
           for (int s = 0; s < k; ++s)
             p[v][s] = bfs[v][s] == 0 ? Eigen::RowVectorXd(relu(xu.row(v))) : Eigen::RowVectorXd::Zero(d);
-        for (int l = 1; l <= hops; ++l) {
-          const MatD w = store.value(gir.hop(l).weight());
-          const MatD b = store.value(gir.hop(l).bias());
+        for (int l = 1; l <= prop; ++l) {
+          const MatD w = store.value(gir.hop(std::min(l, hops)).weight());
+          const MatD b = store.value(gir.hop(std::min(l, hops)).bias());
           auto next = p;
           for (int v = 0; v < n; ++v)
             for (int s = 0; s < k; ++s) {
@@ -335,40 +404,49 @@ TEST_CASE("GIR state equals the brute-force shortest-path recursion; unreached e
             err = std::max(err, (got - p[v][s]).cwiseAbs().maxCoeff());
             err = std::max(err, std::abs(zpos(v, s) - p[v][s].dot(wpos)));
             mean += p[v][s] / static_cast<double>(k);
-            if (bfs[v][s] < 0 || bfs[v][s] > hops) {
+            if (bfs[v][s] < 0 || bfs[v][s] > prop) {
               CHECK(got.isZero(0.0));  // exactly zero
               CHECK(zpos(v, s) == 0.0);
               ++unreached;
-            } else if (bfs[v][s] == hops) {
+            } else if (bfs[v][s] == std::min(prop, max_depth)) {
               last_written += !got.isZero(0.0);
             }
           }
           err = std::max(err, (z.row(v) - mean).cwiseAbs().maxCoeff());
         }
         CHECK(err < 1e-12);
-        CHECK(unreached > 0);
+        if (max_hops >= 0) CHECK(unreached > 0);  // exact: only the other component's entries
         CHECK(last_written > 0);  // the last hop reached something (not all killed by the ReLU)
-      }
+        }
 }
 
 TEST_CASE("GIR: parameter gradients and input gradients (sum / mean, frontier / reached)") {
   const Csr g = small_graph();
   const pe::AnchorSets sets = make_sets({{4}, {0, 10}, {2, 6}});
-  const AnchorState st = make_anchor_state(g, sets, 2);
+  const AnchorState st2 = make_anchor_state(g, sets, 2), exact = make_anchor_state(g, sets, -1, true);
   const MatD x = random_matrix(11, 3, 21);
   const MatD wz = random_matrix(11, 3, 22);
   for (ops::Reduce agg : {ops::Reduce::Sum, ops::Reduce::Mean})
-    for (bool reached : {false, true}) {
+    for (bool reached : {false, true})
+      for (int max_hops : {0, -1}) {  // 2 hops; exact depths (4 here) with W_2 reused
+      CAPTURE(max_hops);
+      const AnchorState& st = max_hops < 0 ? exact : st2;
       Rng rng(23);
       ParamStore<double> store;
       GirOptions opt;
       opt.aggregate = agg;
       opt.update_reached = reached;
+      opt.max_hops = max_hops;
       GirEncoder<double> gir(store, rng, "gir", 3, 3, 2, opt);
       randomise(store, 24);
       auto loss = [&](Tape<double>& t, Var xv) {
-        const GirOutput out = gir.forward(t, g, Features<double>{xv, nullptr}, st);
-        return ops::add(t, reduce_random(t, out.z_pos, 25), ops::weighted_sum(t, out.z, wz));
+        // z_pos and z each from its own forward (the GirOutputs::z_pos / z paths), plus all outputs.
+        const Features<double> in{xv, nullptr};
+        const Var zp = gir.forward(t, g, in, st, GirOutputs::z_pos).z_pos;
+        const Var z = gir.forward(t, g, in, st, GirOutputs::z).z;
+        const GirOutput out = gir.forward(t, g, in, st);
+        return ops::add(t, ops::add(t, reduce_random(t, zp, 25), ops::weighted_sum(t, z, wz)),
+                        ops::add(t, reduce_random(t, out.z_pos, 26), ops::weighted_sum(t, out.z, wz)));
       };
       auto r = gradcheck_params([&](Tape<double>& t) { return loss(t, t.constant(x)); }, store);
       CHECK_MESSAGE(grad_mismatch(r).empty(), grad_mismatch(r));
@@ -378,7 +456,13 @@ TEST_CASE("GIR: parameter gradients and input gradients (sum / mean, frontier / 
   ParamStore<double> store;
   GirEncoder<double> deep(store, rng, "gir", 3, 3, 3);
   Tape<double> t;
-  CHECK_THROWS_AS(deep.forward(t, g, Features<double>{t.constant(x), nullptr}, st), ShapeError);  // state for 2 hops
+  CHECK_THROWS_AS(deep.forward(t, g, Features<double>{t.constant(x), nullptr}, st2), ShapeError);  // state for 2 hops
+  GirOptions all;
+  all.max_hops = -1;
+  GirEncoder<double> unbounded(store, rng, "gir2", 3, 3, 2, all);
+  CHECK_THROWS_AS(unbounded.forward(t, g, Features<double>{t.constant(x), nullptr}, st2), ShapeError);  // needs exact
+  all.max_hops = 1;
+  CHECK_THROWS_AS(GirEncoder<double>(store, rng, "gir3", 3, 3, 2, all), ShapeError);  // fewer hops than weights
 }
 
 namespace {
