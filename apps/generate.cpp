@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "core/error.hpp"
+#include "datasets/builtin.hpp"
 #include "datasets/generators.hpp"
 #include "datasets/text_reader.hpp"
 #include "datasets/writer.hpp"
@@ -28,8 +29,8 @@ const std::vector<std::string> kKinds = {"random", "sbm", "grid", "caveman"};
 const std::vector<std::string>& kind_options(const std::string& kind) {
   static const std::vector<std::string> random = {"nodes", "edges", "classes", "features", "seed"};
   static const std::vector<std::string> sbm = {"blocks", "block-size", "p-in", "p-out", "features", "seed"};
-  static const std::vector<std::string> grid = {"rows", "cols", "regions", "seed"};
-  static const std::vector<std::string> caveman = {"communities", "size", "p", "seed"};
+  static const std::vector<std::string> grid = {"rows", "cols", "regions", "features", "seed"};
+  static const std::vector<std::string> caveman = {"communities", "size", "p", "features", "seed"};
   return kind == "random" ? random : kind == "sbm" ? sbm : kind == "grid" ? grid : caveman;
 }
 
@@ -111,6 +112,15 @@ void run_generate(const GenerateOptions& o, std::ostream& out_stream) {
   const uint64_t seed = o.seed.empty() ? 0 : static_cast<uint64_t>(whole("seed", o.seed, 0, INT64_MAX, "0"));
   auto count = [](const std::string& option, const std::string& text, int64_t dflt, int64_t lo, int64_t hi,
                   const std::string& example) { return text.empty() ? dflt : whole(option, text, lo, hi, example); };
+  // grid, caveman: --features constant (one column of ones: GIR.md's Grid / Communities) or none
+  // (the default; `locus train` then gives one-hot identity features: Grid-T / Communities-T).
+  auto structure_features = [&](const std::string& text) {
+    if (text.empty() || text == "none") return false;
+    if (text == "constant") return true;
+    fail("--features for " + o.kind + " is constant or none, not", text,
+         "give --features constant (the built-in " + std::string(o.kind == "grid" ? "grid" : "communities") +
+             ") or leave it out (one-hot identity at training, " + (o.kind == "grid" ? "grid-T" : "communities-T") + ")");
+  };
   std::function<Dataset()> make;
   if (o.kind == "random") {
     RandomGraphParams p;
@@ -137,14 +147,16 @@ void run_generate(const GenerateOptions& o, std::ostream& out_stream) {
     p.cols = count("cols", o.cols, p.cols, 1, INT32_MAX, "20");
     p.regions = static_cast<int32_t>(count("regions", o.regions, p.regions, 1, INT32_MAX, "2"));
     p.seed = seed;
-    make = [p] { return generate_grid(p); };
+    const bool constant = structure_features(o.features);
+    make = [p, constant] { return constant ? with_constant_feature(generate_grid(p)) : generate_grid(p); };
   } else {
     CavemanParams p;
     p.communities = count("communities", o.communities, p.communities, 2, INT32_MAX, "20");
     p.size = count("size", o.size, p.size, 3, INT32_MAX, "20");
     if (!o.p.empty()) p.p = probability("p", o.p);
     p.seed = seed;
-    make = [p] { return generate_caveman(p); };
+    const bool constant = structure_features(o.features);
+    make = [p, constant] { return constant ? with_constant_feature(generate_caveman(p)) : generate_caveman(p); };
   }
 
   // ---- The folder must be writable before a possibly long generation; the generator checks its
@@ -177,8 +189,10 @@ void add_generate_command(CLI::App& app) {
   g->add_option("--edges", opts->edges, "random: undirected edges, exactly (default 10000)")->type_name("N");
   g->add_option("--classes", opts->classes, "random: uniform classes (default 5)")->type_name("N");
   g->add_option("--features", opts->features,
-                "random, sbm: dense class-dependent feature columns, 0 for none (default 32 / 0)")
-      ->type_name("N");
+                "random, sbm: dense class-dependent feature columns, 0 for none (default 32 / 0); grid, caveman: "
+                "constant (one column of ones, the built-in grid / communities) or none (default: one-hot "
+                "identity at training, grid-T / communities-T)")
+      ->type_name("N|constant");
   g->add_option("--seed", opts->seed, "random seed (default 0); the split uses it too")->type_name("SEED");
   g->add_option("--blocks", opts->blocks, "sbm: number of blocks = classes (default 5)")->type_name("N");
   g->add_option("--block-size", opts->block_size, "sbm: nodes per block (default 200)")->type_name("N");

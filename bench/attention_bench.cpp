@@ -26,11 +26,13 @@
 #include <functional>
 #include <vector>
 
+#include "bench/timing.hpp"
 #include "core/ops/attention.hpp"
 #include "core/ops/basic.hpp"
 #include "core/rng.hpp"
 
 using namespace locus;
+using bench::peak_rss_mib;
 
 namespace {
 
@@ -73,11 +75,6 @@ double load_average() {
   return l;
 }
 
-double peak_rss_mib() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
-}
 
 Mat random_mat(int64_t rows, int64_t cols, uint64_t seed) {
   Rng rng(seed);

@@ -24,26 +24,19 @@
 #include <string>
 #include <vector>
 
+#include "bench/timing.hpp"
 #include "core/rng.hpp"
 #include "layers/positional/anchors.hpp"
 #include "layers/positional/laplacian.hpp"
 #include "layers/positional/random_walk.hpp"
 
 using namespace locus;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::cpu_seconds;
+using bench::peak_rss_gib;
+using bench::seconds_since;
 
 namespace {
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
-double peak_rss_gib() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_maxrss) / (1024.0 * 1024.0);
-}
 
 std::string loadavg() {
   std::FILE* f = std::fopen("/proc/loadavg", "r");

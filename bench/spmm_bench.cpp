@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "bench/timing.hpp"
 #include "core/alloc.hpp"
 #include "core/kernels/gspmm.hpp"
 #include "core/ops/loss.hpp"
@@ -22,19 +23,12 @@
 #include "layers/gnn.hpp"
 
 using namespace locus;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::median;
+using bench::peak_rss_gib;
+using bench::seconds_since;
 
 namespace {
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-double peak_rss_gib() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_maxrss) / (1024.0 * 1024.0);
-}
 
 // STREAM triad a = b + s·c over three arrays of 2^26 doubles (512 MiB each), best of 5;
 // bytes counted as STREAM does: 3 × 8 per element.

@@ -58,6 +58,9 @@ Dataset named(Dataset d, const std::string& name) {
 
 // GIR.md's non-"-T" variants: a single dense feature column of ones (the same input for every
 // node, so a model sees only the structure; the -T variants get identity features instead).
+
+}  // namespace
+
 Dataset with_constant_feature(Dataset d) {
   std::vector<Eigen::Triplet<float, int32_t>> ones;
   ones.reserve(static_cast<size_t>(d.num_nodes));
@@ -67,8 +70,6 @@ Dataset with_constant_feature(Dataset d) {
   d.features_dense = true;
   return d;
 }
-
-}  // namespace
 
 std::vector<std::string> builtin_dataset_names() {
   return {"karate",  "grid",   "grid-T",    "communities", "communities-T",

@@ -9,6 +9,10 @@
 
 namespace locus {
 
+// d with one dense feature column of ones (replacing any features): the plain Grid / Communities,
+// where only the structure can tell nodes apart.
+Dataset with_constant_feature(Dataset d);
+
 // Unknown names are an InputError listing the available names (and the nearest one).
 // karate: Zachary's karate club, 34 nodes, 78 undirected edges (156 directed), 2 factions,
 // train = {0, 33}, val empty, test = the other 32; no features (num_nodes x 0).

@@ -194,7 +194,8 @@ Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, u
   Features<T> h = x;
   h.extra = pos_->forward(t, training, splitmix64(key ^ 0x9E3779B97F4A7C15ull));
   auto finish = [&](Var out) { return spec_.embeddings ? ops::l2_normalize_rows(t, out) : ops::log_softmax(t, out); };
-  // The anchor branch sees the same (dropped-out) input as the first GNN layer.
+  // The anchor branch sees the same (dropped-out) input as the first GNN layer (alone, or fused
+  // with position_features; fused without, a constant column).
   const uint64_t branch_key = splitmix64(key ^ 0xC3C3C3C3C3C3C3C3ull);
   if (branch_ && layers_.empty()) {  // gir / pgnn alone: the branch output → Linear head
     const Features<T> in = dropout(t, h, spec_.dropout, splitmix64(key), training);

@@ -40,9 +40,9 @@ struct GnnSpec {
   // Anchor-based branch (layers/position_branch.hpp): none | gir | pgnn, fused with the GNN by
   //   concat: the last GNN layer reads [h ‖ Z] (Z: the branch output, dropped out like h), or
   //   sum:    out = GNN(x) + b·Linear(Z), b learnt from 1;
-  // with a zero Z both are exactly the plain GNN. Z is order-free for classification and Z_pos for
-  // pair tasks (layers/position_branch.hpp). layer_type gir / pgnn builds the branch alone (then a
-  // Linear head).
+  // with a zero Z, concat is exactly the plain GNN and sum adds only a constant (b times Linear's
+  // bias). Z is order-free for classification and Z_pos for pair tasks (layers/position_branch.hpp).
+  // layer_type gir / pgnn builds the branch alone (then a Linear head).
   std::string position = "none";
   std::string fusion = "concat";
   int pgnn_cutoff = -1;  // P-GNN: 2 (P-GNN-F) or -1 (exact, P-GNN-E)

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "datasets/builtin.hpp"
 #include "datasets/generators.hpp"
 #include "datasets/loader.hpp"
 #include "tests/testing/paths.hpp"
@@ -73,6 +74,22 @@ TEST_CASE("locus generate sbm, grid and caveman") {
     CHECK(d.num_nodes == 20);
     CHECK(d.num_input_edges == 5 * 3 + 4 * 4);
     CHECK_FALSE(fs::exists(tmp.root() / "g/features.tsv"));
+  }
+  SUBCASE("grid and caveman --features constant: the built-in grid and communities") {
+    for (const std::string kind : {"grid", "caveman"}) {
+      const fs::path out = tmp.root() / (kind + "-const");
+      Cmd c = run_locus("generate " + kind + " --features constant --out " + out.string(), tmp.root() / "log.txt");
+      REQUIRE_MESSAGE(c.status == 0, c.output);
+      const Dataset d = load_dataset_yaml((out / "dataset.yaml").string());
+      const Dataset b = builtin_dataset(kind == "grid" ? "grid" : "communities");
+      CHECK(d.num_features() == 1);
+      CHECK(d.src == b.src);
+      CHECK(Mat(d.features) == Mat(b.features));
+    }
+    Cmd bad = run_locus("generate grid --features 3 --out " + (tmp.root() / "bad").string(), tmp.root() / "log.txt");
+    CHECK(bad.status != 0);
+    CHECK(bad.output.find("--features for grid is constant or none, not '3'") != std::string::npos);
+    CHECK_FALSE(fs::exists(tmp.root() / "bad"));
   }
   SUBCASE("caveman with defaults (GIR.md's Communities)") {
     Cmd c = run_locus("generate caveman --out " + (tmp.root() / "c").string(), tmp.root() / "log.txt");
