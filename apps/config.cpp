@@ -291,6 +291,7 @@ const std::vector<KeySpec>& key_specs() {
        [](ExperimentConfig& c, const Value& v) { c.gnn.position = read_choice(v, {"none", "gir", "pgnn"}); }},
       {"gnn.fusion", [](ExperimentConfig& c, const Value& v) { c.gnn.fusion = read_choice(v, {"concat", "sum"}); }},
       {"gnn.pgnn_cutoff", [](ExperimentConfig& c, const Value& v) { c.gnn.pgnn_cutoff = read_int(v, -1, 2); }},
+      {"gnn.anchors", [](ExperimentConfig& c, const Value& v) { c.gnn.anchors = read_choice(v, {"sets", "nodes"}); }},
       {"gnn.position_features",
        [](ExperimentConfig& c, const Value& v) { c.gnn.position_features = read_bool(v); }},
       {"gnn.gir_hops", [](ExperimentConfig& c, const Value& v) { c.gnn.gir_hops = read_int(v, -1, 64); }},

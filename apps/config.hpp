@@ -40,6 +40,7 @@ struct ExperimentConfig {
     int pgnn_cutoff = -1;              // P-GNN distance cutoff: 2 (P-GNN-F) or -1 (exact, P-GNN-E)
     int gir_hops = -1;                 // GIR hops propagated: -1 = until all reached (exact depths), 0 = layers_mp, else >= layers_mp
     std::string gir_aggregate = "mean";  // GIR: mean | sum (over in-neighbours)
+    std::string anchors = "sets";      // anchor branch: sets (P-GNN's, resampled every epoch) | nodes (fixed single nodes)
     bool position_features = false;    // fused anchor branch reads the node features too (default: position only)
     std::string gir_update = "frontier";  // GIR: frontier (each entry once) | reached (every reached entry, every hop)
   } gnn;

@@ -171,6 +171,7 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   spec.gir.update_reached = cfg.gnn.gir_update == "reached";
   spec.gir.max_hops = cfg.gnn.gir_hops;
   spec.position_features = cfg.gnn.position_features;
+  spec.anchor_nodes = cfg.gnn.anchors == "nodes";
   spec.posenc = cfg.posenc;
 
   OptimOptions oo;

@@ -108,6 +108,7 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     ps.layers = spec.layers;
     ps.pgnn_cutoff = spec.pgnn_cutoff;
     ps.gir = spec.gir;
+    ps.fixed_nodes = spec.anchor_nodes;
     ps.dropout = spec.dropout;
     ps.eval_seed = splitmix64(spec.posenc_seed ^ 0xB4A7C4ull);
     ps.order_free = !spec.embeddings;  // classification heads need columns that mean the same every epoch

@@ -50,6 +50,7 @@ struct GnnSpec {
   // Fused branch input: false (default) = a constant column, so the branch encodes position alone
   // and the GNN branch the features; true = the node features (and positional columns) as well.
   bool position_features = false;
+  bool anchor_nodes = false;  // fixed single-node anchors instead of resampled P-GNN sets (PositionBranchSpec)
 };
 
 const std::vector<std::string>& gnn_layer_types();

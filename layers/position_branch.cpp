@@ -1,5 +1,7 @@
 #include "layers/position_branch.hpp"
 
+#include <cmath>
+
 #include "core/error.hpp"
 #include "layers/positional/anchors.hpp"
 
@@ -8,7 +10,10 @@ namespace locus {
 template <class T>
 PositionBranch<T>::PositionBranch(ParamStore<T>& store, Rng& rng, const PositionBranchSpec& spec, const Csr& graph)
     : spec_(spec), graph_(&graph) {
-  const pe::AnchorSets sets = pe::sample_anchor_sets(graph.num_dst, spec.eval_seed);
+  const int64_t n = graph.num_dst;
+  const int64_t log2n = n > 1 ? static_cast<int64_t>(std::floor(std::log2(static_cast<double>(n)))) : 1;
+  const pe::AnchorSets sets = spec.fixed_nodes ? pe::sample_anchor_nodes(n, spec.eval_seed, log2n * log2n)
+                                               : pe::sample_anchor_sets(n, spec.eval_seed);
   num_sets_ = sets.num_sets();
   if (spec.kind == "gir") {
     gir_.emplace(store, rng, "gir", spec.in_dim, spec.hidden, spec.layers, spec.gir);
@@ -27,16 +32,17 @@ PositionBranch<T>::PositionBranch(ParamStore<T>& store, Rng& rng, const Position
 
 template <class T>
 Var PositionBranch<T>::forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const {
-  // Fresh anchor sets per training call (P-GNN's protocol); the fixed sets at evaluation.
+  // Fresh anchor sets per training call (P-GNN's protocol); the fixed sets at evaluation, and
+  // always with single-node anchors.
   std::optional<pe::AnchorSets> fresh;
-  if (training) fresh = pe::sample_anchor_sets(graph_->num_dst, key);
+  if (training && !spec_.fixed_nodes) fresh = pe::sample_anchor_sets(graph_->num_dst, key);
   if (gir_) {
     const GirOutputs want = spec_.order_free ? GirOutputs::z : GirOutputs::z_pos;
-    const GirOutput out = training ? gir_->forward(t, *graph_, x, gir_->anchor_state(*graph_, *fresh), want)
-                                   : gir_->forward(t, *graph_, x, *eval_state_, want);
+    const GirOutput out = fresh ? gir_->forward(t, *graph_, x, gir_->anchor_state(*graph_, *fresh), want)
+                                : gir_->forward(t, *graph_, x, *eval_state_, want);
     return spec_.order_free ? out.z : out.z_pos;
   }
-  const pe::AnchorDistances dist = training ? pe::anchor_distances(*graph_, *fresh, spec_.pgnn_cutoff) : *eval_dist_;
+  const pe::AnchorDistances dist = fresh ? pe::anchor_distances(*graph_, *fresh, spec_.pgnn_cutoff) : *eval_dist_;
   Features<T> h = x;
   Var z;
   for (size_t l = 0; l < pgnn_.size(); ++l) {

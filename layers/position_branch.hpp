@@ -1,5 +1,5 @@
 // The anchor-based branch of a model (GIR.md): a GIR encoder or a 2-layer P-GNN over anchor
-// sets that are resampled every training call and fixed at evaluation. Its output, used alone
+// sets that are resampled every training call and fixed at evaluation (or fixed single nodes). Its output, used alone
 // (`gir`, `pgnn` models) or fused with a typical GNN branch (GnnSpec::position), is either the
 // position-aware Z_pos [N, K] (K anchor sets; its columns follow the anchor sets, so it only
 // means something compared between nodes under the same sets: pair tasks) or the anchor-order-
@@ -23,6 +23,9 @@ struct PositionBranchSpec {
   int layers = 2;            // GIR hops; P-GNN layers
   int pgnn_cutoff = -1;      // P-GNN distance cutoff: 2 (P-GNN-F) or -1 (exact, P-GNN-E)
   GirOptions gir;            // GIR aggregation, update rule and hops propagated (layers/gir.hpp)
+  // false: P-GNN's anchor sets, resampled every training call; true: K = ⌊log₂ n⌋² single-node
+  // anchors fixed from eval_seed, the same at training and evaluation (GIR.md's alternative).
+  bool fixed_nodes = false;
   double dropout = 0.5;      // between P-GNN layers
   uint64_t eval_seed = 0;    // the fixed evaluation anchor sets
   bool order_free = false;   // output Z [N, hidden] instead of Z_pos [N, K]

@@ -257,6 +257,22 @@ AnchorSets sample_anchor_sets(int64_t n, uint64_t seed) {
   return sample_anchor_sets(n, seed, c, c);
 }
 
+AnchorSets sample_anchor_nodes(int64_t n, uint64_t seed, int64_t k) {
+  check(n >= 0 && n <= INT32_MAX && k >= 0, "pe::sample_anchor_nodes: n or k out of range");
+  k = std::min(k, n);
+  std::vector<int32_t> perm(static_cast<size_t>(n));
+  for (int64_t v = 0; v < n; ++v) perm[v] = static_cast<int32_t>(v);
+  Rng rng(seed);
+  AnchorSets a;
+  for (int64_t t = 0; t < k; ++t) {
+    const int64_t r = t + static_cast<int64_t>(rng.below(static_cast<uint64_t>(n - t)));
+    std::swap(perm[t], perm[r]);
+    a.nodes.push_back(perm[t]);
+    a.offsets.push_back(t + 1);
+  }
+  return a;
+}
+
 AnchorSets sample_anchor_sets(int64_t n, uint64_t seed, int num_sizes, int copies) {
   check(n >= 0 && n <= INT32_MAX, "pe::sample_anchor_sets: n out of range");
   check(num_sizes >= 0 && copies >= 0, "pe::sample_anchor_sets: negative count");

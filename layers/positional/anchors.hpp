@@ -26,6 +26,9 @@ struct AnchorSets {
 AnchorSets sample_anchor_sets(int64_t n, uint64_t seed);
 // The same with explicit counts (num_sizes sizes, copies sets each; sizes as above, clamped to 1).
 AnchorSets sample_anchor_sets(int64_t n, uint64_t seed, int num_sizes, int copies);
+// Single-node anchors (GIR.md's alternative): min(k, n) distinct nodes drawn uniformly without
+// replacement (partial Fisher-Yates from Rng(seed)), one set each, in the order drawn. k ≥ 0.
+AnchorSets sample_anchor_nodes(int64_t n, uint64_t seed, int64_t k);
 
 using IndexMat = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 

@@ -66,13 +66,13 @@ void check_message(const std::string& msg, const std::string& file, long line, c
 
 TEST_CASE("config: config_keys lists every dotted key once") {
   const auto& keys = locus::config_keys();
-  CHECK(keys.size() == 53);
+  CHECK(keys.size() == 54);
   CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == keys.size());
   for (const char* k : {"dataset.path", "dataset.name", "dataset.feature_norm", "gnn.layer_type", "gnn.layers_mp",
                         "gnn.dim_inner", "gnn.act", "gnn.dropout", "gnn.att_heads", "gnn.att_heads_out",
                         "gnn.att_dropout", "gnn.att_value_dropout", "gnn.norm", "gnn.pre_norm", "gnn.att_clamp", "optim.optimizer", "optim.base_lr",
                         "optim.weight_decay", "optim.weight_decay_on", "optim.max_epoch", "train.patience", "train.select", "seed",
-                        "num_runs", "num_threads", "out_dir", "gnn.att_norm", "gnn.position_features", "gnn.gir_hops",
+                        "num_runs", "num_threads", "out_dir", "gnn.att_norm", "gnn.position_features", "gnn.anchors", "gnn.gir_hops",
                         "gnn.gir_aggregate", "gnn.gir_update", "posenc_LapPE.enable",
                         "posenc_LapPE.dim_pe", "posenc_LapPE.eigen.max_freqs", "posenc_RWSE.enable",
                         "posenc_RWSE.dim_pe", "posenc_RWSE.kernel.times", "posenc_Anchor.enable",

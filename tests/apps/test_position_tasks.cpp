@@ -13,6 +13,7 @@
 
 using namespace locus;
 
+#ifndef LOCUS_SANITIZED
 namespace {
 TrainSummary train(const std::string& config, std::vector<std::string> o) {
   o.push_back("num_threads=2");
@@ -27,6 +28,7 @@ TrainSummary train(const std::vector<std::string>& extra) {
   return train("", o);
 }
 }  // namespace
+#endif
 
 TEST_CASE("communities pairs: GCN near chance, GIR and GCN+GIR fusion above 0.95 AUC (3 seeds)") {
 #ifdef LOCUS_SANITIZED

@@ -17,6 +17,7 @@
 #include "layers/gcn.hpp"
 #include "layers/gir.hpp"
 #include "layers/pgnn.hpp"
+#include "layers/position_branch.hpp"
 #include "tests/testing/gradcheck.hpp"
 
 using namespace locus;
@@ -569,4 +570,41 @@ TEST_CASE("GIR and P-GNN: 1 and 2 threads give identical values and gradients") 
   CHECK(h1 == h2);
   CHECK(g1 == g2);
   CHECK(z1.cwiseAbs().maxCoeff() > 0);
+}
+
+TEST_CASE("anchor branch: P-GNN sets are resampled per training call, single-node anchors stay fixed") {
+  const pe::AnchorSets a = pe::sample_anchor_nodes(10, 7, 4), b = pe::sample_anchor_nodes(10, 7, 4);
+  REQUIRE(a.num_sets() == 4);
+  CHECK(a.nodes == b.nodes);  // reproducible from the seed
+  std::vector<int32_t> sorted = a.nodes;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());  // distinct
+  for (int64_t i = 0; i < 4; ++i) CHECK(a.set_size(i) == 1);
+  CHECK(pe::sample_anchor_nodes(3, 7, 9).num_sets() == 3);  // clamped to n
+
+  const int n = 64;
+  const Csr g = undirected(n, grid_edges(8, 8));
+  const MatD x = random_matrix(n, 3, 51);
+  for (const std::string kind : {"gir", "pgnn"})
+    for (bool fixed : {false, true}) {
+      CAPTURE(kind);
+      CAPTURE(fixed);
+      Rng rng(52);
+      ParamStore<double> store;
+      PositionBranchSpec spec;
+      spec.kind = kind;
+      spec.in_dim = 3;
+      spec.hidden = 4;
+      spec.dropout = 0.0;
+      spec.fixed_nodes = fixed;
+      spec.eval_seed = 53;
+      PositionBranch<double> branch(store, rng, spec, g);
+      CHECK(branch.out_dim() == 36);  // ⌊log₂ 64⌋² sets either way
+      Tape<double> t;
+      const Features<double> in{t.constant(x), nullptr};
+      const MatD train1 = t.value(branch.forward(t, in, true, 1)), train2 = t.value(branch.forward(t, in, true, 2));
+      const MatD eval = t.value(branch.forward(t, in, false, 3));
+      CHECK((train1 == train2) == fixed);  // new sets per training call unless the anchors are fixed nodes
+      CHECK((train1 == eval) == fixed);
+    }
 }
