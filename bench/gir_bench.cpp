@@ -29,9 +29,6 @@ using bench::median;
 using bench::peak_rss_gib;
 using bench::seconds_since;
 
-namespace {
-}  // namespace
-
 int main(int argc, char** argv) {
   configure_allocator();
   const int64_t nodes = argc > 1 ? std::atoll(argv[1]) : 100000;

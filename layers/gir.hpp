@@ -3,9 +3,9 @@
 // shortest-path frontier, so distance to each anchor set is carried implicitly by the message
 // passing instead of being computed and encoded (P-GNN, layers/pgnn.hpp).
 //
-// State P [N, K·d] (entry (v, k) = columns [k·d, (k+1)·d) of row v, one matrix so that one gspmm
-// aggregates every anchor at once), depths D [N, K] = hop count from v to anchor set k on the
-// undirected graph (−1 beyond L hops or unreachable), σ = ReLU:
+// State P [N, K·d] (entry (v, k) = columns [k·d, (k+1)·d) of row v; the frontier rule keeps it per
+// level instead, see below), depths D [N, K] = hop count from v to anchor set k on the
+// undirected graph (−1 beyond H hops or unreachable), σ = ReLU:
 //   start:   P_0[v, k] = σ(x_v U + b_U)  where D[v, k] = 0 (every member of set k), else 0
 //   l=1..H:  M = aggregate over in-neighbours of P_{l−1}     (Sum, or Mean = Sum / in-degree)
 //            P_l[v, k] = σ([M[v, k] ‖ x_v U + b_U] W_l' + b_l')  for (v, k) in the update set,
