@@ -1,8 +1,41 @@
 #include "core/tape.hpp"
 
+#include <utility>
+
 #include "core/error.hpp"
 
 namespace locus {
+
+template <class T>
+Var Tape<T>::append(Node&& n) {
+  n.scope = scope_;
+  nodes_.push_back(std::move(n));
+  return Var{static_cast<int>(nodes_.size()) - 1};
+}
+
+template <class T>
+typename Tape<T>::Scope Tape<T>::scope(std::string_view name) {
+  const uint16_t prev = scope_;
+  // Linear search: a model opens a handful of distinct scopes.
+  for (size_t i = 1; i < scopes_.size(); ++i)
+    if (scopes_[i].parent == prev && scopes_[i].name == name) {
+      scope_ = static_cast<uint16_t>(i);
+      return Scope(this, prev);
+    }
+  check(scopes_.size() < 65535, "Tape::scope: more than 65535 distinct scopes");
+  std::string path = prev == 0 ? std::string(name) : scopes_[prev].path + "/" + std::string(name);
+  scopes_.push_back(ScopeEntry{prev, std::string(name), std::move(path)});
+  scope_ = static_cast<uint16_t>(scopes_.size() - 1);
+  return Scope(this, prev);
+}
+
+template <class T>
+void Tape<T>::clear() {
+  nodes_.clear();
+  // Scopes stay interned across epochs; a table grown large (names made per call) starts over,
+  // unless a scope is open (its index must stay valid).
+  if (scope_ == 0 && scopes_.size() > 1024) scopes_.resize(1);
+}
 
 template <class T>
 typename Tape<T>::Node& Tape<T>::node(Var v) {
@@ -17,8 +50,7 @@ Var Tape<T>::constant(MatT<T> value, const char* op) {
   n.cols = value.cols();
   n.value = std::move(value);
   n.op = op;
-  nodes_.push_back(std::move(n));
-  return Var{static_cast<int>(nodes_.size()) - 1};
+  return append(std::move(n));
 }
 
 template <class T>
@@ -29,8 +61,7 @@ Var Tape<T>::view(const MatT<T>& value, const char* op) {
   // Never written through: the node needs no gradient, and ops only read their inputs.
   n.ext_value = const_cast<T*>(value.data());
   n.op = op;
-  nodes_.push_back(std::move(n));
-  return Var{static_cast<int>(nodes_.size()) - 1};
+  return append(std::move(n));
 }
 
 template <class T>
@@ -51,8 +82,7 @@ Var Tape<T>::param(ParamStore<T>& store, ParamId id) {
   n.requires_grad = true;
   n.grad_ready = true;  // the store's gradient buffer is always allocated
   n.op = "param";
-  nodes_.push_back(std::move(n));
-  return Var{static_cast<int>(nodes_.size()) - 1};
+  return append(std::move(n));
 }
 
 template <class T>
@@ -65,8 +95,7 @@ Var Tape<T>::push(MatT<T> value, const char* op, std::initializer_list<Var> inpu
   for (Var in : inputs)
     if (in.valid()) n.requires_grad = n.requires_grad || node(in).requires_grad;
   if (n.requires_grad) n.backward = std::move(backward);
-  nodes_.push_back(std::move(n));
-  return Var{static_cast<int>(nodes_.size()) - 1};
+  return append(std::move(n));
 }
 
 template <class T>
@@ -101,6 +130,69 @@ void Tape<T>::backward(Var loss) {
     // Nodes no gradient reached contribute nothing; skip them.
     if (n.backward && n.grad_ready && !n.ext_grad) n.backward(*this, Var{i});
   }
+}
+
+template <class T>
+Var Tape<T>::first_nonfinite_backward(Var loss) {
+  check(loss.valid() && loss.id < static_cast<int>(nodes_.size()), "Tape::first_nonfinite_backward: invalid Var");
+  const int n = loss.id + 1;  // later nodes take no part in backward(loss)
+  struct Saved {
+    MatT<T> grad;
+    T* ext_grad;
+    bool ready;
+  };
+  std::vector<Saved> saved(n);
+  for (int i = 0; i < n; ++i) {
+    Node& nd = nodes_[i];
+    saved[i] = Saved{std::move(nd.grad), nd.ext_grad, nd.grad_ready};
+    nd.grad = MatT<T>();
+    nd.ext_grad = nullptr;  // parameters get scratch gradients too
+    nd.grad_ready = false;
+  }
+  auto restore = [&] {
+    for (int i = 0; i < n; ++i) {
+      nodes_[i].grad = std::move(saved[i].grad);
+      nodes_[i].ext_grad = saved[i].ext_grad;
+      nodes_[i].grad_ready = saved[i].ready;
+    }
+  };
+  auto bad = [&](int i) { return nodes_[i].grad_ready && !nodes_[i].grad.allFinite(); };
+  // Replays backward(loss); with watch >= 0, returns the first closure after which node watch's
+  // gradient is non-finite.
+  auto replay = [&](int watch) {
+    for (int i = 0; i < n; ++i) {
+      nodes_[i].grad = MatT<T>();
+      nodes_[i].grad_ready = false;
+    }
+    grad(loss)(0, 0) = T(1);
+    for (int i = loss.id; i >= 0; --i) {
+      Node& nd = nodes_[i];
+      if (!nd.backward || !nd.grad_ready) continue;
+      nd.backward(*this, Var{i});
+      if (watch >= 0 && i > watch && bad(watch)) return i;
+    }
+    return -1;
+  };
+  int culprit = -1;
+  try {
+    // The node with the highest id whose gradient ends non-finite was written only by closures
+    // of later nodes (gradients flow to lower ids); the first of them to make it non-finite is
+    // where non-finite gradients start (with several independent sources, the one feeding the
+    // highest node). Each node gets its own scratch gradient, so two uses of one parameter are
+    // told apart.
+    if (nodes_[loss.id].requires_grad) {
+      replay(-1);
+      int worst = -1;
+      for (int i = loss.id; i >= 0 && worst < 0; --i)
+        if (bad(i)) worst = i;
+      if (worst >= 0) culprit = replay(worst);
+    }
+  } catch (...) {
+    restore();
+    throw;
+  }
+  restore();
+  return Var{culprit};
 }
 
 template class Tape<float>;

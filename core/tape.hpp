@@ -1,9 +1,12 @@
 // Reverse-mode autograd. A Tape records op results in execution order; each node holds its
 // value, a lazily allocated gradient and a backward closure that *adds* into the gradients of
 // its inputs. Parameter nodes map their value and gradient into a ParamStore's flat buffers.
+// Each node also records the layer scope it was created in (Tape::scope), for error messages.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/params.hpp"
@@ -33,6 +36,29 @@ class Tape {
   // Records an op result; requires_grad when any (valid) input requires it.
   Var push(MatT<T> value, const char* op, std::initializer_list<Var> inputs, BackwardFn backward);
 
+  // Layer scopes: nodes recorded while a Scope is alive belong to it; nested scopes join with
+  // "/" ("layer 2 (gat)/attention"). A node stores a 16-bit index into this tape's table of
+  // scope paths (interned: reopening a scope, e.g. every epoch, allocates nothing new).
+  class Scope {
+   public:
+    Scope(Scope&& o) noexcept : tape_(o.tape_), prev_(o.prev_) { o.tape_ = nullptr; }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+    Scope& operator=(Scope&&) = delete;
+    ~Scope() {
+      if (tape_) tape_->scope_ = prev_;
+    }
+
+   private:
+    friend class Tape;
+    Scope(Tape* t, uint16_t prev) : tape_(t), prev_(prev) {}
+    Tape* tape_;
+    uint16_t prev_;
+  };
+  [[nodiscard]] Scope scope(std::string_view name);
+  // The scope path v was recorded in; "" outside every scope.
+  const std::string& scope_of(Var v) const { return scopes_[nodes_.at(v.id).scope].path; }
+
   Map value(Var v);
   // The gradient of v, allocated as zeros on first use.
   Map grad(Var v);
@@ -46,7 +72,14 @@ class Tape {
   // Seeds d loss / d loss = 1 (loss must be 1×1) and runs the closures in reverse order.
   void backward(Var loss);
   // Drops every node; parameter gradients stay in the store.
-  void clear() { nodes_.clear(); }
+  void clear();
+
+  // Diagnostics for a backward(loss) that left a non-finite gradient somewhere: re-runs the
+  // backward closures (twice, into scratch gradients; the store's gradients and this tape's are
+  // left as they were) and returns the node whose closure first wrote a non-finite value into a
+  // gradient, or an invalid Var when none did (the store held it before backward). Slow: for
+  // error reports only.
+  Var first_nonfinite_backward(Var loss);
 
  private:
   struct Node {
@@ -56,11 +89,19 @@ class Tape {
     int64_t rows = 0, cols = 0;
     bool requires_grad = false;
     bool grad_ready = false;
+    uint16_t scope = 0;  // index into scopes_ (fills padding: the node stays 128 bytes)
     const char* op = "";
     BackwardFn backward;
   };
+  struct ScopeEntry {
+    uint16_t parent;
+    std::string name, path;
+  };
   Node& node(Var v);
+  Var append(Node&& n);
   std::vector<Node> nodes_;
+  std::vector<ScopeEntry> scopes_{ScopeEntry{0, "", ""}};  // [0]: outside every scope
+  uint16_t scope_ = 0;                                     // the open scope
 };
 
 }  // namespace locus

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/yaml_input.hpp"
 #include "datasets/readers.hpp"
 #include "datasets/splits.hpp"
 
@@ -27,6 +28,10 @@ const char* task_name(Task t) {
 }
 
 namespace {
+
+// The sparse-node-set check (see load_dataset_yaml).
+constexpr int64_t kMaxSparseNodes = int64_t{1} << 20;
+constexpr int64_t kMaxNodesPerEntry = 16;
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -213,27 +218,14 @@ std::string read_whole_file(const std::string& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw_input_error(path, 0, "cannot open the dataset YAML", path, "check that the file is readable");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_yaml_text(in, path);  // at most 1 MiB
 }
 
+// Syntax errors, size, depth and alias-expansion caps: core/yaml_input.hpp.
 YAML::Node parse_yaml(const std::string& path, const std::string& text) {
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    long line = e.mark.is_null() ? 0 : e.mark.line + 1;
-    std::string token;
-    if (line > 0) {
-      std::istringstream ls(text);
-      for (long i = 0; i < line && std::getline(ls, token); ++i) {
-      }
-      while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
-      token.erase(0, token.find_first_not_of(' '));
-    }
-    throw_input_error(path, line, "invalid YAML (" + e.msg + ")", token,
-                      "check the indentation, colons and quotes on that line; see datasets/README.md");
-  }
+  YamlParseOptions opt;
+  opt.syntax_fix = "check the indentation, colons and quotes on that line; see datasets/README.md";
+  return parse_yaml_capped(text, path, opt).front();
 }
 
 }  // namespace
@@ -433,6 +425,24 @@ Dataset load_dataset_yaml(const std::string& path) {
   if (ds.num_nodes == 0)
     throw_input_error(path, 0, "the dataset has no nodes (empty graph)", ds.name,
                       "add edges, labels, features or a node table, or set num_nodes");
+
+  // Memory below is O(num_nodes): with ids: index one stray id (or num_nodes) near 2^31 would
+  // allocate gigabytes for a tiny file. Real graphs have at least one entry per few nodes.
+  const auto entries = static_cast<int64_t>(ds.num_input_edges) + static_cast<int64_t>(label_entries.node.size()) +
+                       static_cast<int64_t>(feats.value.size()) + static_cast<int64_t>(nt.labels.node.size()) +
+                       static_cast<int64_t>(nt.features.value.size());
+  if (ds.num_nodes > kMaxSparseNodes && ds.num_nodes > kMaxNodesPerEntry * entries) {
+    const std::string limit = " (the limit: more than " + std::to_string(kMaxSparseNodes) + " nodes needs at least one per " +
+                              std::to_string(kMaxNodesPerEntry) + " nodes)";
+    const std::string problem = "the dataset has " + std::to_string(ds.num_nodes) + " nodes but its files hold only " +
+                                std::to_string(entries) + " edges, labels and non-zero features" + limit;
+    if (declared_nodes >= 0)
+      top.fail("num_nodes", problem, std::to_string(declared_nodes),
+               "lower num_nodes to the real node count (every node takes memory), or remove it");
+    throw_input_error(path, 0, problem, std::to_string(ds.num_nodes - 1),
+                      "with ids: index the node count is 1 + the largest id; renumber the nodes 0..N-1 or set "
+                      "ids: name");
+  }
 
   if (table && nt.has_labels) label_entries = std::move(nt.labels);
   if (table && nt.has_features) {

@@ -51,6 +51,13 @@ int32_t NodeIdMap::resolve(const LineReader& r, std::string_view tok, bool defin
   const std::string yaml_at = yaml_file_ + (num_nodes_line_ > 0 ? ":" + std::to_string(num_nodes_line_) : "");
   if (mode_ == IdMode::Index) {
     auto v = parse_int(tok);
+    const bool digits = !tok.empty() && std::all_of(tok.begin() + (tok.front() == '-' || tok.front() == '+'), tok.end(),
+                                                    [](char c) { return c >= '0' && c <= '9'; });
+    if (!v && digits && tok.size() > 1)  // an integer beyond 64 bits
+      r.fail(tok.front() == '-' ? "negative node id" : "node id too large", tok,
+             tok.front() == '-' ? "node ids start at 0 (with ids: index)"
+                                : "ids must be below 2147483647 (32-bit); renumber the nodes or set ids: name in " +
+                                      yaml_file_);
     if (!v)
       r.fail("node id is not an integer", tok,
              "with ids: index every node id is an integer 0..N-1; for named nodes set ids: name in " +
@@ -147,12 +154,50 @@ EdgeList read_edges(const std::string& path, const EdgeOptions& opt, NodeIdMap& 
 }
 
 // ---------------------------------------------------------------------------------------------
+// Fills the row-major arrays directly: Eigen's setFromTriplets builds a column-major temporary
+// with dim + 1 column offsets, so a sparse `dim: 2147483647` with one entry would allocate 8 GB.
+// Memory here is O(num_nodes + non-zeros). Duplicate (row, col) entries are summed, as
+// setFromTriplets does (the readers reject duplicates, so there are none in practice).
 SpMat build_feature_matrix(const FeatureEntries& f, int64_t num_nodes) {
-  std::vector<Eigen::Triplet<float, int32_t>> t;
-  t.reserve(f.value.size());
-  for (size_t i = 0; i < f.value.size(); ++i) t.emplace_back(f.row[i], f.col[i], f.value[i]);
+  const size_t nnz = f.value.size();
+  const auto rows = static_cast<size_t>(num_nodes);
+  std::vector<int32_t> start(rows + 1, 0);
+  for (size_t i = 0; i < nnz; ++i) ++start[static_cast<size_t>(f.row[i]) + 1];
+  for (size_t r = 0; r < rows; ++r) start[r + 1] += start[r];
+  std::vector<int32_t> col(nnz);
+  std::vector<float> val(nnz);
+  {
+    std::vector<int32_t> fill(start.begin(), start.end() - 1);
+    for (size_t i = 0; i < nnz; ++i) {
+      const auto k = static_cast<size_t>(fill[static_cast<size_t>(f.row[i])]++);
+      col[k] = f.col[i];
+      val[k] = f.value[i];
+    }
+  }
   SpMat m(num_nodes, f.dim);
-  m.setFromTriplets(t.begin(), t.end());
+  m.resizeNonZeros(static_cast<Eigen::Index>(nnz));
+  int32_t* outer = m.outerIndexPtr();
+  int32_t* inner = m.innerIndexPtr();
+  float* value = m.valuePtr();
+  std::vector<std::pair<int32_t, float>> row;
+  int32_t out = 0;
+  for (size_t r = 0; r < rows; ++r) {
+    outer[r] = out;
+    row.clear();
+    for (auto k = static_cast<size_t>(start[r]); k < static_cast<size_t>(start[r + 1]); ++k) row.emplace_back(col[k], val[k]);
+    std::sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t k = 0; k < row.size(); ++k) {
+      if (k > 0 && row[k].first == row[k - 1].first) {
+        value[out - 1] += row[k].second;
+        continue;
+      }
+      inner[out] = row[k].first;
+      value[out] = row[k].second;
+      ++out;
+    }
+  }
+  outer[rows] = out;
+  m.resizeNonZeros(out);  // keeps the first `out` entries
   return m;
 }
 

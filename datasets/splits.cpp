@@ -49,6 +49,31 @@ void sort_parts(SplitIds& s) {
   std::sort(s.test.begin(), s.test.end());
 }
 
+// The labelled nodes grouped by class: classes in increasing order, nodes in increasing order
+// within each class. Memory is O(labelled nodes), not O(num_classes): a declared
+// `num_classes: 2147483647` must not allocate a pool per class. Visiting only the non-empty
+// classes in order draws the same random numbers as a pool per class would (an empty pool's
+// shuffle draws none), so splits are unchanged.
+struct ClassGroups {
+  std::vector<int32_t> nodes;                      // sorted by (class, node)
+  std::vector<std::pair<int32_t, size_t>> groups;  // (class, first index into nodes); one past the end at back
+};
+
+ClassGroups group_by_class(const std::vector<int32_t>& labels) {
+  ClassGroups g;
+  for (size_t v = 0; v < labels.size(); ++v)
+    if (labels[v] >= 0) g.nodes.push_back(static_cast<int32_t>(v));
+  std::stable_sort(g.nodes.begin(), g.nodes.end(), [&](int32_t a, int32_t b) {
+    return labels[static_cast<size_t>(a)] < labels[static_cast<size_t>(b)];
+  });
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const int32_t c = labels[static_cast<size_t>(g.nodes[i])];
+    if (g.groups.empty() || g.groups.back().first != c) g.groups.emplace_back(c, i);
+  }
+  g.groups.emplace_back(INT32_MAX, g.nodes.size());
+  return g;
+}
+
 std::string class_name(int32_t c, const std::vector<std::string>& names) {
   return names.empty() ? std::to_string(c) : "'" + names[static_cast<size_t>(c)] + "'";
 }
@@ -63,10 +88,11 @@ SplitIds random_split(const std::vector<int32_t>& labels, int32_t num_classes, i
     if (labels.empty())
       throw_input_error(at.file, at.line, "split.random.stratify needs labels", "true",
                         "add labels: to the dataset or set stratify: false");
-    std::vector<std::vector<int32_t>> pools(static_cast<size_t>(num_classes));
-    for (size_t v = 0; v < labels.size(); ++v)
-      if (labels[v] >= 0) pools[static_cast<size_t>(labels[v])].push_back(static_cast<int32_t>(v));
-    for (auto& pool : pools) {
+    (void)num_classes;  // only the classes that have labelled nodes matter
+    ClassGroups g = group_by_class(labels);
+    for (size_t k = 0; k + 1 < g.groups.size(); ++k) {
+      std::vector<int32_t> pool(g.nodes.begin() + static_cast<std::ptrdiff_t>(g.groups[k].second),
+                                g.nodes.begin() + static_cast<std::ptrdiff_t>(g.groups[k + 1].second));
       shuffle_ids(pool, rng);
       int64_t tr, va, te;
       part_sizes(static_cast<int64_t>(pool.size()), spec, tr, va, te);
@@ -96,12 +122,23 @@ SplitIds per_class_split(const std::vector<int32_t>& labels, int32_t num_classes
                       "add labels: to the dataset or use split.random");
   SplitRng rng(spec.seed);
   SplitIds out;
-  std::vector<std::vector<int32_t>> pools(static_cast<size_t>(num_classes));
-  for (size_t v = 0; v < labels.size(); ++v)
-    if (labels[v] >= 0) pools[static_cast<size_t>(labels[v])].push_back(static_cast<int32_t>(v));
+  ClassGroups g = group_by_class(labels);
   std::vector<char> chosen(labels.size(), 0);
+  // Classes 0..num_classes-1 in order; those without labelled nodes have an empty pool.
+  size_t k = 0;  // the next non-empty group
   for (int32_t c = 0; c < num_classes; ++c) {
-    auto& pool = pools[static_cast<size_t>(c)];
+    const bool present = g.groups[k].first == c;
+    if (!present && spec.train == 0) {
+      if (g.groups[k].first == INT32_MAX) break;  // no labelled nodes beyond: nothing left to draw
+      c = g.groups[k].first - 1;                  // skip the empty classes (no draws, no error)
+      continue;
+    }
+    std::vector<int32_t> pool;
+    if (present) {
+      pool.assign(g.nodes.begin() + static_cast<std::ptrdiff_t>(g.groups[k].second),
+                  g.nodes.begin() + static_cast<std::ptrdiff_t>(g.groups[k + 1].second));
+      ++k;
+    }
     if (static_cast<int64_t>(pool.size()) < spec.train)
       throw_input_error(at.file, at.line,
                         "class " + class_name(c, label_names) + " has only " + std::to_string(pool.size()) +

@@ -208,12 +208,12 @@ LinkSplit make_link_split(const Dataset& d, uint64_t seed, double val, double te
   std::sort(pos.begin(), pos.end());
   pos.erase(std::unique(pos.begin(), pos.end()), pos.end());
   if (pos.empty())
-    throw_input_error("", 0, what + " needs edges to hold out, but there are none (self loops aside) in dataset",
-                      d.name, "give a dataset with edges");
+    throw_input_error(d.source, 0, what + " needs edges to hold out, but there are none (self loops aside) in dataset",
+                      d.name, "add edges to the dataset's edge list, or choose dataset.task=node_classification");
   const auto E = static_cast<int64_t>(pos.size());
   const int64_t non_edges = d.num_nodes * (d.num_nodes - 1) / 2 - E;
   if (non_edges < E)
-    throw_input_error("", 0, what + ": too few non-edges for the negatives in dataset", d.name,
+    throw_input_error(d.source, 0, what + ": too few non-edges for the negatives in dataset", d.name,
                       std::to_string(d.num_nodes) + " nodes and " + std::to_string(E) + " edges leave " +
                           std::to_string(non_edges) + " unlinked pairs, but " + std::to_string(E) +
                           " negatives are needed (one per edge); the graph is too small or too dense");

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <climits>
@@ -20,6 +21,13 @@ const char* delimiter_name(Delimiter d) {
     case Delimiter::Comma: return "comma";
   }
   return "?";
+}
+
+// "16 MiB", "16 GiB" or "N bytes".
+static std::string byte_size(uint64_t b) {
+  if (b >= (uint64_t{1} << 30) && b % (uint64_t{1} << 30) == 0) return std::to_string(b >> 30) + " GiB";
+  if (b >= (uint64_t{1} << 20) && b % (uint64_t{1} << 20) == 0) return std::to_string(b >> 20) + " MiB";
+  return std::to_string(b) + " bytes";
 }
 
 static bool is_blank(char c) { return c == ' ' || c == '\t'; }
@@ -114,7 +122,39 @@ void LineReader::refill() {
     throw_input_error(path_, line_no_ + 1, "truncated gzip file (unexpected end of the compressed data)",
                       path_, "the file was cut off; re-create or re-download it");
   if (n == 0) eof_ = true;
+  if (gz_out_ == 0 && n > 0 && gzdirect(gz)) check_text(buf_.data() + end_, static_cast<size_t>(n));
   end_ += static_cast<size_t>(n);
+  gz_out_ += static_cast<uint64_t>(n);
+  if (gz_out_ > fmt_.max_gzip_bytes && !gzdirect(gz))
+    throw_input_error(path_, line_no_ + 1,
+                      "gzip file decompresses to more than " + byte_size(fmt_.max_gzip_bytes) +
+                          " (the limit for one compressed file)",
+                      path_,
+                      "if the data is genuine, decompress it (gunzip) and name the plain file instead; the "
+                      "limit guards against decompression bombs");
+}
+
+void LineReader::check_text(const char* data, size_t n) const {
+  // Control bytes other than tab, line breaks and ESC never occur in the text formats; one in the
+  // first block means a binary file (a zip, an image, a wrong path), reported as such instead of
+  // as a garbled token on line 1.
+  const auto binary = [](unsigned char c) { return c < 0x09 || (c > 0x0D && c < 0x20 && c != 0x1B); };
+  if (std::none_of(data, data + n, [&](char c) { return binary(static_cast<unsigned char>(c)); })) return;
+  const bool gz_name = path_.size() > 3 && path_.compare(path_.size() - 3, 3, ".gz") == 0;
+  if (gz_name)
+    throw_input_error(path_, 0,
+                      "not a gzip file (the name ends in .gz but the data does not start with the gzip signature)",
+                      path_, "re-compress it with gzip, or drop the .gz from its name");
+  throw_input_error(path_, 0, "binary data where a text file was expected (control bytes in its first block)", path_,
+                    "check the path; data files are plain text (optionally gzip-compressed)");
+}
+
+void LineReader::line_too_long(const char* s, size_t len) const {
+  throw_input_error(path_, line_no_ + 1,
+                    "line longer than " + byte_size(fmt_.max_line_bytes) + " (the limit for one line)",
+                    std::string(s, std::min<size_t>(len, 40)) + "...",
+                    "is this a data file? Check the path; a file with CR-only (old Mac) line endings reads as "
+                    "one line: convert it to LF or CRLF line endings");
 }
 
 bool LineReader::next_raw_line() {
@@ -123,10 +163,13 @@ bool LineReader::next_raw_line() {
     size_t avail = end_ - pos_;
     if (const void* nl = avail ? std::memchr(s, '\n', avail) : nullptr) {
       size_t len = static_cast<size_t>(static_cast<const char*>(nl) - s);
+      if (len > fmt_.max_line_bytes) line_too_long(s, len);
       line_ = std::string_view(s, len);
       pos_ += len + 1;
       break;
     }
+    // A line is at most max_line_bytes, so the buffer never grows past about twice that.
+    if (avail > fmt_.max_line_bytes) line_too_long(s, avail);
     if (eof_) {
       if (avail == 0) return false;
       line_ = std::string_view(s, avail);  // last line without a newline
@@ -162,7 +205,9 @@ bool LineReader::next() {
 }
 
 void LineReader::fail(const std::string& problem, std::string_view token, const std::string& fix) const {
-  throw_input_error(path_, line_no_, problem, std::string(token), fix);
+  // A cut token keeps messages readable when a line is megabytes long.
+  const bool cut = token.size() > 200;
+  throw_input_error(path_, line_no_, problem, std::string(token.substr(0, 200)) + (cut ? "..." : ""), fix);
 }
 
 void LineReader::expect_fields(size_t n, const std::string& what) const {

@@ -1,6 +1,8 @@
 // Line-by-line reading of the plain-text dataset files (optionally gzip-compressed).
 // Skips comment and blank lines, strips a UTF-8 BOM and CR line endings, splits fields on the
 // configured delimiter, and parses numbers with std::from_chars. Errors name file:line.
+// Caps (InputError when exceeded, naming the file, the limit and the fix): a line may hold at
+// most 16 MiB, and a gzip file may decompress to at most 16 GiB.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -12,9 +14,18 @@ namespace locus {
 
 enum class Delimiter { Whitespace, Tab, Comma };
 
+// Longest line: a dense row of a million features (~9 MB) still fits, yet one line can never
+// take more than ~32 MiB of buffer (or ~128 MiB of field views, one per 2 bytes).
+inline constexpr size_t kMaxLineBytes = size_t{16} << 20;
+// Decompressed size of one .gz file: 80x a 10M-edge list (~200 MB) and beyond any dataset Locus
+// holds in memory; a decompression bomb stops here with a clear error instead of running on.
+inline constexpr uint64_t kMaxGzipBytes = uint64_t{16} << 30;
+
 struct TextFormat {
   Delimiter delimiter = Delimiter::Whitespace;
   std::string comment = "#";  // a line whose first non-blank text starts with this is skipped; "" = none
+  size_t max_line_bytes = kMaxLineBytes;   // lowered only by tests
+  uint64_t max_gzip_bytes = kMaxGzipBytes;
 };
 
 const char* delimiter_name(Delimiter d);
@@ -45,7 +56,7 @@ class LineReader {
   long data_lines() const { return data_lines_; }
   const std::string& path() const { return path_; }
 
-  // Throws InputError naming this file and the current line.
+  // Throws InputError naming this file and the current line (a token over 200 bytes is cut).
   [[noreturn]] void fail(const std::string& problem, std::string_view token,
                          const std::string& fix) const;
   // Throws unless the current line has exactly `n` fields; `what` describes the expected layout.
@@ -54,6 +65,8 @@ class LineReader {
  private:
   bool next_raw_line();
   void refill();
+  void check_text(const char* data, size_t n) const;  // throws on binary (non-text) content
+  [[noreturn]] void line_too_long(const char* s, size_t len) const;
 
   std::string path_;
   TextFormat fmt_;
@@ -65,6 +78,7 @@ class LineReader {
   std::vector<std::string_view> fields_;
   long line_no_ = 0;
   long data_lines_ = 0;
+  uint64_t gz_out_ = 0;  // bytes read (decompressed) so far, for the gzip cap
 };
 
 }  // namespace locus

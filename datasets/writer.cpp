@@ -1,5 +1,7 @@
 #include "datasets/writer.hpp"
 
+#include <unistd.h>
+
 #include <omp.h>
 #include <yaml-cpp/yaml.h>
 
@@ -293,12 +295,26 @@ void write_dataset(const Dataset& ds, const std::string& dir, bool overwrite) {
              ds.name, "renumber the nodes so that they first appear in order, or clear node_names to write indices");
   }
 
+  // A new (or empty) folder is written whole into a sibling staging folder renamed into place at
+  // the end, so no reader ever sees part of a dataset and an error or a kill leaves nothing
+  // under `dir`. --force into a non-empty folder replaces the files one by one, dataset.yaml last.
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  fs::path target = fs::path(dir).lexically_normal();
+  if (!target.has_filename()) target = target.parent_path();  // "out/" names the folder "out"
+  const bool staged = !fs::exists(target, ec) || fs::is_empty(target, ec);
+  const fs::path root =
+      staged ? fs::path(target.string() + ".tmp." + std::to_string(::getpid())) : target;
+  fs::create_directories(root, ec);
   if (ec)
     throw_input_error("", 0, "cannot create the output folder", dir,
                       "check the path and its permissions (" + ec.message() + ")");
-  const fs::path root(dir);
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code e;
+      if (!dir.empty()) fs::remove_all(dir, e);
+    }
+  } cleanup{staged ? root : fs::path()};
   auto path = [&](const char* f) { return (root / f).string(); };
   // An interrupted overwrite must not leave the old dataset.yaml pointing at new files.
   if (overwrite) fs::remove(root / "dataset.yaml", ec);
@@ -430,7 +446,9 @@ void write_dataset(const Dataset& ds, const std::string& dir, bool overwrite) {
   // ---- train.txt, val.txt, test.txt
   const std::pair<const char*, const std::vector<int32_t>*> parts[] = {
       {"train.txt", &ds.train}, {"val.txt", &ds.val}, {"test.txt", &ds.test}};
-  for (const auto& [file, ids] : parts) {
+  for (const auto& part : parts) {
+    const char* file = part.first;
+    const std::vector<int32_t>* ids = part.second;  // a plain variable: lambdas capture it (clang 14)
     if (ids->empty()) continue;
     const std::string text = format_exact(
         "", static_cast<int64_t>(ids->size()), [&](int64_t i) { return id_len((*ids)[static_cast<size_t>(i)]) + 1; },
@@ -477,7 +495,8 @@ void write_dataset(const Dataset& ds, const std::string& dir, bool overwrite) {
   }
   if (has("train.txt") || has("val.txt") || has("test.txt")) {
     y << YAML::Key << "split" << YAML::Value << YAML::BeginMap;
-    for (const auto& [file, ids] : parts) {
+    for (const auto& part : parts) {
+      const char* file = part.first;
       if (!has(file)) continue;
       const std::string key(file, std::strlen(file) - 4);
       y << YAML::Key << key << YAML::Value << file;
@@ -490,6 +509,14 @@ void write_dataset(const Dataset& ds, const std::string& dir, bool overwrite) {
                     "# Written by Locus (datasets/writer.cpp); schema: datasets/README.md of the "
                     "shared data.\n" +
                         std::string(y.c_str()) + "\n");
+  if (staged) {
+    if (fs::exists(target, ec)) fs::remove(target, ec);  // empty: rename(2) cannot replace a folder
+    fs::rename(root, target, ec);
+    if (ec)
+      throw_input_error("", 0, "cannot move the written dataset into place at", dir,
+                        "check the path and its permissions (" + ec.message() + ")");
+    cleanup.dir.clear();
+  }
 }
 
 }  // namespace locus

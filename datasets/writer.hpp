@@ -30,9 +30,11 @@ void check_output_dir(const std::string& dir, bool overwrite);
 // With ds.node_names, ids are written as names (`ids: name`); the loader numbers named nodes by
 // first appearance, so this needs labels/features/edges to name the nodes in index order (an
 // InputError says so otherwise).
-// Each file is written atomically (write_file_atomic); dataset.yaml comes last, so a folder
-// without it is an interrupted write. With `overwrite`, files this writer would have written but
-// no longer needs (e.g. an old features.tsv) are removed; other files are left alone.
+// A new or empty `dir` appears whole or not at all: the files are written into a sibling
+// staging folder (dir.tmp.PID, removed on error) that is renamed to `dir` at the end. With
+// `overwrite` into a non-empty folder each file is replaced atomically (write_file_atomic),
+// dataset.yaml last, so a folder without it is an interrupted write; files this writer would have
+// written but no longer needs (e.g. an old features.tsv) are removed; other files are left alone.
 // The text is formatted in parallel straight into one buffer per file (std::to_chars): tens of
 // millions of edges take seconds.
 // Throws ShapeError for an inconsistent Dataset (e.g. an undirected edge list whose edges do not

@@ -192,18 +192,41 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
 
 template <class T>
 Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const {
+  // Layer scopes (Tape::scope) name where a NaN/Inf starts: "positional inputs", "layer i (type)"
+  // (1-based; the dropout before a layer and the activation after it belong to it; transformer:
+  // "encoder (linear)", "layer i (transformer)", "head (linear)"), "anchor branch (gir|pgnn)",
+  // "head (linear)" / "fusion (sum)" of the branch, and "model output" (log-softmax / L2 norm).
   Features<T> h = x;
-  h.extra = pos_->forward(t, training, splitmix64(key ^ 0x9E3779B97F4A7C15ull));
-  auto finish = [&](Var out) { return spec_.embeddings ? ops::l2_normalize_rows(t, out) : ops::log_softmax(t, out); };
+  {
+    auto scope = t.scope("positional inputs");
+    h.extra = pos_->forward(t, training, splitmix64(key ^ 0x9E3779B97F4A7C15ull));
+  }
+  auto finish = [&](Var out) {
+    auto scope = t.scope("model output");
+    return spec_.embeddings ? ops::l2_normalize_rows(t, out) : ops::log_softmax(t, out);
+  };
+  const std::string branch_scope =
+      branch_ ? "anchor branch (" + (layers_.empty() ? spec_.layer_type : spec_.position) + ")" : std::string();
   // The anchor branch sees the same (dropped-out) input as the first GNN layer (alone, or fused
   // with position_features; fused without, a constant column).
   const uint64_t branch_key = splitmix64(key ^ 0xC3C3C3C3C3C3C3C3ull);
   if (branch_ && layers_.empty()) {  // gir / pgnn alone: the branch output → Linear head
-    const Features<T> in = dropout(t, h, spec_.dropout, splitmix64(key), training);
-    return finish(head_pos_->forward(t, Features<T>{branch_->forward(t, in, training, branch_key), nullptr}));
+    Var z;
+    {
+      auto scope = t.scope(branch_scope);
+      const Features<T> in = dropout(t, h, spec_.dropout, splitmix64(key), training);
+      z = branch_->forward(t, in, training, branch_key);
+    }
+    Var out;
+    {
+      auto scope = t.scope("head (linear)");
+      out = head_pos_->forward(t, Features<T>{z, nullptr});
+    }
+    return finish(out);
   }
   // The anchor branch's output Z, with the feature dropout of the GNN layers.
   auto branch_output = [&](const Features<T>& in) {
+    auto scope = t.scope(branch_scope);
     const Var z = branch_->forward(
         t, const_branch_input_ ? Features<T>{t.constant(MatT<T>::Ones(raw_->num_dst, 1)), nullptr} : in, training,
         branch_key);
@@ -220,21 +243,38 @@ Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, u
   Var gnn_out;
   Features<T> first_input;
   if (residual_stack_) {
-    // Dropout on the input only; the Transformer layers drop inside their residual branches.
-    h = dropout(t, h, spec_.dropout, splitmix64(key), training);
+    const size_t n = layers_.size();
+    auto name = [&](size_t l) {
+      return l == 0 ? std::string("encoder (linear)")
+             : l + 1 == n ? std::string("head (linear)")
+                          : "layer " + std::to_string(l) + " (transformer)";
+    };
+    {
+      // Dropout on the input only; the Transformer layers drop inside their residual branches.
+      auto scope = t.scope(name(0));
+      h = dropout(t, h, spec_.dropout, splitmix64(key), training);
+    }
     first_input = h;
-    for (size_t l = 0; l < layers_.size(); ++l) {
-      if (l + 1 == layers_.size() && fuse_cols_ > 0) h = append(t, h, branch_output(first_input));  // the head
+    for (size_t l = 0; l < n; ++l) {
+      const Var z = l + 1 == n && fuse_cols_ > 0 ? branch_output(first_input) : Var{};  // the head reads [h ‖ z]
+      auto scope = t.scope(name(l));
+      if (z.valid()) h = append(t, h, z);
       h = Features<T>{layers_[l]->forward(t, h, training, splitmix64(key + 1 + l)), nullptr};
     }
     gnn_out = h.var;
   } else {
     for (int l = 0; l < spec_.layers; ++l) {
+      const std::string name = "layer " + std::to_string(l + 1) + " (" + spec_.layer_type + ")";
       // Feature dropout key per layer; the layer's own (attention) dropout gets a derived key.
       const uint64_t k = splitmix64(key + static_cast<uint64_t>(l));
-      h = dropout(t, h, spec_.dropout, k, training);
+      {
+        auto scope = t.scope(name);
+        h = dropout(t, h, spec_.dropout, k, training);
+      }
       if (l == 0) first_input = h;
-      if (l + 1 == spec_.layers && fuse_cols_ > 0) h = append(t, h, branch_output(first_input));
+      const Var z = l + 1 == spec_.layers && fuse_cols_ > 0 ? branch_output(first_input) : Var{};
+      auto scope = t.scope(name);
+      if (z.valid()) h = append(t, h, z);
       Var y = layers_[l]->forward(t, h, training, splitmix64(k ^ 0xA5A5A5A5A5A5A5A5ull));
       if (l + 1 < spec_.layers) y = ops::activation(t, y, spec_.act);
       h = Features<T>{y, nullptr};
@@ -242,8 +282,15 @@ Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, u
     gnn_out = h.var;
   }
   if (!branch_ || fuse_cols_ > 0) return finish(gnn_out);
-  const Var b = t.param(*store_, fusion_weight_);
-  return finish(ops::add(t, gnn_out, ops::scale_by(t, head_pos_->forward(t, Features<T>{branch_output(first_input), nullptr}), b)));
+  // Sum fusion: out = GNN(x) + b·Linear(Z).
+  const Var z = branch_output(first_input);
+  Var out;
+  {
+    auto scope = t.scope("fusion (sum)");
+    const Var b = t.param(*store_, fusion_weight_);
+    out = ops::add(t, gnn_out, ops::scale_by(t, head_pos_->forward(t, Features<T>{z, nullptr}), b));
+  }
+  return finish(out);
 }
 
 template class GnnClassifier<float>;

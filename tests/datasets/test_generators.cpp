@@ -493,7 +493,9 @@ TEST_CASE("generated built-ins: grid, communities, sbm, random") {
   CHECK(connected(comm));
   // GIR.md: plain Grid / Communities carry one constant feature column; the -T variants none
   // (identity features in `locus train`); otherwise the same dataset.
-  for (const auto& [plain, ident] : {std::pair{grid, builtin_dataset("grid-T")}, std::pair{comm, builtin_dataset("communities-T")}}) {
+  for (const auto& pair : {std::pair{grid, builtin_dataset("grid-T")}, std::pair{comm, builtin_dataset("communities-T")}}) {
+    const Dataset& plain = pair.first;
+    const Dataset& ident = pair.second;
     CAPTURE(plain.name);
     CHECK(plain.num_features() == 1);
     CHECK(plain.features_dense);
@@ -539,7 +541,9 @@ TEST_CASE("writer: every generator round-trips through dataset.yaml") {
       {"grid", generate_grid(GridParams{})}, {"caveman", generate_caveman(CavemanParams{})},
       {"karate", builtin_dataset("karate")},
   };
-  for (const auto& [sub, d] : cases) {
+  for (const auto& c : cases) {
+    const auto& sub = c.first;
+    const auto& d = c.second;
     CAPTURE(sub);
     const Dataset back = round_trip(d, tmp, sub);
     check_same(d, back);
@@ -689,6 +693,10 @@ TEST_CASE("writer: refuses a non-empty folder unless overwrite, and cleans up st
   CHECK_NOTHROW(write_dataset(grid, tmp.path("empty")));
   tmp.write("file", "x");
   CHECK(input_error([&] { write_dataset(grid, tmp.path("file"), true); }).find("not a folder") != std::string::npos);
+  // New folders were staged beside the target and renamed into place: no staging folder is left.
+  std::set<std::string> names;
+  for (const auto& e : fs::directory_iterator(tmp.root())) names.insert(e.path().filename().string());
+  CHECK(names == std::set<std::string>{"d", "empty", "file"});
 }
 
 TEST_CASE("writer: inconsistent datasets are refused before anything is written") {
@@ -707,5 +715,5 @@ TEST_CASE("writer: inconsistent datasets are refused before anything is written"
     d.node_names = {"a", "b", "c", "d", "e", "f", "g", "h", "i j"};
     CHECK(input_error([&] { write_dataset(d, tmp.path("x")); }).find("'i j'") != std::string::npos);
   }
-  CHECK_FALSE(fs::exists(tmp.path("x")));
+  CHECK(fs::is_empty(tmp.root()));  // neither x nor a staging folder
 }

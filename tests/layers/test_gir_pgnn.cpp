@@ -338,10 +338,11 @@ TEST_CASE("GIR state equals the brute-force shortest-path recursion; unreached e
   REQUIRE(max_depth == 3);  // so hops 3 and past the weights are exercised
   // {hop weights L, hops propagated (GirOptions::max_hops)}: one per weight, past the last weight
   // (W_L reused), and exact (until every reachable entry is reached).
-  for (auto [hops, max_hops] : {std::pair{2, 0}, std::pair{3, 0}, std::pair{2, 4}, std::pair{2, -1}})
+  for (auto hm : {std::pair{2, 0}, std::pair{3, 0}, std::pair{2, 4}, std::pair{2, -1}})
     for (ops::Reduce agg : {ops::Reduce::Sum, ops::Reduce::Mean})
       for (bool reached : {false, true})
         for (bool prebuilt : {false, true}) {
+        const int hops = hm.first, max_hops = hm.second;  // not a structured binding: lambdas capture these (clang 14)
         CAPTURE(hops);
         CAPTURE(max_hops);
         CAPTURE(static_cast<int>(agg));
