@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -78,11 +79,26 @@ std::vector<VariantResult> run_compare(const std::string& config_path, const std
     for (auto& x : variant_overrides(v)) o.push_back(std::move(x));
     all.push_back(std::move(o));
   }
+  // Each variant keeps its metrics and checkpoint in its own folder of out_dir; every folder is
+  // checked before the first training.
+  std::vector<ExperimentConfig> cfgs;
+  for (size_t i = 0; i < all.size(); ++i) {
+    ExperimentConfig cfg = load_config(config_path, all[i]);
+    if (!cfg.out_dir.empty()) {
+      std::string folder = base.compare.variants[i];
+      for (char& c : folder)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') c = '_';
+      cfg.out_dir = (std::filesystem::path(cfg.out_dir) / folder).string();
+      check_out_dir(cfg);
+    }
+    cfgs.push_back(std::move(cfg));
+  }
   std::vector<VariantResult> results;
   for (size_t i = 0; i < all.size(); ++i) {
-    const ExperimentConfig cfg = load_config(config_path, all[i]);
+    const ExperimentConfig& cfg = cfgs[i];
     log << fmt::format("== variant {}/{}: {}\n", i + 1, all.size(), base.compare.variants[i]) << std::flush;
     results.push_back({base.compare.variants[i], run_training(cfg, log, progress)});
+    if (results.back().summary.interrupted) break;  // a signal stops the whole comparison
   }
   return results;
 }

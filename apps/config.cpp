@@ -28,7 +28,11 @@
 #include <sstream>
 #include <system_error>
 
+#include <fmt/format.h>
+
 #include "core/error.hpp"
+#include "core/yaml_input.hpp"
+#include "datasets/builtin.hpp"
 
 namespace locus {
 namespace {
@@ -36,6 +40,9 @@ namespace {
 namespace fs = std::filesystem;
 
 const char* const kCommandLine = "command line";
+// Deeper stacks are a typo, not a model: refusing them keeps a stray digit from allocating a
+// hundred thousand layers.
+constexpr int kMaxLayers = 1000;
 
 // Where a value came from: a file line, or one command-line override.
 struct Site {
@@ -148,8 +155,9 @@ bool read_bool(const Value& v) {
   fail(v, v.key + " must be true or false, got", fix);
 }
 
-int read_int(const Value& v, int lo, int example) {
+int read_int(const Value& v, int lo, int example, int hi = std::numeric_limits<int>::max()) {
   const std::string fix = "set " + v.key + " to a whole number >= " + std::to_string(lo) +
+                          (hi < std::numeric_limits<int>::max() ? " and <= " + std::to_string(hi) : "") +
                           ", e.g. " + std::to_string(example);
   const std::string text = scalar_text(v, "a whole number", fix);
   std::string_view s = unsigned_part(text);
@@ -157,8 +165,8 @@ int read_int(const Value& v, int lo, int example) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
   if (s.empty() || end != s.data() + s.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
     fail(v, v.key + " must be a whole number, got", fix);
-  if (ec == std::errc::result_out_of_range || x > std::numeric_limits<int>::max())
-    fail(v, v.key + " is too large (at most " + std::to_string(std::numeric_limits<int>::max()) + "), got", fix);
+  if (ec == std::errc::result_out_of_range || x > hi)
+    fail(v, v.key + " is too large (at most " + std::to_string(hi) + "), got", fix);
   if (x < lo) fail(v, v.key + " must be >= " + std::to_string(lo) + ", got", fix);
   return static_cast<int>(x);
 }
@@ -232,7 +240,7 @@ const std::vector<KeySpec>& key_specs() {
        [](ExperimentConfig& c, const Value& v) { c.dataset.feature_norm = read_choice(v, {"none", "row"}); }},
       {"gnn.layer_type",
        [](ExperimentConfig& c, const Value& v) { c.gnn.layer_type = read_choice(v, {"gcn", "sage", "gin", "gat", "transformer", "mlp", "gir", "pgnn"}); }},
-      {"gnn.layers_mp", [](ExperimentConfig& c, const Value& v) { c.gnn.layers_mp = read_int(v, 1, 2); }},
+      {"gnn.layers_mp", [](ExperimentConfig& c, const Value& v) { c.gnn.layers_mp = read_int(v, 1, 2, kMaxLayers); }},
       {"gnn.dim_inner", [](ExperimentConfig& c, const Value& v) { c.gnn.dim_inner = read_int(v, 1, 16); }},
       {"gnn.act",
        [](ExperimentConfig& c, const Value& v) { c.gnn.act = read_choice(v, {"relu", "elu", "leaky_relu", "gelu", "identity"}); }},
@@ -269,6 +277,14 @@ const std::vector<KeySpec>& key_specs() {
       {"optim.weight_decay_on",
        [](ExperimentConfig& c, const Value& v) { c.optim.weight_decay_on = read_choice(v, {"first", "all"}); }},
       {"optim.max_epoch", [](ExperimentConfig& c, const Value& v) { c.optim.max_epoch = read_int(v, 1, 200); }},
+      {"optim.clip_grad_norm",
+       [](ExperimentConfig& c, const Value& v) {
+         c.optim.clip_grad_norm = read_double(v, [](double x) { return x >= 0; }, ">= 0 (0 disables)", "1.0");
+       }},
+      {"train.ckpt_period", [](ExperimentConfig& c, const Value& v) { c.train.ckpt_period = read_int(v, 0, 10); }},
+      {"train.auto_resume", [](ExperimentConfig& c, const Value& v) { c.train.auto_resume = read_bool(v); }},
+      {"train.memory_limit_mib",
+       [](ExperimentConfig& c, const Value& v) { c.train.memory_limit_mib = read_int(v, 0, 16384); }},
       {"train.patience", [](ExperimentConfig& c, const Value& v) { c.train.patience = read_int(v, 0, 50); }},
       {"compare.variants",
        [](ExperimentConfig& c, const Value& v) { c.compare.variants = read_word_list(v, "gcn, gcn+LapPE, transformer+SPD"); }},
@@ -394,32 +410,18 @@ std::string read_file_text(const std::string& path) {
     throw_input_error(path, 0, "config path is a directory", path,
                       "pass a YAML file, e.g. " + (p / "config.yaml").string());
   std::ifstream in(p, std::ios::binary);
-  std::stringstream buf;
-  if (in) buf << in.rdbuf();
-  if (!in || in.bad()) throw_input_error(path, 0, "cannot read config file", path, "check its permissions");
-  return buf.str();
+  if (!in) throw_input_error(path, 0, "cannot read config file", path, "check its permissions");
+  return read_yaml_text(in, path);  // at most 1 MiB (core/yaml_input.hpp)
 }
 
 YAML::Node parse_file(const std::string& path, const std::string& text) {
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(text);
-  } catch (const YAML::ParserException& e) {
-    // Show the offending line so the user sees what the parser choked on.
-    std::string line_text;
-    bool found = false;
-    std::istringstream lines(text);
-    for (int i = 0; i <= e.mark.line && (found = static_cast<bool>(std::getline(lines, line_text))); ++i) {
-    }
-    if (!found) line_text = "end of file";
-    line_text.erase(0, line_text.find_first_not_of(" \t"));
-    while (!line_text.empty() && (line_text.back() == '\r' || line_text.back() == ' ')) line_text.pop_back();
-    throw_input_error(path, e.mark.line + 1, "invalid YAML (" + e.msg + ")" + (line_text.empty() ? "" : " at"),
-                      line_text, "check the indentation, colons, brackets and quotes on this line and the one above");
-  } catch (const YAML::Exception& e) {
-    throw_input_error(path, e.mark.is_null() ? 0 : e.mark.line + 1, "invalid YAML (" + e.msg + ")", "",
-                      "check the file is a YAML mapping of keys");
-  }
+  // Untrusted text: size, depth and node-count caps (aliases counted per use, so an alias bomb or
+  // a cyclic alias is an error, not a hang) — core/yaml_input.hpp.
+  YamlParseOptions opt;
+  opt.multi_document = true;
+  opt.at_before_line = true;
+  opt.syntax_fix = "check the indentation, colons, brackets and quotes on this line and the one above";
+  const std::vector<YAML::Node> docs = parse_yaml_capped(text, path, opt);
   if (docs.size() > 1)
     throw_input_error(path, line_of(docs[1]), "more than one YAML document ('---')", "---",
                       "keep a single document per config file");
@@ -450,7 +452,9 @@ void apply_file(ExperimentConfig& cfg, const std::string& path, std::map<std::st
     lines[key] = key_line;
     // A null value's mark points past the key (often the next line), so use the key's line.
     const long value_line = value.IsNull() ? 0 : line_of(value);
-    spec->set(cfg, Value{key, value, Site{path, value_line > 0 ? value_line : key_line, ""}});
+    const Value v{key, value, Site{path, value_line > 0 ? value_line : key_line, ""}};
+    spec->set(cfg, v);
+    cfg.origins[key] = {path, v.site.line, shown(v)};
   };
 
   for (const auto& top : root) {
@@ -502,14 +506,23 @@ std::string apply_override(ExperimentConfig& cfg, const std::string& token) {
   }
   YAML::Node value;  // empty text: a null value
   if (!text.empty()) {
+    YamlParseOptions opt;
+    opt.syntax_fix = "write key=value with a plain value, e.g. " + key + "=...";
     try {
-      value = YAML::Load(text);
-    } catch (const YAML::Exception& e) {
-      throw_input_error(kCommandLine, 0, "value is not valid YAML (" + e.msg + ") in", token,
-                        "write key=value with a plain value, e.g. " + key + "=...");
+      value = parse_yaml_capped(text, kCommandLine, opt).front();
+    } catch (const InputError& e) {
+      // Name the whole override, as every other override error does, with the parser's reason
+      // ("file:line: invalid YAML (reason) ..." or a cap's message).
+      const std::string what = e.what();
+      const size_t open = what.find("invalid YAML (");
+      const size_t close = open == std::string::npos ? open : what.find(')', open);
+      const std::string reason = close == std::string::npos ? what.substr(what.find(": ") + 2)
+                                                            : what.substr(open + 14, close - open - 14);
+      throw_input_error(kCommandLine, 0, "value is not valid YAML (" + reason + ") in", token, opt.syntax_fix);
     }
   }
   spec->set(cfg, Value{key, value, Site{kCommandLine, 0, token}});
+  cfg.origins[key] = {kCommandLine, 0, token};
   return key;
 }
 
@@ -522,6 +535,53 @@ const std::vector<std::string>& config_keys() {
     return k;
   }();
   return keys;
+}
+
+void config_error(const ExperimentConfig& cfg, const std::string& key, const std::string& problem,
+                  const std::string& fix) {
+  if (auto it = cfg.origins.find(key); it != cfg.origins.end())
+    throw_input_error(it->second.file, it->second.line, problem, it->second.token, fix);
+  throw_input_error(cfg.config_path.empty() ? kCommandLine : cfg.config_path, 0, problem, key, fix);
+}
+
+std::vector<std::string> describe_config(const ExperimentConfig& c) {
+  auto b = [](bool x) { return std::string(x ? "true" : "false"); };
+  auto n = [](auto x) { return fmt::format("{}", x); };
+  auto list = [](const std::vector<std::string>& v) { return join(v, ","); };
+  const pe::PosEncSpec& p = c.posenc;
+  const std::map<std::string, std::string> values = {
+      {"dataset.path", c.dataset.path}, {"dataset.name", c.dataset.name}, {"dataset.task", c.dataset.task},
+      {"dataset.feature_norm", c.dataset.feature_norm}, {"gnn.layer_type", c.gnn.layer_type},
+      {"gnn.layers_mp", n(c.gnn.layers_mp)}, {"gnn.dim_inner", n(c.gnn.dim_inner)}, {"gnn.act", c.gnn.act},
+      {"gnn.att_heads", n(c.gnn.att_heads)}, {"gnn.att_heads_out", n(c.gnn.att_heads_out)},
+      {"gnn.att_dropout", n(c.gnn.att_dropout)}, {"gnn.dropout", n(c.gnn.dropout)},
+      {"gnn.att_value_dropout", n(c.gnn.att_value_dropout)}, {"gnn.norm", c.gnn.norm}, {"gnn.pre_norm", b(c.gnn.pre_norm)},
+      {"gnn.att_clamp", n(c.gnn.att_clamp)}, {"optim.optimizer", c.optim.optimizer}, {"optim.base_lr", n(c.optim.base_lr)},
+      {"optim.weight_decay", n(c.optim.weight_decay)}, {"optim.weight_decay_on", c.optim.weight_decay_on},
+      {"optim.max_epoch", n(c.optim.max_epoch)}, {"optim.clip_grad_norm", n(c.optim.clip_grad_norm)},
+      {"train.ckpt_period", n(c.train.ckpt_period)}, {"train.auto_resume", b(c.train.auto_resume)},
+      {"train.memory_limit_mib", n(c.train.memory_limit_mib)}, {"train.patience", n(c.train.patience)},
+      {"compare.variants", list(c.compare.variants)}, {"gnn.att_norm", c.gnn.att_norm},
+      {"posenc_LapPE.enable", b(p.lap)}, {"posenc_LapPE.dim_pe", n(p.lap_dim)}, {"posenc_LapPE.eigen.max_freqs", n(p.lap_freqs)},
+      {"posenc_RWSE.enable", b(p.rwse)}, {"posenc_RWSE.dim_pe", n(p.rwse_dim)}, {"posenc_RWSE.kernel.times", n(p.rwse_steps)},
+      {"posenc_Anchor.enable", b(p.anchor)}, {"posenc_Anchor.dim_pe", n(p.anchor_dim)},
+      {"posenc_Anchor.cutoff", n(p.anchor_cutoff)}, {"posenc_AnchorInd.enable", b(p.indication)},
+      {"gnn.position", c.gnn.position}, {"gnn.fusion", c.gnn.fusion}, {"gnn.pgnn_cutoff", n(c.gnn.pgnn_cutoff)},
+      {"gnn.anchors", c.gnn.anchors}, {"gnn.position_features", b(c.gnn.position_features)},
+      {"gnn.gir_hops", n(c.gnn.gir_hops)}, {"gnn.gir_aggregate", c.gnn.gir_aggregate}, {"gnn.gir_update", c.gnn.gir_update},
+      {"posenc_SPD.enable", b(p.spd)}, {"posenc_SPD.max_dist", n(p.spd_max_dist)}, {"posenc_seq.kind", p.seq},
+      {"posenc_seq.dim_pe", n(p.seq_dim)}, {"posenc_seq.max_len", n(p.seq_max_len)}, {"posenc_seq.buckets", n(p.seq_buckets)},
+      {"posenc_seq.max_distance", n(p.seq_max_distance)}, {"train.select", c.train.select}, {"seed", n(c.seed)},
+      {"num_runs", n(c.num_runs)}, {"num_threads", n(c.num_threads)}, {"out_dir", c.out_dir}};
+  std::vector<std::string> out;
+  for (const auto& key : config_keys()) {
+    const auto it = values.find(key);
+    // A key added to key_specs() without a value here is a programming error caught by the tests.
+    check(it != values.end(), "describe_config: no value for key " + key);
+    out.push_back(key + "=" + it->second);
+  }
+  check(out.size() == values.size(), "describe_config: a value for a key that does not exist");
+  return out;
 }
 
 ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
@@ -553,6 +613,38 @@ ExperimentConfig load_config(const std::string& path, const std::vector<std::str
                       std::to_string(cfg.gnn.gir_hops),
                       "GIR propagates at least one hop per layer: set gnn.gir_hops to 0 (= layers_mp), -1 "
                       "(until every node is reached) or a value >= gnn.layers_mp");
+  auto line_or_0 = [&](const char* key) { return lines.count(key) ? lines[key] : 0L; };
+  if (cfg.out_dir.empty() && (cfg.train.ckpt_period > 0 || cfg.train.auto_resume)) {
+    const char* key = cfg.train.ckpt_period > 0 ? "train.ckpt_period" : "train.auto_resume";
+    throw_input_error(where, line_or_0(key), "out_dir is not set, but the checkpoint it holds (out_dir/checkpoint.bin) is needed by",
+                      key, "set out_dir=path/to/run_dir, or drop " + std::string(key));
+  }
+  if (cfg.posenc.spd && cfg.gnn.layer_type != "transformer")
+    config_error(cfg, "posenc_SPD.enable", "posenc_SPD is an attention bias: it needs gnn.layer_type transformer (now " +
+                                               cfg.gnn.layer_type + "), got",
+                 "set gnn.layer_type=transformer or posenc_SPD.enable=false");
+  for (const char* kind : {"rope", "t5_bias", "fft_kernel"})
+    if (cfg.posenc.seq == kind && cfg.gnn.layer_type != "transformer")
+      config_error(cfg, "posenc_seq.kind", "posenc_seq.kind " + cfg.posenc.seq + " acts inside attention: it needs "
+                                           "gnn.layer_type transformer (now " + cfg.gnn.layer_type + "), got",
+                   "set gnn.layer_type=transformer, or an appended encoding (sinusoidal, learned, fourier, cape)");
+  if (cfg.gnn.att_norm != "softmax" && cfg.gnn.layer_type != "transformer")
+    config_error(cfg, "gnn.att_norm", "gnn.att_norm " + cfg.gnn.att_norm + " needs gnn.layer_type transformer (now " +
+                                          cfg.gnn.layer_type + "), got",
+                 "set gnn.layer_type=transformer or gnn.att_norm=softmax");
+  if (cfg.posenc.seq == "fft_kernel" && cfg.gnn.att_norm != "softmax")
+    config_error(cfg, "gnn.att_norm", "posenc_seq.kind fft_kernel normalises its own kernel weights; gnn.att_norm must "
+                                      "stay softmax, got",
+                 "set gnn.att_norm=softmax");
+  if (!cfg.dataset.name.empty()) {
+    const auto names = builtin_dataset_names();
+    if (std::find(names.begin(), names.end(), cfg.dataset.name) == names.end()) {
+      const std::string near = nearest(cfg.dataset.name, names);
+      config_error(cfg, "dataset.name", "unknown built-in dataset",
+                   (near.empty() ? "" : "did you mean '" + near + "'? ") + "available: " + join(names) +
+                       " (or give the path of a dataset.yaml as dataset.path)");
+    }
+  }
   if (cfg.dataset.path.empty() && cfg.dataset.name.empty())
     throw_input_error(where, 0, "no dataset given: neither dataset.name nor dataset.path is set in section",
                       "dataset",

@@ -3,6 +3,7 @@
 // values are InputErrors naming the file, line, token and fix (with a "did you mean").
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,7 @@ struct ExperimentConfig {
     double weight_decay = 5e-4;      // >= 0
     std::string weight_decay_on = "first";  // first (Kipf & Welling: first layer only) | all
     int max_epoch = 200;             // >= 1
+    double clip_grad_norm = 0;       // > 0: scale gradients to this global L2 norm when larger; 0 = off
   } optim;
 
   struct Train {
@@ -62,6 +64,11 @@ struct ExperimentConfig {
     // paper's rule): an epoch is kept when its validation accuracy is >= the best so far AND its
     // validation loss <= the lowest so far; patience counts epochs improving neither.
     std::string select = "val_acc";
+    // Checkpoints (apps/checkpoint.hpp) go to out_dir/checkpoint.bin every ckpt_period epochs (0 =
+    // only when stopped by SIGINT/SIGTERM, at the end of each run and of training, when out_dir is set).
+    int ckpt_period = 0;
+    bool auto_resume = false;   // continue from out_dir/checkpoint.bin when it exists
+    int memory_limit_mib = 0;   // refuse runs estimated above this (0 = the memory available now)
   } train;
 
   struct Compare {
@@ -73,10 +80,28 @@ struct ExperimentConfig {
   int num_runs = 1;     // >= 1
   int num_threads = 0;  // 0 = all cores
   std::string out_dir;  // per-run metrics CSVs go here when set
+
+  // Where each key was set, for errors found after loading (e.g. against the dataset): the file
+  // and line, or "command line" (line 0), and the token to show (the value, or the override).
+  struct Origin {
+    std::string file;
+    long line = 0;
+    std::string token;
+  };
+  std::map<std::string, Origin> origins;
 };
+
+// Throws InputError "place: problem 'token'. fix" at the place `key` was set (the config file,
+// or the command line when the key kept its default; the token is then `key`).
+[[noreturn]] void config_error(const ExperimentConfig& cfg, const std::string& key, const std::string& problem,
+                               const std::string& fix);
 
 // Every valid key, dotted ("gnn.dim_inner"), for hints and docs.
 const std::vector<std::string>& config_keys();
+
+// "key=value" lines for every key in config_keys() order, values as `key=value` overrides would
+// write them. Checkpoints compare it to refuse resuming under a different experiment.
+std::vector<std::string> describe_config(const ExperimentConfig& cfg);
 
 // Reads `path` (may be empty: defaults only), applies `overrides` ("key=value", in order).
 // Relative paths inside the file resolve against the file's folder; relative paths given as

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
 
 #include "apps/compare.hpp"
@@ -10,6 +11,7 @@
 #include "apps/train.hpp"
 #include "core/alloc.hpp"
 #include "core/error.hpp"
+#include "core/io.hpp"
 
 int main(int argc, char** argv) {
   locus::configure_allocator();
@@ -40,6 +42,12 @@ int main(int argc, char** argv) {
   try {
     if (train->parsed()) {
       const locus::ExperimentConfig cfg = locus::load_config(config, overrides);
+      // Checked before training, so a bad out_dir or --json never costs a training nor leaves outputs.
+      locus::check_out_dir(cfg);
+      if (!json_path.empty() && std::filesystem::is_directory(json_path))
+        locus::throw_input_error(json_path, 0, "--json names a folder, not a file", json_path,
+                                 "give a file path, e.g. " + (std::filesystem::path(json_path) / "results.json").string());
+      if (!json_path.empty()) locus::check_creatable(json_path, "--json path");
       // Progress goes to stderr, the results table to stdout.
       const auto summary = locus::run_training(cfg, std::cerr, isatty(STDERR_FILENO) != 0);
       locus::print_summary(summary, std::cout);
@@ -47,6 +55,7 @@ int main(int argc, char** argv) {
         locus::write_summary_json(summary, cfg, json_path);
         std::cerr << "results: " << json_path << "\n";
       }
+      if (summary.interrupted) return 128 + summary.stop_signal;  // as the shell reports a signal
     }
     if (compare->parsed()) {
       const auto results = locus::run_compare(compare_config, compare_overrides, std::cerr, isatty(STDERR_FILENO) != 0);
@@ -55,6 +64,7 @@ int main(int argc, char** argv) {
       if (!compare_csv.empty()) locus::write_compare_csv(results, compare_csv);
       if (!compare_plot.empty())
         locus::write_compare_plot(results, results.front().summary.dataset + ": " + compare_config, compare_plot);
+      if (!results.empty() && results.back().summary.interrupted) return 128 + results.back().summary.stop_signal;
     }
   } catch (const locus::InputError& e) {
     std::cerr << "locus: error: " << e.what() << "\n";

@@ -4,6 +4,8 @@
 #include <omp.h>
 #include <sys/resource.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,6 +16,7 @@
 #include <optional>
 #include <ostream>
 
+#include "apps/checkpoint.hpp"
 #include "core/error.hpp"
 #include "core/io.hpp"
 #include "core/ops/loss.hpp"
@@ -22,8 +25,10 @@
 #include "datasets/loader.hpp"
 #include "datasets/tasks.hpp"
 #include "core/metrics.hpp"
+#include "core/numeric_guard.hpp"
 #include "core/ops/pair.hpp"
 #include "layers/gnn.hpp"
+#include "layers/memory_estimate.hpp"
 
 namespace locus {
 
@@ -115,20 +120,125 @@ double pair_auc(const Mat& z, const PairPart& part) {
   return roc_auc(scores, part.target);
 }
 
+// SIGINT / SIGTERM ask training to stop at the end of the current epoch. The handler only
+// records the signal and restores the default action, so a second signal ends the process at once.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void on_stop_signal(int sig) {
+  g_stop_signal = sig;
+  std::signal(sig, SIG_DFL);
+}
+
+// Installs the handlers for one run_training call and puts the previous ones back after it.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal = 0;
+    prev_int_ = std::signal(SIGINT, on_stop_signal);
+    prev_term_ = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~StopSignals() {
+    std::signal(SIGINT, prev_int_);
+    std::signal(SIGTERM, prev_term_);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+  int received() const { return g_stop_signal; }
+
+ private:
+  void (*prev_int_)(int) = SIG_DFL;
+  void (*prev_term_)(int) = SIG_DFL;
+};
+
+// The per-epoch metrics CSV of one run.
+void write_run_csv(const std::string& out_dir, const std::string& metric, size_t index, const RunResult& r) {
+  const std::string& m = metric;
+  std::string csv = "epoch,loss,train_" + m + ",val_" + m + ",test_" + m + ",epoch_ms\n";
+  for (const auto& e : r.history)
+    csv += fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.4f}\n", e.epoch, e.loss, e.train_acc, e.val_acc, e.test_acc,
+                       e.epoch_ms);
+  write_file_atomic((std::filesystem::path(out_dir) / fmt::format("run_{}_seed_{}.csv", index, r.seed)).string(), csv);
+}
+
 // Epochs excluded from the timing median: allocator and cache warm-up.
 int warmup_epochs(int max_epoch) { return std::min(10, max_epoch / 5); }
 
 }  // namespace
 
+bool check_out_dir(const ExperimentConfig& cfg) {
+  namespace fs = std::filesystem;
+  if (cfg.out_dir.empty()) return false;
+  std::error_code ec;
+  const fs::path dir(cfg.out_dir);
+  if (!fs::exists(dir, ec)) {
+    check_creatable(cfg.out_dir, "out_dir");
+    return false;
+  }
+  if (!fs::is_directory(dir, ec))
+    throw_input_error(cfg.out_dir, 0, "out_dir is a file, not a folder:", cfg.out_dir, "choose another out_dir");
+  // Temporary files of an atomic write cut short by a kill (name.tmp.PID) are not results.
+  bool empty = true;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().filename().string().find(".tmp.") == std::string::npos) {
+      empty = false;
+    } else if (cfg.train.auto_resume) {
+      fs::remove(e.path(), ec);
+    }
+  }
+  if (empty) return false;
+  const bool has_ckpt = fs::exists(checkpoint_path(cfg.out_dir), ec);
+  if (cfg.train.auto_resume && has_ckpt) return true;
+  throw_input_error(cfg.out_dir, 0,
+                    cfg.train.auto_resume ? "out_dir is not empty and holds no checkpoint.bin to resume:"
+                                          : "out_dir already exists and is not empty:",
+                    cfg.out_dir,
+                    has_ckpt ? "choose a new out_dir, delete this one, or set train.auto_resume=true to continue "
+                               "the training checkpointed there"
+                             : "choose a new out_dir or delete this one (Locus never overwrites earlier results)");
+}
+
 TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool progress) {
   const int threads = cfg.num_threads > 0 ? cfg.num_threads : omp_get_num_procs();
   omp_set_num_threads(threads);
+  const StopSignals stop;
+
+  // A resumed training continues the checkpoint's experiment only: same results-relevant keys.
+  std::optional<TrainCheckpoint> resume;
+  if (check_out_dir(cfg)) {
+    const std::string path = checkpoint_path(cfg.out_dir);
+    resume = load_checkpoint(path);
+    const auto now = resume_config(cfg);
+    if (now != resume->config) {
+      std::string was = "(none)", is = "(none)";
+      for (size_t i = 0; i < std::max(now.size(), resume->config.size()); ++i) {
+        was = i < resume->config.size() ? resume->config[i] : "(none)";
+        is = i < now.size() ? now[i] : "(none)";
+        if (was != is) break;
+      }
+      throw_input_error(path, 0, "the checkpoint belongs to another experiment: it was written with '" + was + "', now",
+                        is, "resume with the original settings, or train into a new out_dir");
+    }
+  }
 
   Dataset ds = load(cfg);
+  // Config keys that do not fit this dataset, reported where they were set.
+  if (ds.task != Task::NodeClassification && cfg.train.select == "val_acc_loss")
+    config_error(cfg, "train.select", "train.select val_acc_loss is for node classification, got",
+                 "pair tasks select the best validation AUC (train.select val_acc)");
+  if (!ds.is_sentences() && cfg.posenc.seq != "none")
+    config_error(cfg, "posenc_seq.kind",
+                 "posenc_seq.kind " + cfg.posenc.seq + " needs sentences (a built-in seq_* dataset), got",
+                 "on graphs use posenc_LapPE, posenc_RWSE, posenc_Anchor or posenc_SPD");
+  if (!ds.is_sentences() && cfg.posenc.lap && cfg.posenc.lap_freqs >= ds.num_nodes)
+    config_error(cfg, "posenc_LapPE.eigen.max_freqs",
+                 fmt::format("posenc_LapPE.eigen.max_freqs must be below the number of nodes of {} ({}), got", ds.name,
+                             ds.num_nodes),
+                 fmt::format("set posenc_LapPE.eigen.max_freqs to at most {}", ds.num_nodes - 1));
   // The topology: an edge-list graph, or for sentence datasets a batch of complete graphs.
   const Csr graph = ds.is_sentences() ? Csr() : Csr::from_edges(ds.num_nodes, ds.src, ds.dst, ds.weight);
   const Dense sentences = ds.is_sentences() ? Dense::blocks(ds.blocks) : Dense();
   auto x = model_features(ds, cfg.dataset.feature_norm);
+  const int64_t feature_nnz = x->nonZeros();
   const int64_t in_dim = x->cols();
   // Mostly-zero features (bags of words) stay sparse; dense ones (embeddings, generated
   // features) are multiplied as a dense matrix, which is faster from ~25% non-zeros on.
@@ -174,6 +284,27 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   spec.anchor_nodes = cfg.gnn.anchors == "nodes";
   spec.posenc = cfg.posenc;
 
+  // Resource guard: refuse, before allocating the model, a training estimated not to fit
+  // (layers/memory_estimate.hpp names the big items and the alternatives).
+  {
+    GraphShape shape;
+    shape.num_nodes = ds.num_nodes;
+    shape.num_edges = ds.is_sentences() ? 0 : graph.num_edges();
+    shape.weighted = graph.has_weights();
+    shape.feature_nnz = feature_nnz;
+    shape.dense_input = x_dense.size() > 0;
+    shape.sentence_blocks = ds.blocks;
+    shape.num_pairs = pair_task ? ds.num_edges() : 0;
+    if (!ds.is_sentences() && spec.gir.update_reached && spec.gir.max_hops < 0 &&
+        (spec.layer_type == "gir" || spec.position == "gir"))
+      shape.depth_hint = bfs_depth_hint(graph);
+    const MemoryEstimate mem = estimate_training_memory(spec, shape);
+    // The loaded graph and features are in the estimate and already resident.
+    const double limit = cfg.train.memory_limit_mib > 0 ? cfg.train.memory_limit_mib * 1048576.0
+                                                        : available_memory_bytes() + resident_memory_bytes();
+    check_memory(mem, limit, spec);
+  }
+
   OptimOptions oo;
   oo.kind = parse_optim_kind(cfg.optim.optimizer);
   oo.lr = cfg.optim.base_lr;
@@ -199,6 +330,19 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   s.num_features = in_dim;
   s.num_classes = ds.num_classes;
   s.num_threads = threads;
+  if (resume) {
+    if (resume->num_nodes != ds.num_nodes || resume->num_edges != num_edges || resume->num_features != in_dim)
+      throw_input_error(checkpoint_path(cfg.out_dir), 0,
+                        fmt::format("the dataset changed since the checkpoint ({} nodes, {} edges, {} features then; "
+                                    "{}, {}, {} now):",
+                                    resume->num_nodes, resume->num_edges, resume->num_features, ds.num_nodes, num_edges,
+                                    in_dim),
+                        ds.name, "resume with the original dataset, or train into a new out_dir");
+    if (resume->num_threads != threads)
+      log << fmt::format("note: resuming with {} threads; the checkpoint was written with {} (results match an "
+                         "uninterrupted run only with the same thread count)\n",
+                         threads, resume->num_threads);
+  }
 
   if (pair_task)
     log << fmt::format("locus train: {} ({} nodes, {} edges, {} features{}), task {}: 80/10/10 pairs with equal negatives, "
@@ -221,15 +365,32 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   if (pair_task) s.metric = "auc";
   const bool has_val = pair_task || !ds.val.empty();
   const bool select_acc_loss = cfg.train.select == "val_acc_loss";
-  if (pair_task && select_acc_loss)
-    throw InputError("train.select val_acc_loss is for node classification; pair tasks select the best validation AUC "
-                     "(train.select val_acc)");
+
+  // Checkpoints: the finished runs plus, mid-run, the state below; written at every
+  // train.ckpt_period-th epoch, at the end of every run, and when a signal stops training.
+  const bool checkpoints = !cfg.out_dir.empty();
+  TrainCheckpoint ck;
+  ck.config = resume_config(cfg);
+  ck.num_threads = threads;
+  ck.num_nodes = ds.num_nodes;
+  ck.num_edges = num_edges;
+  ck.num_features = in_dim;
+  int first_run = 0;
+  if (resume) {
+    s.runs = resume->done;
+    epoch_ms = resume->epoch_ms;
+    first_run = resume->run;
+    log << fmt::format("resuming {}: {} of {} runs finished{}\n", checkpoint_path(cfg.out_dir), resume->done.size(),
+                       cfg.num_runs,
+                       resume->epoch > 0 ? fmt::format(", run {} at epoch {}", resume->run + 1, resume->epoch) : "");
+  }
+
   // Pair tasks (P-GNN protocol): a fresh split per run (seed = the run's seed, so every model
   // sees the same splits); link prediction passes messages over the training edges only;
   // training negatives are resampled every epoch; the score of a pair is ⟨z_u, z_v⟩ of
   // L2-normalised embeddings, the loss binary cross-entropy, the metric ROC AUC.
   const std::string label = pair_task ? "AUC " : "";
-  for (int r = 0; r < cfg.num_runs; ++r) {
+  for (int r = first_run; r < cfg.num_runs && !s.interrupted; ++r) {
     RunResult run;
     run.seed = cfg.seed + static_cast<uint64_t>(r);
     std::optional<TaskSplit> split;
@@ -248,23 +409,69 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
     Tape<float> tape;
     double best_val = -1, best_val_loss = std::numeric_limits<double>::infinity();
     int since_best = 0;
+    int start_epoch = 1;
+    if (resume && r == resume->run && resume->epoch > 0) {
+      // Continue where the checkpoint stopped: the model was built from the same seed (graph
+      // caches, anchor sets), then takes the saved parameters, optimiser and RNG state.
+      check(static_cast<int64_t>(resume->params.size()) == store.size(),
+            "checkpoint: parameter count differs from the model's");
+      std::copy(resume->params.begin(), resume->params.end(), store.values().begin());
+      opt.set_state({resume->optim_steps, resume->optim_m, resume->optim_v});
+      rng.set_state(resume->rng_state);
+      best_val = resume->best_val;
+      best_val_loss = resume->best_val_loss;
+      since_best = resume->since_best;
+      run = resume->current;
+      start_epoch = resume->epoch + 1;
+    }
+    auto save = [&](int run_index, int epochs_done) {
+      ck.done = s.runs;
+      ck.epoch_ms = epoch_ms;
+      ck.run = run_index;
+      ck.epoch = epochs_done;
+      if (epochs_done > 0) {
+        ck.current = run;
+        ck.best_val = best_val;
+        ck.best_val_loss = best_val_loss;
+        ck.since_best = since_best;
+        ck.rng_state = rng.state();
+        ck.params.assign(store.values().begin(), store.values().end());
+        auto os = opt.state();
+        ck.optim_steps = os.steps;
+        ck.optim_m = std::move(os.m);
+        ck.optim_v = std::move(os.v);
+      } else {
+        ck.current = RunResult{};
+        ck.params.clear();
+        ck.optim_m.clear();
+        ck.optim_v.clear();
+      }
+      save_checkpoint(checkpoint_path(cfg.out_dir), ck);
+    };
     auto last_print = Clock::now();
-    for (int epoch = 1; epoch <= cfg.optim.max_epoch; ++epoch) {
+    for (int epoch = start_epoch; epoch <= cfg.optim.max_epoch; ++epoch) {
       if (split) resample_train_negatives(*split, splitmix64(run.seed) + static_cast<uint64_t>(epoch));
       // Training step: forward, loss, backward, optimiser update (timed).
       const auto t0 = Clock::now();
       tape.clear();
       store.zero_grad();
       Var out = model.forward(tape, input_on(tape), true, rng.next_key());
-      Var loss = split ? ops::bce_with_logits(tape, ops::pair_dot(tape, out, split->train.u, split->train.v),
-                                              split->train.target)
-                       : ops::nll_loss(tape, out, ds.labels, ds.train);
+      Var loss;
+      {
+        const auto scope = tape.scope("loss");
+        loss = split ? ops::bce_with_logits(tape, ops::pair_dot(tape, out, split->train.u, split->train.v),
+                                            split->train.target)
+                     : ops::nll_loss(tape, out, ds.labels, ds.train);
+      }
+      // Numeric faults (core/numeric_guard.hpp) stop training naming the epoch, op and layer.
+      check_loss(tape, loss, store, epoch, r + 1);
       tape.backward(loss);
+      check_gradients(tape, loss, store, epoch, r + 1);
+      if (cfg.optim.clip_grad_norm > 0) clip_grad_norm(store, cfg.optim.clip_grad_norm);
       opt.step(store);
+      check_parameters(tape, store, epoch, r + 1);
       const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       const double loss_value = tape.value(loss)(0, 0);
-      if (!std::isfinite(loss_value))
-        throw std::runtime_error(fmt::format("run {} epoch {}: the loss is {}; lower optim.base_lr", r, epoch, loss_value));
       if (epoch > warmup_epochs(cfg.optim.max_epoch)) epoch_ms.push_back(ms);
 
       // Evaluation (not timed): dropout off.
@@ -294,10 +501,11 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
         run.val_acc = m.val_acc;
         run.test_acc = m.test_acc;
       }
+      bool patience_over = false;
       if (improved) {
         since_best = 0;
       } else if (cfg.train.patience > 0 && ++since_best >= cfg.train.patience) {
-        break;
+        patience_over = true;
       }
       if (progress && (Clock::now() - last_print > std::chrono::milliseconds(100) || epoch == cfg.optim.max_epoch)) {
         last_print = Clock::now();
@@ -306,16 +514,47 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
                            pct(m.val_acc), ms)
             << std::flush;
       }
+      if (patience_over || epoch == cfg.optim.max_epoch) break;  // the run is finished
+      if (stop.received()) {
+        // Stop here: the checkpoint holds this epoch; the partial run's metrics go to its CSV.
+        s.interrupted = true;
+        s.stop_signal = stop.received();
+        if (checkpoints) {
+          save(r, epoch);
+          write_run_csv(cfg.out_dir, s.metric, static_cast<size_t>(r), run);
+        }
+        if (progress) log << "\r\033[K";
+        log << fmt::format("{} received: stopped after run {} epoch {}{}\n",
+                           s.stop_signal == SIGINT ? "SIGINT" : "SIGTERM", r + 1, epoch,
+                           checkpoints ? "; continue with train.auto_resume=true and the same out_dir" : "");
+        break;
+      }
+      if (checkpoints && cfg.train.ckpt_period > 0 && epoch % cfg.train.ckpt_period == 0) save(r, epoch);
     }
+    if (s.interrupted) break;
     if (progress) log << "\r\033[K";
+    run.params_checksum = fnv1a64(store.values().data(), store.values().size() * sizeof(float));
     log << fmt::format("run {}/{} seed {}: best epoch {} val {}{} test {}{}\n", r + 1, cfg.num_runs, run.seed,
                        run.best_epoch, label, pct(run.val_acc), label, pct(run.test_acc))
         << std::flush;
     s.runs.push_back(std::move(run));
+    if (checkpoints) {
+      write_run_csv(cfg.out_dir, s.metric, s.runs.size() - 1, s.runs.back());
+      save(r + 1, 0);
+    }
+    // A signal during the last epoch of a run: stop before the next run starts.
+    if (stop.received()) {
+      s.interrupted = true;
+      s.stop_signal = stop.received();
+      log << fmt::format("{} received: stopped after run {}{}\n", s.stop_signal == SIGINT ? "SIGINT" : "SIGTERM", r + 1,
+                         checkpoints && r + 1 < cfg.num_runs ? "; continue with train.auto_resume=true and the same out_dir"
+                                                             : "");
+    }
   }
 
-  // Mean and population standard deviation over runs.
+  // Mean and population standard deviation over the finished runs (NaN when there are none).
   auto mean_std = [&](auto field) {
+    if (s.runs.empty()) return std::pair{std::nan(""), std::nan("")};
     double m = 0, v = 0;
     for (const auto& r : s.runs) m += field(r);
     m /= static_cast<double>(s.runs.size());
@@ -326,20 +565,7 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   s.val_acc_mean = mean_std([](const RunResult& r) { return r.val_acc; }).first;
   s.epoch_ms_median = median(epoch_ms);
   s.peak_rss_mib = peak_rss_mib();
-
-  if (!cfg.out_dir.empty()) {
-    for (const auto& r : s.runs) {
-      const std::string& m = s.metric;
-      std::string csv = "epoch,loss,train_" + m + ",val_" + m + ",test_" + m + ",epoch_ms\n";
-      for (const auto& m : r.history)
-        csv += fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.4f}\n", m.epoch, m.loss, m.train_acc, m.val_acc, m.test_acc,
-                           m.epoch_ms);
-      write_file_atomic((std::filesystem::path(cfg.out_dir) / fmt::format("run_{}_seed_{}.csv", &r - s.runs.data(), r.seed))
-                            .string(),
-                        csv);
-    }
-    log << "per-epoch metrics: " << cfg.out_dir << "\n";
-  }
+  if (checkpoints) log << "per-epoch metrics and checkpoint: " << cfg.out_dir << "\n";
   return s;
 }
 
@@ -353,6 +579,9 @@ void print_summary(const TrainSummary& s, std::ostream& out) {
   out << fmt::format("test {} {}% ± {} over {} runs; {:.3f} ms per training epoch (median); peak RSS {:.1f} MiB\n",
                      s.metric == "auc" ? "ROC AUC" : "accuracy", pct(s.test_acc_mean), pct(s.test_acc_std),
                      s.runs.size(), s.epoch_ms_median, s.peak_rss_mib);
+  if (s.interrupted)
+    out << fmt::format("interrupted by {}: the table holds the {} runs finished before it\n",
+                       s.stop_signal == SIGINT ? "SIGINT" : "SIGTERM", s.runs.size());
 
 }
 
@@ -363,6 +592,8 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
   j["dataset"] = s.dataset;
   j["model"] = s.model;
   j["num_runs"] = s.runs.size();
+  // A training stopped by SIGINT/SIGTERM reports the runs finished before the signal.
+  j["interrupted"] = s.interrupted;
   // Node classification: test_acc_*, val_acc_mean; pair tasks: test_auc_*, val_auc_mean.
   const std::string m = s.metric;
   j["metric"] = m;
@@ -416,7 +647,8 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
                     {"epochs_run", r.epochs_run},
                     {"train_" + m, num(r.train_acc)},
                     {"val_" + m, num(r.val_acc)},
-                    {"test_" + m, num(r.test_acc)}});
+                    {"test_" + m, num(r.test_acc)},
+                    {"params_checksum", fmt::format("{:016x}", r.params_checksum)}});
   j["runs"] = runs;
   write_file_atomic(path, j.dump(2) + "\n");
 }

@@ -22,6 +22,7 @@ struct RunResult {
   int best_epoch = 0;  // 1-based
   int epochs_run = 0;
   double train_acc = 0, val_acc = 0, test_acc = 0;  // at best_epoch
+  uint64_t params_checksum = 0;  // FNV-1a of the final parameters: equal runs have equal checksums
   std::vector<EpochMetrics> history;
 };
 
@@ -37,11 +38,22 @@ struct TrainSummary {
   double test_acc_mean = 0, test_acc_std = 0, val_acc_mean = 0;
   double epoch_ms_median = 0;  // training epochs only (forward, loss, backward, step), after warm-up
   double peak_rss_mib = 0;
+  // Stopped by SIGINT / SIGTERM (stop_signal): `runs` holds the runs finished before it.
+  bool interrupted = false;
+  int stop_signal = 0;
 };
 
 // Runs every seed. `log` receives the header and progress; `progress` selects one updating
 // line (a terminal) instead of one line per run. The summary is printed by print_summary.
+// With out_dir set: per-run metric CSVs and out_dir/checkpoint.bin (apps/checkpoint.hpp); an
+// existing, non-empty out_dir is an error unless train.auto_resume continues its checkpoint.
+// SIGINT / SIGTERM stop training at the end of the current epoch (summary.interrupted).
 TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool progress);
+
+// out_dir must be new, empty, or (with train.auto_resume) hold a checkpoint to continue: a
+// finished experiment's files are never replaced silently. Throws InputError otherwise (also when
+// out_dir could not be created); returns whether run_training will resume. Creates nothing.
+bool check_out_dir(const ExperimentConfig& cfg);
 
 // The table of runs and the one-line result (test accuracy mean ± std, ms per epoch, peak RSS).
 void print_summary(const TrainSummary& s, std::ostream& out);

@@ -34,4 +34,22 @@ void write_file_atomic(const std::string& path, const std::string& content) {
   }
 }
 
+void check_creatable(const std::string& path, const std::string& what) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p = fs::absolute(fs::path(path), ec).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();
+  for (fs::path a = p.parent_path(); !a.empty(); a = a.parent_path()) {
+    const auto st = fs::status(a, ec);
+    if (st.type() == fs::file_type::not_found) {
+      if (a == a.parent_path()) break;
+      continue;
+    }
+    if (st.type() != fs::file_type::directory)
+      throw_input_error(path, 0, what + " cannot be created: a file stands where a folder should be:", a.string(),
+                        "choose another " + what);
+    break;
+  }
+}
+
 }  // namespace locus

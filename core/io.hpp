@@ -9,4 +9,8 @@ namespace locus {
 // naming the path and the system's reason when it cannot.
 void write_file_atomic(const std::string& path, const std::string& content);
 
+// Checks, before any work, that `path` could be created: its nearest existing ancestor must be a
+// folder. Throws InputError naming `what` (e.g. "out_dir"), the path and the ancestor otherwise.
+void check_creatable(const std::string& path, const std::string& what);
+
 }  // namespace locus

@@ -30,6 +30,18 @@ class Optimizer {
   const OptimOptions& options() const { return opt_; }
   int64_t steps() const { return t_; }
 
+  // The whole state (checkpoints): step count and moment buffers (empty before the first step).
+  struct State {
+    int64_t steps = 0;
+    std::vector<T> m, v;
+  };
+  State state() const { return {t_, m_, v_}; }
+  void set_state(State s) {
+    t_ = s.steps;
+    m_ = std::move(s.m);
+    v_ = std::move(s.v);
+  }
+
  private:
   OptimOptions opt_;
   int64_t t_ = 0;

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Builds and runs every test twice: the Release build (build/) and a sanitizer build
-# (build-asan/: -DLOCUS_SANITIZE=ON, -O1 -g1, AddressSanitizer + UBSan, any report
-# fails the test). The last line printed is "N passed, N failed" summing both ctest runs.
+# Builds and runs every test twice: the Release build (build/) and a clang sanitizer build
+# (build-asan-clang/: -DLOCUS_SANITIZE=ON -DLOCUS_FUZZ=ON, -O1 -g1, AddressSanitizer + UBSan +
+# libFuzzer coverage, any report fails the test), then fuzzes every input reader in that same
+# tree (scripts/fuzz.sh, 60 s per target, each target a test). The last line printed is
+# "N passed, N failed" summing both ctest runs and the fuzz targets.
 # Exits non-zero on any failure (a build failure counts as one failed test).
 #
 #   bash scripts/test.sh             # from any directory; this is what CI (.ci/run) runs
 #
 # Environment:
-#   LOCUS_SKIP_ASAN=1        skip the sanitizer pass (quick local iterations only)
+#   LOCUS_SKIP_ASAN=1        skip the sanitizer and fuzzing pass (quick local iterations only)
+#   LOCUS_FUZZ_SECONDS=N     seconds per fuzz target (default 60; CI's minimum)
 #   LOCUS_TEST_TIMEOUT=S     per-test timeout in seconds (default 600)
 #   LOCUS_JOBS, LOCUS_CMAKE_ARGS, LOCUS_VERBOSE   as for scripts/setup.sh
 set -euo pipefail
@@ -90,14 +93,23 @@ if ! bash "$here/setup.sh"; then
 fi
 run_ctest build Release
 
-# 2) Sanitizer build.
+# 2) Sanitizer build with clang, which also builds the libFuzzer targets of tests/fuzz/: one
+#    tree for the unit tests under ASan+UBSan and for fuzzing.
 if [[ "${LOCUS_SKIP_ASAN:-0}" == 1 ]]; then
-  say "LOCUS_SKIP_ASAN=1: skipping the sanitizer pass (CI always runs it)"
+  say "LOCUS_SKIP_ASAN=1: skipping the sanitizer and fuzzing pass (CI always runs it)"
+elif ! bash "$here/ensure-packages.sh" clang libclang-rt-14-dev libomp-dev; then
+  failed=$((failed + 1))
+  problems+=("the clang packages for the sanitizer build could not be installed (see above)")
 else
+  san=build-asan-clang
+  # A tree configured with another compiler cannot switch to clang in place.
+  if [[ -f "$san/CMakeCache.txt" ]] && ! grep -q '^CMAKE_CXX_COMPILER_ID:INTERNAL=Clang$\|^CMAKE_CXX_COMPILER:FILEPATH=.*clang++' "$san/CMakeCache.txt"; then
+    rm -rf "$san/CMakeCache.txt" "$san/CMakeFiles"
+  fi
   # -O1 with line tables (-g1) compiles much faster than -O2 -g and still gives file:line
   # in sanitizer reports; the benchmark programs are not built here.
-  if configure_and_build build-asan RelWithDebInfo -DLOCUS_SANITIZE=ON -DLOCUS_BENCH=OFF \
-    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"; then
+  if CC=clang CXX=clang++ configure_and_build "$san" RelWithDebInfo -DLOCUS_SANITIZE=ON -DLOCUS_FUZZ=ON \
+    -DLOCUS_BENCH=OFF "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"; then
     leaks=1
     if ! lsan_works; then
       leaks=0
@@ -108,10 +120,26 @@ else
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
     say "ASAN_OPTIONS=$ASAN_OPTIONS"
     say "UBSAN_OPTIONS=$UBSAN_OPTIONS"
-    run_ctest build-asan Sanitizer
+    run_ctest "$san" Sanitizer
+
+    # 3) Fuzzing: each target for LOCUS_FUZZ_SECONDS, two at a time; one test per target.
+    fuzz_log="$san/fuzz.log"
+    fuzz_rc=0
+    ASAN_OPTIONS= UBSAN_OPTIONS= bash "$here/fuzz.sh" --no-build --build-dir "$san" \
+      --seconds "${LOCUS_FUZZ_SECONDS:-60}" --jobs 2 2>&1 | tee "$fuzz_log" || fuzz_rc=${PIPESTATUS[0]}
+    fuzz_pass=$(grep -cE '^\[fuzz\] fuzz_[a-z_]+ +PASS' "$fuzz_log" || true)
+    fuzz_fail=$(grep -cE '^\[fuzz\] fuzz_[a-z_]+ +FAIL' "$fuzz_log" || true)
+    passed=$((passed + fuzz_pass))
+    failed=$((failed + fuzz_fail))
+    if [[ $fuzz_fail -gt 0 ]]; then
+      problems+=("fuzzing: $fuzz_fail targets failed (see $fuzz_log)")
+    elif [[ $fuzz_rc -ne 0 || $fuzz_pass -eq 0 ]]; then
+      failed=$((failed + 1))
+      problems+=("fuzzing: scripts/fuzz.sh exited $fuzz_rc with no target results (see $fuzz_log)")
+    fi
   else
     failed=$((failed + 1))
-    problems+=("sanitizer build (build-asan/) failed (errors above): its tests were not run")
+    problems+=("sanitizer build ($san/) failed (errors above): its tests were not run")
   fi
 fi
 

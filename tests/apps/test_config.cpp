@@ -66,7 +66,7 @@ void check_message(const std::string& msg, const std::string& file, long line, c
 
 TEST_CASE("config: config_keys lists every dotted key once") {
   const auto& keys = locus::config_keys();
-  CHECK(keys.size() == 54);
+  CHECK(keys.size() == 58);
   CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == keys.size());
   for (const char* k : {"dataset.path", "dataset.name", "dataset.feature_norm", "gnn.layer_type", "gnn.layers_mp",
                         "gnn.dim_inner", "gnn.act", "gnn.dropout", "gnn.att_heads", "gnn.att_heads_out",
@@ -78,8 +78,42 @@ TEST_CASE("config: config_keys lists every dotted key once") {
                         "posenc_RWSE.dim_pe", "posenc_RWSE.kernel.times", "posenc_Anchor.enable",
                         "posenc_Anchor.dim_pe", "posenc_Anchor.cutoff", "posenc_SPD.enable", "posenc_SPD.max_dist",
                         "posenc_seq.kind", "posenc_seq.dim_pe", "posenc_seq.max_len", "posenc_seq.buckets",
-                        "posenc_seq.max_distance"})
+                        "posenc_seq.max_distance", "optim.clip_grad_norm", "train.ckpt_period", "train.auto_resume",
+                        "train.memory_limit_mib"})
     CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
+}
+
+TEST_CASE("config: describe_config gives every key's value, as an override would set it") {
+  const auto cfg = locus::load_config("", {"dataset.name=karate", "gnn.dropout=0.25", "optim.clip_grad_norm=2",
+                                           "out_dir=/tmp/x", "train.ckpt_period=5", "compare.variants=gcn,gat"});
+  const auto lines = locus::describe_config(cfg);
+  const auto& keys = locus::config_keys();
+  REQUIRE(lines.size() == keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) CHECK(lines[i].rfind(keys[i] + "=", 0) == 0);
+  for (const char* want : {"dataset.name=karate", "gnn.dropout=0.25", "optim.clip_grad_norm=2", "train.ckpt_period=5",
+                           "train.auto_resume=false", "compare.variants=gcn,gat", "gnn.layer_type=gcn", "seed=0"})
+    CHECK(std::find(lines.begin(), lines.end(), want) != lines.end());
+  // Read back as overrides, the lines give the same description.
+  std::vector<std::string> overrides;
+  for (const auto& l : lines)
+    if (l.rfind("dataset.path=", 0) != 0) overrides.push_back(l);  // empty path: name is set
+  CHECK(locus::describe_config(locus::load_config("", overrides)) == lines);
+}
+
+TEST_CASE("config: checkpoint keys need out_dir") {
+  auto msg = [](std::vector<std::string> o) {
+    try {
+      locus::load_config("", o);
+    } catch (const locus::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(msg({"dataset.name=karate", "train.ckpt_period=3"}) ==
+        "command line: out_dir is not set, but the checkpoint it holds (out_dir/checkpoint.bin) is needed by "
+        "'train.ckpt_period'. set out_dir=path/to/run_dir, or drop train.ckpt_period");
+  CHECK(msg({"dataset.name=karate", "train.auto_resume=true"}).find("is needed by 'train.auto_resume'") != std::string::npos);
+  CHECK(msg({"dataset.name=karate", "train.auto_resume=true", "out_dir=/tmp/r"}) == "no error");
 }
 
 TEST_CASE("config: positional-encoding keys, nested sections as in GraphGPS") {
@@ -88,7 +122,7 @@ TEST_CASE("config: positional-encoding keys, nested sections as in GraphGPS") {
                                      "dataset:\n  name: karate\nposenc_LapPE:\n  enable: true\n  dim_pe: 4\n"
                                      "  eigen:\n    max_freqs: 6\nposenc_RWSE:\n  enable: true\n  kernel:\n"
                                      "    times: 12\nposenc_Anchor:\n  enable: true\n  cutoff: 2\n"
-                                     "posenc_seq:\n  kind: rope\ngnn:\n  att_norm: l2\n");
+                                     "posenc_seq:\n  kind: rope\ngnn:\n  att_norm: l2\n  layer_type: transformer\n");
   const ExperimentConfig c = load_config(path, {"posenc_SPD.enable=true", "posenc_SPD.max_dist=3"});
   CHECK(c.posenc.lap);
   CHECK(c.posenc.lap_dim == 4);
@@ -193,7 +227,7 @@ TEST_CASE("config: every key is read from a nested file") {
   TempDir dir;
   const std::string path = dir.write("cfg.yaml", R"(# GraphGym-style nesting
 dataset:
-  name: cora_builtin
+  name: random
   feature_norm: row
 gnn:
   layer_type: mlp
@@ -217,7 +251,7 @@ out_dir: /tmp/locus-runs
   const ExperimentConfig c = load_config(path, {});
   check_non_defaults(c);
   CHECK(c.config_path == path);
-  CHECK(c.dataset.name == "cora_builtin");
+  CHECK(c.dataset.name == "random");
   CHECK(c.dataset.path.empty());
   CHECK(c.out_dir == "/tmp/locus-runs");
 }
