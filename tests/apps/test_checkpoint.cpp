@@ -225,8 +225,9 @@ TEST_CASE("checkpoint: SIGKILL at random epochs, resumed each time, ends bit-ide
   const long total = static_cast<long>(kRuns) * kEpochs;
   long at = 0;
   for (int kill = 0; kill < 4; ++kill) {
-    // The next kill lands somewhere in the next quarter of the training (any run, any epoch).
-    at = std::uniform_int_distribution<long>(at + 1, (kill + 1) * total / 4 - 1)(gen);
+    // The next kill lands somewhere in the next fifth of the training (any run, any epoch); the
+    // last fifth stays ahead, so the process cannot finish between the poll and the kill.
+    at = std::uniform_int_distribution<long>(at + 1, (kill + 1) * total / 5 - 1)(gen);
     CAPTURE(at);
     const pid_t pid = spawn_locus(train_args(out, json, {"train.auto_resume=true"}), log);
     wait_for_progress(pid, out, kEpochs, at);
