@@ -139,6 +139,7 @@ void save_checkpoint(const std::string& path, const TrainCheckpoint& ck) {
   w.pod(ck.num_nodes);
   w.pod(ck.num_edges);
   w.pod(ck.num_features);
+  w.pod(ck.num_params);
   w.pod<uint64_t>(ck.done.size());
   for (const auto& r : ck.done) put_run(w, r);
   w.vec(ck.epoch_ms);
@@ -200,6 +201,7 @@ TrainCheckpoint load_checkpoint(const std::string& path) {
   ck.num_nodes = r.pod<int64_t>();
   ck.num_edges = r.pod<int64_t>();
   ck.num_features = r.pod<int64_t>();
+  ck.num_params = r.pod<int64_t>();
   const auto done = r.pod<uint64_t>();
   if (done > size) r.corrupt();
   for (uint64_t i = 0; i < done; ++i) ck.done.push_back(get_run(r));

@@ -16,6 +16,7 @@ struct TrainCheckpoint {
   std::vector<std::string> config;
   int num_threads = 0;  // results match an uninterrupted run only with the same thread count
   int64_t num_nodes = 0, num_edges = 0, num_features = 0;  // the dataset, as loaded
+  int64_t num_params = 0;  // the model's (reported even when no run is left to build it)
 
   std::vector<RunResult> done;   // finished runs, histories included
   std::vector<double> epoch_ms;  // timed training epochs so far (for the median)

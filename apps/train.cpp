@@ -378,6 +378,7 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   int first_run = 0;
   if (resume) {
     s.runs = resume->done;
+    s.num_params = resume->num_params;
     epoch_ms = resume->epoch_ms;
     first_run = resume->run;
     log << fmt::format("resuming {}: {} of {} runs finished{}\n", checkpoint_path(cfg.out_dir), resume->done.size(),
@@ -425,6 +426,7 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
       start_epoch = resume->epoch + 1;
     }
     auto save = [&](int run_index, int epochs_done) {
+      ck.num_params = s.num_params;
       ck.done = s.runs;
       ck.epoch_ms = epoch_ms;
       ck.run = run_index;

@@ -137,6 +137,7 @@ TEST_CASE("checkpoint: save and load round-trip every field; damage is refused")
   ck.num_nodes = 34;
   ck.num_edges = 156;
   ck.num_features = 34;
+  ck.num_params = 610;
   RunResult r;
   r.seed = 7;
   r.best_epoch = 3;
@@ -163,6 +164,7 @@ TEST_CASE("checkpoint: save and load round-trip every field; damage is refused")
   CHECK(back.config == ck.config);
   CHECK(back.num_threads == 2);
   CHECK(back.num_edges == 156);
+  CHECK(back.num_params == 610);
   REQUIRE(back.done.size() == 1);
   CHECK(back.done[0].seed == 7);
   CHECK(back.done[0].params_checksum == 0x1234);
@@ -322,4 +324,5 @@ TEST_CASE("checkpoint: out_dir is never overwritten; resume refuses another expe
   CHECK_MESSAGE(done.status == 0, done.output);
   CHECK(done.output.find("3 of 3 runs finished") != std::string::npos);
   CHECK(read_json(json)["runs"].size() == 3);
+  CHECK(read_json(json)["num_params"] == 594);  // karate GCN: 34·16 + 16 + 16·2 + 2
 }
