@@ -510,15 +510,9 @@ std::string apply_override(ExperimentConfig& cfg, const std::string& token) {
     opt.syntax_fix = "write key=value with a plain value, e.g. " + key + "=...";
     try {
       value = parse_yaml_capped(text, kCommandLine, opt).front();
-    } catch (const InputError& e) {
-      // Name the whole override, as every other override error does, with the parser's reason
-      // ("file:line: invalid YAML (reason) ..." or a cap's message).
-      const std::string what = e.what();
-      const size_t open = what.find("invalid YAML (");
-      const size_t close = open == std::string::npos ? open : what.find(')', open);
-      const std::string reason = close == std::string::npos ? what.substr(what.find(": ") + 2)
-                                                            : what.substr(open + 14, close - open - 14);
-      throw_input_error(kCommandLine, 0, "value is not valid YAML (" + reason + ") in", token, opt.syntax_fix);
+    } catch (const YamlError& e) {
+      // Name the whole override, as every other override error does, with the parser's reason.
+      throw_input_error(kCommandLine, 0, "value is not valid YAML (" + e.reason + ") in", token, opt.syntax_fix);
     }
   }
   spec->set(cfg, Value{key, value, Site{kCommandLine, 0, token}});

@@ -391,6 +391,14 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   // training negatives are resampled every epoch; the score of a pair is ⟨z_u, z_v⟩ of
   // L2-normalised embeddings, the loss binary cross-entropy, the metric ROC AUC.
   const std::string label = pair_task ? "AUC " : "";
+  // A stop signal was seen: records it and says where training stopped (`at`, e.g. "run 2
+  // epoch 17") and, when something is left to do, how to continue.
+  auto stopped = [&](const std::string& at, bool work_left) {
+    s.interrupted = true;
+    s.stop_signal = stop.received();
+    log << fmt::format("{} received: stopped after {}{}\n", s.stop_signal == SIGINT ? "SIGINT" : "SIGTERM", at,
+                       checkpoints && work_left ? "; continue with train.auto_resume=true and the same out_dir" : "");
+  };
   for (int r = first_run; r < cfg.num_runs && !s.interrupted; ++r) {
     RunResult run;
     run.seed = cfg.seed + static_cast<uint64_t>(r);
@@ -519,16 +527,12 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
       if (patience_over || epoch == cfg.optim.max_epoch) break;  // the run is finished
       if (stop.received()) {
         // Stop here: the checkpoint holds this epoch; the partial run's metrics go to its CSV.
-        s.interrupted = true;
-        s.stop_signal = stop.received();
         if (checkpoints) {
           save(r, epoch);
           write_run_csv(cfg.out_dir, s.metric, static_cast<size_t>(r), run);
         }
         if (progress) log << "\r\033[K";
-        log << fmt::format("{} received: stopped after run {} epoch {}{}\n",
-                           s.stop_signal == SIGINT ? "SIGINT" : "SIGTERM", r + 1, epoch,
-                           checkpoints ? "; continue with train.auto_resume=true and the same out_dir" : "");
+        stopped(fmt::format("run {} epoch {}", r + 1, epoch), true);
         break;
       }
       if (checkpoints && cfg.train.ckpt_period > 0 && epoch % cfg.train.ckpt_period == 0) save(r, epoch);
@@ -545,13 +549,7 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
       save(r + 1, 0);
     }
     // A signal during the last epoch of a run: stop before the next run starts.
-    if (stop.received()) {
-      s.interrupted = true;
-      s.stop_signal = stop.received();
-      log << fmt::format("{} received: stopped after run {}{}\n", s.stop_signal == SIGINT ? "SIGINT" : "SIGTERM", r + 1,
-                         checkpoints && r + 1 < cfg.num_runs ? "; continue with train.auto_resume=true and the same out_dir"
-                                                             : "");
-    }
+    if (stop.received()) stopped(fmt::format("run {}", r + 1), r + 1 < cfg.num_runs);
   }
 
   // Mean and population standard deviation over the finished runs (NaN when there are none).

@@ -12,6 +12,19 @@ namespace locus {
 
 namespace {
 
+// A cap exceeded: the reason is the message without its place.
+[[noreturn]] void cap_error(const std::string& file, long line, const std::string& problem, const std::string& fix) {
+  throw YamlError(input_error_message(file, line, problem, "", fix), problem + ". " + fix);
+}
+
+// A syntax error: the reason is the parser's description.
+[[noreturn]] void syntax_error(const std::string& file, long line, const std::string& why, bool at,
+                               const std::string& token, const std::string& fix) {
+  throw YamlError(input_error_message(file, line, "invalid YAML (" + why + ")" + (at && !token.empty() ? " at" : ""),
+                                      token, fix),
+                  why);
+}
+
 long line_of(const YAML::Node& n) {
   const YAML::Mark m = n.Mark();
   return m.is_null() ? 0 : m.line + 1;
@@ -39,10 +52,9 @@ std::string line_text(const std::string& text, long line0) {
 }
 
 [[noreturn]] void too_large(const std::string& file, const YamlLimits& limits) {
-  throw_input_error(file, 0,
+  cap_error(file, 0,
                     "YAML file too large: more than " + std::to_string(limits.max_bytes) + " bytes (the limit is " +
                         limit_text(limits.max_bytes) + ")",
-                    "",
                     "a dataset YAML or config only describes the data; keep node ids, edges and features in the "
                     "data files it names");
 }
@@ -54,16 +66,15 @@ class Walker {
 
   void visit(const YAML::Node& n, int depth) {
     if (++visited_ > limits_.max_nodes)
-      throw_input_error(file_, line_of(n),
+      cap_error(file_, line_of(n),
                         "YAML has too many nodes: more than " + std::to_string(limits_.max_nodes) +
                             " values (the limit; each use of an alias '*name' counts its whole content again)",
-                        "", "shorten the lists, or replace aliases that repeat large structures");
+                        "shorten the lists, or replace aliases that repeat large structures");
     if (!n.IsSequence() && !n.IsMap()) return;
     if (depth + 1 > limits_.max_depth)
-      throw_input_error(file_, line_of(n),
+      cap_error(file_, line_of(n),
                         "YAML nested too deeply: more than " + std::to_string(limits_.max_depth) +
                             " levels of lists and mappings (the limit)",
-                        "",
                         "flatten the structure; Locus files need only a few levels (an alias inside its own "
                         "anchor, such as '&a [*a]', also nests without end)");
     if (n.IsSequence()) {
@@ -142,10 +153,8 @@ std::vector<YAML::Node> parse_yaml_capped(const std::string& text, const std::st
       } catch (const ProgressCheck::Stuck& s) {
         const long line = s.mark.line + 1;
         const char c = static_cast<size_t>(s.mark.pos) < text.size() ? text[static_cast<size_t>(s.mark.pos)] : ' ';
-        throw_input_error(file, line,
-                          std::string("invalid YAML (unexpected '") + c + "' where a value should start)" +
-                              (opt.at_before_line ? " at" : ""),
-                          line_text(text, line - 1), opt.syntax_fix);
+        syntax_error(file, line, std::string("unexpected '") + c + "' where a value should start", opt.at_before_line,
+                     line_text(text, line - 1), opt.syntax_fix);
       }
       docs = YAML::LoadAll(text);
     }
@@ -153,15 +162,14 @@ std::vector<YAML::Node> parse_yaml_capped(const std::string& text, const std::st
       docs.push_back(YAML::Load(text));
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp's own guard (about 500 levels) fires before our depth check can run.
-    throw_input_error(file, e.mark.is_null() ? 0 : e.mark.line + 1,
+    cap_error(file, e.mark.is_null() ? 0 : e.mark.line + 1,
                       "YAML nested too deeply: more than " + std::to_string(opt.limits.max_depth) +
                           " levels of lists and mappings (the limit)",
-                      "", "flatten the structure; Locus files need only a few levels");
+                      "flatten the structure; Locus files need only a few levels");
   } catch (const YAML::Exception& e) {
     const long line = e.mark.is_null() ? 0 : e.mark.line + 1;
     const std::string token = line > 0 ? line_text(text, line - 1) : "";
-    throw_input_error(file, line, "invalid YAML (" + e.msg + ")" + (opt.at_before_line && !token.empty() ? " at" : ""),
-                      token, opt.syntax_fix);
+    syntax_error(file, line, e.msg, opt.at_before_line, token, opt.syntax_fix);
   }
   // One walker for all documents: the node cap is for the whole file.
   Walker w(file, opt.limits);

@@ -9,7 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
+
 namespace locus {
+
+// Every error of this file: what() is the full "file:line: problem 'token'. fix" message;
+// `reason` is the cause alone — the parser's words for a syntax error ("end of sequence flow not
+// found"), "problem. fix" for a cap — for callers that word the message themselves (overrides).
+struct YamlError : InputError {
+  YamlError(const std::string& message, std::string why) : InputError(message), reason(std::move(why)) {}
+  std::string reason;
+};
 
 // A Locus YAML only describes data (a few dozen keys), so these never bind on real files.
 // max_nodes counts every node visited by a full walk, an alias (*name) in full each time it is
@@ -28,12 +38,12 @@ struct YamlParseOptions {
   YamlLimits limits;
 };
 
-// Reads the whole stream, but at most limits.max_bytes (+1 to detect more): InputError naming
+// Reads the whole stream, but at most limits.max_bytes (+1 to detect more): YamlError naming
 // `file` when the text is larger. Does not check that the file exists (callers word that).
 std::string read_yaml_text(std::istream& in, const std::string& file, const YamlLimits& limits = {});
 
 // Parses `text` (named `file` in errors) and checks every document against opt.limits.
-// Throws InputError for syntax errors (file:line, the line's text and opt.syntax_fix), for
+// Throws YamlError for syntax errors (file:line, the line's text and opt.syntax_fix), for
 // yaml-cpp's recursion guard (flow/block nesting past ~500 levels) and for each cap.
 // An empty text gives one null node (single document) or no documents (multi_document).
 std::vector<YAML::Node> parse_yaml_capped(const std::string& text, const std::string& file,

@@ -94,7 +94,6 @@ struct Case {
   std::function<void(const Dir&)> setup;
   std::string args;                 // overrides; {T} is the case's folder
   std::vector<std::string> error;   // the expected "locus: error: " lines, {T} substituted
-  const char* note = nullptr;       // why the case is there, when its name does not say
   int status = 2;                   // InputError
   std::string config = "{T}/config.yaml";
 };
@@ -175,9 +174,9 @@ std::vector<Case> cases() {
       // ---------------------------------------------------------------- files: missing, wrong kind
       {"config file missing", [](const Dir&) {}, "",
        {"{T}/nope.yaml: no such config file '{T}/nope.yaml'. check the path (relative paths start from {CWD})"},
-       nullptr, 2, "{T}/nope.yaml"},
+       2, "{T}/nope.yaml"},
       {"config path is a directory", [](const Dir& d) { d.mkdir("cfg"); }, "",
-       {"{T}/cfg: config path is a directory '{T}/cfg'. pass a YAML file, e.g. {T}/cfg/config.yaml"}, nullptr, 2,
+       {"{T}/cfg: config path is a directory '{T}/cfg'. pass a YAML file, e.g. {T}/cfg/config.yaml"}, 2,
        "{T}/cfg"},
       {"dataset.path: missing file (config)",
        [](const Dir& d) { base(d); d.write("config.yaml", "dataset:\n  path: nothere/dataset.yaml\noptim:\n  max_epoch: 1\n"); },
@@ -416,7 +415,7 @@ std::vector<Case> cases() {
       // The schema (../shared/datasets/README.md) reads labels as integers 0..C-1 when every token is
       // one, otherwise every token is a class name ("0", "1", "cat": 3 classes in sorted order).
       {"accepted: class names mixed with integer-looking names",
-       [](const Dir& d) { base(d); d.write("labels.tsv", "0 0\n1 1\n2 cat\n3 1\n"); }, "", {}, nullptr, 0},
+       [](const Dir& d) { base(d); d.write("labels.tsv", "0 0\n1 1\n2 cat\n3 1\n"); }, "", {}, 0},
 
       // ---------------------------------------------------------------- splits
       {"split id listed twice in one split", [](const Dir& d) { base(d); d.write("train.txt", "0\n1\n0\n"); }, "",
@@ -601,23 +600,23 @@ std::vector<Case> cases() {
       // ---------------------------------------------------------------- accepted: odd but valid graphs
       // Status 0: these must train (no crash, no NaN loss, no sanitizer report) and write the report.
       {"accepted: disconnected graph with isolated nodes, LapPE", [](const Dir& d) { odd_graph(d, false); },
-       "posenc_LapPE.enable=true posenc_LapPE.eigen.max_freqs=3", {}, nullptr, 0},
+       "posenc_LapPE.enable=true posenc_LapPE.eigen.max_freqs=3", {}, 0},
       {"accepted: disconnected graph, RWSE and anchors", [](const Dir& d) { odd_graph(d, false); },
-       "posenc_RWSE.enable=true posenc_Anchor.enable=true", {}, nullptr, 0},
+       "posenc_RWSE.enable=true posenc_Anchor.enable=true", {}, 0},
       {"accepted: disconnected graph, GIR layers", [](const Dir& d) { odd_graph(d, false); }, "gnn.layer_type=gir", {},
-       nullptr, 0},
+       0},
       {"accepted: disconnected graph, P-GNN branch", [](const Dir& d) { odd_graph(d, false); }, "gnn.position=pgnn", {},
-       nullptr, 0},
+       0},
       {"accepted: zero in-degree nodes, SAGE", [](const Dir& d) { odd_graph(d, true); }, "gnn.layer_type=sage", {},
-       nullptr, 0},
+       0},
       {"accepted: zero in-degree nodes, GAT", [](const Dir& d) { odd_graph(d, true); },
-       "gnn.layer_type=gat gnn.att_heads=2", {}, nullptr, 0},
+       "gnn.layer_type=gat gnn.att_heads=2", {}, 0},
       {"accepted: zero in-degree nodes, GIN", [](const Dir& d) { odd_graph(d, true); }, "gnn.layer_type=gin", {},
-       nullptr, 0},
+       0},
       {"accepted: zero in-degree nodes, GIR mean", [](const Dir& d) { odd_graph(d, true); },
-       "gnn.position=gir gnn.gir_aggregate=mean", {}, nullptr, 0},
+       "gnn.position=gir gnn.gir_aggregate=mean", {}, 0},
       {"accepted: zero in-degree nodes, transformer", [](const Dir& d) { odd_graph(d, true); },
-       "gnn.layer_type=transformer gnn.att_heads=2", {}, nullptr, 0},
+       "gnn.layer_type=transformer gnn.att_heads=2", {}, 0},
       {"accepted: BOM, CRLF, comments and plain text under a .gz name",
        [](const Dir& d) {
          base(d);
@@ -626,7 +625,7 @@ std::vector<Case> cases() {
          d.write("edges.tsv.gz", "\xEF\xBB\xBF# src dst\r\n0 1\r\n\r\n1 2\r\n2 3");
          d.write("labels.tsv", "\xEF\xBB\xBF" "0 0\r\n1 1\r\n2 0\r\n3 1\r\n");
        },
-       "", {}, nullptr, 0},
+       "", {}, 0},
   };
 }
 
