@@ -108,12 +108,6 @@ RunResult get_run(Reader& r) {
 
 }  // namespace
 
-uint64_t fnv1a64(const void* data, size_t bytes, uint64_t h) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
-}
-
 std::string checkpoint_path(const std::string& out_dir) {
   return (std::filesystem::path(out_dir) / "checkpoint.bin").string();
 }

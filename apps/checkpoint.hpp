@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "apps/train.hpp"
+#include "core/io.hpp"
 
 namespace locus {
 
@@ -45,8 +46,5 @@ TrainCheckpoint load_checkpoint(const std::string& path);
 // describe_config() lines that must match for a resume: every key but out_dir, num_threads and
 // the checkpoint / resource keys, which do not change what is computed.
 std::vector<std::string> resume_config(const ExperimentConfig& cfg);
-
-// 64-bit FNV-1a over bytes: the parameter fingerprint reported per run.
-uint64_t fnv1a64(const void* data, size_t bytes, uint64_t h = 0xcbf29ce484222325ull);
 
 }  // namespace locus

@@ -69,6 +69,9 @@ std::vector<std::string> variant_overrides(const std::string& variant) {
 std::vector<VariantResult> run_compare(const std::string& config_path, const std::vector<std::string>& overrides,
                                        std::ostream& log, bool progress) {
   const ExperimentConfig base = load_config(config_path, overrides);
+  if (!base.dataset.partitions.empty())
+    config_error(base, "dataset.partitions", "locus compare trains on one process; partitioned training is for",
+                 "locus train: run each variant with mpirun -np P locus train CONFIG.yaml dataset.partitions=DIR ...");
   if (base.compare.variants.empty())
     throw InputError(config_path + ": no compare.variants; add e.g. 'compare: {variants: [gcn, gcn+LapPE]}' or "
                      "compare.variants=gcn,gcn+LapPE");

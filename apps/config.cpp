@@ -238,6 +238,8 @@ const std::vector<KeySpec>& key_specs() {
        }},
       {"dataset.feature_norm",
        [](ExperimentConfig& c, const Value& v) { c.dataset.feature_norm = read_choice(v, {"none", "row"}); }},
+      {"dataset.partitions", [](ExperimentConfig& c, const Value& v) { c.dataset.partitions = read_string(v); }},
+      {"dist.deterministic", [](ExperimentConfig& c, const Value& v) { c.dist.deterministic = read_bool(v); }},
       {"gnn.layer_type",
        [](ExperimentConfig& c, const Value& v) { c.gnn.layer_type = read_choice(v, {"gcn", "sage", "gin", "gat", "transformer", "mlp", "gir", "pgnn"}); }},
       {"gnn.layers_mp", [](ExperimentConfig& c, const Value& v) { c.gnn.layers_mp = read_int(v, 1, 2, kMaxLayers); }},
@@ -485,7 +487,7 @@ void apply_file(ExperimentConfig& cfg, const std::string& path, std::map<std::st
 
   // Relative paths in the file are relative to the file's folder.
   const fs::path folder = fs::absolute(fs::path(path)).parent_path();
-  for (std::string* p : {&cfg.dataset.path, &cfg.out_dir})
+  for (std::string* p : {&cfg.dataset.path, &cfg.dataset.partitions, &cfg.out_dir})
     if (!p->empty()) *p = (fs::path(*p).is_absolute() ? fs::path(*p) : folder / *p).lexically_normal().string();
 }
 
@@ -545,7 +547,8 @@ std::vector<std::string> describe_config(const ExperimentConfig& c) {
   const pe::PosEncSpec& p = c.posenc;
   const std::map<std::string, std::string> values = {
       {"dataset.path", c.dataset.path}, {"dataset.name", c.dataset.name}, {"dataset.task", c.dataset.task},
-      {"dataset.feature_norm", c.dataset.feature_norm}, {"gnn.layer_type", c.gnn.layer_type},
+      {"dataset.feature_norm", c.dataset.feature_norm}, {"dataset.partitions", c.dataset.partitions},
+      {"dist.deterministic", b(c.dist.deterministic)}, {"gnn.layer_type", c.gnn.layer_type},
       {"gnn.layers_mp", n(c.gnn.layers_mp)}, {"gnn.dim_inner", n(c.gnn.dim_inner)}, {"gnn.act", c.gnn.act},
       {"gnn.att_heads", n(c.gnn.att_heads)}, {"gnn.att_heads_out", n(c.gnn.att_heads_out)},
       {"gnn.att_dropout", n(c.gnn.att_dropout)}, {"gnn.dropout", n(c.gnn.dropout)},
@@ -638,6 +641,28 @@ ExperimentConfig load_config(const std::string& path, const std::vector<std::str
                    (near.empty() ? "" : "did you mean '" + near + "'? ") + "available: " + join(names) +
                        " (or give the path of a dataset.yaml as dataset.path)");
     }
+  }
+  if (!cfg.dataset.partitions.empty()) {
+    // Partitioned training covers the message-passing stacks whose layers only read their
+    // in-neighbours (one halo exchange per layer); whole-graph encodings and anchor branches
+    // would need the whole graph on every rank.
+    const std::string& type = cfg.gnn.layer_type;
+    if (type != "gcn" && type != "sage" && type != "gin" && type != "gat" && type != "mlp")
+      config_error(cfg, "gnn.layer_type", "partitioned training (dataset.partitions) supports gcn, sage, gin, gat and mlp, got",
+                   "use one of those, or train on one process (drop dataset.partitions)");
+    if (cfg.gnn.position != "none")
+      config_error(cfg, "gnn.position", "partitioned training (dataset.partitions) has no anchor branch yet, got",
+                   "set gnn.position=none, or train on one process");
+    const pe::PosEncSpec& pe = cfg.posenc;
+    if (pe.lap || pe.rwse || pe.anchor || pe.indication || pe.spd || pe.seq != "none") {
+      const char* key = pe.lap ? "posenc_LapPE.enable" : pe.rwse ? "posenc_RWSE.enable" : pe.anchor ? "posenc_Anchor.enable"
+                        : pe.indication ? "posenc_AnchorInd.enable" : pe.spd ? "posenc_SPD.enable" : "posenc_seq.kind";
+      config_error(cfg, key, "partitioned training (dataset.partitions) has no positional encodings yet, got",
+                   "disable it, or train on one process");
+    }
+    if (cfg.train.auto_resume)
+      config_error(cfg, "train.auto_resume", "partitioned training (dataset.partitions) cannot resume checkpoints yet, got",
+                   "drop train.auto_resume, or train on one process");
   }
   if (cfg.dataset.path.empty() && cfg.dataset.name.empty())
     throw_input_error(where, 0, "no dataset given: neither dataset.name nor dataset.path is set in section",

@@ -20,7 +20,16 @@ struct ExperimentConfig {
     std::string feature_norm = "none";  // none | row
     // auto (the dataset's own task) | node_classification | link_prediction | pair_classification
     std::string task = "auto";
+    // A folder written by `locus partition`: train on MPI ranks (mpirun -np P), each owning one
+    // part. Resolved like path. Empty: one process.
+    std::string partitions;
   } dataset;
+
+  struct Dist {
+    // Partitioned training: sum the parameter gradients in rank order (bit-identical reruns for
+    // a given rank count) instead of MPI_Allreduce's order.
+    bool deterministic = true;
+  } dist;
 
   struct Gnn {
     std::string layer_type = "gcn";  // gcn | sage | gin | gat | transformer | mlp

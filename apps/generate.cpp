@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 
+#include "apps/command_errors.hpp"
 #include "core/error.hpp"
 #include "datasets/builtin.hpp"
 #include "datasets/generators.hpp"
@@ -210,15 +211,7 @@ void add_generate_command(CLI::App& app) {
   g->add_flag("--force", opts->force, "overwrite the dataset files in an existing non-empty folder");
   g->callback([opts, g] {
     for (const auto& extra : g->remaining()) opts->extras += (opts->extras.empty() ? "" : " ") + extra;
-    try {
-      run_generate(*opts, std::cout);
-    } catch (const InputError& e) {
-      std::cerr << "locus: error: " << e.what() << "\n";
-      throw CLI::RuntimeError(2);
-    } catch (const std::exception& e) {
-      std::cerr << "locus: error: " << e.what() << "\n";
-      throw CLI::RuntimeError(1);
-    }
+    run_reporting_errors([&] { run_generate(*opts, std::cout); });
   });
 }
 

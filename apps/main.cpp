@@ -8,10 +8,20 @@
 #include "apps/compare.hpp"
 #include "apps/config.hpp"
 #include "apps/generate.hpp"
+#include "apps/partition.hpp"
 #include "apps/train.hpp"
 #include "core/alloc.hpp"
+#include "core/dist/comm.hpp"
 #include "core/error.hpp"
 #include "core/io.hpp"
+
+namespace {
+// Under mpirun every rank reports its own errors; ranks other than 0 say which they are.
+std::string rank_prefix() {
+  if (!locus::dist::Comm::initialised() || locus::dist::Comm::world().rank() == 0) return "";
+  return "[rank " + std::to_string(locus::dist::Comm::world().rank()) + "] ";
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   locus::configure_allocator();
@@ -37,6 +47,7 @@ int main(int argc, char** argv) {
 
   // `generate` runs as its subcommand's callback and reports its own errors (status 2 or 1).
   locus::add_generate_command(app);
+  locus::add_partition_command(app);
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -50,11 +61,16 @@ int main(int argc, char** argv) {
       if (!json_path.empty()) locus::check_creatable(json_path, "--json path");
       // Progress goes to stderr, the results table to stdout.
       const auto summary = locus::run_training(cfg, std::cerr, isatty(STDERR_FILENO) != 0);
+      if (summary.rank != 0) {  // partitioned training: rank 0 reports
+        locus::dist::Comm::finalize();
+        return summary.interrupted ? 128 + summary.stop_signal : 0;
+      }
       locus::print_summary(summary, std::cout);
       if (!json_path.empty()) {
         locus::write_summary_json(summary, cfg, json_path);
         std::cerr << "results: " << json_path << "\n";
       }
+      locus::dist::Comm::finalize();
       if (summary.interrupted) return 128 + summary.stop_signal;  // as the shell reports a signal
     }
     if (compare->parsed()) {
@@ -67,10 +83,10 @@ int main(int argc, char** argv) {
       if (!results.empty() && results.back().summary.interrupted) return 128 + results.back().summary.stop_signal;
     }
   } catch (const locus::InputError& e) {
-    std::cerr << "locus: error: " << e.what() << "\n";
+    std::cerr << "locus: error: " << rank_prefix() << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "locus: error: " << e.what() << "\n";
+    std::cerr << "locus: error: " << rank_prefix() << e.what() << "\n";
     return 1;
   }
   return 0;

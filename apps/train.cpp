@@ -17,12 +17,15 @@
 #include <ostream>
 
 #include "apps/checkpoint.hpp"
+#include "core/dist/comm.hpp"
+#include "core/dist/halo.hpp"
 #include "core/error.hpp"
 #include "core/io.hpp"
 #include "core/ops/loss.hpp"
 #include "core/optim.hpp"
 #include "datasets/builtin.hpp"
 #include "datasets/loader.hpp"
+#include "datasets/partition.hpp"
 #include "datasets/tasks.hpp"
 #include "core/metrics.hpp"
 #include "core/numeric_guard.hpp"
@@ -160,6 +163,82 @@ void write_run_csv(const std::string& out_dir, const std::string& metric, size_t
   write_file_atomic((std::filesystem::path(out_dir) / fmt::format("run_{}_seed_{}.csv", index, r.seed)).string(), csv);
 }
 
+// This rank's share of a partitioned training (dataset.partitions): the layout, and the labels,
+// split rows and features of its owned nodes in local numbering.
+struct RankPart {
+  dist::Comm* comm = nullptr;
+  std::shared_ptr<const dist::LocalLayout> layout;
+  std::vector<int32_t> labels, train, val, test;  // local rows
+  int64_t local_edges = 0;                        // in-edges of the owned nodes
+  PartitionStats stats;
+};
+
+RankPart make_rank_part(const ExperimentConfig& cfg, const Dataset& ds, const Csr& graph) {
+  RankPart rp;
+  rp.comm = &dist::Comm::world();
+  const int rank = rp.comm->rank(), size = rp.comm->size();
+  const PartitionFolder pf = read_partition_folder(cfg.dataset.partitions);
+  const std::string meta = (std::filesystem::path(cfg.dataset.partitions) / "partition.yaml").string();
+  if (pf.num_parts != size)
+    throw_input_error(meta, 0, fmt::format("the partition has {} parts but {} MPI ranks are running:", pf.num_parts, size),
+                      std::to_string(size),
+                      fmt::format("launch with mpirun -np {} (or partition again with --parts {})", pf.num_parts, size));
+  if (ds.is_sentences() || ds.task != Task::NodeClassification)
+    throw_input_error(meta, 0, "partitioned training is for node classification on an edge-list graph, got", ds.name,
+                      "train it on one process (drop dataset.partitions)");
+  if (pf.num_nodes != ds.num_nodes || pf.num_edges != graph.num_edges() || pf.graph_checksum != graph_checksum(graph))
+    throw_input_error(meta, 0,
+                      fmt::format("the partition was cut from another graph ({} nodes, {} edges; this dataset has {} "
+                                  "and {}, or other edges):",
+                                  pf.num_nodes, pf.num_edges, ds.num_nodes, graph.num_edges()),
+                      pf.dataset, "partition this dataset: locus partition DATASET --parts " + std::to_string(size));
+  rp.layout = std::make_shared<const dist::LocalLayout>(dist::make_layout(graph, pf.part, rank, size));
+  rp.stats = partition_stats(graph, pf.part, size);
+  const auto& owned = rp.layout->owned;
+  std::vector<int32_t> local(static_cast<size_t>(ds.num_nodes), -1);
+  for (size_t i = 0; i < owned.size(); ++i) {
+    local[owned[i]] = static_cast<int32_t>(i);
+    rp.labels.push_back(ds.labels[owned[i]]);
+    rp.local_edges += graph.indptr[owned[i] + 1] - graph.indptr[owned[i]];
+  }
+  auto localise_ids = [&](const std::vector<int32_t>& ids, std::vector<int32_t>& out) {
+    for (int32_t g : ids)
+      if (local[g] >= 0) out.push_back(local[g]);
+  };
+  localise_ids(ds.train, rp.train);
+  localise_ids(ds.val, rp.val);
+  localise_ids(ds.test, rp.test);
+  return rp;
+}
+
+// The rows of x listed in `rows`, in that order.
+std::shared_ptr<const SpMat> select_rows(const SpMat& x, const std::vector<int32_t>& rows) {
+  SpMat out(static_cast<Eigen::Index>(rows.size()), x.cols());
+  std::vector<Eigen::Triplet<float>> t;
+  for (size_t i = 0; i < rows.size(); ++i)
+    for (SpMat::InnerIterator it(x, rows[i]); it; ++it)
+      t.emplace_back(static_cast<Eigen::Index>(i), it.col(), it.value());
+  out.setFromTriplets(t.begin(), t.end());
+  out.makeCompressed();
+  return std::make_shared<const SpMat>(std::move(out));
+}
+
+// Correct predictions among the rows idx.
+int64_t count_correct(const Mat& logp, const std::vector<int32_t>& labels, const std::vector<int32_t>& idx) {
+  int64_t correct = 0;
+  for (int32_t i : idx) {
+    Eigen::Index arg;
+    logp.row(i).maxCoeff(&arg);
+    correct += arg == labels[i];
+  }
+  return correct;
+}
+
+// Swallows the log of ranks other than 0.
+struct NullBuffer : std::streambuf {
+  int overflow(int c) override { return c; }
+};
+
 // Epochs excluded from the timing median: allocator and cache warm-up.
 int warmup_epochs(int max_epoch) { return std::min(10, max_epoch / 5); }
 
@@ -197,10 +276,24 @@ bool check_out_dir(const ExperimentConfig& cfg) {
                              : "choose a new out_dir or delete this one (Locus never overwrites earlier results)");
 }
 
-TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool progress) {
-  const int threads = cfg.num_threads > 0 ? cfg.num_threads : omp_get_num_procs();
+TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bool progress_out) {
+  // Partitioned training: MPI starts here; rank 0 alone logs and writes results, the others
+  // share the machine's cores (default threads: cores / ranks on this machine).
+  const bool partitioned = !cfg.dataset.partitions.empty();
+  dist::Comm* comm = partitioned ? &dist::Comm::world() : nullptr;
+  const bool rank0 = !comm || comm->rank() == 0;
+  NullBuffer null_buffer;
+  std::ostream null_log(&null_buffer);
+  std::ostream& log = rank0 ? log_out : null_log;
+  const bool progress = progress_out && rank0;
+  const int threads = cfg.num_threads > 0 ? cfg.num_threads
+                                          : std::max(1, omp_get_num_procs() / (comm ? comm->local_size() : 1));
   omp_set_num_threads(threads);
   const StopSignals stop;
+  // A stop signal seen by any rank stops every rank at the same epoch (one reduction per call).
+  auto stop_requested = [&]() -> int {
+    return comm ? static_cast<int>(comm->max(static_cast<double>(stop.received()))) : stop.received();
+  };
 
   // A resumed training continues the checkpoint's experiment only: same results-relevant keys.
   std::optional<TrainCheckpoint> resume;
@@ -237,7 +330,10 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   // The topology: an edge-list graph, or for sentence datasets a batch of complete graphs.
   const Csr graph = ds.is_sentences() ? Csr() : Csr::from_edges(ds.num_nodes, ds.src, ds.dst, ds.weight);
   const Dense sentences = ds.is_sentences() ? Dense::blocks(ds.blocks) : Dense();
+  std::optional<RankPart> part;
+  if (partitioned) part = make_rank_part(cfg, ds, graph);
   auto x = model_features(ds, cfg.dataset.feature_norm);
+  if (part) x = select_rows(*x, part->layout->owned);  // this rank's rows
   const int64_t feature_nnz = x->nonZeros();
   const int64_t in_dim = x->cols();
   // Mostly-zero features (bags of words) stay sparse; dense ones (embeddings, generated
@@ -283,13 +379,17 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   spec.position_features = cfg.gnn.position_features;
   spec.anchor_nodes = cfg.gnn.anchors == "nodes";
   spec.posenc = cfg.posenc;
+  if (part) {
+    spec.partition = part->layout;
+    spec.comm = comm;
+  }
 
   // Resource guard: refuse, before allocating the model, a training estimated not to fit
   // (layers/memory_estimate.hpp names the big items and the alternatives).
   {
     GraphShape shape;
-    shape.num_nodes = ds.num_nodes;
-    shape.num_edges = ds.is_sentences() ? 0 : graph.num_edges();
+    shape.num_nodes = part ? part->layout->num_own() + part->layout->num_halo() : ds.num_nodes;
+    shape.num_edges = ds.is_sentences() ? 0 : part ? part->local_edges : graph.num_edges();
     shape.weighted = graph.has_weights();
     shape.feature_nnz = feature_nnz;
     shape.dense_input = x_dense.size() > 0;
@@ -363,12 +463,29 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
     return dense_input ? Features<float>{t.view(x_dense), nullptr} : Features<float>{Var{}, x};
   };
   if (pair_task) s.metric = "auc";
+  // Node labels and split rows as this process numbers them (a rank: its owned rows only).
+  const std::vector<int32_t>& labels = part ? part->labels : ds.labels;
+  const std::vector<int32_t>& train_rows = part ? part->train : ds.train;
+  const std::vector<int32_t>& val_rows = part ? part->val : ds.val;
+  const std::vector<int32_t>& test_rows = part ? part->test : ds.test;
+  // Accuracy over a split (all ranks' rows), and the mean NLL of the validation rows.
+  auto split_accuracy = [&](const Mat& logp, const std::vector<int32_t>& rows, size_t global_rows) {
+    if (!comm) return accuracy(logp, labels, rows);
+    const int64_t correct = comm->sum(count_correct(logp, labels, rows));
+    return global_rows ? static_cast<double>(correct) / static_cast<double>(global_rows) : std::nan("");
+  };
+  auto val_nll = [&](const Mat& logp) {
+    if (!comm) return nll(logp, labels, val_rows);
+    const double sum = comm->sum(nll(logp, labels, val_rows) * static_cast<double>(val_rows.size()));
+    return ds.val.empty() ? 0.0 : sum / static_cast<double>(ds.val.size());
+  };
+  std::vector<double> comm_bytes, comm_wait;  // per timed training epoch (partitioned training)
   const bool has_val = pair_task || !ds.val.empty();
   const bool select_acc_loss = cfg.train.select == "val_acc_loss";
 
   // Checkpoints: the finished runs plus, mid-run, the state below; written at every
   // train.ckpt_period-th epoch, at the end of every run, and when a signal stops training.
-  const bool checkpoints = !cfg.out_dir.empty();
+  const bool checkpoints = !cfg.out_dir.empty() && rank0;
   TrainCheckpoint ck;
   ck.config = resume_config(cfg);
   ck.num_threads = threads;
@@ -393,11 +510,13 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   const std::string label = pair_task ? "AUC " : "";
   // A stop signal was seen: records it and says where training stopped (`at`, e.g. "run 2
   // epoch 17") and, when something is left to do, how to continue.
-  auto stopped = [&](const std::string& at, bool work_left) {
+  auto stopped = [&](int sig, const std::string& at, bool work_left) {
     s.interrupted = true;
-    s.stop_signal = stop.received();
+    s.stop_signal = sig;
     log << fmt::format("{} received: stopped after {}{}\n", s.stop_signal == SIGINT ? "SIGINT" : "SIGTERM", at,
-                       checkpoints && work_left ? "; continue with train.auto_resume=true and the same out_dir" : "");
+                       checkpoints && work_left && !partitioned
+                           ? "; continue with train.auto_resume=true and the same out_dir"
+                           : "");
   };
   for (int r = first_run; r < cfg.num_runs && !s.interrupted; ++r) {
     RunResult run;
@@ -465,23 +584,40 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
       const auto t0 = Clock::now();
       tape.clear();
       store.zero_grad();
+      if (comm) comm->bytes_sent = 0, comm->wait_ms = 0;
       Var out = model.forward(tape, input_on(tape), true, rng.next_key());
       Var loss;
       {
         const auto scope = tape.scope("loss");
-        loss = split ? ops::bce_with_logits(tape, ops::pair_dot(tape, out, split->train.u, split->train.v),
-                                            split->train.target)
-                     : ops::nll_loss(tape, out, ds.labels, ds.train);
+        if (split) {
+          loss = ops::bce_with_logits(tape, ops::pair_dot(tape, out, split->train.u, split->train.v), split->train.target);
+        } else if (!part) {
+          loss = ops::nll_loss(tape, out, ds.labels, ds.train);
+        } else if (part->train.empty()) {
+          // No training rows here: a zero loss that still runs the backward pass (and its exchanges).
+          loss = ops::weighted_sum(tape, out, Mat(Mat::Zero(tape.rows(out), tape.cols(out))));
+        } else {
+          // This rank's share of the global mean: the ranks' gradients then simply add up.
+          loss = ops::scale(tape, ops::nll_loss(tape, out, labels, train_rows),
+                            static_cast<float>(static_cast<double>(train_rows.size()) / static_cast<double>(ds.train.size())));
+        }
       }
       // Numeric faults (core/numeric_guard.hpp) stop training naming the epoch, op and layer.
       check_loss(tape, loss, store, epoch, r + 1);
       tape.backward(loss);
+      if (comm) comm->sum(store.grads().data(), store.size(), cfg.dist.deterministic);
       check_gradients(tape, loss, store, epoch, r + 1);
       if (cfg.optim.clip_grad_norm > 0) clip_grad_norm(store, cfg.optim.clip_grad_norm);
       opt.step(store);
       check_parameters(tape, store, epoch, r + 1);
-      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-      const double loss_value = tape.value(loss)(0, 0);
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      double loss_value = tape.value(loss)(0, 0);
+      if (comm) {  // the slowest rank's epoch; the global loss; traffic of all ranks
+        const double bytes = static_cast<double>(comm->sum(comm->bytes_sent)), wait = comm->max(comm->wait_ms);
+        ms = comm->max(ms);
+        loss_value = comm->sum(loss_value);
+        if (epoch > warmup_epochs(cfg.optim.max_epoch)) comm_bytes.push_back(bytes), comm_wait.push_back(wait);
+      }
       if (epoch > warmup_epochs(cfg.optim.max_epoch)) epoch_ms.push_back(ms);
 
       // Evaluation (not timed): dropout off.
@@ -490,14 +626,15 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
       const EpochMetrics m =
           split ? EpochMetrics{epoch, loss_value, pair_auc(eval, split->train), pair_auc(eval, split->val),
                                pair_auc(eval, split->test), ms}
-                : EpochMetrics{epoch, loss_value, accuracy(eval, ds.labels, ds.train), accuracy(eval, ds.labels, ds.val),
-                               accuracy(eval, ds.labels, ds.test), ms};
+                : EpochMetrics{epoch, loss_value, split_accuracy(eval, train_rows, ds.train.size()),
+                               split_accuracy(eval, val_rows, ds.val.size()), split_accuracy(eval, test_rows, ds.test.size()),
+                               ms};
       run.history.push_back(m);
       run.epochs_run = epoch;
       // Model selection (train.select); the last epoch is kept when there is no val split.
       bool keep = !has_val, improved = !has_val;
       if (has_val && select_acc_loss) {
-        const double vl = nll(eval, ds.labels, ds.val);
+        const double vl = val_nll(eval);
         improved = m.val_acc >= best_val || vl <= best_val_loss;
         keep = m.val_acc >= best_val && vl <= best_val_loss;
         if (improved) best_val = std::max(best_val, m.val_acc), best_val_loss = std::min(best_val_loss, vl);
@@ -525,14 +662,14 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
             << std::flush;
       }
       if (patience_over || epoch == cfg.optim.max_epoch) break;  // the run is finished
-      if (stop.received()) {
+      if (const int sig = stop_requested()) {
         // Stop here: the checkpoint holds this epoch; the partial run's metrics go to its CSV.
         if (checkpoints) {
           save(r, epoch);
           write_run_csv(cfg.out_dir, s.metric, static_cast<size_t>(r), run);
         }
         if (progress) log << "\r\033[K";
-        stopped(fmt::format("run {} epoch {}", r + 1, epoch), true);
+        stopped(sig, fmt::format("run {} epoch {}", r + 1, epoch), true);
         break;
       }
       if (checkpoints && cfg.train.ckpt_period > 0 && epoch % cfg.train.ckpt_period == 0) save(r, epoch);
@@ -549,7 +686,7 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
       save(r + 1, 0);
     }
     // A signal during the last epoch of a run: stop before the next run starts.
-    if (stop.received()) stopped(fmt::format("run {}", r + 1), r + 1 < cfg.num_runs);
+    if (const int sig = stop_requested()) stopped(sig, fmt::format("run {}", r + 1), r + 1 < cfg.num_runs);
   }
 
   // Mean and population standard deviation over the finished runs (NaN when there are none).
@@ -564,7 +701,16 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   std::tie(s.test_acc_mean, s.test_acc_std) = mean_std([](const RunResult& r) { return r.test_acc; });
   s.val_acc_mean = mean_std([](const RunResult& r) { return r.val_acc; }).first;
   s.epoch_ms_median = median(epoch_ms);
-  s.peak_rss_mib = peak_rss_mib();
+  if (part) {
+    s.rank = comm->rank();
+    s.num_ranks = comm->size();
+    s.partitions = cfg.dataset.partitions;
+    s.cut_edges = part->stats.cut_edges;
+    for (const auto& p : part->stats.parts) s.halo_rows += p.halo;
+    s.comm_bytes_per_epoch = median(comm_bytes);
+    s.comm_wait_ms = median(comm_wait);
+  }
+  s.peak_rss_mib = comm ? comm->max(peak_rss_mib()) : peak_rss_mib();  // the largest rank's
   if (checkpoints) log << "per-epoch metrics and checkpoint: " << cfg.out_dir << "\n";
   return s;
 }
@@ -579,6 +725,10 @@ void print_summary(const TrainSummary& s, std::ostream& out) {
   out << fmt::format("test {} {}% ± {} over {} runs; {:.3f} ms per training epoch (median); peak RSS {:.1f} MiB\n",
                      s.metric == "auc" ? "ROC AUC" : "accuracy", pct(s.test_acc_mean), pct(s.test_acc_std),
                      s.runs.size(), s.epoch_ms_median, s.peak_rss_mib);
+  if (s.num_ranks > 1 || !s.partitions.empty())
+    out << fmt::format("{} MPI ranks ({}): cut edges {}, halo rows {}; per epoch {:.1f} KiB sent by all ranks, {:.3f} ms "
+                       "waiting (slowest rank, median); peak RSS of the largest rank\n",
+                       s.num_ranks, s.partitions, s.cut_edges, s.halo_rows, s.comm_bytes_per_epoch / 1024.0, s.comm_wait_ms);
   if (s.interrupted)
     out << fmt::format("interrupted by {}: the table holds the {} runs finished before it\n",
                        s.stop_signal == SIGINT ? "SIGINT" : "SIGTERM", s.runs.size());
@@ -608,6 +758,14 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
   j["num_features"] = s.num_features;
   j["num_classes"] = s.num_classes;
   j["num_params"] = s.num_params;
+  j["num_ranks"] = s.num_ranks;
+  if (!s.partitions.empty())
+    j["distributed"] = {{"partitions", s.partitions},
+                        {"deterministic", cfg.dist.deterministic},
+                        {"cut_edges", s.cut_edges},
+                        {"halo_rows", s.halo_rows},
+                        {"bytes_per_epoch", s.comm_bytes_per_epoch},
+                        {"comm_wait_ms", s.comm_wait_ms}};
   j["config"] = {{"path", cfg.config_path},
                  {"dataset.path", cfg.dataset.path},
                  {"dataset.name", cfg.dataset.name},

@@ -41,6 +41,13 @@ struct TrainSummary {
   // Stopped by SIGINT / SIGTERM (stop_signal): `runs` holds the runs finished before it.
   bool interrupted = false;
   int stop_signal = 0;
+  // Partitioned training (dataset.partitions): this process's rank (only rank 0 prints and writes),
+  // the cut, and per timed training epoch (medians) the bytes all ranks sent (halo rows forward and
+  // back, gradient reduction) and the slowest rank's milliseconds blocked on communication.
+  int rank = 0, num_ranks = 1;
+  std::string partitions;
+  int64_t cut_edges = 0, halo_rows = 0;
+  double comm_bytes_per_epoch = 0, comm_wait_ms = 0;
 };
 
 // Runs every seed. `log` receives the header and progress; `progress` selects one updating

@@ -10,12 +10,19 @@
 
 namespace locus {
 
+namespace dist {
+struct HaloLink;
+}
+
 struct Csr {
   int64_t num_dst = 0, num_src = 0;
   std::vector<int64_t> indptr{0};  // [num_dst + 1]
   std::vector<int32_t> indices;    // [E] source of each edge; sorted within a row
   std::vector<float> weights;      // [E] per-edge weight; empty means all ones
   std::vector<int64_t> perm;       // [E] set by reverse(): position of each edge in the original
+  // Set on one rank's part of a partitioned graph (dist::localise): rows are the owned nodes,
+  // sources [0, num_dst) the same nodes and [num_dst, num_src) the halo; gspmm exchanges it.
+  std::shared_ptr<const dist::HaloLink> halo;
 
   // Edges src[i] -> dst[i] (duplicates kept); rows are destinations.
   static Csr from_edges(int64_t num_nodes, std::span<const int32_t> src, std::span<const int32_t> dst,

@@ -52,4 +52,10 @@ void check_creatable(const std::string& path, const std::string& what) {
   }
 }
 
+uint64_t fnv1a64(const void* data, size_t bytes, uint64_t h) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
 }  // namespace locus

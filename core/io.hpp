@@ -1,6 +1,8 @@
 // Output files that are never half-written: content goes to a temporary file beside the
 // target, which is then renamed over it (atomic on POSIX file systems).
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace locus {
@@ -12,5 +14,8 @@ void write_file_atomic(const std::string& path, const std::string& content);
 // Checks, before any work, that `path` could be created: its nearest existing ancestor must be a
 // folder. Throws InputError naming `what` (e.g. "out_dir"), the path and the ancestor otherwise.
 void check_creatable(const std::string& path, const std::string& what);
+
+// 64-bit FNV-1a over bytes: checksums of checkpoints, parameter fingerprints, graph identity.
+uint64_t fnv1a64(const void* data, size_t bytes, uint64_t h = 0xcbf29ce484222325ull);
 
 }  // namespace locus

@@ -26,11 +26,14 @@ template <class T>
 Var GatConv<T>::forward(Tape<T>& t, GraphRef g, const Features<T>& x, bool training, uint64_t key) const {
   const int64_t heads = opt_.heads;
   Var z = lin_.transform(t, x);  // [n, H·F]
-  Var s_src = ops::head_dot(t, z, t.param(*store_, att_src_), heads);  // [n, H]
-  Var s_dst = ops::head_dot(t, z, t.param(*store_, att_dst_), heads);
+  // On a partitioned graph the sources are the owned rows and the halo: z is extended by the
+  // halo's rows (one exchange of H·F columns per layer; the scores are computed from them).
+  Var z_src = g.csr && g.csr->halo ? ops::halo_extend(t, *g.csr, z) : z;
+  Var s_src = ops::head_dot(t, z_src, t.param(*store_, att_src_), heads);  // [num_src, H]
+  Var s_dst = ops::head_dot(t, z, t.param(*store_, att_dst_), heads);      // [num_dst, H]
   Var e = ops::leaky_relu(t, ops::gsddmm_add(t, g, s_src, s_dst), opt_.negative_slope);
   Var alpha = ops::dropout(t, ops::edge_softmax(t, g, e), opt_.attn_dropout, key, training);
-  Var values = ops::dropout(t, z, opt_.value_dropout, splitmix64(key ^ 0x5bd1e995ull), training);
+  Var values = ops::dropout(t, z_src, opt_.value_dropout, splitmix64(key ^ 0x5bd1e995ull), training);
   Var out = ops::gspmm(t, g, values, ops::Reduce::Sum, alpha);
   if (!opt_.concat && heads > 1) out = ops::head_mean(t, out, heads);
   return ops::add_bias(t, out, t.param(*store_, bias_));

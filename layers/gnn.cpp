@@ -2,6 +2,7 @@
 
 #include <type_traits>
 
+#include "core/dist/halo.hpp"
 #include "core/error.hpp"
 #include "core/ops/loss.hpp"
 #include "core/ops/scalar.hpp"
@@ -59,6 +60,7 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
   if (spec.posenc.spd && type != "transformer")
     throw InputError("posenc_SPD is an attention bias: it needs gnn.layer_type transformer");
   if (!graph_) graph_ = std::make_shared<const Csr>();
+  else if (spec.partition) graph_ = std::make_shared<const Csr>(dist::localise(*graph_, spec.partition, spec.comm));
   pos_ = std::make_shared<pe::PositionalInputs<T>>(store, rng, spec.posenc, GraphRef(graph), spec.posenc_seed);
   build(store, rng);
 }

@@ -17,6 +17,11 @@
 
 namespace locus {
 
+namespace dist {
+class Comm;
+struct LocalLayout;
+}  // namespace dist
+
 struct GnnSpec {
   std::string layer_type = "gcn";  // gcn | sage | gin | gat | transformer | mlp
   int layers = 2;
@@ -51,6 +56,10 @@ struct GnnSpec {
   // and the GNN branch the features; true = the node features (and positional columns) as well.
   bool position_features = false;
   bool anchor_nodes = false;  // fixed single-node anchors instead of resampled P-GNN sets (PositionBranchSpec)
+  // Partitioned training (core/dist/halo.hpp): the model's graph is built on the whole graph
+  // (global degrees), then cut to this rank's owned rows; forward takes and returns owned rows.
+  std::shared_ptr<const dist::LocalLayout> partition;
+  dist::Comm* comm = nullptr;
 };
 
 const std::vector<std::string>& gnn_layer_types();

@@ -26,7 +26,7 @@ source "$here/common.sh"
 
 packages=(build-essential cmake ninja-build g++ libeigen3-dev libboost-graph-dev
   libyaml-cpp-dev doctest-dev libspectra-dev libcli11-dev nlohmann-json3-dev libfmt-dev
-  zlib1g-dev libfftw3-dev pkg-config gnuplot-nox)
+  zlib1g-dev libfftw3-dev pkg-config gnuplot-nox libopenmpi-dev openmpi-bin libmetis-dev)
 
 t0=$SECONDS
 bash "$here/ensure-packages.sh" "${packages[@]}" || fail "system packages (see above)"

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dist/halo.hpp"
 #include "core/error.hpp"
 #include "core/kernels/gspmm.hpp"
 #include "core/kernels/sparse_dense.hpp"
@@ -27,6 +28,22 @@ std::vector<T> inverse_degrees(GraphRef g) {
   }
   return inv;
 }
+// Reduce::Mean: out = D⁻¹ S. Scales out's rows and returns D⁻¹ (null for Sum).
+template <class T>
+std::shared_ptr<std::vector<T>> mean_scale(GraphRef g, Reduce reduce, MatT<T>& out) {
+  if (reduce != Reduce::Mean) return nullptr;
+  auto inv = std::make_shared<std::vector<T>>(inverse_degrees<T>(g));
+  for (int64_t d = 0; d < out.rows(); ++d) out.row(d) *= (*inv)[d];
+  return inv;
+}
+// The gradient reaching S: Gs = D⁻¹ G with mean (written to scratch), G itself with sum.
+template <class T>
+const T* grad_before_mean(Tape<T>& t, Var self, const std::vector<T>* inv, MatT<T>& scratch) {
+  if (!inv) return t.grad(self).data();
+  scratch = t.grad(self);
+  for (int64_t d = 0; d < scratch.rows(); ++d) scratch.row(d) *= (*inv)[d];
+  return scratch.data();
+}
 template <class T>
 Var gspmm_kept(Tape<T>& t, GraphRef g, Var x, Reduce reduce, Var edge, std::shared_ptr<const void> keep);
 }  // namespace
@@ -43,8 +60,45 @@ Var gspmm(Tape<T>& t, std::shared_ptr<const Csr> g, Var x, Reduce reduce) {
 }
 
 namespace {
+// gspmm on one rank's part of a partitioned graph, no edge values: out = A_in x + A_out x_halo,
+// the halo rows in flight while A_in x is computed; backward likewise sends A_outᵀ G to the
+// owners while A_inᵀ G is computed, then adds what the peers sent.
+template <class T>
+Var halo_gspmm(Tape<T>& t, const Csr& g, Var x, Reduce reduce, std::shared_ptr<const void> keep) {
+  const dist::HaloLink& link = *g.halo;
+  check(t.rows(x) == g.num_dst, "gspmm: on a partitioned graph x holds the " + std::to_string(g.num_dst) +
+                                    " owned rows, got " + std::to_string(t.rows(x)));
+  const int64_t cols = t.cols(x), halo = g.num_src - g.num_dst;
+  const T* none = nullptr;  // no edge values
+  MatT<T> out(g.num_dst, cols);
+  {
+    MatT<T> halo_rows(halo, cols);
+    dist::HaloExchange<T> ex(link);
+    ex.start_forward(t.value(x).data(), cols, halo_rows.data());
+    kernels::spmm_csr_heads(link.inner, t.value(x).data(), 1, cols, none, false, out.data(), false);
+    ex.wait();
+    kernels::spmm_csr_heads(link.outer, halo_rows.data(), 1, cols, none, false, out.data(), true);
+  }
+  auto inv = mean_scale(GraphRef(g), reduce, out);
+  return t.push(std::move(out), "gspmm", {x}, [&g, x, inv, cols, halo, keep](Tape<T>& t, Var self) {
+    if (!t.requires_grad(x)) return;
+    const dist::HaloLink& link = *g.halo;
+    const T* none = nullptr;
+    MatT<T> scratch;
+    const T* gs = grad_before_mean(t, self, inv.get(), scratch);
+    MatT<T> halo_grad(halo, cols);
+    kernels::spmm_csr_heads(link.outer.reversed(), gs, 1, cols, none, false, halo_grad.data(), false);
+    dist::HaloExchange<T> ex(link);
+    ex.start_reverse(halo_grad.data(), cols);
+    T* gx = t.grad(x).data();
+    kernels::spmm_csr_heads(link.inner.reversed(), gs, 1, cols, none, false, gx, true);
+    ex.wait_add(gx);
+  });
+}
+
 template <class T>
 Var gspmm_kept(Tape<T>& t, GraphRef g, Var x, Reduce reduce, Var edge, std::shared_ptr<const void> keep) {
+  if (g.csr && g.csr->halo && !edge.valid()) return halo_gspmm(t, *g.csr, x, reduce, keep);
   check(t.rows(x) == g.num_src(), "gspmm: x has " + std::to_string(t.rows(x)) + " rows but the graph has " +
                                       std::to_string(g.num_src()) + " source nodes");
   const int64_t heads = edge.valid() ? t.cols(edge) : 1;
@@ -59,20 +113,11 @@ Var gspmm_kept(Tape<T>& t, GraphRef g, Var x, Reduce reduce, Var edge, std::shar
   MatT<T> out(g.num_dst(), t.cols(x));
   if (g.csr) kernels::spmm_csr_heads(*g.csr, t.value(x).data(), heads, dim, ev, false, out.data(), false);
   else kernels::spmm_dense_heads(*g.dense, t.value(x).data(), heads, dim, ev, false, out.data(), false);
-  std::shared_ptr<std::vector<T>> inv;
-  if (reduce == Reduce::Mean) {
-    inv = std::make_shared<std::vector<T>>(inverse_degrees<T>(g));
-    for (int64_t d = 0; d < out.rows(); ++d) out.row(d) *= (*inv)[d];
-  }
+  auto inv = mean_scale(g, reduce, out);
   return t.push(std::move(out), "gspmm", {x, edge}, [g, x, edge, inv, heads, dim, keep](Tape<T>& t, Var self) {
     // With mean, out = D⁻¹ S: back-propagate through the row scaling first (Gs = D⁻¹ G).
-    MatT<T> scaled;
-    const T* gs = t.grad(self).data();
-    if (inv) {
-      scaled = t.grad(self);
-      for (int64_t d = 0; d < scaled.rows(); ++d) scaled.row(d) *= (*inv)[d];
-      gs = scaled.data();
-    }
+    MatT<T> scratch;
+    const T* gs = grad_before_mean(t, self, inv.get(), scratch);
     const T* ev = edge.valid() ? t.value(edge).data() : nullptr;
     // dx[s] += Σ_{s→d} w_e · Gs[d]: the same product on the reversed topology.
     if (t.requires_grad(x)) {
@@ -88,6 +133,29 @@ Var gspmm_kept(Tape<T>& t, GraphRef g, Var x, Reduce reduce, Var edge, std::shar
 }
 
 }  // namespace
+
+template <class T>
+Var halo_extend(Tape<T>& t, const Csr& g, Var x) {
+  if (!g.halo) return x;
+  check(t.rows(x) == g.num_dst, "halo_extend: x holds the " + std::to_string(g.num_dst) + " owned rows, got " +
+                                    std::to_string(t.rows(x)));
+  const int64_t own = g.num_dst, cols = t.cols(x);
+  MatT<T> out(g.num_src, cols);
+  {
+    dist::HaloExchange<T> ex(*g.halo);
+    ex.start_forward(t.value(x).data(), cols, out.data() + own * cols);
+    out.topRows(own) = t.value(x);
+    ex.wait();
+  }
+  return t.push(std::move(out), "halo_extend", {x}, [&g, x, own, cols](Tape<T>& t, Var self) {
+    if (!t.requires_grad(x)) return;
+    const T* gs = t.grad(self).data();
+    dist::HaloExchange<T> ex(*g.halo);
+    ex.start_reverse(gs + own * cols, cols);
+    t.grad(x) += t.grad(self).topRows(own);
+    ex.wait_add(t.grad(x).data());
+  });
+}
 
 template <class T>
 Var spmm(Tape<T>& t, std::shared_ptr<const SpMatT<T>> x, Var w) {
@@ -121,6 +189,7 @@ SpMatT<T> sparse_dropout(const SpMatT<T>& x, double p, uint64_t key) {
   template Var gspmm<T>(Tape<T>&, GraphRef, Var, Reduce, Var);                      \
   template Var gspmm<T>(Tape<T>&, std::shared_ptr<const Csr>, Var, Reduce);         \
   template Var spmm<T>(Tape<T>&, std::shared_ptr<const SpMatT<T>>, Var);           \
+  template Var halo_extend<T>(Tape<T>&, const Csr&, Var);                           \
   template SpMatT<T> sparse_dropout<T>(const SpMatT<T>&, double, uint64_t);
 LOCUS_INSTANTIATE(float)
 LOCUS_INSTANTIATE(double)

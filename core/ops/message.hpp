@@ -18,8 +18,17 @@ enum class Reduce { Sum, Mean };
 // With H > 1 heads, x is [num_src, H·d] and head h's slice is weighted by edge[e, h].
 // Mean divides by the number of in-edges; a destination without in-edges gets 0.
 // The graph must outlive the tape's backward pass.
+// On a partitioned graph (Csr::halo set) without `edge`, x holds the owned rows only
+// ([num_dst, dim]): the halo rows are fetched while the owned part is multiplied, and in
+// backward the halo's gradients go back to their owners. With `edge`, x must already span the
+// sources (halo_extend). Every rank must make the same calls (dist::HaloExchange).
 template <class T>
 Var gspmm(Tape<T>& t, GraphRef g, Var x, Reduce reduce = Reduce::Sum, Var edge = Var{});
+
+// Partitioned graph g: [x; halo rows of x]   x: [num_dst, dim] → [num_src, dim]. Backward adds
+// the halo rows' gradients into their owners' rows. Without a halo, the identity.
+template <class T>
+Var halo_extend(Tape<T>& t, const Csr& g, Var x);
 
 // The same over a graph the tape co-owns until its backward pass (graphs built per forward, e.g.
 // GIR's hop graphs).

@@ -541,6 +541,35 @@ std::vector<Case> cases() {
        {"estimated peak memory 32 MiB (runtime and allocator slack (32 MiB + 5%): 32 MiB) exceeds the limit 1 MiB "
         "(train.memory_limit_mib; default: the available memory). Alternatives: train.memory_limit_mib=<MiB> to set "
         "the limit explicitly (e.g. when swap is acceptable)."}},
+      // ---------------------------------------------------------------- partitioned training
+      {"partition folder missing", [](const Dir& d) { config_only(d); }, "dataset.name=karate dataset.partitions={T}/nope",
+       {"{T}/nope: no such partition folder: '{T}/nope'. write one with: locus partition DATASET.yaml --parts P --out "
+        "{T}/nope"}},
+      {"partition for 2 ranks on one process",
+       [](const Dir& d) {
+         config_only(d);
+         d.write("p/partition.yaml", "format: 1\ndataset: karate\nnum_parts: 2\nnum_nodes: 34\nnum_edges: 156\n"
+                                     "graph_checksum: \"eeff6bd2bce9f7a1\"\nparts: parts.txt\n");
+         std::string parts;
+         for (int v = 0; v < 34; ++v) parts += v < 17 ? "0\n" : "1\n";
+         d.write("p/parts.txt", parts);
+       },
+       "dataset.name=karate dataset.partitions={T}/p",
+       {"{T}/p/partition.yaml: the partition has 2 parts but 1 MPI ranks are running: '1'. launch with mpirun -np 2 "
+        "(or partition again with --parts 1)"}},
+      {"partition file with a part out of range",
+       [](const Dir& d) {
+         config_only(d);
+         d.write("p/partition.yaml", "format: 1\ndataset: karate\nnum_parts: 2\nnum_nodes: 3\nnum_edges: 156\n"
+                                     "graph_checksum: \"eeff6bd2bce9f7a1\"\nparts: parts.txt\n");
+         d.write("p/parts.txt", "0\n1\n-1\n");
+       },
+       "dataset.name=karate dataset.partitions={T}/p",
+       {"{T}/p/parts.txt:3: each line must hold a part in [0, 2), got '-1'. rewrite the folder with locus partition"}},
+      {"partitioned transformer", [](const Dir& d) { config_only(d); },
+       "dataset.name=karate gnn.layer_type=transformer dataset.partitions={T}/p",
+       {"command line: partitioned training (dataset.partitions) supports gcn, sage, gin, gat and mlp, got "
+        "'gnn.layer_type=transformer'. use one of those, or train on one process (drop dataset.partitions)"}},
       {"pair task on a sentences dataset", [](const Dir& d) { config_only(d); },
        "dataset.name=seq_probe dataset.task=link_prediction",
        {"built-in:seq_probe: pair tasks need an edge-list graph, not sentences: 'seq_probe'. use a graph dataset or "

@@ -66,7 +66,7 @@ void check_message(const std::string& msg, const std::string& file, long line, c
 
 TEST_CASE("config: config_keys lists every dotted key once") {
   const auto& keys = locus::config_keys();
-  CHECK(keys.size() == 58);
+  CHECK(keys.size() == 60);
   CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == keys.size());
   for (const char* k : {"dataset.path", "dataset.name", "dataset.feature_norm", "gnn.layer_type", "gnn.layers_mp",
                         "gnn.dim_inner", "gnn.act", "gnn.dropout", "gnn.att_heads", "gnn.att_heads_out",

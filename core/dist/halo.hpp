@@ -1,0 +1,78 @@
+// The halo of one rank in partitioned training: which remote nodes it reads (the sources of its
+// owned nodes' in-edges that other ranks own), which of its rows others read, and the
+// non-blocking exchange that moves those rows forward (features) and back (gradients).
+// A localised graph (localise) keeps only the owned destination rows; its sources are the owned
+// nodes followed by the halo, and it carries a HaloLink so ops::gspmm does the exchange itself.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/dist/comm.hpp"
+#include "core/graph.hpp"
+
+namespace locus::dist {
+
+// Local numbering of one rank: rows [0, num_own) are the owned nodes in increasing global id;
+// rows [num_own, num_own + num_halo) the halo, grouped by owner rank (increasing), increasing
+// global id within a group.
+struct LocalLayout {
+  int rank = 0, num_parts = 1;
+  std::vector<int32_t> owned, halo;  // global ids
+  struct Peer {
+    int rank = 0;
+    std::vector<int32_t> send_rows;          // owned local rows that `rank` holds as halo, in its order
+    int64_t recv_offset = 0, recv_count = 0;  // halo rows [num_own + recv_offset, + recv_count) come from `rank`
+  };
+  std::vector<Peer> peers;  // increasing rank; only ranks with something to send or receive
+  int64_t num_own() const { return static_cast<int64_t>(owned.size()); }
+  int64_t num_halo() const { return static_cast<int64_t>(halo.size()); }
+  int64_t num_send_rows() const;  // Σ peers' send_rows
+};
+
+// The layout of `rank` for destination-major graph g (edges s → d, row d) cut by part[node] in
+// [0, num_parts): the halo holds every source of an owned row that another rank owns.
+LocalLayout make_layout(const Csr& g, std::span<const int32_t> part, int rank, int num_parts);
+
+// What a localised Csr carries: the layout, the communicator, and the graph cut into its inner
+// part (sources owned: [num_dst, num_own]) and outer part (sources in the halo: [num_dst,
+// num_halo]), so gspmm multiplies the inner part while the halo rows are in flight.
+struct HaloLink {
+  std::shared_ptr<const LocalLayout> layout;
+  Comm* comm = nullptr;
+  Csr inner, outer;
+};
+
+// The owned rows of g (a global graph on the same nodes as the layout's), sources renumbered
+// locally (num_src = num_own + num_halo), rows sorted, weights kept, with a HaloLink. Throws if
+// an owned row has a source outside the layout (g has edges the layout's graph lacked).
+Csr localise(const Csr& g, std::shared_ptr<const LocalLayout> layout, Comm* comm);
+
+// One exchange over a link; every rank of the communicator must make the same calls in the
+// same order (messages are matched by order, tag 11 forward and 12 reverse).
+template <class T>
+class HaloExchange {
+ public:
+  explicit HaloExchange(const HaloLink& link) : link_(link) {}
+  HaloExchange(const HaloExchange&) = delete;
+  HaloExchange& operator=(const HaloExchange&) = delete;
+  ~HaloExchange();  // waits for anything still in flight
+  // Forward: posts the receives of the halo rows into halo_out [num_halo, cols] and sends the
+  // rows of own [num_own, cols] the peers need. halo_out is complete after wait().
+  void start_forward(const T* own, int64_t cols, T* halo_out);
+  // Reverse: sends halo gradient rows [num_halo, cols] to their owners and posts the receives
+  // of the gradients of this rank's rows; wait_add() adds them into own_grad [num_own, cols],
+  // peer by peer in rank order (a fixed summation order).
+  void start_reverse(const T* halo_grad, int64_t cols);
+  void wait();
+  void wait_add(T* own_grad);
+
+ private:
+  const HaloLink& link_;
+  int64_t cols_ = 0;
+  std::vector<T> send_, recv_;
+  std::vector<MPI_Request> requests_;
+};
+
+}  // namespace locus::dist

@@ -1,0 +1,202 @@
+// Partitioned message passing on MPI ranks (run as `scripts/mpirun.sh -np 2 test_dist`; one rank
+// works too): on every rank's owned rows, the partitioned gspmm, GCN and GAT layers give the
+// values and gradients of the same computation on the whole graph, in double precision; the
+// deterministic gradient sum adds in rank order. Every rank runs every case (the exchanges are
+// collective), so the cases use CHECK, never REQUIRE.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include "core/alloc.hpp"
+#include "core/dist/comm.hpp"
+#include "core/dist/halo.hpp"
+#include "core/ops/basic.hpp"
+#include "core/ops/message.hpp"
+#include "datasets/partition.hpp"
+#include "layers/gat.hpp"
+#include "layers/gcn.hpp"
+#include "tests/testing/gradcheck.hpp"
+
+using namespace locus;
+using locus::testing::random_matrix;
+
+namespace {
+
+dist::Comm& comm() { return dist::Comm::world(); }
+
+// A random undirected graph on n nodes (both directions stored), weights when asked; the last
+// `isolated` nodes have no edges.
+Csr random_graph(int64_t n, int64_t m, bool weighted, int64_t isolated = 0, uint64_t seed = 7) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int32_t> node(0, static_cast<int32_t>(n - isolated - 1));
+  std::uniform_real_distribution<float> w(0.5f, 2.0f);
+  std::vector<int32_t> src, dst;
+  std::vector<float> wt;
+  for (int64_t e = 0; e < m; ++e) {
+    const int32_t a = node(rng), b = node(rng);
+    const float x = w(rng);
+    src.push_back(a), dst.push_back(b), src.push_back(b), dst.push_back(a);
+    if (weighted) wt.push_back(x), wt.push_back(x);
+  }
+  return Csr::from_edges(n, src, dst, wt);
+}
+
+// The layouts used: METIS's cut, and a cut that gives the last rank only isolated nodes (no
+// halo, nothing to send) while the others still exchange.
+std::vector<std::vector<int32_t>> cuts(const Csr& g, int64_t isolated) {
+  const int p = comm().size();
+  std::vector<std::vector<int32_t>> out{metis_partition(g, p)};
+  if (p > 1) {
+    std::vector<int32_t> part(static_cast<size_t>(g.num_dst));
+    const int64_t connected = g.num_dst - isolated;
+    for (int64_t v = 0; v < g.num_dst; ++v) part[v] = v < connected ? static_cast<int32_t>(v % (p - 1)) : p - 1;
+    out.push_back(part);
+  }
+  return out;
+}
+
+MatD rows_of(const MatD& m, const std::vector<int32_t>& rows) {
+  MatD out(static_cast<Eigen::Index>(rows.size()), m.cols());
+  for (size_t i = 0; i < rows.size(); ++i) out.row(static_cast<Eigen::Index>(i)) = m.row(rows[i]);
+  return out;
+}
+
+double max_diff(const MatD& a, const MatD& b) {
+  if (a.rows() != b.rows() || a.cols() != b.cols()) return 1e300;
+  return a.size() ? (a - b).cwiseAbs().maxCoeff() : 0.0;
+}
+
+}  // namespace
+
+TEST_CASE("the layouts of all ranks agree: what one sends is what the other expects") {
+  const Csr g = random_graph(60, 90, false, 4);
+  for (const auto& part : cuts(g, 4)) {
+    const dist::LocalLayout l = dist::make_layout(g, part, comm().rank(), comm().size());
+    // Every rank lists, per peer, the global ids it sends; gathered, they must equal the
+    // receiver's halo group for that sender.
+    for (int r = 0; r < comm().size(); ++r)
+      for (int q = 0; q < comm().size(); ++q) {
+        if (r == q) continue;
+        const dist::LocalLayout lr = dist::make_layout(g, part, r, comm().size());
+        const dist::LocalLayout lq = dist::make_layout(g, part, q, comm().size());
+        std::vector<int32_t> sent, expected;
+        for (const auto& p : lr.peers)
+          if (p.rank == q)
+            for (int32_t row : p.send_rows) sent.push_back(lr.owned[row]);
+        for (const auto& p : lq.peers)
+          if (p.rank == r)
+            for (int64_t i = 0; i < p.recv_count; ++i) expected.push_back(lq.halo[p.recv_offset + i]);
+        CHECK(sent == expected);
+      }
+    // The halo is exactly the remote sources of owned rows.
+    std::vector<int32_t> remote;
+    for (int32_t d : l.owned)
+      for (int64_t p = g.indptr[d]; p < g.indptr[d + 1]; ++p)
+        if (part[g.indices[p]] != comm().rank()) remote.push_back(g.indices[p]);
+    std::sort(remote.begin(), remote.end());
+    remote.erase(std::unique(remote.begin(), remote.end()), remote.end());
+    std::vector<int32_t> halo = l.halo;
+    std::sort(halo.begin(), halo.end());
+    CHECK(halo == remote);
+  }
+}
+
+TEST_CASE("partitioned gspmm equals the whole graph's, values and gradients") {
+  for (bool weighted : {false, true})
+    for (auto red : {ops::Reduce::Sum, ops::Reduce::Mean}) {
+      const Csr g = random_graph(50, 80, weighted, 3);
+      const MatD x = random_matrix(50, 5, 1), w = random_matrix(50, 5, 2);
+      // Whole graph, on every rank.
+      Tape<double> ref;
+      Var xr = ref.leaf(x);
+      Var yr = ops::gspmm(ref, GraphRef(g), xr, red);
+      ref.backward(ops::weighted_sum(ref, yr, w));
+      for (const auto& part : cuts(g, 3)) {
+        auto layout = std::make_shared<const dist::LocalLayout>(dist::make_layout(g, part, comm().rank(), comm().size()));
+        const Csr local = dist::localise(g, layout, &comm());
+        Tape<double> t;
+        Var xl = t.leaf(rows_of(x, layout->owned));
+        Var yl = ops::gspmm(t, GraphRef(local), xl, red);
+        t.backward(ops::weighted_sum(t, yl, rows_of(w, layout->owned)));
+        CHECK(max_diff(MatD(t.value(yl)), rows_of(MatD(ref.value(yr)), layout->owned)) < 1e-12);
+        CHECK(max_diff(MatD(t.grad(xl)), rows_of(MatD(ref.grad(xr)), layout->owned)) < 1e-12);
+      }
+    }
+}
+
+TEST_CASE("partitioned GCN and GAT layers equal the whole graph's, values and parameter gradients") {
+  const Csr raw = random_graph(48, 70, false, 2, 11);
+  const MatD x = random_matrix(48, 6, 3), w3 = random_matrix(48, 3, 4), w8 = random_matrix(48, 8, 5);
+  for (const auto& part : cuts(raw, 2)) {
+    auto layout = std::make_shared<const dist::LocalLayout>(dist::make_layout(raw, part, comm().rank(), comm().size()));
+    for (bool gat : {false, true}) {
+      const Csr whole = gat ? gat_graph(raw) : gcn_normalize(raw);
+      const Csr local = dist::localise(whole, layout, &comm());
+      const MatD& w = gat ? w8 : w3;
+      auto run = [&](const Csr& g, const MatD& xin, const MatD& win, MatD& y, std::vector<double>& grads) {
+        ParamStore<double> store;
+        Rng rng(5);
+        Tape<double> t;
+        Var out;
+        if (gat) {
+          GatOptions opt;
+          opt.heads = 2;
+          GatConv<double> layer(store, rng, "gat", 6, 4, opt);
+          out = layer.forward(t, GraphRef(g), Features<double>{t.constant(xin), nullptr}, false, 0);
+        } else {
+          GcnConv<double> layer(store, rng, "gcn", 6, 3);
+          out = layer.forward(t, g, Features<double>{t.constant(xin), nullptr});
+        }
+        store.zero_grad();
+        t.backward(ops::weighted_sum(t, out, win));
+        y = t.value(out);
+        grads.assign(store.grads().begin(), store.grads().end());
+      };
+      MatD y_ref, y_loc;
+      std::vector<double> g_ref, g_loc;
+      run(whole, x, w, y_ref, g_ref);
+      run(local, rows_of(x, layout->owned), rows_of(w, layout->owned), y_loc, g_loc);
+      comm().sum(g_loc.data(), static_cast<int64_t>(g_loc.size()), true);  // the ranks' shares add up
+      CHECK(max_diff(y_loc, rows_of(y_ref, layout->owned)) < 1e-12);
+      REQUIRE(g_loc.size() == g_ref.size());
+      double worst = 0;
+      for (size_t i = 0; i < g_ref.size(); ++i) worst = std::max(worst, std::abs(g_loc[i] - g_ref[i]));
+      CHECK(worst < 1e-11);
+    }
+  }
+}
+
+TEST_CASE("deterministic gradient sum adds in rank order on every rank") {
+  const int p = comm().size();
+  std::vector<float> v(1000), expected(1000, 0.0f);
+  auto value = [](int r, size_t i) { return 1.0f / static_cast<float>(3 + 7 * r + static_cast<int>(i % 13)) * (i % 2 ? 1e4f : 1e-4f); };
+  // Every rank's vector, stored first (so the compiler cannot fuse a product into the sums).
+  std::vector<std::vector<float>> all(static_cast<size_t>(p), std::vector<float>(v.size()));
+  for (int r = 0; r < p; ++r)
+    for (size_t i = 0; i < v.size(); ++i) all[r][i] = value(r, i);
+  v = all[comm().rank()];
+  for (size_t i = 0; i < v.size(); ++i) {
+    expected[i] = all[0][i];
+    for (int r = 1; r < p; ++r) expected[i] += all[r][i];
+  }
+  comm().sum(v.data(), static_cast<int64_t>(v.size()), true);
+  CHECK(v == expected);  // bit for bit
+  std::vector<float> fast(1000);
+  fast = all[comm().rank()];
+  comm().sum(fast.data(), static_cast<int64_t>(fast.size()), false);  // MPI's order: close, not equal
+  for (size_t i = 0; i < fast.size(); ++i) CHECK(std::abs(fast[i] - expected[i]) <= 1e-5f * std::abs(expected[i]));
+  CHECK(comm().sum(int64_t{comm().rank() + 1}) == int64_t{p} * (p + 1) / 2);
+}
+
+int main(int argc, char** argv) {
+  locus::configure_allocator();
+  dist::Comm& c = dist::Comm::world();
+  doctest::Context context(argc, argv);
+  const int rc = context.run();
+  // The run fails when any rank failed.
+  const int64_t failed = c.sum(int64_t{rc != 0});
+  if (c.rank() == 0) std::printf("test_dist: %d ranks, %lld failed\n", c.size(), static_cast<long long>(failed));
+  dist::Comm::finalize();
+  return failed ? 1 : 0;
+}
