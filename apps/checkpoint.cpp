@@ -1,86 +1,28 @@
 #include "apps/checkpoint.hpp"
 
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <type_traits>
 
+#include "core/binary_file.hpp"
 #include "core/error.hpp"
 #include "core/io.hpp"
 
 namespace locus {
 namespace {
 
-// File layout: "LOCUSCKP" | u32 version | u64 payload bytes | payload | u64 FNV-1a(payload).
-// Numbers are stored in the machine's byte order: a checkpoint resumes on the machine type
-// that wrote it (bit-identical results need the same arithmetic anyway).
-constexpr char kMagic[8] = {'L', 'O', 'C', 'U', 'S', 'C', 'K', 'P'};
-constexpr uint32_t kVersion = 1;
-
-class Writer {
- public:
-  template <class T>
-  void pod(T x) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    out_.append(reinterpret_cast<const char*>(&x), sizeof x);
-  }
-  void str(const std::string& s) {
-    pod<uint64_t>(s.size());
-    out_ += s;
-  }
-  template <class T>
-  void vec(const std::vector<T>& v) {
-    pod<uint64_t>(v.size());
-    out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
-  }
-  std::string& bytes() { return out_; }
-
- private:
-  std::string out_;
-};
-
-class Reader {
- public:
-  Reader(const std::string& path, const char* data, size_t size) : path_(path), p_(data), end_(data + size) {}
-  template <class T>
-  T pod() {
-    T x;
-    need(sizeof x);
-    std::memcpy(&x, p_, sizeof x);
-    p_ += sizeof x;
-    return x;
-  }
-  std::string str() {
-    const uint64_t n = pod<uint64_t>();
-    need(n);
-    std::string s(p_, n);
-    p_ += n;
-    return s;
-  }
-  template <class T>
-  std::vector<T> vec() {
-    const uint64_t n = pod<uint64_t>();
-    if (n > static_cast<uint64_t>(end_ - p_) / sizeof(T)) corrupt();
-    std::vector<T> v(n);
-    if (n > 0) std::memcpy(v.data(), p_, n * sizeof(T));  // an empty vector's data() may be null
-    p_ += n * sizeof(T);
-    return v;
-  }
-  bool at_end() const { return p_ == end_; }
-  [[noreturn]] void corrupt() const {
-    throw_input_error(path_, 0, "checkpoint is truncated or corrupt:", path_,
-                      "delete it (and its out_dir) to start the training over");
-  }
-
- private:
-  void need(uint64_t n) const {
-    if (n > static_cast<uint64_t>(end_ - p_)) corrupt();
-  }
-  std::string path_;
-  const char* p_;
-  const char* end_;
-};
+// A checkpoint resumes on the machine type that wrote it (bit-identical results need the same
+// arithmetic anyway), so the machine's byte order is fine (core/binary_file.hpp).
+const BinaryFormat& checkpoint_format() {
+  static const BinaryFormat f{{'L', 'O', 'C', 'U', 'S', 'C', 'K', 'P'},
+                              1,
+                              "checkpoint",
+                              "out_dir holds another program's checkpoint.bin; choose another out_dir",
+                              "finish it with the Locus that wrote it, or delete out_dir to start over",
+                              "delete it (and its out_dir) to start the training over"};
+  return f;
+}
+using Writer = BinaryWriter;
+using Reader = BinaryReader;
 
 void put_run(Writer& w, const RunResult& r) {
   w.pod(r.seed);
@@ -149,44 +91,14 @@ void save_checkpoint(const std::string& path, const TrainCheckpoint& ck) {
   w.vec(ck.optim_m);
   w.vec(ck.optim_v);
 
-  const std::string& payload = w.bytes();
-  std::string file(kMagic, sizeof kMagic);
-  Writer head;
-  head.pod(kVersion);
-  head.pod<uint64_t>(payload.size());
-  file += head.bytes();
-  file += payload;
-  Writer tail;
-  tail.pod(fnv1a64(payload.data(), payload.size()));
-  file += tail.bytes();
-  write_file_atomic(path, file);
+  write_binary_file(path, checkpoint_format(), w.bytes());
 }
 
 TrainCheckpoint load_checkpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_input_error(path, 0, "cannot read the checkpoint", path, "check its permissions");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  const std::string bytes = buf.str();
-  Reader head(path, bytes.data(), bytes.size());
-  if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
-    throw_input_error(path, 0, "not a Locus checkpoint:", path,
-                      "out_dir holds another program's checkpoint.bin; choose another out_dir");
-  for (size_t i = 0; i < sizeof kMagic; ++i) head.pod<char>();
-  const auto version = head.pod<uint32_t>();
-  if (version != kVersion)
-    throw_input_error(path, 0, "checkpoint format version " + std::to_string(version) + " (this Locus reads " +
-                                   std::to_string(kVersion) + "):",
-                      path, "finish it with the Locus that wrote it, or delete out_dir to start over");
-  const auto size = head.pod<uint64_t>();
-  const size_t start = sizeof kMagic + sizeof(uint32_t) + sizeof(uint64_t);
-  if (bytes.size() < start + sizeof(uint64_t) || size != bytes.size() - start - sizeof(uint64_t)) head.corrupt();
-  const char* payload = bytes.data() + start;
-  uint64_t sum;
-  std::memcpy(&sum, payload + size, sizeof sum);
-  if (sum != fnv1a64(payload, size)) head.corrupt();
-
-  Reader r(path, payload, size);
+  const std::string bytes = read_binary_file(path, checkpoint_format());
+  const char* payload = bytes.data();
+  const size_t size = bytes.size();
+  Reader r(path, checkpoint_format(), payload, size);
   TrainCheckpoint ck;
   const auto lines = r.pod<uint64_t>();
   if (lines > size) r.corrupt();

@@ -58,7 +58,9 @@ void run_partition(const PartitionOptions& opt, std::ostream& out) {
   p.part = metis_partition(graph, opt.parts, opt.seed);
   const auto t2 = Clock::now();
   const PartitionStats stats = partition_stats(graph, p.part, opt.parts);
-  write_partition_folder(p, stats, opt.force);
+  // Per-part training data (part-K.bin) for node classification, the task partitioned training runs.
+  const bool node_task = ds.task == Task::NodeClassification && !ds.labels.empty();
+  write_partition_folder(p, stats, node_task ? &ds : nullptr, node_task ? &graph : nullptr, opt.force);
   const auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
   out << fmt::format("locus partition: {} ({} nodes, {} edges) into {} parts with METIS (seed {}): load {:.2f} s, "
                      "partition {:.2f} s\n",

@@ -47,9 +47,17 @@ using Clock = std::chrono::steady_clock;
 
 // Features for the model: the dataset's (row-normalised when asked), or one-hot identity
 // features when the dataset has none. run_training keeps them sparse or densifies them by density.
-std::shared_ptr<const SpMat> model_features(const Dataset& ds, const std::string& norm) {
+// A rank of a partitioned training holds only its owned rows (`owned`: their global ids, for
+// the identity features).
+std::shared_ptr<const SpMat> model_features(const Dataset& ds, const std::string& norm,
+                                            const std::vector<int32_t>* owned = nullptr) {
   SpMat x;
-  if (ds.num_features() == 0) {
+  if (ds.num_features() == 0 && owned) {
+    x.resize(static_cast<Eigen::Index>(owned->size()), ds.num_nodes);
+    std::vector<Eigen::Triplet<float>> t;
+    for (size_t i = 0; i < owned->size(); ++i) t.emplace_back(static_cast<Eigen::Index>(i), (*owned)[i], 1.0f);
+    x.setFromTriplets(t.begin(), t.end());
+  } else if (ds.num_features() == 0) {
     x.resize(ds.num_nodes, ds.num_nodes);
     x.setIdentity();
   } else {
@@ -163,64 +171,74 @@ void write_run_csv(const std::string& out_dir, const std::string& metric, size_t
   write_file_atomic((std::filesystem::path(out_dir) / fmt::format("run_{}_seed_{}.csv", index, r.seed)).string(), csv);
 }
 
-// This rank's share of a partitioned training (dataset.partitions): the layout, and the labels,
-// split rows and features of its owned nodes in local numbering.
+// This rank's share of a partitioned training (dataset.partitions), read from its part file
+// alone: the layout, its part of the graph (local numbering) and, as `data`, a Dataset of its
+// owned rows (features, labels, split rows) with the whole graph's node count.
 struct RankPart {
   dist::Comm* comm = nullptr;
   std::shared_ptr<const dist::LocalLayout> layout;
-  std::vector<int32_t> labels, train, val, test;  // local rows
-  int64_t local_edges = 0;                        // in-edges of the owned nodes
-  PartitionStats stats;
+  Csr graph;
+  Dataset data;
+  int64_t num_edges = 0, num_train = 0, num_val = 0, num_test = 0;  // the whole graph's and split's
+  int64_t cut_edges = 0, halo_rows = 0;                            // over all ranks
 };
 
-RankPart make_rank_part(const ExperimentConfig& cfg, const Dataset& ds, const Csr& graph) {
+RankPart load_rank_part(const ExperimentConfig& cfg) {
+  namespace fs = std::filesystem;
   RankPart rp;
   rp.comm = &dist::Comm::world();
   const int rank = rp.comm->rank(), size = rp.comm->size();
-  const PartitionFolder pf = read_partition_folder(cfg.dataset.partitions);
-  const std::string meta = (std::filesystem::path(cfg.dataset.partitions) / "partition.yaml").string();
-  if (pf.num_parts != size)
-    throw_input_error(meta, 0, fmt::format("the partition has {} parts but {} MPI ranks are running:", pf.num_parts, size),
+  const PartitionFolder meta = read_partition_meta(cfg.dataset.partitions);
+  const std::string yaml = (fs::path(cfg.dataset.partitions) / "partition.yaml").string();
+  if (meta.num_parts != size)
+    throw_input_error(yaml, 0, fmt::format("the partition has {} parts but {} MPI ranks are running:", meta.num_parts, size),
                       std::to_string(size),
-                      fmt::format("launch with mpirun -np {} (or partition again with --parts {})", pf.num_parts, size));
-  if (ds.is_sentences() || ds.task != Task::NodeClassification)
-    throw_input_error(meta, 0, "partitioned training is for node classification on an edge-list graph, got", ds.name,
-                      "train it on one process (drop dataset.partitions)");
-  if (pf.num_nodes != ds.num_nodes || pf.num_edges != graph.num_edges() || pf.graph_checksum != graph_checksum(graph))
-    throw_input_error(meta, 0,
-                      fmt::format("the partition was cut from another graph ({} nodes, {} edges; this dataset has {} "
-                                  "and {}, or other edges):",
-                                  pf.num_nodes, pf.num_edges, ds.num_nodes, graph.num_edges()),
-                      pf.dataset, "partition this dataset: locus partition DATASET --parts " + std::to_string(size));
-  rp.layout = std::make_shared<const dist::LocalLayout>(dist::make_layout(graph, pf.part, rank, size));
-  rp.stats = partition_stats(graph, pf.part, size);
-  const auto& owned = rp.layout->owned;
-  std::vector<int32_t> local(static_cast<size_t>(ds.num_nodes), -1);
-  for (size_t i = 0; i < owned.size(); ++i) {
-    local[owned[i]] = static_cast<int32_t>(i);
-    rp.labels.push_back(ds.labels[owned[i]]);
-    rp.local_edges += graph.indptr[owned[i] + 1] - graph.indptr[owned[i]];
+                      fmt::format("launch with mpirun -np {} (or partition again with --parts {})", meta.num_parts, size));
+  // The config's dataset must be the one that was cut (its path as written by locus partition).
+  const std::string want = cfg.dataset.path.empty() ? cfg.dataset.name : cfg.dataset.path;
+  std::error_code ec;
+  const bool same = meta.dataset == want || (!cfg.dataset.path.empty() && fs::equivalent(meta.dataset, want, ec));
+  if (!same)
+    throw_input_error(yaml, 0, "the partition was cut from another dataset (" + meta.dataset + "), the config trains",
+                      want, "partition this dataset: locus partition " + want + " --parts " + std::to_string(size));
+  PartData pd;
+  {
+    const std::string file = part_file(cfg.dataset.partitions, rank);
+    if (!fs::exists(file, ec))
+      throw_input_error(file, 0, "the partition folder has no part file for rank " + std::to_string(rank) + ":", file,
+                        "it holds no training data (a link-prediction dataset?); partitioned training is for node "
+                        "classification: locus partition DATASET --parts " + std::to_string(size));
+    pd = read_part(file);
+    if (pd.rank != rank || pd.num_parts != size || pd.num_nodes != meta.num_nodes ||
+        pd.graph_checksum != meta.graph_checksum)
+      throw_input_error(file, 0, "this part file does not belong to partition.yaml beside it:", file,
+                        "rewrite the partition folder with locus partition");
   }
-  auto localise_ids = [&](const std::vector<int32_t>& ids, std::vector<int32_t>& out) {
-    for (int32_t g : ids)
-      if (local[g] >= 0) out.push_back(local[g]);
-  };
-  localise_ids(ds.train, rp.train);
-  localise_ids(ds.val, rp.val);
-  localise_ids(ds.test, rp.test);
+  if (pd.num_train == 0)
+    throw_input_error(yaml, 0, "the split has no training nodes:", pd.name, "Give split.train ids");
+  rp.layout = std::make_shared<const dist::LocalLayout>(std::move(pd.layout));
+  rp.graph = std::move(pd.graph);
+  Dataset& d = rp.data;
+  d.name = pd.name;
+  d.source = part_file(cfg.dataset.partitions, rank);
+  d.task = Task::NodeClassification;
+  d.num_nodes = pd.num_nodes;
+  d.features = std::move(pd.features);
+  d.labels = std::move(pd.labels);
+  d.num_classes = pd.num_classes;
+  d.train = std::move(pd.train);
+  d.val = std::move(pd.val);
+  d.test = std::move(pd.test);
+  rp.num_edges = pd.num_edges;
+  rp.num_train = pd.num_train;
+  rp.num_val = pd.num_val;
+  rp.num_test = pd.num_test;
+  // Edges into owned rows from the halo are this rank's share of the cut.
+  int64_t cut = 0;
+  for (int32_t src : rp.graph.indices) cut += src >= rp.layout->num_own();
+  rp.cut_edges = rp.comm->sum(cut);
+  rp.halo_rows = rp.comm->sum(rp.layout->num_halo());
   return rp;
-}
-
-// The rows of x listed in `rows`, in that order.
-std::shared_ptr<const SpMat> select_rows(const SpMat& x, const std::vector<int32_t>& rows) {
-  SpMat out(static_cast<Eigen::Index>(rows.size()), x.cols());
-  std::vector<Eigen::Triplet<float>> t;
-  for (size_t i = 0; i < rows.size(); ++i)
-    for (SpMat::InnerIterator it(x, rows[i]); it; ++it)
-      t.emplace_back(static_cast<Eigen::Index>(i), it.col(), it.value());
-  out.setFromTriplets(t.begin(), t.end());
-  out.makeCompressed();
-  return std::make_shared<const SpMat>(std::move(out));
 }
 
 // Correct predictions among the rows idx.
@@ -313,7 +331,10 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bo
     }
   }
 
-  Dataset ds = load(cfg);
+  // Partitioned training reads this rank's part file only; otherwise the whole dataset.
+  std::optional<RankPart> part;
+  if (partitioned) part = load_rank_part(cfg);
+  Dataset ds = part ? std::move(part->data) : load(cfg);
   // Config keys that do not fit this dataset, reported where they were set.
   if (ds.task != Task::NodeClassification && cfg.train.select == "val_acc_loss")
     config_error(cfg, "train.select", "train.select val_acc_loss is for node classification, got",
@@ -328,12 +349,15 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bo
                              ds.num_nodes),
                  fmt::format("set posenc_LapPE.eigen.max_freqs to at most {}", ds.num_nodes - 1));
   // The topology: an edge-list graph, or for sentence datasets a batch of complete graphs.
-  const Csr graph = ds.is_sentences() ? Csr() : Csr::from_edges(ds.num_nodes, ds.src, ds.dst, ds.weight);
+  // (A rank: its part, in local numbering.)
+  const Csr graph = part                ? std::move(part->graph)
+                    : ds.is_sentences() ? Csr()
+                                        : Csr::from_edges(ds.num_nodes, ds.src, ds.dst, ds.weight);
   const Dense sentences = ds.is_sentences() ? Dense::blocks(ds.blocks) : Dense();
-  std::optional<RankPart> part;
-  if (partitioned) part = make_rank_part(cfg, ds, graph);
-  auto x = model_features(ds, cfg.dataset.feature_norm);
-  if (part) x = select_rows(*x, part->layout->owned);  // this rank's rows
+  // Whole-split sizes (a rank's ds lists its own rows only).
+  const size_t num_train = part ? part->num_train : ds.train.size(), num_val = part ? part->num_val : ds.val.size(),
+               num_test = part ? part->num_test : ds.test.size();
+  auto x = model_features(ds, cfg.dataset.feature_norm, part ? &part->layout->owned : nullptr);
   const int64_t feature_nnz = x->nonZeros();
   const int64_t in_dim = x->cols();
   // Mostly-zero features (bags of words) stay sparse; dense ones (embeddings, generated
@@ -342,7 +366,7 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bo
   const Mat x_dense = density >= 0.25 ? Mat(*x) : Mat();
   if (x_dense.size() > 0) x.reset();
   // The edge list and raw features are no longer needed: free them before training.
-  const int64_t num_edges = ds.is_sentences() ? sentences.num_edge_slots() : ds.num_edges();
+  const int64_t num_edges = part ? part->num_edges : ds.is_sentences() ? sentences.num_edge_slots() : ds.num_edges();
   const int64_t num_raw_features = ds.num_features();
   const bool pair_task = ds.task != Task::NodeClassification;
   if (!pair_task) {  // pair tasks split the edges per run
@@ -389,7 +413,7 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bo
   {
     GraphShape shape;
     shape.num_nodes = part ? part->layout->num_own() + part->layout->num_halo() : ds.num_nodes;
-    shape.num_edges = ds.is_sentences() ? 0 : part ? part->local_edges : graph.num_edges();
+    shape.num_edges = ds.is_sentences() ? 0 : graph.num_edges();
     shape.weighted = graph.has_weights();
     shape.feature_nnz = feature_nnz;
     shape.dense_input = x_dense.size() > 0;
@@ -451,7 +475,7 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bo
   else
     log << fmt::format("locus train: {} ({} nodes, {} edges, {} features{}, {} classes; split {}/{}/{})\n", ds.name,
                        ds.num_nodes, num_edges, in_dim, num_raw_features ? "" : " one-hot", ds.num_classes,
-                       ds.train.size(), ds.val.size(), ds.test.size());
+                       num_train, num_val, num_test);
   log << fmt::format("model: {}, act {}, dropout {}, {} lr {} wd {} ({}), {} epochs, {} runs, {} threads\n", s.model,
                      cfg.gnn.act, cfg.gnn.dropout, cfg.optim.optimizer, cfg.optim.base_lr, cfg.optim.weight_decay,
                      cfg.optim.weight_decay_on, cfg.optim.max_epoch, cfg.num_runs, threads);
@@ -464,10 +488,10 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bo
   };
   if (pair_task) s.metric = "auc";
   // Node labels and split rows as this process numbers them (a rank: its owned rows only).
-  const std::vector<int32_t>& labels = part ? part->labels : ds.labels;
-  const std::vector<int32_t>& train_rows = part ? part->train : ds.train;
-  const std::vector<int32_t>& val_rows = part ? part->val : ds.val;
-  const std::vector<int32_t>& test_rows = part ? part->test : ds.test;
+  const std::vector<int32_t>& labels = ds.labels;
+  const std::vector<int32_t>& train_rows = ds.train;
+  const std::vector<int32_t>& val_rows = ds.val;
+  const std::vector<int32_t>& test_rows = ds.test;
   // Accuracy over a split (all ranks' rows), and the mean NLL of the validation rows.
   auto split_accuracy = [&](const Mat& logp, const std::vector<int32_t>& rows, size_t global_rows) {
     if (!comm) return accuracy(logp, labels, rows);
@@ -477,10 +501,10 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bo
   auto val_nll = [&](const Mat& logp) {
     if (!comm) return nll(logp, labels, val_rows);
     const double sum = comm->sum(nll(logp, labels, val_rows) * static_cast<double>(val_rows.size()));
-    return ds.val.empty() ? 0.0 : sum / static_cast<double>(ds.val.size());
+    return num_val == 0 ? 0.0 : sum / static_cast<double>(num_val);
   };
   std::vector<double> comm_bytes, comm_wait;  // per timed training epoch (partitioned training)
-  const bool has_val = pair_task || !ds.val.empty();
+  const bool has_val = pair_task || num_val > 0;
   const bool select_acc_loss = cfg.train.select == "val_acc_loss";
 
   // Checkpoints: the finished runs plus, mid-run, the state below; written at every
@@ -593,13 +617,13 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bo
           loss = ops::bce_with_logits(tape, ops::pair_dot(tape, out, split->train.u, split->train.v), split->train.target);
         } else if (!part) {
           loss = ops::nll_loss(tape, out, ds.labels, ds.train);
-        } else if (part->train.empty()) {
+        } else if (train_rows.empty()) {
           // No training rows here: a zero loss that still runs the backward pass (and its exchanges).
           loss = ops::weighted_sum(tape, out, Mat(Mat::Zero(tape.rows(out), tape.cols(out))));
         } else {
           // This rank's share of the global mean: the ranks' gradients then simply add up.
           loss = ops::scale(tape, ops::nll_loss(tape, out, labels, train_rows),
-                            static_cast<float>(static_cast<double>(train_rows.size()) / static_cast<double>(ds.train.size())));
+                            static_cast<float>(static_cast<double>(train_rows.size()) / static_cast<double>(num_train)));
         }
       }
       // Numeric faults (core/numeric_guard.hpp) stop training naming the epoch, op and layer.
@@ -626,8 +650,8 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bo
       const EpochMetrics m =
           split ? EpochMetrics{epoch, loss_value, pair_auc(eval, split->train), pair_auc(eval, split->val),
                                pair_auc(eval, split->test), ms}
-                : EpochMetrics{epoch, loss_value, split_accuracy(eval, train_rows, ds.train.size()),
-                               split_accuracy(eval, val_rows, ds.val.size()), split_accuracy(eval, test_rows, ds.test.size()),
+                : EpochMetrics{epoch, loss_value, split_accuracy(eval, train_rows, num_train),
+                               split_accuracy(eval, val_rows, num_val), split_accuracy(eval, test_rows, num_test),
                                ms};
       run.history.push_back(m);
       run.epochs_run = epoch;
@@ -705,8 +729,8 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bo
     s.rank = comm->rank();
     s.num_ranks = comm->size();
     s.partitions = cfg.dataset.partitions;
-    s.cut_edges = part->stats.cut_edges;
-    for (const auto& p : part->stats.parts) s.halo_rows += p.halo;
+    s.cut_edges = part->cut_edges;
+    s.halo_rows = part->halo_rows;
     s.comm_bytes_per_epoch = median(comm_bytes);
     s.comm_wait_ms = median(comm_wait);
   }

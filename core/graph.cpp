@@ -101,7 +101,7 @@ Csr Csr::symmetrise() const {
 }
 
 Csr Csr::add_self_loops(float w) const {
-  check(num_dst == num_src, "Csr::add_self_loops: graph is not square");
+  check(num_src >= num_dst, "Csr::add_self_loops: fewer sources than destinations");
   // Rows stay sorted: the loop goes in before the first source larger than the row's node.
   // The result carries weights when this graph does or when w != 1.
   const bool weighted = has_weights() || w != 1.0f;

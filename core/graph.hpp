@@ -36,7 +36,8 @@ struct Csr {
 
   // Adds the reverse of every edge that lacks one (a reverse edge copies its weight); square only.
   Csr symmetrise() const;
-  // Adds a self loop of weight w to every node without one; square only.
+  // Adds a self loop of weight w to every node without one. Row d's loop is source d: a square
+  // graph, or a rank's part (sources [0, num_dst) are the rows' own nodes, then the halo).
   Csr add_self_loops(float w = 1.0f) const;
   Csr remove_self_loops() const;
   // Number of in-edges per destination / out-edges per source (unweighted counts).

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/binary_file.hpp"
 #include "core/error.hpp"
 #include "core/io.hpp"
 #include "core/yaml_input.hpp"
@@ -119,7 +120,166 @@ uint64_t graph_checksum(const Csr& g) {
   return fnv1a64(g.indices.data(), g.indices.size() * sizeof(int32_t), h);
 }
 
-void write_partition_folder(const PartitionFolder& p, const PartitionStats& stats, bool overwrite) {
+PartData make_part(const Dataset& ds, const Csr& graph, const std::vector<int32_t>& part, int rank, int num_parts,
+                   const std::string& dataset) {
+  PartData p;
+  p.dataset = dataset;
+  p.name = ds.name;
+  p.rank = rank;
+  p.num_parts = num_parts;
+  p.num_nodes = ds.num_nodes;
+  p.num_edges = graph.num_edges();
+  p.num_train = static_cast<int64_t>(ds.train.size());
+  p.num_val = static_cast<int64_t>(ds.val.size());
+  p.num_test = static_cast<int64_t>(ds.test.size());
+  p.num_classes = ds.num_classes;
+  p.graph_checksum = graph_checksum(graph);
+  p.layout = dist::make_layout(graph, part, rank, num_parts);
+  p.graph = dist::extract_rows(graph, p.layout);
+  const auto& owned = p.layout.owned;
+  std::vector<int32_t> local(static_cast<size_t>(ds.num_nodes), -1);
+  std::vector<Eigen::Triplet<float>> t;
+  for (size_t i = 0; i < owned.size(); ++i) {
+    local[owned[i]] = static_cast<int32_t>(i);
+    p.labels.push_back(ds.labels.empty() ? -1 : ds.labels[owned[i]]);
+    if (ds.features.cols() > 0)
+      for (SpMat::InnerIterator it(ds.features, owned[i]); it; ++it)
+        t.emplace_back(static_cast<Eigen::Index>(i), it.col(), it.value());
+  }
+  p.features.resize(static_cast<Eigen::Index>(owned.size()), ds.features.cols());
+  p.features.setFromTriplets(t.begin(), t.end());
+  p.features.makeCompressed();
+  for (auto [ids, rows] : {std::pair{&ds.train, &p.train}, std::pair{&ds.val, &p.val}, std::pair{&ds.test, &p.test}})
+    for (int32_t g : *ids)
+      if (local[g] >= 0) rows->push_back(local[g]);
+  return p;
+}
+
+std::string part_file(const std::string& dir, int rank) {
+  return (std::filesystem::path(dir) / ("part-" + std::to_string(rank) + ".bin")).string();
+}
+
+namespace {
+const BinaryFormat& part_format() {
+  static const BinaryFormat f{{'L', 'O', 'C', 'U', 'S', 'P', 'R', 'T'},
+                              1,
+                              "partition part",
+                              "the partition folder holds another program's file; rewrite it with locus partition",
+                              "rewrite the partition folder with this version's locus partition",
+                              "rewrite the partition folder with locus partition"};
+  return f;
+}
+}  // namespace
+
+void write_part(const std::string& path, const PartData& p) {
+  BinaryWriter w;
+  w.str(p.dataset);
+  w.str(p.name);
+  for (int v : {p.rank, p.num_parts}) w.pod(v);
+  for (int64_t v : {p.num_nodes, p.num_edges, p.num_train, p.num_val, p.num_test}) w.pod(v);
+  w.pod(p.num_classes);
+  w.pod(p.graph_checksum);
+  const dist::LocalLayout& l = p.layout;
+  w.vec(l.owned);
+  w.vec(l.halo);
+  w.pod<uint64_t>(l.peers.size());
+  for (const auto& peer : l.peers) {
+    w.pod(peer.rank);
+    w.vec(peer.send_rows);
+    w.pod(peer.recv_offset);
+    w.pod(peer.recv_count);
+  }
+  w.pod(p.graph.num_dst);
+  w.pod(p.graph.num_src);
+  w.vec(p.graph.indptr);
+  w.vec(p.graph.indices);
+  w.vec(p.graph.weights);
+  const SpMat& x = p.features;
+  w.pod<int64_t>(x.rows());
+  w.pod<int64_t>(x.cols());
+  w.vec(std::vector<int>(x.outerIndexPtr(), x.outerIndexPtr() + x.rows() + 1));
+  w.vec(std::vector<int>(x.innerIndexPtr(), x.innerIndexPtr() + x.nonZeros()));
+  w.vec(std::vector<float>(x.valuePtr(), x.valuePtr() + x.nonZeros()));
+  w.vec(p.labels);
+  w.vec(p.train);
+  w.vec(p.val);
+  w.vec(p.test);
+  write_binary_file(path, part_format(), w.bytes());
+}
+
+PartData read_part(const std::string& path) {
+  const std::string bytes = read_binary_file(path, part_format());
+  BinaryReader r(path, part_format(), bytes.data(), bytes.size());
+  PartData p;
+  p.dataset = r.str();
+  p.name = r.str();
+  p.rank = r.pod<int>();
+  p.num_parts = r.pod<int>();
+  for (int64_t* v : {&p.num_nodes, &p.num_edges, &p.num_train, &p.num_val, &p.num_test}) *v = r.pod<int64_t>();
+  p.num_classes = r.pod<int32_t>();
+  p.graph_checksum = r.pod<uint64_t>();
+  dist::LocalLayout& l = p.layout;
+  l.rank = p.rank;
+  l.num_parts = p.num_parts;
+  l.owned = r.vec<int32_t>();
+  l.halo = r.vec<int32_t>();
+  const uint64_t peers = r.count();
+  for (uint64_t i = 0; i < peers; ++i) {
+    dist::LocalLayout::Peer peer;
+    peer.rank = r.pod<int>();
+    peer.send_rows = r.vec<int32_t>();
+    peer.recv_offset = r.pod<int64_t>();
+    peer.recv_count = r.pod<int64_t>();
+    l.peers.push_back(std::move(peer));
+  }
+  Csr& g = p.graph;
+  g.num_dst = r.pod<int64_t>();
+  g.num_src = r.pod<int64_t>();
+  g.indptr = r.vec<int64_t>();
+  g.indices = r.vec<int32_t>();
+  g.weights = r.vec<float>();
+  const auto rows = r.pod<int64_t>(), cols = r.pod<int64_t>();
+  const auto outer = r.vec<int>(), inner = r.vec<int>();
+  const auto values = r.vec<float>();
+  p.labels = r.vec<int32_t>();
+  p.train = r.vec<int32_t>();
+  p.val = r.vec<int32_t>();
+  p.test = r.vec<int32_t>();
+  // Every index is checked, so a damaged file cannot make training read out of bounds.
+  const int64_t own = l.num_own(), halo = l.num_halo();
+  bool ok = r.at_end() && p.num_parts >= 1 && p.rank >= 0 && p.rank < p.num_parts && g.num_dst == own &&
+            g.num_src == own + halo && static_cast<int64_t>(g.indptr.size()) == own + 1 && g.indptr.front() == 0 &&
+            g.indptr.back() == static_cast<int64_t>(g.indices.size()) &&
+            (g.weights.empty() || g.weights.size() == g.indices.size()) && rows == own && cols >= 0 &&
+            static_cast<int64_t>(outer.size()) == rows + 1 && outer.front() == 0 &&
+            outer.back() == static_cast<int>(inner.size()) && inner.size() == values.size() &&
+            static_cast<int64_t>(p.labels.size()) == own && p.num_classes >= 0;
+  for (int64_t i = 0; ok && i < own; ++i) ok = g.indptr[i] <= g.indptr[i + 1] && outer[i] <= outer[i + 1];
+  for (int32_t s : g.indices) ok = ok && s >= 0 && s < g.num_src;
+  for (int c : inner) ok = ok && c >= 0 && c < cols;
+  for (int32_t y : p.labels) ok = ok && y >= -1 && y < p.num_classes;
+  for (const auto* rows_of : {&p.train, &p.val, &p.test})
+    for (int32_t v : *rows_of) ok = ok && v >= 0 && v < own;
+  for (int32_t v : l.owned) ok = ok && v >= 0 && v < p.num_nodes;
+  for (int32_t v : l.halo) ok = ok && v >= 0 && v < p.num_nodes;
+  for (const auto& peer : l.peers) {
+    ok = ok && peer.rank >= 0 && peer.rank < p.num_parts && peer.rank != p.rank && peer.recv_offset >= 0 &&
+         peer.recv_count >= 0 && peer.recv_offset + peer.recv_count <= halo;
+    for (int32_t v : peer.send_rows) ok = ok && v >= 0 && v < own;
+  }
+  if (!ok) r.corrupt();
+  p.features.resize(rows, cols);
+  std::vector<Eigen::Triplet<float>> t;
+  t.reserve(values.size());
+  for (int64_t i = 0; i < rows; ++i)
+    for (int k = outer[i]; k < outer[i + 1]; ++k) t.emplace_back(static_cast<Eigen::Index>(i), inner[k], values[k]);
+  p.features.setFromTriplets(t.begin(), t.end());
+  p.features.makeCompressed();
+  return p;
+}
+
+void write_partition_folder(const PartitionFolder& p, const PartitionStats& stats, const Dataset* ds,
+                            const Csr* graph, bool overwrite) {
   namespace fs = std::filesystem;
   check_output_dir(p.dir, overwrite);
   check(static_cast<int64_t>(p.part.size()) == p.num_nodes, "write_partition_folder: one part per node");
@@ -137,6 +297,9 @@ void write_partition_folder(const PartitionFolder& p, const PartitionStats& stat
       parts += '\n';
     }
     write_file_atomic((stage / "parts.txt").string(), parts);
+    if (ds && graph)
+      for (int k = 0; k < p.num_parts; ++k)
+        write_part(part_file(stage.string(), k), make_part(*ds, *graph, p.part, k, p.num_parts, p.dataset));
     std::string y = "# Written by `locus partition`; train with\n#   mpirun -np " + std::to_string(p.num_parts) +
                     " locus train CONFIG.yaml dataset.partitions=" + target.filename().string() + "\n";
     y += "format: 1\n";
@@ -144,6 +307,7 @@ void write_partition_folder(const PartitionFolder& p, const PartitionStats& stat
     y += fmt::format("num_parts: {}\nnum_nodes: {}\nnum_edges: {}\ngraph_checksum: \"{:016x}\"\n", p.num_parts,
                      p.num_nodes, p.num_edges, p.graph_checksum);
     y += "parts: parts.txt\n";
+    y += fmt::format("part_files: {}  # part-K.bin per part (what rank K reads)\n", ds && graph ? "true" : "false");
     y += fmt::format("stats:  # for reading; not checked\n  cut_edges: {}\n  balance: {:.4f}\n  parts:\n", stats.cut_edges,
                      stats.balance);
     for (const auto& s : stats.parts)
@@ -160,7 +324,7 @@ void write_partition_folder(const PartitionFolder& p, const PartitionStats& stat
   }
 }
 
-PartitionFolder read_partition_folder(const std::string& dir) {
+PartitionFolder read_partition_meta(const std::string& dir) {
   namespace fs = std::filesystem;
   PartitionFolder p;
   p.dir = dir;
@@ -176,7 +340,7 @@ PartitionFolder read_partition_folder(const std::string& dir) {
   const YAML::Node y = parse_yaml_capped(read_yaml_text(in, meta), meta, {}).front();
   if (!y.IsMap()) throw_input_error(meta, 0, "partition.yaml must be a mapping of keys", "", "rewrite it with locus partition");
   static const std::vector<std::string> known{"format", "dataset", "num_parts", "num_nodes", "num_edges",
-                                              "graph_checksum", "parts", "stats"};
+                                              "graph_checksum", "parts", "part_files", "stats"};
   for (const auto& kv : y) {
     const std::string key = kv.first.as<std::string>();
     if (std::find(known.begin(), known.end(), key) == known.end()) {
@@ -217,7 +381,13 @@ PartitionFolder read_partition_folder(const std::string& dir) {
       throw_input_error(meta, v.Mark().line + 1, "graph_checksum must be 16 hexadecimal digits, got", text,
                         "rewrite the folder with locus partition");
   }
-  const std::string parts_file = (fs::path(dir) / need("parts").Scalar()).string();
+  p.parts_file = (fs::path(dir) / need("parts").Scalar()).string();
+  return p;
+}
+
+PartitionFolder read_partition_folder(const std::string& dir) {
+  PartitionFolder p = read_partition_meta(dir);
+  const std::string& parts_file = p.parts_file;
   std::ifstream pin(parts_file, std::ios::binary);
   if (!pin) throw_input_error(parts_file, 0, "cannot read the parts file", parts_file, "rewrite the folder with locus partition");
   p.part.reserve(static_cast<size_t>(std::min<int64_t>(p.num_nodes, int64_t(1) << 31)));

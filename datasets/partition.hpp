@@ -1,13 +1,16 @@
 // Graph partitions for training on several MPI ranks: METIS k-way cuts (balanced node counts,
 // few cut edges), their statistics (cut, halo sizes, balance), and the partition folder that
-// `locus partition` writes and `locus train dataset.partitions=DIR` reads.
-// Folder: partition.yaml (metadata and statistics) and parts.txt (the part of node i on line i+1).
+// `locus partition` writes and `locus train dataset.partitions=DIR` reads. Folder:
+// partition.yaml (metadata and statistics), parts.txt (the part of node i on line i+1) and
+// part-K.bin for every part K: all rank K reads (its layout, edges, features, labels, split).
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/dist/halo.hpp"
 #include "core/graph.hpp"
+#include "datasets/dataset.hpp"
 
 namespace locus {
 
@@ -42,16 +45,46 @@ struct PartitionFolder {
   int64_t num_nodes = 0, num_edges = 0;
   uint64_t graph_checksum = 0;   // graph_checksum() of the partitioned graph
   std::vector<int32_t> part;     // [num_nodes]
+  std::string parts_file;        // where `part` was read from
 };
 
 // FNV-1a over the graph's row pointers and sources: a partition is used on the graph it cut.
 uint64_t graph_checksum(const Csr& g);
 
-// Writes dir/partition.yaml and dir/parts.txt. dir must be new or empty (InputError otherwise)
-// unless overwrite (then it is replaced);
-// it appears whole or not at all (staged beside it and renamed).
-void write_partition_folder(const PartitionFolder& p, const PartitionStats& stats, bool overwrite = false);
-// Reads and checks a partition folder (file, line and fix named on any problem).
+// What rank K trains on, so it reads neither the dataset nor the other parts: its layout, the
+// in-edges of its owned nodes (sources in local numbering, weights kept), and its owned nodes'
+// raw features, labels and split rows.
+struct PartData {
+  std::string dataset, name;  // PartitionFolder::dataset; the dataset's name
+  int rank = 0, num_parts = 1;
+  int64_t num_nodes = 0, num_edges = 0;       // the whole graph's
+  int64_t num_train = 0, num_val = 0, num_test = 0;  // the whole split's sizes
+  int32_t num_classes = 0;
+  uint64_t graph_checksum = 0;
+  dist::LocalLayout layout;
+  Csr graph;                     // [num_own rows, num_own + num_halo sources], no link
+  SpMat features;                // [num_own, features of the dataset] (0 columns: none)
+  std::vector<int32_t> labels;   // [num_own], -1 unlabelled
+  std::vector<int32_t> train, val, test;  // owned rows, in the dataset's split order
+};
+
+// Part `rank` of a node-classification dataset `ds` whose graph is `graph` (as locus train
+// builds it from ds) cut by `part`.
+PartData make_part(const Dataset& ds, const Csr& graph, const std::vector<int32_t>& part, int rank, int num_parts,
+                   const std::string& dataset);
+std::string part_file(const std::string& dir, int rank);  // dir/part-RANK.bin
+void write_part(const std::string& path, const PartData& p);
+PartData read_part(const std::string& path);
+
+// Writes dir/partition.yaml, dir/parts.txt and, when ds is given (node classification on an
+// edge list), dir/part-K.bin for every part from ds and its graph. dir must be new or empty
+// (InputError otherwise) unless overwrite (then it is replaced); it appears whole or not at all
+// (staged beside it and renamed).
+void write_partition_folder(const PartitionFolder& p, const PartitionStats& stats, const Dataset* ds = nullptr,
+                            const Csr* graph = nullptr, bool overwrite = false);
+// Reads and checks partition.yaml (part stays empty).
+PartitionFolder read_partition_meta(const std::string& dir);
+// read_partition_meta and parts.txt (file, line and fix named on any problem).
 PartitionFolder read_partition_folder(const std::string& dir);
 
 }  // namespace locus

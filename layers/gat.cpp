@@ -2,12 +2,17 @@
 
 #include <cmath>
 
+#include "core/dist/halo.hpp"
 #include "core/ops/edge.hpp"
 #include "core/ops/shape.hpp"
 
 namespace locus {
 
-Csr gat_graph(const Csr& g) { return g.remove_self_loops().add_self_loops(); }
+Csr gat_graph(const Csr& g) {
+  Csr a = g.remove_self_loops().add_self_loops();
+  if (g.halo) return dist::link_halo(std::move(a), g.halo->layout, g.halo->comm);
+  return a;
+}
 
 template <class T>
 GatConv<T>::GatConv(ParamStore<T>& store, Rng& rng, const std::string& name, int64_t in, int64_t out_per_head,

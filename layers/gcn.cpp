@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/dist/halo.hpp"
+
 namespace locus {
 
 Csr gcn_normalize(const Csr& g) {
@@ -9,6 +11,8 @@ Csr gcn_normalize(const Csr& g) {
   std::vector<double> deg(a.num_dst, 0.0);
   for (int64_t d = 0; d < a.num_dst; ++d)
     for (int64_t p = a.indptr[d]; p < a.indptr[d + 1]; ++p) deg[d] += a.weight(p);
+  // A rank's part: its rows hold the owned nodes' whole in-degree; the halo's come from their owners.
+  if (g.halo) deg = dist::with_halo(g, deg);
   std::vector<float> w(a.num_edges());
   // Â[d, s] = w_sd / sqrt(deg d · deg s)
   for (int64_t d = 0; d < a.num_dst; ++d)
@@ -17,6 +21,7 @@ Csr gcn_normalize(const Csr& g) {
       w[p] = (ds > 0 && dd > 0) ? static_cast<float>(a.weight(p) / std::sqrt(dd * ds)) : 0.0f;
     }
   a.weights = std::move(w);
+  if (g.halo) return dist::link_halo(std::move(a), g.halo->layout, g.halo->comm);
   return a;
 }
 

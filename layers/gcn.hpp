@@ -11,6 +11,8 @@ namespace locus {
 
 // Â for a destination-major graph: self loops (weight 1) added where missing; edge weights,
 // when present, enter the degrees and the products. Isolated nodes keep only their self loop.
+// On a rank's part (g.halo set) the halo's degrees are fetched from their owners (collective),
+// and the result is linked to the same halo.
 Csr gcn_normalize(const Csr& g);
 
 template <class T>

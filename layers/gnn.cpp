@@ -46,9 +46,13 @@ template <class T>
 GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& spec, const Csr& graph)
     : spec_(spec) {
   const std::string& type = spec.layer_type;
-  if (type == "gcn") graph_ = std::make_shared<const Csr>(gcn_normalize(graph));
-  else if (type == "gat") graph_ = std::make_shared<const Csr>(gat_graph(graph));
-  else if (type == "sage" || type == "gin") graph_ = std::make_shared<const Csr>(graph);
+  // Partitioned training: `graph` is this rank's part in local numbering; linked to its halo, the
+  // graph caches below stay linked (and GCN's degrees include the halo's).
+  const Csr linked = spec.partition ? dist::link_halo(graph, spec.partition, spec.comm) : Csr();
+  const Csr& base = spec.partition ? linked : graph;
+  if (type == "gcn") graph_ = std::make_shared<const Csr>(gcn_normalize(base));
+  else if (type == "gat") graph_ = std::make_shared<const Csr>(gat_graph(base));
+  else if (type == "sage" || type == "gin") graph_ = std::make_shared<const Csr>(base);
   else if (type == "transformer" && spec.posenc.spd) {
     pe::HopGraph hop = pe::hop_graph(graph, spec.posenc.spd_max_dist);
     graph_ = std::make_shared<const Csr>(std::move(hop.graph));
@@ -60,7 +64,6 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
   if (spec.posenc.spd && type != "transformer")
     throw InputError("posenc_SPD is an attention bias: it needs gnn.layer_type transformer");
   if (!graph_) graph_ = std::make_shared<const Csr>();
-  else if (spec.partition) graph_ = std::make_shared<const Csr>(dist::localise(*graph_, spec.partition, spec.comm));
   pos_ = std::make_shared<pe::PositionalInputs<T>>(store, rng, spec.posenc, GraphRef(graph), spec.posenc_seed);
   build(store, rng);
 }

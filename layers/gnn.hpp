@@ -56,8 +56,8 @@ struct GnnSpec {
   // and the GNN branch the features; true = the node features (and positional columns) as well.
   bool position_features = false;
   bool anchor_nodes = false;  // fixed single-node anchors instead of resampled P-GNN sets (PositionBranchSpec)
-  // Partitioned training (core/dist/halo.hpp): the model's graph is built on the whole graph
-  // (global degrees), then cut to this rank's owned rows; forward takes and returns owned rows.
+  // Partitioned training (core/dist/halo.hpp): the graph given to the model is this rank's part
+  // (owned rows; sources owned, then the halo); forward takes and returns owned rows.
   std::shared_ptr<const dist::LocalLayout> partition;
   dist::Comm* comm = nullptr;
 };

@@ -67,8 +67,7 @@ LocalLayout make_layout(const Csr& g, std::span<const int32_t> part, int rank, i
   return l;
 }
 
-Csr localise(const Csr& g, std::shared_ptr<const LocalLayout> layout, Comm* comm) {
-  const LocalLayout& l = *layout;
+Csr extract_rows(const Csr& g, const LocalLayout& l) {
   const int64_t own = l.num_own(), halo = l.num_halo();
   std::vector<int32_t> local(static_cast<size_t>(g.num_src), -1);
   for (int64_t i = 0; i < own; ++i) local[l.owned[i]] = static_cast<int32_t>(i);
@@ -83,7 +82,7 @@ Csr localise(const Csr& g, std::shared_ptr<const LocalLayout> layout, Comm* comm
     row.clear();
     for (int64_t p = g.indptr[d]; p < g.indptr[d + 1]; ++p) {
       const int32_t s = local[g.indices[p]];
-      check(s >= 0, "localise: node " + std::to_string(d) + " has an in-edge from node " +
+      check(s >= 0, "extract_rows: node " + std::to_string(d) + " has an in-edge from node " +
                         std::to_string(g.indices[p]) + ", which is neither owned nor in the halo");
       row.emplace_back(s, g.weight(p));
     }
@@ -94,6 +93,14 @@ Csr localise(const Csr& g, std::shared_ptr<const LocalLayout> layout, Comm* comm
     }
     out.indptr[i + 1] = static_cast<int64_t>(out.indices.size());
   }
+  return out;
+}
+
+Csr link_halo(Csr out, std::shared_ptr<const LocalLayout> layout, Comm* comm) {
+  const int64_t own = layout->num_own(), halo = layout->num_halo();
+  check(out.num_dst == own && out.num_src == own + halo, "link_halo: the graph is not in the layout's numbering");
+  out.halo.reset();
+  out.perm.clear();
   // Inner / outer parts: rows are sorted, so each row's owned sources come first.
   auto link = std::make_shared<HaloLink>();
   link->layout = std::move(layout);
@@ -117,6 +124,22 @@ Csr localise(const Csr& g, std::shared_ptr<const LocalLayout> layout, Comm* comm
   }
   out.halo = std::move(link);
   return out;
+}
+
+Csr localise(const Csr& g, std::shared_ptr<const LocalLayout> layout, Comm* comm) {
+  Csr local = extract_rows(g, *layout);
+  return link_halo(std::move(local), std::move(layout), comm);
+}
+
+std::vector<double> with_halo(const Csr& linked, const std::vector<double>& own) {
+  check(linked.halo != nullptr && static_cast<int64_t>(own.size()) == linked.num_dst,
+        "with_halo: a linked graph and one value per owned row");
+  std::vector<double> all(static_cast<size_t>(linked.num_src));
+  std::copy(own.begin(), own.end(), all.begin());
+  HaloExchange<double> ex(*linked.halo);
+  ex.start_forward(own.data(), 1, all.data() + own.size());
+  ex.wait();
+  return all;
 }
 
 namespace {

@@ -45,9 +45,17 @@ struct HaloLink {
 };
 
 // The owned rows of g (a global graph on the same nodes as the layout's), sources renumbered
-// locally (num_src = num_own + num_halo), rows sorted, weights kept, with a HaloLink. Throws if
-// an owned row has a source outside the layout (g has edges the layout's graph lacked).
+// locally (num_src = num_own + num_halo), rows sorted, weights kept; no link. Throws if an owned
+// row has a source outside the layout (g has edges the layout's graph lacked).
+Csr extract_rows(const Csr& g, const LocalLayout& layout);
+// A rank's graph in local numbering ([num_own, num_own + num_halo], rows sorted) with its
+// HaloLink attached (the inner / outer cut computed here).
+Csr link_halo(Csr local, std::shared_ptr<const LocalLayout> layout, Comm* comm);
+// link_halo(extract_rows(g, layout), layout, comm).
 Csr localise(const Csr& g, std::shared_ptr<const LocalLayout> layout, Comm* comm);
+// A per-node column over a linked graph's sources: the owned values [num_own] followed by the
+// halo's, fetched from their owners (one exchange; every rank must call it).
+std::vector<double> with_halo(const Csr& linked, const std::vector<double>& own);
 
 // One exchange over a link; every rank of the communicator must make the same calls in the
 // same order (messages are matched by order, tag 11 forward and 12 reverse).

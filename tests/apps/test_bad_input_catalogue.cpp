@@ -557,15 +557,25 @@ std::vector<Case> cases() {
        "dataset.name=karate dataset.partitions={T}/p",
        {"{T}/p/partition.yaml: the partition has 2 parts but 1 MPI ranks are running: '1'. launch with mpirun -np 2 "
         "(or partition again with --parts 1)"}},
-      {"partition file with a part out of range",
+      {"partition part file of another program",
        [](const Dir& d) {
          config_only(d);
-         d.write("p/partition.yaml", "format: 1\ndataset: karate\nnum_parts: 2\nnum_nodes: 3\nnum_edges: 156\n"
+         d.write("p/partition.yaml", "format: 1\ndataset: karate\nnum_parts: 1\nnum_nodes: 34\nnum_edges: 156\n"
                                      "graph_checksum: \"eeff6bd2bce9f7a1\"\nparts: parts.txt\n");
-         d.write("p/parts.txt", "0\n1\n-1\n");
+         d.write("p/part-0.bin", "not a part file\n");
        },
        "dataset.name=karate dataset.partitions={T}/p",
-       {"{T}/p/parts.txt:3: each line must hold a part in [0, 2), got '-1'. rewrite the folder with locus partition"}},
+       {"{T}/p/part-0.bin: not a Locus partition part: '{T}/p/part-0.bin'. the partition folder holds another "
+        "program's file; rewrite it with locus partition"}},
+      {"partition of another dataset",
+       [](const Dir& d) {
+         config_only(d);
+         d.write("p/partition.yaml", "format: 1\ndataset: grid\nnum_parts: 1\nnum_nodes: 400\nnum_edges: 1520\n"
+                                     "graph_checksum: \"eeff6bd2bce9f7a1\"\nparts: parts.txt\n");
+       },
+       "dataset.name=karate dataset.partitions={T}/p",
+       {"{T}/p/partition.yaml: the partition was cut from another dataset (grid), the config trains 'karate'. "
+        "partition this dataset: locus partition karate --parts 1"}},
       {"partitioned transformer", [](const Dir& d) { config_only(d); },
        "dataset.name=karate gnn.layer_type=transformer dataset.partitions={T}/p",
        {"command line: partitioned training (dataset.partitions) supports gcn, sage, gin, gat and mlp, got "

@@ -57,6 +57,9 @@ TEST_CASE("locus partition writes a folder and reports the cut") {
   CHECK(c.output.find("mpirun -np 2 locus train CONFIG.yaml dataset.partitions=" + t.path("k2")) != std::string::npos);
   CHECK(std::filesystem::exists(t.path("k2/partition.yaml")));
   CHECK(std::filesystem::exists(t.path("k2/parts.txt")));
+  // What each rank reads: its own part file.
+  CHECK(std::filesystem::exists(t.path("k2/part-0.bin")));
+  CHECK(std::filesystem::exists(t.path("k2/part-1.bin")));
   // Errors: an existing folder, too many parts, an unknown dataset.
   Cmd again = run_locus("partition karate --parts 2 --out " + t.path("k2"), t.path("log"));
   CHECK(again.status == 2);
@@ -123,7 +126,8 @@ TEST_CASE("a wrong launch or a foreign partition is refused with the fix") {
   // Karate's partition for another graph.
   Cmd other = run_mpi(2, "train " + karate_cfg() + " dataset.name=grid dataset.partitions=" + t.path("k2"), t.path("log2"));
   CHECK(other.status == 2);
-  CHECK(other.output.find("the partition was cut from another graph") != std::string::npos);
+  CHECK(other.output.find("the partition was cut from another dataset (karate), the config trains 'grid'") !=
+        std::string::npos);
   // Layers the partitioned trainer does not have.
   Cmd layer = run_locus("train " + karate_cfg() + " gnn.layer_type=transformer dataset.partitions=" + t.path("k2"),
                         t.path("log3"));

@@ -109,7 +109,7 @@ TEST_CASE("a partition folder reads back equal") {
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(t.dir())) ++entries;
   CHECK(entries == 1);
   CHECK_THROWS_AS(write_partition_folder(p, partition_stats(g, p.part, 2)), InputError);
-  write_partition_folder(p, partition_stats(g, p.part, 2), true);
+  write_partition_folder(p, partition_stats(g, p.part, 2), nullptr, nullptr, true);
   CHECK(read_partition_folder(p.dir).part == p.part);
   // Another graph has another checksum.
   Csr other = g;

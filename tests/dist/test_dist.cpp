@@ -1,16 +1,23 @@
 // Partitioned message passing on MPI ranks (run as `scripts/mpirun.sh -np 2 test_dist`; one rank
-// works too): on every rank's owned rows, the partitioned gspmm, GCN and GAT layers give the
-// values and gradients of the same computation on the whole graph, in double precision; the
+// works too): on every rank's owned rows, the partitioned gspmm, GCN (degrees of the halo fetched
+// from its owners) and GAT layers give the values and gradients of the same computation on the
+// whole graph, in double precision; a part file round-trips; the
 // deterministic gradient sum adds in rank order. Every rank runs every case (the exchanges are
 // collective), so the cases use CHECK, never REQUIRE.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "core/alloc.hpp"
 #include "core/dist/comm.hpp"
 #include "core/dist/halo.hpp"
+#include "core/error.hpp"
 #include "core/ops/basic.hpp"
 #include "core/ops/message.hpp"
 #include "datasets/partition.hpp"
@@ -131,8 +138,11 @@ TEST_CASE("partitioned GCN and GAT layers equal the whole graph's, values and pa
   for (const auto& part : cuts(raw, 2)) {
     auto layout = std::make_shared<const dist::LocalLayout>(dist::make_layout(raw, part, comm().rank(), comm().size()));
     for (bool gat : {false, true}) {
+      // The rank builds its graph cache from its own rows (GCN: the halo's degrees fetched).
       const Csr whole = gat ? gat_graph(raw) : gcn_normalize(raw);
-      const Csr local = dist::localise(whole, layout, &comm());
+      const Csr linked = dist::localise(raw, layout, &comm());
+      const Csr local = gat ? gat_graph(linked) : gcn_normalize(linked);
+      CHECK(local.halo != nullptr);
       const MatD& w = gat ? w8 : w3;
       auto run = [&](const Csr& g, const MatD& xin, const MatD& win, MatD& y, std::vector<double>& grads) {
         ParamStore<double> store;
@@ -165,6 +175,55 @@ TEST_CASE("partitioned GCN and GAT layers equal the whole graph's, values and pa
       CHECK(worst < 1e-11);
     }
   }
+}
+
+TEST_CASE("a part file holds the rank's layout, rows, features, labels and split") {
+  Dataset ds;
+  ds.name = "rnd";
+  ds.num_nodes = 40;
+  const Csr g = random_graph(40, 60, true, 2, 3);
+  ds.features = random_matrix(40, 5, 9).cast<float>().sparseView();
+  ds.num_classes = 3;
+  for (int v = 0; v < 40; ++v) ds.labels.push_back(v % 4 == 3 ? -1 : v % 3);
+  ds.train = {0, 5, 9, 31, 2};
+  ds.val = {7, 8};
+  ds.test = {1, 3, 33};
+  const auto part = metis_partition(g, 3);
+  const std::string path = std::filesystem::temp_directory_path() /
+                           ("locus-test-dist-" + std::to_string(::getpid()) + "-" + std::to_string(comm().rank()) + ".bin");
+  for (int k = 0; k < 3; ++k) {
+    const PartData p = make_part(ds, g, part, k, 3, "rnd");
+    write_part(path, p);
+    const PartData q = read_part(path);
+    CHECK(q.layout.owned == p.layout.owned);
+    CHECK(q.layout.halo == p.layout.halo);
+    REQUIRE(q.layout.peers.size() == p.layout.peers.size());
+    for (size_t i = 0; i < p.layout.peers.size(); ++i) CHECK(q.layout.peers[i].send_rows == p.layout.peers[i].send_rows);
+    CHECK(q.graph.indptr == p.graph.indptr);
+    CHECK(q.graph.indices == p.graph.indices);
+    CHECK(q.graph.weights == p.graph.weights);
+    CHECK(MatD(q.features.cast<double>()) == MatD(p.features.cast<double>()));
+    CHECK(q.labels == p.labels);
+    CHECK(q.train == p.train);
+    CHECK(q.num_train == 5);
+    // The part's rows are the owned nodes' rows of the whole data.
+    for (size_t i = 0; i < p.layout.owned.size(); ++i) {
+      const int32_t v = p.layout.owned[i];
+      CHECK(p.labels[i] == ds.labels[v]);
+      CHECK(MatD(p.features.row(static_cast<Eigen::Index>(i)).cast<double>()) ==
+            MatD(ds.features.row(v).cast<double>()));
+      CHECK(p.graph.indptr[i + 1] - p.graph.indptr[i] == g.indptr[v + 1] - g.indptr[v]);
+    }
+    for (int32_t row : p.train) CHECK(std::find(ds.train.begin(), ds.train.end(), p.layout.owned[row]) != ds.train.end());
+  }
+  // A damaged file is refused, not read out of bounds.
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(40);
+    f.put('\x7f');
+  }
+  CHECK_THROWS_WITH_AS(read_part(path), doctest::Contains("partition part is truncated or corrupt"), InputError);
+  std::filesystem::remove(path);
 }
 
 TEST_CASE("deterministic gradient sum adds in rank order on every rank") {
