@@ -44,7 +44,7 @@ void run_partition(const PartitionOptions& opt, std::ostream& out) {
     throw_input_error("", 0, fmt::format("partition: {} has {} nodes, too few for --parts", ds.name, ds.num_nodes),
                       std::to_string(opt.parts), fmt::format("use at most {} parts", ds.num_nodes));
   const std::string dir = !opt.out.empty() ? opt.out : fmt::format("{}.part{}", ds.name, opt.parts);
-  check_output_dir(dir, opt.force);  // before the work
+  if (!opt.dry_run) check_output_dir(dir, opt.force);  // before the work
   // The same graph `locus train` builds (its checksum ties the folder to the dataset).
   const Csr graph = Csr::from_edges(ds.num_nodes, ds.src, ds.dst, ds.weight);
   const auto t1 = Clock::now();
@@ -58,14 +58,15 @@ void run_partition(const PartitionOptions& opt, std::ostream& out) {
   p.part = metis_partition(graph, opt.parts, opt.seed);
   const auto t2 = Clock::now();
   const PartitionStats stats = partition_stats(graph, p.part, opt.parts);
-  // Per-part training data (part-K.bin) for node classification, the task partitioned training runs.
-  const bool node_task = ds.task == Task::NodeClassification && !ds.labels.empty();
-  write_partition_folder(p, stats, node_task ? &ds : nullptr, node_task ? &graph : nullptr, opt.force);
   const auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
   out << fmt::format("locus partition: {} ({} nodes, {} edges) into {} parts with METIS (seed {}): load {:.2f} s, "
                      "partition {:.2f} s\n",
                      ds.name, ds.num_nodes, graph.num_edges(), opt.parts, opt.seed, secs(t0, t1), secs(t1, t2));
   out << format_partition_stats(stats);
+  if (opt.dry_run) return;
+  // Per-part training data (part-K.bin) for node classification, the task partitioned training runs.
+  const bool node_task = ds.task == Task::NodeClassification && !ds.labels.empty();
+  write_partition_folder(p, stats, node_task ? &ds : nullptr, node_task ? &graph : nullptr, opt.force);
   out << fmt::format("wrote {}; train with: mpirun -np {} locus train CONFIG.yaml dataset.partitions={}\n", dir,
                      opt.parts, dir);
 }
@@ -83,6 +84,7 @@ void add_partition_command(CLI::App& app) {
       ->type_name("DIR");
   c->add_option("--seed", opts->seed, "METIS random seed (default 1)")->type_name("SEED");
   c->add_flag("--force", opts->force, "replace an existing non-empty folder");
+  c->add_flag("--dry-run", opts->dry_run, "print the cut statistics only; write nothing");
   c->callback([opts] { run_reporting_errors([&] { run_partition(*opts, std::cout); }); });
 }
 

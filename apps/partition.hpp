@@ -1,4 +1,4 @@
-// `locus partition DATASET --parts P [--out DIR] [--seed S] [--force]`: cuts a dataset's graph
+// `locus partition DATASET --parts P [--out DIR] [--seed S] [--force] [--dry-run]`: cuts a dataset's graph
 // with METIS for `mpirun -np P locus train CONFIG dataset.partitions=DIR`, prints the cut, halo
 // sizes and balance, and writes the partition folder (datasets/partition.hpp).
 #pragma once
@@ -18,6 +18,7 @@ struct PartitionOptions {
   std::string out;      // default: NAME.partP in the current folder
   uint64_t seed = 1;    // METIS's random seed
   bool force = false;
+  bool dry_run = false;  // print the statistics only; write nothing
 };
 
 // Loads, partitions, prints statistics and the folder written to `out`. InputError on bad input.

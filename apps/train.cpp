@@ -76,15 +76,20 @@ std::shared_ptr<const SpMat> model_features(const Dataset& ds, const std::string
   return std::make_shared<const SpMat>(std::move(x));
 }
 
-double accuracy(const Mat& logp, const std::vector<int32_t>& labels, const std::vector<int32_t>& idx) {
-  if (idx.empty()) return std::nan("");
+// Correct predictions among the rows idx.
+int64_t count_correct(const Mat& logp, const std::vector<int32_t>& labels, const std::vector<int32_t>& idx) {
   int64_t correct = 0;
   for (int32_t i : idx) {
     Eigen::Index arg;
     logp.row(i).maxCoeff(&arg);
     correct += arg == labels[i];
   }
-  return static_cast<double>(correct) / static_cast<double>(idx.size());
+  return correct;
+}
+
+double accuracy(const Mat& logp, const std::vector<int32_t>& labels, const std::vector<int32_t>& idx) {
+  if (idx.empty()) return std::nan("");
+  return static_cast<double>(count_correct(logp, labels, idx)) / static_cast<double>(idx.size());
 }
 
 // Mean negative log-likelihood of the nodes idx under log-probabilities logp.
@@ -239,17 +244,6 @@ RankPart load_rank_part(const ExperimentConfig& cfg) {
   rp.cut_edges = rp.comm->sum(cut);
   rp.halo_rows = rp.comm->sum(rp.layout->num_halo());
   return rp;
-}
-
-// Correct predictions among the rows idx.
-int64_t count_correct(const Mat& logp, const std::vector<int32_t>& labels, const std::vector<int32_t>& idx) {
-  int64_t correct = 0;
-  for (int32_t i : idx) {
-    Eigen::Index arg;
-    logp.row(i).maxCoeff(&arg);
-    correct += arg == labels[i];
-  }
-  return correct;
 }
 
 // Swallows the log of ranks other than 0.
