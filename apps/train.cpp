@@ -196,7 +196,7 @@ RankPart load_rank_part(const ExperimentConfig& cfg) {
   const PartitionFolder meta = read_partition_meta(cfg.dataset.partitions);
   const std::string yaml = (fs::path(cfg.dataset.partitions) / "partition.yaml").string();
   if (meta.num_parts != size)
-    throw_input_error(yaml, 0, fmt::format("the partition has {} parts but {} MPI ranks are running:", meta.num_parts, size),
+    throw_input_error(yaml, 0, fmt::format("the partition has {} parts, but the number of MPI ranks is", meta.num_parts),
                       std::to_string(size),
                       fmt::format("launch with mpirun -np {} (or partition again with --parts {})", meta.num_parts, size));
   // The config's dataset must be the one that was cut (its path as written by locus partition).
@@ -209,10 +209,13 @@ RankPart load_rank_part(const ExperimentConfig& cfg) {
   PartData pd;
   {
     const std::string file = part_file(cfg.dataset.partitions, rank);
+    if (!meta.part_files)
+      throw_input_error(yaml, 0, "the partition holds no training data (part_files: false; the dataset has no node "
+                                 "labels or is a pair task):", meta.dataset,
+                        "partitioned training is for node classification; train pair tasks on one process");
     if (!fs::exists(file, ec))
       throw_input_error(file, 0, "the partition folder has no part file for rank " + std::to_string(rank) + ":", file,
-                        "it holds no training data (a link-prediction dataset?); partitioned training is for node "
-                        "classification: locus partition DATASET --parts " + std::to_string(size));
+                        "rewrite the partition folder with locus partition DATASET --parts " + std::to_string(size));
     pd = read_part(file);
     if (pd.rank != rank || pd.num_parts != size || pd.num_nodes != meta.num_nodes ||
         pd.graph_checksum != meta.graph_checksum)

@@ -301,7 +301,8 @@ void write_partition_folder(const PartitionFolder& p, const PartitionStats& stat
       for (int k = 0; k < p.num_parts; ++k)
         write_part(part_file(stage.string(), k), make_part(*ds, *graph, p.part, k, p.num_parts, p.dataset));
     std::string y = "# Written by `locus partition`; train with\n#   mpirun -np " + std::to_string(p.num_parts) +
-                    " locus train CONFIG.yaml dataset.partitions=" + target.filename().string() + "\n";
+                    " locus train CONFIG.yaml dataset.partitions=" +
+                    fs::absolute(target).lexically_normal().string() + "\n";
     y += "format: 1\n";
     y += "dataset: \"" + p.dataset + "\"\n";
     y += fmt::format("num_parts: {}\nnum_nodes: {}\nnum_edges: {}\ngraph_checksum: \"{:016x}\"\n", p.num_parts,
@@ -382,6 +383,12 @@ PartitionFolder read_partition_meta(const std::string& dir) {
                         "rewrite the folder with locus partition");
   }
   p.parts_file = (fs::path(dir) / need("parts").Scalar()).string();
+  if (const YAML::Node v = y["part_files"]) {
+    if (!v.IsScalar() || (v.Scalar() != "true" && v.Scalar() != "false"))
+      throw_input_error(meta, v.Mark().line + 1, "part_files must be true or false, got", v.IsScalar() ? v.Scalar() : "",
+                        "rewrite the folder with locus partition");
+    p.part_files = v.Scalar() == "true";
+  }
   return p;
 }
 

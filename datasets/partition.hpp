@@ -46,6 +46,7 @@ struct PartitionFolder {
   uint64_t graph_checksum = 0;   // graph_checksum() of the partitioned graph
   std::vector<int32_t> part;     // [num_nodes]
   std::string parts_file;        // where `part` was read from
+  bool part_files = true;        // part-K.bin were written (node classification only)
 };
 
 // FNV-1a over the graph's row pointers and sources: a partition is used on the graph it cut.

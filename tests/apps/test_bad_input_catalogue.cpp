@@ -555,7 +555,7 @@ std::vector<Case> cases() {
          d.write("p/parts.txt", parts);
        },
        "dataset.name=karate dataset.partitions={T}/p",
-       {"{T}/p/partition.yaml: the partition has 2 parts but 1 MPI ranks are running: '1'. launch with mpirun -np 2 "
+       {"{T}/p/partition.yaml: the partition has 2 parts, but the number of MPI ranks is '1'. launch with mpirun -np 2 "
         "(or partition again with --parts 1)"}},
       {"partition part file of another program",
        [](const Dir& d) {

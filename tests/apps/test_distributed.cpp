@@ -121,7 +121,7 @@ TEST_CASE("a wrong launch or a foreign partition is refused with the fix") {
   // One process for a 2-part folder.
   Cmd one = run_locus("train " + karate_cfg() + " dataset.partitions=" + t.path("k2"), t.path("log1"));
   CHECK(one.status == 2);
-  CHECK(one.output.find("the partition has 2 parts but 1 MPI ranks are running") != std::string::npos);
+  CHECK(one.output.find("the partition has 2 parts, but the number of MPI ranks is") != std::string::npos);
   CHECK(one.output.find("launch with mpirun -np 2") != std::string::npos);
   // Karate's partition for another graph.
   Cmd other = run_mpi(2, "train " + karate_cfg() + " dataset.name=grid dataset.partitions=" + t.path("k2"), t.path("log2"));
