@@ -182,6 +182,7 @@ void write_run_csv(const std::string& out_dir, const std::string& metric, size_t
 struct RankPart {
   dist::Comm* comm = nullptr;
   std::shared_ptr<const dist::LocalLayout> layout;
+  std::shared_ptr<DropoutRows> rows;  // global rows and feature positions of the owned rows
   Csr graph;
   Dataset data;
   int64_t num_edges = 0, num_train = 0, num_val = 0, num_test = 0;  // the whole graph's and split's
@@ -224,6 +225,9 @@ RankPart load_rank_part(const ExperimentConfig& cfg) {
   }
   if (pd.num_train == 0)
     throw_input_error(yaml, 0, "the split has no training nodes:", pd.name, "Give split.train ids");
+  rp.rows = std::make_shared<DropoutRows>();
+  rp.rows->row.assign(pd.layout.owned.begin(), pd.layout.owned.end());
+  rp.rows->nnz_start = std::move(pd.feature_nnz_start);
   rp.layout = std::make_shared<const dist::LocalLayout>(std::move(pd.layout));
   rp.graph = std::move(pd.graph);
   Dataset& d = rp.data;
@@ -359,7 +363,9 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bo
   const int64_t in_dim = x->cols();
   // Mostly-zero features (bags of words) stay sparse; dense ones (embeddings, generated
   // features) are multiplied as a dense matrix, which is faster from ~25% non-zeros on.
-  const double density = static_cast<double>(x->nonZeros()) / std::max<double>(1.0, double(x->rows()) * double(x->cols()));
+  // (A rank decides as one process would, from the whole matrix.)
+  const double density = static_cast<double>(comm ? comm->sum(static_cast<int64_t>(x->nonZeros())) : x->nonZeros()) /
+                          std::max<double>(1.0, double(ds.num_nodes) * double(x->cols()));
   const Mat x_dense = density >= 0.25 ? Mat(*x) : Mat();
   if (x_dense.size() > 0) x.reset();
   // The edge list and raw features are no longer needed: free them before training.
@@ -403,6 +409,7 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bo
   if (part) {
     spec.partition = part->layout;
     spec.comm = comm;
+    spec.partition_rows = part->rows;
   }
 
   // Resource guard: refuse, before allocating the model, a training estimated not to fit

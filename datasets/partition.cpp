@@ -146,6 +146,17 @@ PartData make_part(const Dataset& ds, const Csr& graph, const std::vector<int32_
       for (SpMat::InnerIterator it(ds.features, owned[i]); it; ++it)
         t.emplace_back(static_cast<Eigen::Index>(i), it.col(), it.value());
   }
+  if (ds.features.cols() == 0) {
+    p.feature_nnz_start.assign(owned.begin(), owned.end());
+  } else {
+    std::vector<int64_t> start(static_cast<size_t>(ds.num_nodes) + 1, 0);  // prefix sums of row nnz
+    for (int64_t v = 0; v < ds.num_nodes; ++v) {
+      int64_t nnz = 0;
+      for (SpMat::InnerIterator it(ds.features, v); it; ++it) ++nnz;
+      start[v + 1] = start[v] + nnz;
+    }
+    for (int32_t v : owned) p.feature_nnz_start.push_back(start[v]);
+  }
   p.features.resize(static_cast<Eigen::Index>(owned.size()), ds.features.cols());
   p.features.setFromTriplets(t.begin(), t.end());
   p.features.makeCompressed();
@@ -200,6 +211,7 @@ void write_part(const std::string& path, const PartData& p) {
   w.vec(std::vector<int>(x.outerIndexPtr(), x.outerIndexPtr() + x.rows() + 1));
   w.vec(std::vector<int>(x.innerIndexPtr(), x.innerIndexPtr() + x.nonZeros()));
   w.vec(std::vector<float>(x.valuePtr(), x.valuePtr() + x.nonZeros()));
+  w.vec(p.feature_nnz_start);
   w.vec(p.labels);
   w.vec(p.train);
   w.vec(p.val);
@@ -221,6 +233,7 @@ PartData read_part(const std::string& path) {
   dist::LocalLayout& l = p.layout;
   l.rank = p.rank;
   l.num_parts = p.num_parts;
+  l.num_nodes = p.num_nodes;
   l.owned = r.vec<int32_t>();
   l.halo = r.vec<int32_t>();
   const uint64_t peers = r.count();
@@ -241,6 +254,7 @@ PartData read_part(const std::string& path) {
   const auto rows = r.pod<int64_t>(), cols = r.pod<int64_t>();
   const auto outer = r.vec<int>(), inner = r.vec<int>();
   const auto values = r.vec<float>();
+  p.feature_nnz_start = r.vec<int64_t>();
   p.labels = r.vec<int32_t>();
   p.train = r.vec<int32_t>();
   p.val = r.vec<int32_t>();
@@ -253,7 +267,8 @@ PartData read_part(const std::string& path) {
             (g.weights.empty() || g.weights.size() == g.indices.size()) && rows == own && cols >= 0 &&
             static_cast<int64_t>(outer.size()) == rows + 1 && outer.front() == 0 &&
             outer.back() == static_cast<int>(inner.size()) && inner.size() == values.size() &&
-            static_cast<int64_t>(p.labels.size()) == own && p.num_classes >= 0;
+            static_cast<int64_t>(p.labels.size()) == own &&
+            static_cast<int64_t>(p.feature_nnz_start.size()) == own && p.num_classes >= 0;
   for (int64_t i = 0; ok && i < own; ++i) ok = g.indptr[i] <= g.indptr[i + 1] && outer[i] <= outer[i + 1];
   for (int32_t s : g.indices) ok = ok && s >= 0 && s < g.num_src;
   for (int c : inner) ok = ok && c >= 0 && c < cols;

@@ -65,6 +65,10 @@ struct PartData {
   dist::LocalLayout layout;
   Csr graph;                     // [num_own rows, num_own + num_halo sources], no link
   SpMat features;                // [num_own, features of the dataset] (0 columns: none)
+  // Where each owned row's first stored feature value sits in the whole (compressed) feature
+  // matrix; the node's own id when the dataset has no features (one-hot identity). For dropout
+  // masks equal to one process's.
+  std::vector<int64_t> feature_nnz_start;
   std::vector<int32_t> labels;   // [num_own], -1 unlabelled
   std::vector<int32_t> train, val, test;  // owned rows, in the dataset's split order
 };

@@ -51,7 +51,14 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
   const Csr linked = spec.partition ? dist::link_halo(graph, spec.partition, spec.comm) : Csr();
   const Csr& base = spec.partition ? linked : graph;
   if (type == "gcn") graph_ = std::make_shared<const Csr>(gcn_normalize(base));
-  else if (type == "gat") graph_ = std::make_shared<const Csr>(gat_graph(base));
+  else if (type == "gat" && spec.partition) {
+    // Attention dropout draws per edge: key the masks by the edges' places in the whole graph.
+    Csr a = gat_graph(base);
+    auto link = std::make_shared<dist::HaloLink>(*a.halo);
+    link->edge_ids = dist::global_edge_positions(a);
+    a.halo = std::move(link);
+    graph_ = std::make_shared<const Csr>(std::move(a));
+  } else if (type == "gat") graph_ = std::make_shared<const Csr>(gat_graph(base));
   else if (type == "sage" || type == "gin") graph_ = std::make_shared<const Csr>(base);
   else if (type == "transformer" && spec.posenc.spd) {
     pe::HopGraph hop = pe::hop_graph(graph, spec.posenc.spd_max_dist);
@@ -274,7 +281,7 @@ Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, u
       const uint64_t k = splitmix64(key + static_cast<uint64_t>(l));
       {
         auto scope = t.scope(name);
-        h = dropout(t, h, spec_.dropout, k, training);
+        h = dropout(t, h, spec_.dropout, k, training, spec_.partition_rows.get());
       }
       if (l == 0) first_input = h;
       const Var z = l + 1 == spec_.layers && fuse_cols_ > 0 ? branch_output(first_input) : Var{};

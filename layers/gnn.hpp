@@ -60,6 +60,9 @@ struct GnnSpec {
   // (owned rows; sources owned, then the halo); forward takes and returns owned rows.
   std::shared_ptr<const dist::LocalLayout> partition;
   dist::Comm* comm = nullptr;
+  // ... and where its input rows sit in the whole input, so its feature dropout draws the masks
+  // of one process (DropoutRows; GAT's attention dropout stays per rank).
+  std::shared_ptr<const DropoutRows> partition_rows;
 };
 
 const std::vector<std::string>& gnn_layer_types();

@@ -6,12 +6,18 @@
 namespace locus {
 
 template <class T>
-Features<T> dropout(Tape<T>& t, const Features<T>& x, double p, uint64_t key, bool training) {
+Features<T> dropout(Tape<T>& t, const Features<T>& x, double p, uint64_t key, bool training,
+                    const DropoutRows* rows) {
   if (!training || p == 0.0) return x;
-  const Var extra = x.has_extra() ? ops::dropout(t, x.extra, p, splitmix64(key ^ 0x5E5E5E5E5E5E5E5Eull), training) : Var{};
+  const std::vector<int64_t>* global_rows = rows ? &rows->row : nullptr;
+  const Var extra = x.has_extra()
+                        ? ops::dropout(t, x.extra, p, splitmix64(key ^ 0x5E5E5E5E5E5E5E5Eull), training, global_rows)
+                        : Var{};
   if (x.is_sparse())
-    return Features<T>{Var{}, std::make_shared<const SpMatT<T>>(ops::sparse_dropout(*x.sparse, p, key)), extra};
-  return Features<T>{ops::dropout(t, x.var, p, key, training), nullptr, extra};
+    return Features<T>{
+        Var{}, std::make_shared<const SpMatT<T>>(ops::sparse_dropout(*x.sparse, p, key, rows ? &rows->nnz_start : nullptr)),
+        extra};
+  return Features<T>{ops::dropout(t, x.var, p, key, training, global_rows), nullptr, extra};
 }
 
 template <class T>
@@ -71,8 +77,8 @@ Var Mlp<T>::forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t ke
 
 template struct Features<float>;
 template struct Features<double>;
-template Features<float> dropout(Tape<float>&, const Features<float>&, double, uint64_t, bool);
-template Features<double> dropout(Tape<double>&, const Features<double>&, double, uint64_t, bool);
+template Features<float> dropout(Tape<float>&, const Features<float>&, double, uint64_t, bool, const DropoutRows*);
+template Features<double> dropout(Tape<double>&, const Features<double>&, double, uint64_t, bool, const DropoutRows*);
 template class Linear<float>;
 template class Linear<double>;
 template class Mlp<float>;

@@ -24,10 +24,19 @@ struct Features {
   bool has_extra() const { return extra.valid(); }
 };
 
+// Where a partitioned rank's rows sit in the whole input, so its dropout masks are those of one
+// process: row[r] the global row of local row r, nnz_start[r] the position of its first stored
+// value in the whole sparse feature matrix (ops::dropout, ops::sparse_dropout).
+struct DropoutRows {
+  std::vector<int64_t> row, nnz_start;
+};
+
 // Features after inverted dropout (sparse inputs drop stored values; see ops::sparse_dropout;
-// extra columns are dropped too).
+// extra columns are dropped too). rows: a partitioned rank's placement (dense inputs use
+// rows->row, sparse ones rows->nnz_start).
 template <class T>
-Features<T> dropout(Tape<T>& t, const Features<T>& x, double p, uint64_t key, bool training);
+Features<T> dropout(Tape<T>& t, const Features<T>& x, double p, uint64_t key, bool training,
+                    const DropoutRows* rows = nullptr);
 
 // y = x W + b   x: [n, in] → [n, out]; W Glorot-initialised, b zeros.
 template <class T>

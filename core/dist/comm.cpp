@@ -110,6 +110,12 @@ int64_t Comm::sum(int64_t v) {
   return out;
 }
 
+void Comm::sum(int64_t* data, int64_t n) {
+  if (size_ == 1 || n == 0) return;
+  check(n <= INT32_MAX, "Comm::sum: more than 2^31 values");
+  mpi_check(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_INT64_T, MPI_SUM, comm_), "MPI_Allreduce");
+}
+
 double Comm::sum(double v) {
   double out = v;
   sum_impl(&out, 1, true);

@@ -30,6 +30,7 @@ class Comm {
   void sum(double* data, int64_t n, bool deterministic);
   // Exact sums of counters and small totals (rank order, so identical on every rank).
   int64_t sum(int64_t v);
+  void sum(int64_t* data, int64_t n);  // elementwise, exact
   double sum(double v);
   double max(double v);
   void barrier();

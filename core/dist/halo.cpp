@@ -23,6 +23,7 @@ LocalLayout make_layout(const Csr& g, std::span<const int32_t> part, int rank, i
   LocalLayout l;
   l.rank = rank;
   l.num_parts = num_parts;
+  l.num_nodes = n;
   std::vector<int32_t> local(static_cast<size_t>(n), -1);
   for (int64_t v = 0; v < n; ++v)
     if (part[v] == rank) {
@@ -129,6 +130,26 @@ Csr link_halo(Csr out, std::shared_ptr<const LocalLayout> layout, Comm* comm) {
 Csr localise(const Csr& g, std::shared_ptr<const LocalLayout> layout, Comm* comm) {
   Csr local = extract_rows(g, *layout);
   return link_halo(std::move(local), std::move(layout), comm);
+}
+
+std::vector<int64_t> global_edge_positions(const Csr& linked) {
+  check(linked.halo != nullptr, "global_edge_positions: a linked graph");
+  const LocalLayout& l = *linked.halo->layout;
+  const int64_t own = l.num_own();
+  std::vector<int64_t> start(static_cast<size_t>(l.num_nodes) + 1, 0);
+  for (int64_t i = 0; i < own; ++i) start[l.owned[i] + 1] = linked.indptr[i + 1] - linked.indptr[i];
+  linked.halo->comm->sum(start.data() + 1, l.num_nodes);  // every node's row length
+  for (int64_t v = 0; v < l.num_nodes; ++v) start[v + 1] += start[v];
+  auto global_id = [&](int32_t s) { return s < own ? l.owned[s] : l.halo[s - own]; };
+  std::vector<int64_t> pos(static_cast<size_t>(linked.num_edges()));
+  std::vector<std::pair<int32_t, int64_t>> row;  // (global source, local edge)
+  for (int64_t i = 0; i < own; ++i) {
+    row.clear();
+    for (int64_t p = linked.indptr[i]; p < linked.indptr[i + 1]; ++p) row.emplace_back(global_id(linked.indices[p]), p);
+    std::stable_sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t k = 0; k < row.size(); ++k) pos[row[k].second] = start[l.owned[i]] + static_cast<int64_t>(k);
+  }
+  return pos;
 }
 
 std::vector<double> with_halo(const Csr& linked, const std::vector<double>& own) {

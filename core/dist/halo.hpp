@@ -19,6 +19,7 @@ namespace locus::dist {
 // global id within a group.
 struct LocalLayout {
   int rank = 0, num_parts = 1;
+  int64_t num_nodes = 0;  // of the whole graph
   std::vector<int32_t> owned, halo;  // global ids
   struct Peer {
     int rank = 0;
@@ -42,6 +43,9 @@ struct HaloLink {
   std::shared_ptr<const LocalLayout> layout;
   Comm* comm = nullptr;
   Csr inner, outer;
+  // Optional: each edge's position in the whole graph built the same way (global_edge_positions),
+  // for per-edge dropout masks equal to one process's.
+  std::vector<int64_t> edge_ids;
 };
 
 // The owned rows of g (a global graph on the same nodes as the layout's), sources renumbered
@@ -53,6 +57,12 @@ Csr extract_rows(const Csr& g, const LocalLayout& layout);
 Csr link_halo(Csr local, std::shared_ptr<const LocalLayout> layout, Comm* comm);
 // link_halo(extract_rows(g, layout), layout, comm).
 Csr localise(const Csr& g, std::shared_ptr<const LocalLayout> layout, Comm* comm);
+// Each edge's position in the whole graph that one process would build the same way: rows in
+// global id order, sources in global id order within a row (Csr::from_edges), so edge p of
+// local row i sits at Σ_{v < owned[i]} len(v) + (its source's rank among the row's global ids).
+// Collective: one allreduce of the whole graph's row lengths (8 bytes per node).
+std::vector<int64_t> global_edge_positions(const Csr& linked);
+
 // A per-node column over a linked graph's sources: the owned values [num_own] followed by the
 // halo's, fetched from their owners (one exchange; every rank must call it).
 std::vector<double> with_halo(const Csr& linked, const std::vector<double>& own);

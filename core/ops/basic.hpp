@@ -11,6 +11,8 @@
 #pragma once
 #include <cstdint>
 
+#include <vector>
+
 #include "core/kernels/row_ops.hpp"
 #include "core/rng.hpp"
 #include "core/tape.hpp"
@@ -49,9 +51,12 @@ template <class T> Var gelu(Tape<T>& t, Var x);
 template <class T> Var activation(Tape<T>& t, Var x, Act act);
 
 // Inverted dropout: keeps each entry with probability 1 − p and scales it by 1 / (1 − p).
-// The mask is counter-based from `key` (see Rng::uniform_at), independent of thread count.
-// Identity when !training or p == 0.
-template <class T> Var dropout(Tape<T>& t, Var x, double p, uint64_t key, bool training);
+// The mask is counter-based from `key` (see Rng::uniform_at at the entry index r·cols + c),
+// independent of thread count. Identity when !training or p == 0. global_rows (one per row of x):
+// index entries as row global_rows[r] of a larger matrix, so a partitioned rank draws the mask
+// one process would draw for those rows.
+template <class T>
+Var dropout(Tape<T>& t, Var x, double p, uint64_t key, bool training, const std::vector<int64_t>* global_rows = nullptr);
 
 // min(max(x, −limit), limit); the identity when limit ≤ 0. Zero gradient where clamped.
 template <class T> Var clamp(Tape<T>& t, Var x, double limit);

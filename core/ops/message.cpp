@@ -172,7 +172,7 @@ Var spmm(Tape<T>& t, std::shared_ptr<const SpMatT<T>> x, Var w) {
 }
 
 template <class T>
-SpMatT<T> sparse_dropout(const SpMatT<T>& x, double p, uint64_t key) {
+SpMatT<T> sparse_dropout(const SpMatT<T>& x, double p, uint64_t key, const std::vector<int64_t>* nnz_start) {
   check(p >= 0.0 && p < 1.0, "sparse_dropout: p must be in [0, 1)");
   SpMatT<T> out = x;
   out.makeCompressed();
@@ -180,8 +180,18 @@ SpMatT<T> sparse_dropout(const SpMatT<T>& x, double p, uint64_t key) {
   const float pf = static_cast<float>(p);
   T* v = out.valuePtr();
   const int64_t nnz = out.nonZeros();
-  for (int64_t i = 0; i < nnz; ++i)
-    v[i] = Rng::uniform_at(key, static_cast<uint64_t>(i)) >= pf ? v[i] * keep_scale : T(0);
+  if (!nnz_start) {
+    for (int64_t i = 0; i < nnz; ++i)
+      v[i] = Rng::uniform_at(key, static_cast<uint64_t>(i)) >= pf ? v[i] * keep_scale : T(0);
+    return out;
+  }
+  check(static_cast<int64_t>(nnz_start->size()) == out.rows(), "sparse_dropout: one nnz start per row");
+  const auto* outer = out.outerIndexPtr();
+  for (int64_t r = 0; r < out.rows(); ++r)
+    for (int64_t i = outer[r]; i < outer[r + 1]; ++i) {
+      const int64_t at = (*nnz_start)[r] + (i - outer[r]);
+      v[i] = Rng::uniform_at(key, static_cast<uint64_t>(at)) >= pf ? v[i] * keep_scale : T(0);
+    }
   return out;
 }
 
@@ -190,7 +200,7 @@ SpMatT<T> sparse_dropout(const SpMatT<T>& x, double p, uint64_t key) {
   template Var gspmm<T>(Tape<T>&, std::shared_ptr<const Csr>, Var, Reduce);         \
   template Var spmm<T>(Tape<T>&, std::shared_ptr<const SpMatT<T>>, Var);           \
   template Var halo_extend<T>(Tape<T>&, const Csr&, Var);                           \
-  template SpMatT<T> sparse_dropout<T>(const SpMatT<T>&, double, uint64_t);
+  template SpMatT<T> sparse_dropout<T>(const SpMatT<T>&, double, uint64_t, const std::vector<int64_t>*);
 LOCUS_INSTANTIATE(float)
 LOCUS_INSTANTIATE(double)
 #undef LOCUS_INSTANTIATE

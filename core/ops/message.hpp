@@ -4,6 +4,8 @@
 #pragma once
 #include <memory>
 
+#include <vector>
+
 #include "core/graph.hpp"
 #include "core/rng.hpp"
 #include "core/tape.hpp"
@@ -40,8 +42,10 @@ template <class T>
 Var spmm(Tape<T>& t, std::shared_ptr<const SpMatT<T>> x, Var w);
 
 // Inverted dropout on the stored values of a sparse matrix (its pattern is kept; dropped
-// values become 0). Counter-based from `key`, like ops::dropout.
+// values become 0). Counter-based from `key` at the value's position, like ops::dropout;
+// nnz_start (one per row): row r's values sit at nnz_start[r] + k of a larger matrix (a
+// partitioned rank's rows of the whole feature matrix).
 template <class T>
-SpMatT<T> sparse_dropout(const SpMatT<T>& x, double p, uint64_t key);
+SpMatT<T> sparse_dropout(const SpMatT<T>& x, double p, uint64_t key, const std::vector<int64_t>* nnz_start = nullptr);
 
 }  // namespace locus::ops

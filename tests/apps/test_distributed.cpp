@@ -4,6 +4,7 @@
 // GAT within 0.5 points of one process over 10 seeds, and the errors of a wrong launch.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -76,8 +77,9 @@ TEST_CASE("locus partition writes a folder and reports the cut") {
 TEST_CASE("2 ranks train karate like one process, and reruns are bit-identical") {
   TempDir t;
   REQUIRE(run_locus("partition karate --parts 2 --out " + t.path("k2"), t.path("log")).status == 0);
-  // Without dropout the two computations differ only in summation order.
-  const std::string common = karate_cfg() + " num_runs=3 gnn.dropout=0 optim.max_epoch=" + std::to_string(kEpochs) + " ";
+  // A rank draws the dropout masks one process draws for its rows, so the two computations
+  // differ only in summation order.
+  const std::string common = karate_cfg() + " num_runs=3 optim.max_epoch=" + std::to_string(kEpochs) + " ";
   Cmd one = run_locus("train " + common + "--json " + t.path("one.json"), t.path("log1"));
   REQUIRE_MESSAGE(one.status == 0, one.output);
   Cmd two = run_mpi(2, "train " + common + "dataset.partitions=" + t.path("k2") + " --json " + t.path("two.json"),
@@ -162,6 +164,6 @@ TEST_CASE("Cora on 2 ranks: GCN and GAT within 0.5 points of one process over 10
     REQUIRE_MESSAGE(two.status == 0, two.output);
     const double a = read_json(t.path("one.json"))["test_acc_mean"], b = read_json(t.path("two.json"))["test_acc_mean"];
     MESSAGE(std::string(model) << ": one process " << 100 * a << " %, 2 ranks " << 100 * b << " %");
-    CHECK_MESSAGE(b >= a - 0.005, model);
+    CHECK_MESSAGE(std::abs(b - a) <= 0.005, model);
   }
 }

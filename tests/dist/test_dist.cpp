@@ -177,6 +177,48 @@ TEST_CASE("partitioned GCN and GAT layers equal the whole graph's, values and pa
   }
 }
 
+TEST_CASE("a rank draws one process's dropout masks: rows, stored features and GAT edges by global place") {
+  const Csr raw = random_graph(45, 70, false, 2, 5);
+  auto layout = std::make_shared<const dist::LocalLayout>(
+      dist::make_layout(raw, metis_partition(raw, comm().size()), comm().rank(), comm().size()));
+  std::vector<int64_t> rows(layout->owned.begin(), layout->owned.end());
+  // Dense rows.
+  const MatD x = random_matrix(45, 6, 1);
+  Tape<double> whole, part;
+  const MatD yw = whole.value(ops::dropout(whole, whole.constant(x), 0.5, 77, true));
+  const MatD yp = part.value(ops::dropout(part, part.constant(rows_of(x, layout->owned)), 0.5, 77, true, &rows));
+  CHECK(max_diff(yp, rows_of(yw, layout->owned)) == 0.0);
+  // Stored values of a sparse matrix.
+  SpMatT<double> sx = random_matrix(45, 9, 2).unaryExpr([](double v) { return v > 0.3 ? v : 0.0; }).sparseView();
+  sx.makeCompressed();
+  SpMatT<double> sp(static_cast<Eigen::Index>(rows.size()), 9);
+  std::vector<Eigen::Triplet<double>> tr;
+  std::vector<int64_t> nnz_start;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    nnz_start.push_back(sx.outerIndexPtr()[rows[i]]);
+    for (SpMatT<double>::InnerIterator it(sx, rows[i]); it; ++it) tr.emplace_back(static_cast<Eigen::Index>(i), it.col(), it.value());
+  }
+  sp.setFromTriplets(tr.begin(), tr.end());
+  const MatD sw = MatD(ops::sparse_dropout(sx, 0.5, 78));
+  const MatD sl = MatD(ops::sparse_dropout(sp, 0.5, 78, &nnz_start));
+  CHECK(max_diff(sl, rows_of(sw, layout->owned)) == 0.0);
+  // GAT graph edges: each local edge's global place holds the same (destination, source).
+  const Csr whole_gat = gat_graph(raw);
+  const Csr local_gat = gat_graph(dist::localise(raw, layout, &comm()));
+  const std::vector<int64_t> pos = dist::global_edge_positions(local_gat);
+  REQUIRE(pos.size() == static_cast<size_t>(local_gat.num_edges()));
+  const int64_t own = layout->num_own();
+  for (int64_t i = 0; i < own; ++i)
+    for (int64_t p = local_gat.indptr[i]; p < local_gat.indptr[i + 1]; ++p) {
+      const int32_t s = local_gat.indices[p];
+      const int32_t global_src = s < own ? layout->owned[s] : layout->halo[s - own];
+      const int32_t d = layout->owned[i];
+      CHECK(pos[p] >= whole_gat.indptr[d]);
+      CHECK(pos[p] < whole_gat.indptr[d + 1]);
+      CHECK(whole_gat.indices[pos[p]] == global_src);
+    }
+}
+
 TEST_CASE("a part file holds the rank's layout, rows, features, labels and split") {
   Dataset ds;
   ds.name = "rnd";
@@ -204,6 +246,7 @@ TEST_CASE("a part file holds the rank's layout, rows, features, labels and split
     CHECK(q.graph.weights == p.graph.weights);
     CHECK(MatD(q.features.cast<double>()) == MatD(p.features.cast<double>()));
     CHECK(q.labels == p.labels);
+    CHECK(q.feature_nnz_start == p.feature_nnz_start);
     CHECK(q.train == p.train);
     CHECK(q.num_train == 5);
     // The part's rows are the owned nodes' rows of the whole data.
