@@ -199,13 +199,16 @@ Var dropout(Tape<T>& t, Var x, double p, uint64_t key, bool training, const std:
   T* o = out.data();
   const T* xv = t.value(x).data();
   if (global_rows) {
-    const int64_t cols = t.cols(x);
-    const int64_t* rows = global_rows->data();
+    const int64_t rows = t.rows(x), cols = t.cols(x);
+    const int64_t* global = global_rows->data();
 #pragma omp parallel for schedule(static) if (n >= (1 << 15))
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t at = rows[i / cols] * cols + i % cols;
-      m[i] = Rng::uniform_at(key, static_cast<uint64_t>(at)) >= pf ? keep_scale : T(0);
-      o[i] = xv[i] * m[i];
+    for (int64_t r = 0; r < rows; ++r) {
+      const uint64_t at = static_cast<uint64_t>(global[r] * cols);
+      for (int64_t c = 0; c < cols; ++c) {
+        const int64_t i = r * cols + c;
+        m[i] = Rng::uniform_at(key, at + static_cast<uint64_t>(c)) >= pf ? keep_scale : T(0);
+        o[i] = xv[i] * m[i];
+      }
     }
   } else {
 #pragma omp parallel for schedule(static) if (n >= (1 << 15))
