@@ -491,20 +491,16 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bo
     return dense_input ? Features<float>{t.view(x_dense), nullptr} : Features<float>{Var{}, x};
   };
   if (pair_task) s.metric = "auc";
-  // Node labels and split rows as this process numbers them (a rank: its owned rows only).
-  const std::vector<int32_t>& labels = ds.labels;
-  const std::vector<int32_t>& train_rows = ds.train;
-  const std::vector<int32_t>& val_rows = ds.val;
-  const std::vector<int32_t>& test_rows = ds.test;
-  // Accuracy over a split (all ranks' rows), and the mean NLL of the validation rows.
+  // Accuracy over a split (all ranks' rows; a rank's ds holds its owned rows only), and the mean
+  // NLL of the validation rows.
   auto split_accuracy = [&](const Mat& logp, const std::vector<int32_t>& rows, size_t global_rows) {
-    if (!comm) return accuracy(logp, labels, rows);
-    const int64_t correct = comm->sum(count_correct(logp, labels, rows));
+    if (!comm) return accuracy(logp, ds.labels, rows);
+    const int64_t correct = comm->sum(count_correct(logp, ds.labels, rows));
     return global_rows ? static_cast<double>(correct) / static_cast<double>(global_rows) : std::nan("");
   };
   auto val_nll = [&](const Mat& logp) {
-    if (!comm) return nll(logp, labels, val_rows);
-    const double sum = comm->sum(nll(logp, labels, val_rows) * static_cast<double>(val_rows.size()));
+    if (!comm) return nll(logp, ds.labels, ds.val);
+    const double sum = comm->sum(nll(logp, ds.labels, ds.val) * static_cast<double>(ds.val.size()));
     return num_val == 0 ? 0.0 : sum / static_cast<double>(num_val);
   };
   std::vector<double> comm_bytes, comm_wait;  // per timed training epoch (partitioned training)
@@ -621,13 +617,13 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bo
           loss = ops::bce_with_logits(tape, ops::pair_dot(tape, out, split->train.u, split->train.v), split->train.target);
         } else if (!part) {
           loss = ops::nll_loss(tape, out, ds.labels, ds.train);
-        } else if (train_rows.empty()) {
+        } else if (ds.train.empty()) {
           // No training rows here: a zero loss that still runs the backward pass (and its exchanges).
           loss = ops::weighted_sum(tape, out, Mat(Mat::Zero(tape.rows(out), tape.cols(out))));
         } else {
           // This rank's share of the global mean: the ranks' gradients then simply add up.
-          loss = ops::scale(tape, ops::nll_loss(tape, out, labels, train_rows),
-                            static_cast<float>(static_cast<double>(train_rows.size()) / static_cast<double>(num_train)));
+          loss = ops::scale(tape, ops::nll_loss(tape, out, ds.labels, ds.train),
+                            static_cast<float>(static_cast<double>(ds.train.size()) / static_cast<double>(num_train)));
         }
       }
       // Numeric faults (core/numeric_guard.hpp) stop training naming the epoch, op and layer.
@@ -654,8 +650,8 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log_out, bo
       const EpochMetrics m =
           split ? EpochMetrics{epoch, loss_value, pair_auc(eval, split->train), pair_auc(eval, split->val),
                                pair_auc(eval, split->test), ms}
-                : EpochMetrics{epoch, loss_value, split_accuracy(eval, train_rows, num_train),
-                               split_accuracy(eval, val_rows, num_val), split_accuracy(eval, test_rows, num_test),
+                : EpochMetrics{epoch, loss_value, split_accuracy(eval, ds.train, num_train),
+                               split_accuracy(eval, ds.val, num_val), split_accuracy(eval, ds.test, num_test),
                                ms};
       run.history.push_back(m);
       run.epochs_run = epoch;

@@ -149,12 +149,13 @@ PartData make_part(const Dataset& ds, const Csr& graph, const std::vector<int32_
   if (ds.features.cols() == 0) {
     p.feature_nnz_start.assign(owned.begin(), owned.end());
   } else {
-    std::vector<int64_t> start(static_cast<size_t>(ds.num_nodes) + 1, 0);  // prefix sums of row nnz
-    for (int64_t v = 0; v < ds.num_nodes; ++v) {
-      int64_t nnz = 0;
-      for (SpMat::InnerIterator it(ds.features, v); it; ++it) ++nnz;
-      start[v + 1] = start[v] + nnz;
-    }
+    // Offsets in the compressed matrix (as locus train compresses it): prefix sums of the row
+    // lengths, read from the row pointers (and the per-row counts of an uncompressed matrix).
+    const SpMat& f = ds.features;
+    const int* outer = f.outerIndexPtr();
+    const int* counts = f.innerNonZeroPtr();  // null when compressed
+    std::vector<int64_t> start(static_cast<size_t>(ds.num_nodes) + 1, 0);
+    for (int64_t v = 0; v < ds.num_nodes; ++v) start[v + 1] = start[v] + (counts ? counts[v] : outer[v + 1] - outer[v]);
     for (int32_t v : owned) p.feature_nnz_start.push_back(start[v]);
   }
   p.features.resize(static_cast<Eigen::Index>(owned.size()), ds.features.cols());

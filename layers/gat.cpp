@@ -41,14 +41,9 @@ Var GatConv<T>::forward(Tape<T>& t, GraphRef g, const Features<T>& x, bool train
       g.csr && g.csr->halo && !g.csr->halo->edge_ids.empty() ? &g.csr->halo->edge_ids : nullptr;
   Var alpha = ops::dropout(t, ops::edge_softmax(t, g, e), opt_.attn_dropout, key, training, edge_rows);
   // A rank draws the value-dropout masks of one process: rows keyed by global node id.
-  std::vector<int64_t> global_rows;
-  if (g.csr && g.csr->halo && training && opt_.value_dropout > 0) {
-    const dist::LocalLayout& l = *g.csr->halo->layout;
-    global_rows.assign(l.owned.begin(), l.owned.end());
-    global_rows.insert(global_rows.end(), l.halo.begin(), l.halo.end());
-  }
-  Var values = ops::dropout(t, z_src, opt_.value_dropout, splitmix64(key ^ 0x5bd1e995ull), training,
-                            global_rows.empty() ? nullptr : &global_rows);
+  const std::vector<int64_t>* source_rows =
+      g.csr && g.csr->halo && !g.csr->halo->source_ids.empty() ? &g.csr->halo->source_ids : nullptr;
+  Var values = ops::dropout(t, z_src, opt_.value_dropout, splitmix64(key ^ 0x5bd1e995ull), training, source_rows);
   Var out = ops::gspmm(t, g, values, ops::Reduce::Sum, alpha);
   if (!opt_.concat && heads > 1) out = ops::head_mean(t, out, heads);
   return ops::add_bias(t, out, t.param(*store_, bias_));

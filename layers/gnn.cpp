@@ -52,10 +52,13 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
   const Csr& base = spec.partition ? linked : graph;
   if (type == "gcn") graph_ = std::make_shared<const Csr>(gcn_normalize(base));
   else if (type == "gat" && spec.partition) {
-    // Attention dropout draws per edge: key the masks by the edges' places in the whole graph.
+    // Attention and value dropout draw per edge and per source: key the masks by their places in
+    // the whole graph.
     Csr a = gat_graph(base);
     auto link = std::make_shared<dist::HaloLink>(*a.halo);
     link->edge_ids = dist::global_edge_positions(a);
+    link->source_ids.assign(spec.partition->owned.begin(), spec.partition->owned.end());
+    link->source_ids.insert(link->source_ids.end(), spec.partition->halo.begin(), spec.partition->halo.end());
     a.halo = std::move(link);
     graph_ = std::make_shared<const Csr>(std::move(a));
   } else if (type == "gat") graph_ = std::make_shared<const Csr>(gat_graph(base));

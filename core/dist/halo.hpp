@@ -43,9 +43,9 @@ struct HaloLink {
   std::shared_ptr<const LocalLayout> layout;
   Comm* comm = nullptr;
   Csr inner, outer;
-  // Optional: each edge's position in the whole graph built the same way (global_edge_positions),
-  // for per-edge dropout masks equal to one process's.
-  std::vector<int64_t> edge_ids;
+  // Optional, for dropout masks equal to one process's: each edge's position in the whole graph
+  // built the same way (global_edge_positions) and each source's global id (owned, then halo).
+  std::vector<int64_t> edge_ids, source_ids;
 };
 
 // The owned rows of g (a global graph on the same nodes as the layout's), sources renumbered
