@@ -1,8 +1,7 @@
-// Graph partitions for training on several MPI ranks: METIS k-way cuts (balanced node counts,
-// few cut edges), their statistics (cut, halo sizes, balance), and the partition folder that
-// `locus partition` writes and `locus train dataset.partitions=DIR` reads. Folder:
-// partition.yaml (metadata and statistics), parts.txt (the part of node i on line i+1) and
-// part-K.bin for every part K: all rank K reads (its layout, edges, features, labels, split).
+// Graph partitions for MPI training: METIS k-way cuts, their statistics (cut, halo sizes,
+// balance), and the folder `locus partition` writes and `locus train dataset.partitions=DIR`
+// reads: partition.yaml (metadata, statistics), parts.txt (node i's part on line i+1) and
+// part-K.bin per part, all that rank K reads (layout, edges, features, labels, split).
 #pragma once
 #include <cstdint>
 #include <string>

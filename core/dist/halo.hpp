@@ -1,8 +1,7 @@
-// The halo of one rank in partitioned training: which remote nodes it reads (the sources of its
-// owned nodes' in-edges that other ranks own), which of its rows others read, and the
-// non-blocking exchange that moves those rows forward (features) and back (gradients).
-// A localised graph (localise) keeps only the owned destination rows; its sources are the owned
-// nodes followed by the halo, and it carries a HaloLink so ops::gspmm does the exchange itself.
+// One rank's halo in partitioned training: the remote in-neighbours it reads, the rows others
+// read from it, and the non-blocking exchange moving them forward (features) and back
+// (gradients). A rank's graph keeps its owned rows, sources owned then halo, and carries a
+// HaloLink so ops::gspmm does the exchange itself.
 #pragma once
 #include <cstdint>
 #include <memory>
