@@ -12,7 +12,8 @@
 #   LOCUS_SKIP_ASAN=1        skip the sanitizer and fuzzing pass (quick local iterations only)
 #   LOCUS_FUZZ_SECONDS=N     seconds per fuzz target (default 60; CI's minimum)
 #   LOCUS_TEST_TIMEOUT=S     per-test timeout in seconds (default 600)
-#   LOCUS_JOBS, LOCUS_CMAKE_ARGS, LOCUS_VERBOSE   as for scripts/setup.sh
+#   LOCUS_JOBS=N             parallel build jobs and ctest tests at a time (default 2)
+#   LOCUS_CMAKE_ARGS, LOCUS_VERBOSE   as for scripts/setup.sh
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,8 +47,8 @@ summary_and_exit() {
 # run_ctest DIR NAME: runs ctest in DIR, adds its counts to passed/failed.
 run_ctest() {
   local dir=$1 name=$2 log="$1/ctest.log" rc=0
-  say "ctest ($name): $dir"
-  ctest --test-dir "$dir" --output-on-failure --no-tests=error \
+  say "ctest ($name, ${LOCUS_JOBS:-2} at a time): $dir"
+  ctest --test-dir "$dir" --output-on-failure --no-tests=error --parallel "${LOCUS_JOBS:-2}" \
     --timeout "${LOCUS_TEST_TIMEOUT:-600}" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
   local line p f total
   line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)

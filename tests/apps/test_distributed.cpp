@@ -141,7 +141,8 @@ TEST_CASE("a wrong launch or a foreign partition is refused with the fix") {
   CHECK(missing.output.find("no such partition folder") != std::string::npos);
 }
 
-TEST_CASE("Cora on 2 ranks: GCN and GAT within 0.5 points of one process over 10 seeds") {
+TEST_CASE("Cora on 2 ranks: GCN and GAT within 0.5 points of one process over 10 seeds" *
+          doctest::test_suite("long-mpi/cora_2ranks")) {
 #ifdef LOCUS_SANITIZED
   MESSAGE("skipped in the sanitizer build (an accuracy test of minutes); runs in the Release suite");
   return;
