@@ -48,14 +48,7 @@ done
 t0=$SECONDS
 if [[ $do_build == 1 ]]; then
   bash "$here/ensure-packages.sh" clang libclang-rt-14-dev libomp-dev || fail "system packages (see above)"
-  # A tree configured with another compiler cannot switch to clang in place: start it afresh.
-  if [[ -f "$build/CMakeCache.txt" ]] &&
-    ! grep -q '^CMAKE_CXX_COMPILER_ID:INTERNAL=Clang$\|^CMAKE_CXX_COMPILER:FILEPATH=.*clang++' "$build/CMakeCache.txt"; then
-    say "$build was configured with another compiler; reconfiguring it from scratch with clang"
-    rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles"
-  fi
-  CC=clang CXX=clang++ configure_and_build "$build" RelWithDebInfo -DLOCUS_SANITIZE=ON -DLOCUS_FUZZ=ON \
-    -DLOCUS_BENCH=OFF "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" || exit 1
+  build_sanitizer_tree "$build" || exit 1
 fi
 
 targets=()
@@ -67,17 +60,12 @@ for src in "$root"/tests/fuzz/fuzz_*.cpp; do
 done
 [[ ${#targets[@]} -gt 0 ]] || fail "no fuzz target selected (--targets '$only')"
 
-# LeakSanitizer needs ptrace-like access that some containers forbid; libFuzzer would report
-# that as a crash of every input, so check first.
+# Without a working LeakSanitizer, libFuzzer would report every input as a crash.
 leaks=1
-lsan_dir=$(mktemp -d "${TMPDIR:-/tmp}/locus-lsan.XXXXXX")
-printf '#include <cstdlib>\nvoid* volatile p;\nint main() { p = std::malloc(64); p = nullptr; return 0; }\n' >"$lsan_dir/leak.cpp"
-if ! clang++ -fsanitize=address -g -O0 "$lsan_dir/leak.cpp" -o "$lsan_dir/leak" >/dev/null 2>&1 ||
-  ! { out=$(ASAN_OPTIONS=detect_leaks=1:exitcode=23 "$lsan_dir/leak" 2>&1); [[ $? -eq 23 && "$out" == *"detected memory leaks"* ]]; }; then
+if ! lsan_works; then
   leaks=0
   say "note: LeakSanitizer does not work on this machine (ptrace restricted?); leak checks off"
 fi
-rm -rf "$lsan_dir"
 export ASAN_OPTIONS="detect_leaks=$leaks:allocator_may_return_null=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 

@@ -70,20 +70,6 @@ run_ctest() {
   fi
 }
 
-# LeakSanitizer needs ptrace-like access that some containers forbid; check it works here.
-lsan_works() {
-  local tmp rc=0 out
-  tmp=$(mktemp -d "${TMPDIR:-/tmp}/locus-lsan.XXXXXX")
-  printf '#include <cstdlib>\nvoid* volatile p;\nint main() { p = std::malloc(64); p = nullptr; return 0; }\n' \
-    >"$tmp/leak.cpp"
-  if ! g++ -fsanitize=address -g -O0 "$tmp/leak.cpp" -o "$tmp/leak" >/dev/null 2>&1; then
-    rm -rf "$tmp"; return 1
-  fi
-  out=$(ASAN_OPTIONS=detect_leaks=1:exitcode=23 "$tmp/leak" 2>&1) || rc=$?
-  rm -rf "$tmp"
-  [[ $rc -eq 23 && "$out" == *"detected memory leaks"* ]]
-}
-
 t0=$SECONDS
 
 # 1) Release build (setup.sh installs packages and builds build/).
@@ -103,14 +89,7 @@ elif ! bash "$here/ensure-packages.sh" clang libclang-rt-14-dev libomp-dev; then
   problems+=("the clang packages for the sanitizer build could not be installed (see above)")
 else
   san=build-asan-clang
-  # A tree configured with another compiler cannot switch to clang in place.
-  if [[ -f "$san/CMakeCache.txt" ]] && ! grep -q '^CMAKE_CXX_COMPILER_ID:INTERNAL=Clang$\|^CMAKE_CXX_COMPILER:FILEPATH=.*clang++' "$san/CMakeCache.txt"; then
-    rm -rf "$san/CMakeCache.txt" "$san/CMakeFiles"
-  fi
-  # -O1 with line tables (-g1) compiles much faster than -O2 -g and still gives file:line
-  # in sanitizer reports; the benchmark programs are not built here.
-  if CC=clang CXX=clang++ configure_and_build "$san" RelWithDebInfo -DLOCUS_SANITIZE=ON -DLOCUS_FUZZ=ON \
-    -DLOCUS_BENCH=OFF "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"; then
+  if build_sanitizer_tree "$san"; then
     leaks=1
     if ! lsan_works; then
       leaks=0
