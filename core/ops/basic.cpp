@@ -20,16 +20,40 @@ void same_shape(Tape<T>& t, Var a, Var b, const char* op) {
 }
 }  // namespace
 
+namespace {
+// Rows per block of by_row_blocks; fixed, so no result depends on the thread count.
+constexpr int64_t kProductBlock = 4096;
+// Multiply-adds (n·k·m) from which the blocks run in parallel.
+constexpr int64_t kParallelProduct = int64_t(1) << 20;
+
+// out = x·y (add: out += x·y) for x [n, k], y [k, m], out [n, m]: one Eigen product per block of
+// kProductBlock rows of x and out, the blocks in parallel for large products. Eigen itself runs
+// single-threaded here (EIGEN_DONT_PARALLELIZE), so without this a second thread idles in every
+// dense layer.
+template <class X, class Y, class Out>
+void by_row_blocks(const X& x, const Y& y, Out&& out, bool add) {
+  const int64_t n = x.rows(), blocks = (n + kProductBlock - 1) / kProductBlock;
+  const bool parallel = blocks > 1 && n * x.cols() * y.cols() >= kParallelProduct;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t i = 0; i < blocks; ++i) {
+    const int64_t r0 = i * kProductBlock, len = std::min(kProductBlock, n - r0);
+    if (add) out.middleRows(r0, len).noalias() += x.middleRows(r0, len) * y;
+    else out.middleRows(r0, len).noalias() = x.middleRows(r0, len) * y;
+  }
+}
+}  // namespace
+
 template <class T>
 Var matmul(Tape<T>& t, Var a, Var b) {
   check(t.cols(a) == t.rows(b), "matmul: inner dimensions differ (" + std::to_string(t.cols(a)) + " vs " +
                                     std::to_string(t.rows(b)) + ")");
   MatT<T> out(t.rows(a), t.cols(b));
-  out.noalias() = t.value(a) * t.value(b);
+  by_row_blocks(t.value(a), t.value(b), out, false);
   return t.push(std::move(out), "matmul", {a, b}, [a, b](Tape<T>& t, Var self) {
     auto g = t.grad(self);
-    if (t.requires_grad(a)) t.grad(a).noalias() += g * t.value(b).transpose();  // dA = G Bᵀ
-    if (t.requires_grad(b)) t.grad(b).noalias() += t.value(a).transpose() * g;  // dB = Aᵀ G
+    if (t.requires_grad(a)) by_row_blocks(g, t.value(b).transpose(), t.grad(a), true);  // dA = G Bᵀ
+    // dB = Aᵀ G sums over all rows: one Eigen product, as before.
+    if (t.requires_grad(b)) t.grad(b).noalias() += t.value(a).transpose() * g;
   });
 }
 

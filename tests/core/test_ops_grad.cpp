@@ -1,7 +1,10 @@
 // Central-difference gradient checks (double precision) for every differentiable op.
 #include <doctest/doctest.h>
 
+#include <omp.h>
+
 #include <memory>
+#include <tuple>
 
 #include "core/ops/basic.hpp"
 #include "core/ops/loss.hpp"
@@ -51,6 +54,33 @@ TEST_CASE("dense ops: gradients") {
                {random_matrix(5, 3, 7)});
     check_grad([](auto& t, auto& v) { return reduce_random(t, ops::log_softmax(t, v[0])); }, {random_matrix(4, 6, 8)});
   }
+}
+
+TEST_CASE("matmul over several row blocks: one product's values and gradients, the same for 1 and 2 threads") {
+  // 9000 rows: three blocks of the row-split product (4096 rows each, the last one partial), large
+  // enough to run them in parallel. Reference: one Eigen product over all rows in double.
+  const int64_t n = 9000, k = 24, m = 20;
+  const MatT<float> a = random_matrix(n, k, 11).cast<float>(), b = random_matrix(k, m, 12).cast<float>();
+  const MatT<float> g = random_matrix(n, m, 13).cast<float>();
+  auto run = [&](int threads) {
+    omp_set_num_threads(threads);
+    Tape<float> t;
+    const Var va = t.leaf(a), vb = t.leaf(b);
+    const Var y = ops::matmul(t, va, vb);
+    t.backward(ops::weighted_sum(t, y, g));  // dY = g
+    omp_set_num_threads(omp_get_num_procs());
+    return std::tuple<MatT<float>, MatT<float>, MatT<float>>{t.value(y), t.grad(va), t.grad(vb)};
+  };
+  const auto [y1, ga1, gb1] = run(1);
+  const auto [y2, ga2, gb2] = run(2);
+  CHECK(y1 == y2);
+  CHECK(ga1 == ga2);
+  CHECK(gb1 == gb2);
+  const MatT<double> ad = a.cast<double>(), bd = b.cast<double>(), gd = g.cast<double>();
+  const MatT<double> y_ref = ad * bd, ga_ref = gd * bd.transpose(), gb_ref = ad.transpose() * gd;
+  CHECK((y1.cast<double>() - y_ref).cwiseAbs().maxCoeff() < 1e-4);
+  CHECK((ga1.cast<double>() - ga_ref).cwiseAbs().maxCoeff() < 1e-4);
+  CHECK((gb1.cast<double>() - gb_ref).cwiseAbs().maxCoeff() < 1e-2);  // sums over 9000 rows
 }
 
 TEST_CASE("gspmm on Csr: gradients for x and edge values, sum and mean") {
