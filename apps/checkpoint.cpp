@@ -21,10 +21,7 @@ const BinaryFormat& checkpoint_format() {
                               "delete it (and its out_dir) to start the training over"};
   return f;
 }
-using Writer = BinaryWriter;
-using Reader = BinaryReader;
-
-void put_run(Writer& w, const RunResult& r) {
+void put_run(BinaryWriter& w, const RunResult& r) {
   w.pod(r.seed);
   w.pod(r.best_epoch);
   w.pod(r.epochs_run);
@@ -35,7 +32,7 @@ void put_run(Writer& w, const RunResult& r) {
   w.vec(r.history);  // EpochMetrics is plain numbers
 }
 
-RunResult get_run(Reader& r) {
+RunResult get_run(BinaryReader& r) {
   RunResult x;
   x.seed = r.pod<uint64_t>();
   x.best_epoch = r.pod<int>();
@@ -68,7 +65,7 @@ std::vector<std::string> resume_config(const ExperimentConfig& cfg) {
 
 void save_checkpoint(const std::string& path, const TrainCheckpoint& ck) {
   static_assert(std::is_trivially_copyable_v<EpochMetrics>);
-  Writer w;
+  BinaryWriter w;
   w.pod<uint64_t>(ck.config.size());
   for (const auto& line : ck.config) w.str(line);
   w.pod(ck.num_threads);
@@ -96,9 +93,8 @@ void save_checkpoint(const std::string& path, const TrainCheckpoint& ck) {
 
 TrainCheckpoint load_checkpoint(const std::string& path) {
   const std::string bytes = read_binary_file(path, checkpoint_format());
-  const char* payload = bytes.data();
   const size_t size = bytes.size();
-  Reader r(path, checkpoint_format(), payload, size);
+  BinaryReader r(path, checkpoint_format(), bytes.data(), size);
   TrainCheckpoint ck;
   const auto lines = r.pod<uint64_t>();
   if (lines > size) r.corrupt();
