@@ -81,8 +81,19 @@ build_sanitizer_tree() {
     -DLOCUS_BENCH=OFF "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
 }
 
-# lsan_works: succeeds when LeakSanitizer can run here. It needs ptrace-like access that some
-# containers forbid; there every sanitized process (and every libFuzzer input) would fail.
+# leak_detection: prints 1 when LeakSanitizer can run here, else 0 after saying so. It needs
+# ptrace-like access that some containers forbid; there every sanitized process (and every
+# libFuzzer input) would fail, so leak checks must be turned off.
+leak_detection() {
+  if lsan_works; then
+    echo 1
+  else
+    say "note: LeakSanitizer does not work on this machine (ptrace restricted?); leak checks off" >&2
+    echo 0
+  fi
+}
+
+# lsan_works: succeeds when LeakSanitizer can run here.
 lsan_works() {
   local tmp rc=0 out
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/locus-lsan.XXXXXX")

@@ -60,12 +60,7 @@ for src in "$root"/tests/fuzz/fuzz_*.cpp; do
 done
 [[ ${#targets[@]} -gt 0 ]] || fail "no fuzz target selected (--targets '$only')"
 
-# Without a working LeakSanitizer, libFuzzer would report every input as a crash.
-leaks=1
-if ! lsan_works; then
-  leaks=0
-  say "note: LeakSanitizer does not work on this machine (ptrace restricted?); leak checks off"
-fi
+leaks=$(leak_detection)
 export ASAN_OPTIONS="detect_leaks=$leaks:allocator_may_return_null=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 

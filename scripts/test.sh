@@ -90,11 +90,7 @@ elif ! bash "$here/ensure-packages.sh" clang libclang-rt-14-dev libomp-dev; then
 else
   san=build-asan-clang
   if build_sanitizer_tree "$san"; then
-    leaks=1
-    if ! lsan_works; then
-      leaks=0
-      say "note: LeakSanitizer does not work on this machine (ptrace restricted?); leak checks off"
-    fi
+    leaks=$(leak_detection)
     # Any sanitizer report makes the test process exit non-zero, so ctest fails it.
     export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=$leaks:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
