@@ -207,22 +207,19 @@ RankPart load_rank_part(const ExperimentConfig& cfg) {
   if (!same)
     throw_input_error(yaml, 0, "the partition was cut from another dataset (" + meta.dataset + "), the config trains",
                       want, "partition this dataset: locus partition " + want + " --parts " + std::to_string(size));
-  PartData pd;
-  {
-    const std::string file = part_file(cfg.dataset.partitions, rank);
-    if (!meta.part_files)
-      throw_input_error(yaml, 0, "the partition holds no training data (part_files: false; the dataset has no node "
-                                 "labels or is a pair task):", meta.dataset,
-                        "partitioned training is for node classification; train pair tasks on one process");
-    if (!fs::exists(file, ec))
-      throw_input_error(file, 0, "the partition folder has no part file for rank " + std::to_string(rank) + ":", file,
-                        "rewrite the partition folder with locus partition DATASET --parts " + std::to_string(size));
-    pd = read_part(file);
-    if (pd.rank != rank || pd.num_parts != size || pd.num_nodes != meta.num_nodes ||
-        pd.graph_checksum != meta.graph_checksum)
-      throw_input_error(file, 0, "this part file does not belong to partition.yaml beside it:", file,
-                        "rewrite the partition folder with locus partition");
-  }
+  const std::string file = part_file(cfg.dataset.partitions, rank);
+  if (!meta.part_files)
+    throw_input_error(yaml, 0, "the partition holds no training data (part_files: false; the dataset has no node "
+                               "labels or is a pair task):", meta.dataset,
+                      "partitioned training is for node classification; train pair tasks on one process");
+  if (!fs::exists(file, ec))
+    throw_input_error(file, 0, "the partition folder has no part file for rank " + std::to_string(rank) + ":", file,
+                      "rewrite the partition folder with locus partition DATASET --parts " + std::to_string(size));
+  PartData pd = read_part(file);
+  if (pd.rank != rank || pd.num_parts != size || pd.num_nodes != meta.num_nodes ||
+      pd.graph_checksum != meta.graph_checksum)
+    throw_input_error(file, 0, "this part file does not belong to partition.yaml beside it:", file,
+                      "rewrite the partition folder with locus partition");
   if (pd.num_train == 0)
     throw_input_error(yaml, 0, "the split has no training nodes:", pd.name, "Give split.train ids");
   rp.rows = std::make_shared<DropoutRows>();
@@ -232,7 +229,7 @@ RankPart load_rank_part(const ExperimentConfig& cfg) {
   rp.graph = std::move(pd.graph);
   Dataset& d = rp.data;
   d.name = pd.name;
-  d.source = part_file(cfg.dataset.partitions, rank);
+  d.source = file;
   d.task = Task::NodeClassification;
   d.num_nodes = pd.num_nodes;
   d.features = std::move(pd.features);
