@@ -14,7 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/io.hpp"
-#include "layers/gnn.hpp"
+#include "layers/registry.hpp"
 
 namespace locus {
 namespace {
@@ -42,7 +42,7 @@ std::vector<std::string> variant_overrides(const std::string& variant) {
   if (variant.empty() || variant.back() == '+' || std::find(parts.begin(), parts.end(), "") != parts.end())
     throw InputError("malformed model variant '" + variant + "' in compare.variants: write e.g. gcn or gcn+LapPE");
   const std::string& base = parts.front();
-  const auto& types = gnn_layer_types();
+  const std::vector<std::string> types = layer_names();
   if (std::find(types.begin(), types.end(), base) == types.end())
     throw InputError("unknown model '" + base + "' in variant '" + variant + "'. A variant starts with one of " +
                      join(types) + (nearest(base, types).empty() ? "" : " (did you mean '" + nearest(base, types) + "'?)"));

@@ -12,7 +12,7 @@
 namespace locus {
 
 // A variant name is a layer type optionally followed by "+ADDON" parts:
-//   BASE  gcn | sage | gin | gat | transformer | mlp | gir | pgnn
+//   BASE  a registered layer type (layers/registry.hpp: gcn, sage, gin, gat, transformer, mlp, gir, pgnn, ...)
 //   ADDON LapPE | RWSE | AnchorPE (P-GNN anchor distances as input columns) | SPD (transformer)
 //         | anchor (GIR's anchor indication columns) | gir | pgnn (an anchor branch fused by
 //         concatenation) | gir:sum | pgnn:sum (fused by a learnt weighted sum)

@@ -33,6 +33,7 @@
 #include "core/error.hpp"
 #include "core/yaml_input.hpp"
 #include "datasets/builtin.hpp"
+#include "layers/registry.hpp"
 
 namespace locus {
 namespace {
@@ -134,9 +135,11 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
+// "a, b and c" with last = " and ".
+std::string join(const std::vector<std::string>& items, const std::string& sep = ", ", const std::string& last = "") {
   std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
+  for (size_t i = 0; i < items.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == items.size() && !last.empty() ? last : sep) + items[i];
   return out;
 }
 
@@ -241,7 +244,7 @@ const std::vector<KeySpec>& key_specs() {
       {"dataset.partitions", [](ExperimentConfig& c, const Value& v) { c.dataset.partitions = read_string(v); }},
       {"dist.deterministic", [](ExperimentConfig& c, const Value& v) { c.dist.deterministic = read_bool(v); }},
       {"gnn.layer_type",
-       [](ExperimentConfig& c, const Value& v) { c.gnn.layer_type = read_choice(v, {"gcn", "sage", "gin", "gat", "transformer", "mlp", "gir", "pgnn"}); }},
+       [](ExperimentConfig& c, const Value& v) { c.gnn.layer_type = read_choice(v, layer_names()); }},
       {"gnn.layers_mp", [](ExperimentConfig& c, const Value& v) { c.gnn.layers_mp = read_int(v, 1, 2, kMaxLayers); }},
       {"gnn.dim_inner", [](ExperimentConfig& c, const Value& v) { c.gnn.dim_inner = read_int(v, 1, 16); }},
       {"gnn.act",
@@ -306,7 +309,11 @@ const std::vector<KeySpec>& key_specs() {
        [](ExperimentConfig& c, const Value& v) { c.posenc.anchor_cutoff = read_int(v, -1, 2); }},
       {"posenc_AnchorInd.enable", [](ExperimentConfig& c, const Value& v) { c.posenc.indication = read_bool(v); }},
       {"gnn.position",
-       [](ExperimentConfig& c, const Value& v) { c.gnn.position = read_choice(v, {"none", "gir", "pgnn"}); }},
+       [](ExperimentConfig& c, const Value& v) { 
+         std::vector<std::string> kinds{"none"};
+         for (auto& k : position_branch_kinds()) kinds.push_back(k);
+         c.gnn.position = read_choice(v, kinds);
+        }},
       {"gnn.fusion", [](ExperimentConfig& c, const Value& v) { c.gnn.fusion = read_choice(v, {"concat", "sum"}); }},
       {"gnn.pgnn_cutoff", [](ExperimentConfig& c, const Value& v) { c.gnn.pgnn_cutoff = read_int(v, -1, 2); }},
       {"gnn.anchors", [](ExperimentConfig& c, const Value& v) { c.gnn.anchors = read_choice(v, {"sets", "nodes"}); }},
@@ -646,10 +653,14 @@ ExperimentConfig load_config(const std::string& path, const std::vector<std::str
     // Partitioned training covers the message-passing stacks whose layers only read their
     // in-neighbours (one halo exchange per layer); whole-graph encodings and anchor branches
     // would need the whole graph on every rank.
-    const std::string& type = cfg.gnn.layer_type;
-    if (type != "gcn" && type != "sage" && type != "gin" && type != "gat" && type != "mlp")
-      config_error(cfg, "gnn.layer_type", "partitioned training (dataset.partitions) supports gcn, sage, gin, gat and mlp, got",
+    if (!layer_descriptor(cfg.gnn.layer_type).distributed) {
+      std::vector<std::string> ok;
+      for (const auto& d : layer_registry())
+        if (d.distributed) ok.push_back(d.name);
+      config_error(cfg, "gnn.layer_type",
+                   "partitioned training (dataset.partitions) supports " + join(ok, ", ", " and ") + ", got",
                    "use one of those, or train on one process (drop dataset.partitions)");
+    }
     if (cfg.gnn.position != "none")
       config_error(cfg, "gnn.position", "partitioned training (dataset.partitions) has no anchor branch yet, got",
                    "set gnn.position=none, or train on one process");

@@ -8,6 +8,7 @@
 #include "apps/compare.hpp"
 #include "apps/config.hpp"
 #include "apps/generate.hpp"
+#include "apps/layers_command.hpp"
 #include "apps/partition.hpp"
 #include "apps/train.hpp"
 #include "core/alloc.hpp"
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
   // `generate` runs as its subcommand's callback and reports its own errors (status 2 or 1).
   locus::add_generate_command(app);
   locus::add_partition_command(app);
+  locus::add_layers_command(app);
 
   CLI11_PARSE(app, argc, argv);
   try {

@@ -1,10 +1,14 @@
 #include "layers/gat.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 
 #include "core/dist/halo.hpp"
 #include "core/ops/edge.hpp"
 #include "core/ops/shape.hpp"
+#include "layers/memory_estimate.hpp"
+#include "layers/registry.hpp"
 
 namespace locus {
 
@@ -51,5 +55,61 @@ Var GatConv<T>::forward(Tape<T>& t, GraphRef g, const Features<T>& x, bool train
 
 template class GatConv<float>;
 template class GatConv<double>;
+
+LayerDescriptor gat_layer() {
+  LayerDescriptor d;
+  d.name = "gat";
+  d.summary = "graph attention, H heads (Veličković et al., ICLR 2018)";
+  d.formula = "h'_v = ‖_h Σ_{u→v} softmax_u(LeakyReLU(a_srcᵀ z_u + a_dstᵀ z_v)) z_u,  z = h W";
+  d.dense = true;
+  d.distributed = true;
+  d.options = {"gnn.att_heads", "gnn.att_heads_out", "gnn.att_dropout", "gnn.att_value_dropout"};
+  d.graph = [](const Csr& base, const GnnSpec& spec) {
+    Csr a = gat_graph(base);
+    if (spec.partition) {
+      // Attention and value dropout draw per edge and per source: key the masks by their places
+      // in the whole graph.
+      auto link = std::make_shared<dist::HaloLink>(*a.halo);
+      link->edge_ids = dist::global_edge_positions(a);
+      link->source_ids.assign(spec.partition->owned.begin(), spec.partition->owned.end());
+      link->source_ids.insert(link->source_ids.end(), spec.partition->halo.begin(), spec.partition->halo.end());
+      a.halo = std::move(link);
+    }
+    return GraphCache{std::make_shared<const Csr>(std::move(a)), nullptr};
+  };
+  d.set_factory([](const auto& a) {
+    using T = typename std::decay_t<decltype(a)>::value_type;
+    GatOptions opt;
+    opt.heads = a.last ? a.spec.att_heads_out : a.spec.att_heads;  // hidden heads concatenated, output heads averaged
+    opt.concat = !a.last;
+    opt.attn_dropout = a.spec.att_dropout;
+    opt.value_dropout = a.spec.att_value_dropout;
+    GatConv<T> conv(a.store, a.rng, a.name, a.in, a.out, opt, a.decay);
+    const int64_t width = conv.out_dim();
+    return built_layer<T>(std::move(conv), a, width);
+  });
+  d.graph_memory = [](const MemoryShape& s) {
+    return GraphMemory{csr_with_reverse(s.n, s.edges + s.n, s.weighted), "self-loop copy"};
+  };
+  d.memory = [](const MemoryShape& s, double in, double out, bool last) {
+    const GnnSpec& spec = s.spec;
+    const double H = static_cast<double>(last ? spec.att_heads_out : spec.att_heads), F = out;
+    LayerMemory m;
+    m.params = in * H * F + 3 * H * F;
+    // z, dropped values (+ mask), aggregation, bias, activation, next dropout (+ mask).
+    m.activations = s.n * H * F * (4 + 3 + (spec.att_value_dropout > 0 ? 3 : 0)) + 4 * s.n * H;
+    // gsddmm, LeakyReLU, softmax, dropout (+ mask): 5 values, 4 gradients per edge and head.
+    m.edge_floats = 9 * H * (s.sentences ? s.sum_sq : s.edges + s.n);
+    m.out_width = last ? F : H * F;
+    const int L = std::max(1, spec.layers);
+    m.edge_what = s.sentences ? fmt::format("dense attention scores (gat on sentences: {} heads × {} layers × Σ n² = {} × 9 buffers)",
+                                            spec.att_heads, L, count_text(s.sum_sq))
+                              : fmt::format("sparse attention ({} heads × {} layers × {} edges × 9 buffers)", spec.att_heads, L,
+                                            count_text(s.edges + s.n));
+    m.edge_kind = s.sentences ? "dense_attention" : "sparse_attention";
+    return m;
+  };
+  return d;
+}
 
 }  // namespace locus

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "core/dist/halo.hpp"
+#include "layers/memory_estimate.hpp"
+#include "layers/registry.hpp"
 
 namespace locus {
 
@@ -40,5 +42,25 @@ Var GcnConv<T>::forward(Tape<T>& t, const Csr& a_hat, const Features<T>& x) cons
 
 template class GcnConv<float>;
 template class GcnConv<double>;
+
+LayerDescriptor gcn_layer() {
+  LayerDescriptor d;
+  d.name = "gcn";
+  d.summary = "graph convolution (Kipf & Welling, ICLR 2017)";
+  d.formula = "H' = Â H W + b,  Â = D^-1/2 (A + I) D^-1/2";
+  d.distributed = true;
+  d.graph = [](const Csr& g, const GnnSpec&) { return GraphCache{std::make_shared<const Csr>(gcn_normalize(g)), nullptr}; };
+  set_simple_factory<GcnConv>(d);
+  d.graph_memory = [](const MemoryShape& s) {  // Â: self loops and weights
+    return GraphMemory{csr_with_reverse(s.n, s.edges + s.n, true), "normalised Â"};
+  };
+  d.memory = [](const MemoryShape& s, double in, double out, bool) {
+    LayerMemory m;
+    m.params = in * out + out;
+    m.activations = s.n * (out * 8);  // transform, aggregation, bias, activation, next dropout (+ mask)
+    return m;
+  };
+  return d;
+}
 
 }  // namespace locus

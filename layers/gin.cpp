@@ -1,6 +1,8 @@
 #include "layers/gin.hpp"
 
 #include "core/ops/scalar.hpp"
+#include "layers/memory_estimate.hpp"
+#include "layers/registry.hpp"
 
 namespace locus {
 
@@ -22,5 +24,23 @@ Var GinConv<T>::forward(Tape<T>& t, const Csr& g, const Features<T>& x) const {
 
 template class GinConv<float>;
 template class GinConv<double>;
+
+LayerDescriptor gin_layer() {
+  LayerDescriptor d;
+  d.name = "gin";
+  d.summary = "graph isomorphism network, learnable ε, 2-layer MLP (Xu et al., ICLR 2019)";
+  d.formula = "h'_v = MLP((1 + ε) h_v + Σ_{u→v} h_u)";
+  d.distributed = true;
+  d.graph = [](const Csr& g, const GnnSpec&) { return GraphCache{std::make_shared<const Csr>(g), nullptr}; };
+  set_simple_factory<GinConv>(d);
+  d.graph_memory = [](const MemoryShape& s) { return GraphMemory{csr_with_reverse(s.n, s.edges, s.weighted), "copy"}; };
+  d.memory = [](const MemoryShape& s, double in, double out, bool) {
+    LayerMemory m;
+    m.params = 2 * (in * out + out);            // the MLP's two linear maps
+    m.activations = s.n * (2 * in + out * 12);  // sum at input width, MLP, bias, activation, dropout
+    return m;
+  };
+  return d;
+}
 
 }  // namespace locus

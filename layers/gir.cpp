@@ -10,6 +10,7 @@
 #include "core/ops/position.hpp"
 #include "core/ops/shape.hpp"
 #include "core/ops/message.hpp"
+#include "layers/registry.hpp"
 
 namespace locus {
 
@@ -211,5 +212,15 @@ GirOutput GirEncoder<T>::forward(Tape<T>& t, const Csr& g, const Features<T>& x,
 
 template class GirEncoder<float>;
 template class GirEncoder<double>;
+
+LayerDescriptor gir_layer() {
+  LayerDescriptor d;
+  d.name = "gir";
+  d.summary = "GIR anchor-path encoder alone, with a Linear head (GIR.md)";
+  d.formula = "P_l[v,k] = ReLU([agg_{u→v} P_{l-1}[u,k] ‖ x_v U] W_l) on the frontier D[v,k] = l,  Z_v = mean_k P_L[v,k]";
+  d.structure = Structure::AnchorOnly;
+  d.options = {"gnn.anchors", "gnn.gir_hops", "gnn.gir_aggregate", "gnn.gir_update"};
+  return d;
+}
 
 }  // namespace locus

@@ -1,6 +1,6 @@
 #include "layers/gnn.hpp"
 
-#include <type_traits>
+#include <algorithm>
 
 #include "core/dist/halo.hpp"
 #include "core/error.hpp"
@@ -8,71 +8,98 @@
 #include "core/ops/scalar.hpp"
 #include "core/ops/shape.hpp"
 #include "core/ops/norm.hpp"
-#include "layers/gat.hpp"
-#include "layers/gcn.hpp"
-#include "layers/gin.hpp"
-#include "layers/sage.hpp"
-#include "layers/positional/spd.hpp"
+#include "layers/registry.hpp"
 #include "layers/transformer.hpp"
 
 namespace locus {
 
-const std::vector<std::string>& gnn_layer_types() {
-  static const std::vector<std::string> types{"gcn", "sage", "gin", "gat", "transformer", "mlp", "gir", "pgnn"};
-  return types;
-}
-
 namespace {
-// Adapts a layer class to StackLayer; graph-based layers share the model's cached graph.
-template <class T, class Layer>
-struct Adapter : StackLayer<T> {
-  Layer layer;
-  GraphRef g;  // unused by Linear
-  Adapter(Layer l, GraphRef graph) : layer(std::move(l)), g(graph) {}
-  Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const override {
-    if constexpr (std::is_same_v<Layer, Linear<T>>) return layer.forward(t, x);
-    else if constexpr (std::is_same_v<Layer, GatConv<T>>) return layer.forward(t, g, x, training, key);
-    else if constexpr (std::is_same_v<Layer, TransformerLayer<T>>) return layer.forward(t, g, x.var, training, key, this->extras);
-    else return layer.forward(t, *g.csr, x);
-  }
-};
-template <class T, class Layer>
-std::unique_ptr<StackLayer<T>> adapt(Layer l, GraphRef g) {
-  return std::make_unique<Adapter<T, Layer>>(std::move(l), g);
+// The registered layer types whose options include `key`, as "a or b".
+std::string readers_of(const std::string& key) {
+  std::string out;
+  for (const auto& d : layer_registry())
+    if (d.reads(key)) out += (out.empty() ? "" : " or ") + d.name;
+  return out.empty() ? std::string("(none registered)") : out;
+}
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
+  return out;
 }
 }  // namespace
 
+std::vector<std::string> position_branch_kinds() {
+  std::vector<std::string> kinds;
+  for (const auto& d : layer_registry())
+    if (d.structure == Structure::AnchorOnly) kinds.push_back(d.name);
+  return kinds;
+}
+
+std::vector<SpecProblem> validate(const GnnSpec& spec) {
+  std::vector<SpecProblem> out;
+  const LayerDescriptor* layer = find_layer(spec.layer_type);
+  if (!layer) {
+    const std::string near = nearest(spec.layer_type, layer_names());
+    out.push_back({"gnn.layer_type", "gnn.layer_type must be one of " + joined(layer_names()) + ", got",
+                   (near.empty() ? "" : "did you mean '" + near + "'? ") + "or register the layer type (layers/registry.hpp)"});
+    return out;  // the checks below read the layer's options
+  }
+  const std::vector<std::string> kinds = position_branch_kinds();
+  if (spec.position != "none" && std::find(kinds.begin(), kinds.end(), spec.position) == kinds.end())
+    out.push_back({"gnn.position", "gnn.position must be none or one of " + joined(kinds) + ", got",
+                   "set gnn.position to none, " + joined(kinds)});
+  if (spec.fusion != "concat" && spec.fusion != "sum")
+    out.push_back({"gnn.fusion", "gnn.fusion must be concat or sum, got", "set gnn.fusion=concat or gnn.fusion=sum"});
+  if (spec.gir.max_hops > 0 && spec.gir.max_hops < spec.layers)
+    out.push_back({"gnn.gir_hops", "gnn.gir_hops is below gnn.layers_mp (" + std::to_string(spec.layers) + "):",
+                   "GIR propagates at least one hop per layer: set gnn.gir_hops to 0 (= layers_mp), -1 (until every "
+                   "node is reached) or a value >= gnn.layers_mp"});
+  // Options that act inside a layer: only types that read them may be asked for them.
+  const std::string& type = spec.layer_type;
+  if (spec.posenc.spd && !layer->reads("posenc_SPD.enable"))
+    out.push_back({"posenc_SPD.enable", "posenc_SPD is an attention bias: it needs gnn.layer_type " +
+                                            readers_of("posenc_SPD.enable") + " (now " + type + "), got",
+                   "set gnn.layer_type=" + readers_of("posenc_SPD.enable") + " or posenc_SPD.enable=false"});
+  const pe::SeqPE seq = pe::parse_seq_pe(spec.posenc.seq);
+  const bool inside = seq == pe::SeqPE::Rope || seq == pe::SeqPE::T5Bias || seq == pe::SeqPE::FftKernel;
+  if (inside && !layer->reads("posenc_seq.kind"))
+    out.push_back({"posenc_seq.kind", "posenc_seq.kind " + spec.posenc.seq + " acts inside attention: it needs "
+                                      "gnn.layer_type " + readers_of("posenc_seq.kind") + " (now " + type + "), got",
+                   "set gnn.layer_type=" + readers_of("posenc_seq.kind") +
+                       ", or an appended encoding (sinusoidal, learned, fourier, cape)"});
+  if (spec.att_norm != "softmax" && !layer->reads("gnn.att_norm"))
+    out.push_back({"gnn.att_norm", "gnn.att_norm " + spec.att_norm + " needs gnn.layer_type " +
+                                       readers_of("gnn.att_norm") + " (now " + type + "), got",
+                   "set gnn.layer_type=" + readers_of("gnn.att_norm") + " or gnn.att_norm=softmax"});
+  if (seq == pe::SeqPE::FftKernel && spec.att_norm != "softmax")
+    out.push_back({"gnn.att_norm", "posenc_seq.kind fft_kernel normalises its own kernel weights; gnn.att_norm must "
+                                   "stay softmax, got",
+                   "set gnn.att_norm=softmax"});
+  return out;
+}
+
+void throw_if_invalid(const GnnSpec& spec) {
+  const std::vector<SpecProblem> problems = validate(spec);
+  if (!problems.empty())
+    throw_input_error("model spec", 0, problems.front().problem, problems.front().key, problems.front().fix);
+}
+
 template <class T>
 GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& spec, const Csr& graph)
-    : spec_(spec) {
-  const std::string& type = spec.layer_type;
+    : spec_(spec), layer_(&layer_descriptor(spec.layer_type)) {
+  throw_if_invalid(spec);
+  if (!layer_->csr)
+    throw InputError("gnn.layer_type '" + spec.layer_type + "' runs on sentences only (complete graphs), not on an edge-list graph");
   // Partitioned training: `graph` is this rank's part in local numbering; linked to its halo, the
   // graph caches below stay linked (and GCN's degrees include the halo's).
   const Csr linked = spec.partition ? dist::link_halo(graph, spec.partition, spec.comm) : Csr();
   const Csr& base = spec.partition ? linked : graph;
-  if (type == "gcn") graph_ = std::make_shared<const Csr>(gcn_normalize(base));
-  else if (type == "gat" && spec.partition) {
-    // Attention and value dropout draw per edge and per source: key the masks by their places in
-    // the whole graph.
-    Csr a = gat_graph(base);
-    auto link = std::make_shared<dist::HaloLink>(*a.halo);
-    link->edge_ids = dist::global_edge_positions(a);
-    link->source_ids.assign(spec.partition->owned.begin(), spec.partition->owned.end());
-    link->source_ids.insert(link->source_ids.end(), spec.partition->halo.begin(), spec.partition->halo.end());
-    a.halo = std::move(link);
-    graph_ = std::make_shared<const Csr>(std::move(a));
-  } else if (type == "gat") graph_ = std::make_shared<const Csr>(gat_graph(base));
-  else if (type == "sage" || type == "gin") graph_ = std::make_shared<const Csr>(base);
-  else if (type == "transformer" && spec.posenc.spd) {
-    pe::HopGraph hop = pe::hop_graph(graph, spec.posenc.spd_max_dist);
-    graph_ = std::make_shared<const Csr>(std::move(hop.graph));
-    spd_ = std::make_shared<const std::vector<int32_t>>(std::move(hop.dist));
-  } else if (type == "transformer") graph_ = std::make_shared<const Csr>(transformer_graph(graph));
-  else if (type != "mlp" && type != "gir" && type != "pgnn")
-    throw InputError("unknown layer type '" + type + "'. Use gcn, sage, gin, gat, transformer, mlp, gir or pgnn");
-  if (type == "gir" || type == "pgnn" || spec.position != "none") raw_ = std::make_shared<const Csr>(graph);
-  if (spec.posenc.spd && type != "transformer")
-    throw InputError("posenc_SPD is an attention bias: it needs gnn.layer_type transformer");
+  if (layer_->graph) {
+    GraphCache cache = layer_->graph(base, spec);
+    graph_ = std::move(cache.graph);
+    edge_class_ = std::move(cache.edge_class);
+  }
+  if (layer_->structure == Structure::AnchorOnly || spec.position != "none") raw_ = std::make_shared<const Csr>(graph);
   if (!graph_) graph_ = std::make_shared<const Csr>();
   pos_ = std::make_shared<pe::PositionalInputs<T>>(store, rng, spec.posenc, GraphRef(graph), spec.posenc_seed);
   build(store, rng);
@@ -80,12 +107,16 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
 
 template <class T>
 GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& spec, const Dense& sentences)
-    : spec_(spec), dense_(std::make_shared<const Dense>(sentences)) {
-  const std::string& type = spec.layer_type;
+    : spec_(spec), layer_(&layer_descriptor(spec.layer_type)), dense_(std::make_shared<const Dense>(sentences)) {
+  throw_if_invalid(spec);
   if (spec.position != "none") throw InputError("gnn.position (anchor branches) needs an edge-list graph, not sentences");
-  if (type != "transformer" && type != "gat" && type != "mlp")
-    throw InputError("gnn.layer_type '" + type +
-                     "' needs an edge-list graph; on sentences (complete graphs) use transformer, gat or mlp");
+  if (!layer_->dense) {
+    std::string ok;
+    for (const auto& d : layer_registry())
+      if (d.dense) ok += (ok.empty() ? "" : ", ") + d.name;
+    throw InputError("gnn.layer_type '" + spec.layer_type +
+                     "' needs an edge-list graph; on sentences (complete graphs) use one of " + ok);
+  }
   pos_ = std::make_shared<pe::PositionalInputs<T>>(store, rng, spec.posenc, GraphRef(*dense_), spec.posenc_seed);
   build(store, rng);
 }
@@ -98,21 +129,10 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
   check(spec.in_dim > 0 && spec.out_dim > 0 && spec.hidden > 0, "GnnClassifier: sizes must be positive");
   const std::string& type = spec.layer_type;
   const GraphRef topo = topology();
-  const pe::SeqPE seq = pe::parse_seq_pe(spec.posenc.seq);
-  if (type != "transformer" &&
-      (seq == pe::SeqPE::Rope || seq == pe::SeqPE::T5Bias || seq == pe::SeqPE::FftKernel || spec.att_norm != "softmax"))
-    throw InputError("posenc_seq.kind " + spec.posenc.seq + " and gnn.att_norm " + spec.att_norm +
-                     " act inside attention: they need gnn.layer_type transformer");
-  if (seq == pe::SeqPE::FftKernel && spec.att_norm != "softmax")
-    throw InputError("posenc_seq.kind fft_kernel normalises its own kernel weights: leave gnn.att_norm at softmax");
   const int64_t in_dim = spec.in_dim + pos_->dim();  // node features ‖ positional columns
   // The anchor branch: alone (layer_type gir / pgnn) or fused with the GNN stack below.
-  const bool anchor_only = type == "gir" || type == "pgnn";
+  const bool anchor_only = layer_->structure == Structure::AnchorOnly;
   if (anchor_only || spec.position != "none") {
-    if (spec.position != "none" && spec.position != "gir" && spec.position != "pgnn")
-      throw InputError("unknown gnn.position '" + spec.position + "'. Use none, gir or pgnn");
-    if (spec.fusion != "concat" && spec.fusion != "sum")
-      throw InputError("unknown gnn.fusion '" + spec.fusion + "'. Use concat or sum");
     PositionBranchSpec ps;
     ps.kind = anchor_only ? type : spec.position;
     // Fused, the branch reads position only (a constant input) unless position_features: the GNN
@@ -145,63 +165,31 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
   // Concat fusion widens the last layer's input by the branch's columns; the stack itself is the
   // plain GNN's (a GNN with the branch output at zero is exactly the plain one).
   const int64_t stack_out = spec.out_dim;
-  if (type == "transformer") {
+  auto add_layer = [&](const std::string& name, int64_t in, int64_t out, bool last, bool decay) {
+    BuiltLayer<T> b = layer_->factory<T>()(LayerArgs<T>{store, rng, spec, topo, name, in, out, last, decay});
+    b.layer->extras = AttentionExtras{pos_->positions(), edge_class_.get()};  // positions for RoPE, SPD classes
+    layers_.push_back(std::move(b.layer));
+    return b.out_dim;
+  };
+  if (layer_->structure == Structure::Residual) {
     // Encoder, residual layers at width `hidden`, head. Weight decay follows decay_first_only
     // with the encoder as the first layer.
     residual_stack_ = true;
-    TransformerOptions opt;
-    opt.heads = spec.att_heads;
-    opt.norm = parse_norm(spec.norm);
-    opt.pre_norm = spec.pre_norm;
-    opt.clamp = spec.att_clamp;
-    opt.dropout = spec.dropout;
-    opt.attn_dropout = spec.att_dropout;
-    opt.ffn_act = spec.act;
-    opt.attn_norm = parse_attn_norm(spec.att_norm);
-    opt.rope = seq == pe::SeqPE::Rope;
-    opt.rel_buckets = seq == pe::SeqPE::T5Bias ? spec.posenc.seq_buckets : 0;
-    opt.rel_max_distance = spec.posenc.seq_max_distance;
-    opt.spd_classes = spd_ ? spec.posenc.spd_max_dist + 1 : 0;
-    opt.fft_radius = seq == pe::SeqPE::FftKernel ? spec.posenc.seq_max_distance : 0;
     const bool decay_rest = !spec.decay_first_only;
-    layers_.push_back(adapt<T>(Linear<T>(store, rng, "encoder", in_dim, spec.hidden), topo));
-    for (int l = 0; l < spec.layers; ++l) {
-      layers_.push_back(adapt<T>(
-          TransformerLayer<T>(store, rng, "layer" + std::to_string(l), spec.hidden, opt, decay_rest), topo));
-      layers_.back()->extras = AttentionExtras{pos_->positions(), spd_.get()};
-    }
     layers_.push_back(
-        adapt<T>(Linear<T>(store, rng, "head", spec.hidden + fuse_cols_, stack_out, true, decay_rest), topo));
+        std::make_unique<LayerAdapter<T, Linear<T>>>(Linear<T>(store, rng, "encoder", in_dim, spec.hidden), topo));
+    for (int l = 0; l < spec.layers; ++l)
+      add_layer("layer" + std::to_string(l), spec.hidden, spec.hidden, l + 1 == spec.layers, decay_rest);
+    layers_.push_back(std::make_unique<LayerAdapter<T, Linear<T>>>(
+        Linear<T>(store, rng, "head", spec.hidden + fuse_cols_, stack_out, true, decay_rest), topo));
     return;
   }
   int64_t in = in_dim;
   for (int l = 0; l < spec.layers; ++l) {
     const bool last = l + 1 == spec.layers;
-    const int64_t out = last ? stack_out : spec.hidden;
-    const bool decay = !spec.decay_first_only || l == 0;
     if (last) in += fuse_cols_;
-    const std::string name = "layer" + std::to_string(l);
-    const GraphRef g = topo;
-    if (type == "gcn") {
-      layers_.push_back(adapt<T>(GcnConv<T>(store, rng, name, in, out, decay), g));
-    } else if (type == "sage") {
-      layers_.push_back(adapt<T>(SageConv<T>(store, rng, name, in, out, decay), g));
-    } else if (type == "gin") {
-      layers_.push_back(adapt<T>(GinConv<T>(store, rng, name, in, out, decay), g));
-    } else if (type == "gat") {
-      GatOptions opt;
-      opt.heads = last ? spec.att_heads_out : spec.att_heads;
-      opt.concat = !last;
-      opt.attn_dropout = spec.att_dropout;
-      opt.value_dropout = spec.att_value_dropout;
-      GatConv<T> conv(store, rng, name, in, out, opt, decay);
-      in = conv.out_dim();
-      layers_.push_back(adapt<T>(std::move(conv), g));
-      continue;
-    } else {
-      layers_.push_back(adapt<T>(Linear<T>(store, rng, name, in, out, true, decay), g));
-    }
-    in = out;
+    in = add_layer("layer" + std::to_string(l), in, last ? stack_out : spec.hidden, last,
+                   !spec.decay_first_only || l == 0);
   }
 }
 

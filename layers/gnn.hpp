@@ -23,7 +23,7 @@ struct LocalLayout;
 }  // namespace dist
 
 struct GnnSpec {
-  std::string layer_type = "gcn";  // gcn | sage | gin | gat | transformer | mlp
+  std::string layer_type = "gcn";  // a registered layer type (layers/registry.hpp)
   int layers = 2;
   int64_t in_dim = 0, hidden = 16, out_dim = 0;  // gat: hidden is the width per head
   ops::Act act = ops::Act::Relu;
@@ -65,7 +65,23 @@ struct GnnSpec {
   std::shared_ptr<const DropoutRows> partition_rows;
 };
 
-const std::vector<std::string>& gnn_layer_types();
+// One problem of a spec: the config key at fault, the problem (worded to precede the value as
+// set, e.g. "... (now gcn), got") and the fix. The library finds them; an app adds the file and
+// line where the key was set.
+struct SpecProblem {
+  std::string key, problem, fix;
+};
+
+// Every problem of `spec` (empty: valid): an unregistered layer type or branch, options the
+// layer type does not read (posenc_SPD, attention-only encodings, gnn.att_norm), GIR hops below
+// the layer count.
+std::vector<SpecProblem> validate(const GnnSpec& spec);
+// Throws InputError for the first problem of validate(spec).
+void throw_if_invalid(const GnnSpec& spec);
+// The anchor-branch kinds gnn.position may name: the registered AnchorOnly types (gir, pgnn).
+std::vector<std::string> position_branch_kinds();
+
+struct LayerDescriptor;
 
 // One message-passing layer of the stack, whatever its type.
 template <class T>
@@ -90,13 +106,14 @@ class GnnClassifier {
 
  private:
   GnnSpec spec_;
+  const LayerDescriptor* layer_;  // the registry entry of spec_.layer_type
   void build(ParamStore<T>& store, Rng& rng);
   GraphRef topology() const { return dense_ ? GraphRef(*dense_) : GraphRef(*graph_); }
 
   std::shared_ptr<const Csr> graph_;  // the topology the layers use (GCN: Â; GAT: with self loops)
   std::shared_ptr<const Dense> dense_;  // or a batch of complete graphs
   std::shared_ptr<pe::PositionalInputs<T>> pos_;       // appended input columns, RoPE positions
-  std::shared_ptr<const std::vector<int32_t>> spd_;    // SPD class (hop distance) per edge of graph_
+  std::shared_ptr<const std::vector<int32_t>> edge_class_;  // per edge of graph_ (transformer: SPD hop distance)
   std::shared_ptr<const Csr> raw_;                     // the unnormalised graph (anchor branch)
   std::shared_ptr<PositionBranch<T>> branch_;
   std::shared_ptr<Linear<T>> head_pos_;                // sum-fusion / anchor-only head

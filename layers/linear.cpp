@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/ops/shape.hpp"
+#include "layers/registry.hpp"
 
 namespace locus {
 
@@ -83,5 +84,25 @@ template class Linear<float>;
 template class Linear<double>;
 template class Mlp<float>;
 template class Mlp<double>;
+
+LayerDescriptor mlp_layer() {
+  LayerDescriptor d;
+  d.name = "mlp";
+  d.summary = "a stack of Linear layers that ignores the graph (a baseline)";
+  d.formula = "h' = h W + b";
+  d.dense = true;
+  d.distributed = true;
+  d.set_factory([](const auto& a) {
+    using T = typename std::decay_t<decltype(a)>::value_type;
+    return built_layer<T>(Linear<T>(a.store, a.rng, a.name, a.in, a.out, true, a.decay), a, a.out);
+  });
+  d.memory = [](const MemoryShape& s, double in, double out, bool) {
+    LayerMemory m;
+    m.params = in * out + out;
+    m.activations = s.n * (out * 8);
+    return m;
+  };
+  return d;
+}
 
 }  // namespace locus

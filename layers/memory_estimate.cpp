@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "layers/positional/sequence.hpp"
+#include "layers/registry.hpp"
 
 namespace locus {
 
@@ -23,20 +24,16 @@ std::string gib(double b) {
   return fmt::format("{:.0f} MiB", b / (1024.0 * 1024.0));
 }
 
-std::string num(double x) {  // 1.2e9 style for counts
-  return x < 1e5 ? fmt::format("{:.0f}", x) : fmt::format("{:.3g}", x);
-}
+}  // namespace
 
-// A Csr's arrays: indptr, indices, weights when weighted.
+std::string count_text(double x) { return x < 1e5 ? fmt::format("{:.0f}", x) : fmt::format("{:.3g}", x); }
+
 double csr_bytes(double rows, double edges, bool weighted) {
   return 8 * (rows + 1) + 4 * edges + (weighted ? 4 * edges : 0);
 }
-// The graph, its reverse() cache (gspmm's backward): another Csr plus perm (8 per edge).
 double csr_with_reverse(double rows, double edges, bool weighted) {
   return 2 * csr_bytes(rows, edges, weighted) + 8 * edges;
 }
-
-}  // namespace
 
 double MemoryEstimate::total() const {
   double s = 0;
@@ -114,26 +111,23 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
   const double out_dim = static_cast<double>(spec.out_dim);
   const pe::PosEncSpec& pe = spec.posenc;
   const pe::SeqPE seq = pe::parse_seq_pe(pe.seq);
-  const bool anchor_only = type == "gir" || type == "pgnn";
+  const LayerDescriptor& layer = layer_descriptor(type);
+  const bool anchor_only = layer.structure == Structure::AnchorOnly;
   const std::string branch = anchor_only ? type : spec.position;
   const bool has_branch = branch == "gir" || branch == "pgnn";
   const double K = static_cast<double>(anchor_set_count(g.num_nodes));
   double sum_sq = 0;  // Σ n_b² over the sentence blocks (every dense edge slot)
   for (int64_t b : g.sentence_blocks) sum_sq += static_cast<double>(b) * static_cast<double>(b);
+  const MemoryShape shape{spec, n, edges, g.weighted, sentences, sum_sq};
 
   // --- Graph: the caller's Csr, the model's cached (normalised) copy and their reverse caches.
   if (!sentences && n > 0) {
     double gb = csr_bytes(n, edges, g.weighted);  // the caller's graph
     std::string what = "graph (Csr";
-    if (type == "gcn") {  // Â with self loops and weights, reverse cached by gspmm's backward
-      gb += csr_with_reverse(n, edges + n, true);
-      what += " + normalised Â";
-    } else if (type == "gat" || (type == "transformer" && !pe.spd)) {
-      gb += csr_with_reverse(n, edges + n, g.weighted);
-      what += " + self-loop copy";
-    } else if (type == "sage" || type == "gin") {
-      gb += csr_with_reverse(n, edges, g.weighted);
-      what += " + copy";
+    if (layer.graph_memory) {  // the model's cached graph (e.g. GCN's Â), reverse cached by gspmm's backward
+      const GraphMemory gm = layer.graph_memory(shape);
+      gb += gm.bytes;
+      if (!gm.what.empty()) what += " + " + gm.what;
     }
     if (has_branch) gb += csr_with_reverse(n, edges, g.weighted), what += " + anchor-branch copy";
     if (g.num_pairs > 0) gb += csr_bytes(n, edges, g.weighted) + 8 * edges, what += " + pair split edges";
@@ -144,8 +138,8 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
   const double nnz = static_cast<double>(g.feature_nnz);
   const double sparse_b = 8 * nnz + 4 * (n + 1);
   double in_cols = static_cast<double>(spec.in_dim);
-  if (g.dense_input) add(fmt::format("features (dense {} × {} floats)", num(n), spec.in_dim), 2 * sparse_b + kF * n * in_cols, "features");
-  else add(fmt::format("features (sparse, {} non-zeros)", num(nnz)), 2 * sparse_b, "features");
+  if (g.dense_input) add(fmt::format("features (dense {} × {} floats)", count_text(n), spec.in_dim), 2 * sparse_b + kF * n * in_cols, "features");
+  else add(fmt::format("features (sparse, {} non-zeros)", count_text(nnz)), 2 * sparse_b, "features");
 
   // --- Positional inputs: columns appended to the input, and the solvers that produce them.
   double pos_cols = 0;
@@ -155,10 +149,10 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
     const bool dense_solver = n <= 1000 || n < 2 * k + 32;  // LapPEOptions::dense_max_nodes
     const double simple = csr_bytes(n, 2 * edges, false);   // undirected_simple
     if (dense_solver)
-      add(fmt::format("Laplacian PE, dense eigensolver (3 × n² doubles, n = {})", num(n)), 3 * 8 * n * n + simple, "laplacian");
+      add(fmt::format("Laplacian PE, dense eigensolver (3 × n² doubles, n = {})", count_text(n)), 3 * 8 * n * n + simple, "laplacian");
     else {
       const double ncv = std::min(n, std::max(2 * k + 24, 48.0));
-      add(fmt::format("Laplacian PE, Lanczos (n × ncv = {} × {} doubles)", num(n), ncv),
+      add(fmt::format("Laplacian PE, Lanczos (n × ncv = {} × {} doubles)", count_text(n), ncv),
           8 * n * (ncv + k + 8) + simple + kF * n * k, "laplacian");
     }
   }
@@ -168,7 +162,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
   }
   if (pe.anchor && !sentences) {
     pos_cols += pe.anchor_dim;  // distances [N, K] (value + nearest) for eval and each training call
-    add(fmt::format("posenc_Anchor distances (N × K = {} × {})", num(n), K), 2 * 8 * n * K + 2 * kF * n * K, "positional");
+    add(fmt::format("posenc_Anchor distances (N × K = {} × {})", count_text(n), K), 2 * 8 * n * K + 2 * kF * n * K, "positional");
   }
   if (pe.indication && !sentences) {
     pos_cols += K;
@@ -187,68 +181,25 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
   // Input dropout on the features: a dropped copy (+ mask) of the dense input, or of the values.
   act += g.dense_input ? (1 + drop) * n * in_cols * drop : 2 * nnz * drop;
   act += 3 * n * pos_cols;  // positional columns, their encoder output and gradient
-  if (!has_branch || !anchor_only) {
-    if (type == "transformer") {
-      const double d = h, H = static_cast<double>(spec.att_heads);
-      params += in * d + d + L * (6 * d * d + 2 * d * d + 2 * d * 2 * d + 9 * d) + (d + out_dim) * out_dim;
-      // Encoder + head, then per layer: q, k, v, o and the FFN (matmul + bias each), residual
-      // adds, dropouts (+ masks), norms: ~25 d values and ~20 d gradients per node.
-      act += n * (4 * d + 4 * out_dim) + L * n * 45 * d;
-      if (sentences) {
-        if (seq == pe::SeqPE::FftKernel) {  // O(N·H·(m + d_h)) features, spectra and gradients
-          const double m = 64, dh = d / H;
-          act += L * 6 * n * H * (m + dh);
-        } else {
-          act += L * 4 * n * H;  // fused kernel: row statistics only, no score matrix
-        }
-      } else {
-        // Sparse attention over in-edges (+ self loops), or over the SPD hop graph.
-        double e_att = edges + n;
-        if (pe.spd) {
-          double ball = 1, pw = 1;
-          for (int j = 1; j <= pe.spd_max_dist; ++j) ball += (pw *= std::max(mean_deg, 1.0));
-          e_att = std::min(n * ball, n * n);
-          add(fmt::format("SPD hop graph (≤{} hops, ~{} edges)", pe.spd_max_dist, num(e_att)),
-              csr_with_reverse(n, e_att, false) + 4 * e_att, "graph");
-        }
-        const double per = 5 + (spec.att_clamp > 0 ? 2 : 0) + (pe.spd ? 2 : 0) + 4;  // values + gradients
-        edge_floats = L * per * H * e_att;
-        attn_what = fmt::format("sparse attention ({} heads × {} layers × {} edges × {} buffers)", spec.att_heads, L,
-                                num(e_att), per);
-      }
-    } else {
-      double w_in = in;
-      for (int l = 0; l < L; ++l) {
-        const bool last = l + 1 == L;
-        double w_out = last ? out_dim : h;
-        if (last && has_branch && spec.fusion == "concat") w_in += h;  // [h ‖ Z]
-        if (type == "gat") {
-          const double H = static_cast<double>(last ? spec.att_heads_out : spec.att_heads);
-          const double F = w_out;
-          params += w_in * H * F + 3 * H * F;
-          // z, dropped values (+ mask), aggregation, bias, activation, next dropout (+ mask).
-          act += n * H * F * (4 + 3 + (spec.att_value_dropout > 0 ? 3 : 0)) + 4 * n * H;
-          // gsddmm, LeakyReLU, softmax, dropout (+ mask): 5 values, 4 gradients per edge and head.
-          const double e_l = sentences ? sum_sq : edges + n;
-          edge_floats += 9 * H * e_l;
-          w_out = last ? F : H * F;
-        } else {
-          const double m = type == "sage" ? 2 : type == "gin" ? 2 : 1;  // SAGE: self + neighbour; GIN: 2-layer MLP
-          params += m * (w_in * w_out + w_out);
-          // transform, aggregation (SAGE, GIN: at input width), bias, activation, next dropout (+ mask).
-          const double agg_in = (type == "sage" || type == "gin") ? 2 * w_in : 0;
-          act += n * (agg_in + w_out * (type == "gin" ? 12 : type == "sage" ? 10 : 8));
-        }
-        w_in = w_out;
-      }
-      if (type == "gat") {
-        if (sentences)
-          attn_what = fmt::format("dense attention scores (gat on sentences: {} heads × {} layers × Σ n² = {} × 9 buffers)",
-                                  spec.att_heads, L, num(sum_sq));
-        else
-          attn_what = fmt::format("sparse attention ({} heads × {} layers × {} edges × 9 buffers)", spec.att_heads, L,
-                                  num(edges + n));
-      }
+  std::string attn_kind = "sparse_attention";
+  auto tally = [&](const LayerMemory& m) {
+    params += m.params;
+    act += m.activations;
+    edge_floats += m.edge_floats;
+    if (!m.edge_what.empty()) attn_what = m.edge_what, attn_kind = m.edge_kind;
+    for (const MemoryItem& i : m.items) add(i.what, i.bytes, i.kind.c_str());
+  };
+  if (layer.structure == Structure::Residual) {
+    tally(layer.memory(shape, in, out_dim, true));
+  } else if (layer.structure == Structure::Stack) {
+    double w_in = in;
+    for (int l = 0; l < L; ++l) {
+      const bool last = l + 1 == L;
+      const double w_out = last ? out_dim : h;
+      if (last && has_branch && spec.fusion == "concat") w_in += h;  // [h ‖ Z]
+      const LayerMemory m = layer.memory(shape, w_in, w_out, last);
+      tally(m);
+      w_in = m.out_width > 0 ? m.out_width : w_out;
     }
   }
   // --- The anchor branch.
@@ -263,7 +214,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
       // value/nearest and the numbering buffer while it is built.
       const double parents = std::clamp(mean_deg, 1.0, 4.0);
       const double state = entries * (4 + 8) + (spec.gir.update_reached ? 0 : entries * (16 + parents * (8 + (g.weighted ? 8 : 0) + 8)));
-      add(fmt::format("GIR anchor sets and depths (N × K = {} × {} entries)", num(n), K), 2 * state + 12 * entries,
+      add(fmt::format("GIR anchor sets and depths (N × K = {} × {} entries)", count_text(n), K), 2 * state + 12 * entries,
           "anchor_state");
       double hops;
       std::string how;
@@ -276,7 +227,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
         // Frontier rule: per level gspmm, (mean scale), gathered xU, concat (2d), matmul, bias,
         // ReLU, then all levels concatenated: ~9 d values + ~9 d gradients per entry (measured:
         // ~18 state-sized buffers at 100k nodes, 64 sets, d = 32), whatever the number of hops.
-        add(fmt::format("GIR per-anchor state (frontier: 18 × N·K·d = 18 × {} × {} × {} floats)", num(n), K, spec.hidden),
+        add(fmt::format("GIR per-anchor state (frontier: 18 × N·K·d = 18 × {} × {} × {} floats)", count_text(n), K, spec.hidden),
             18 * kF * entries * d, "anchor_state");
       } else {
         // Reached rule: the full [N, K·d] state is aggregated and rewritten every hop (gspmm,
@@ -285,16 +236,16 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
         // on caveman graphs (3k and 10k nodes, d = 16 and 32): 24 buffers at 2 hops, 119 at 8.
         const double buffers = std::max(12.0, 16 * hops - 6);
         add(fmt::format("GIR per-anchor state (reached: (16 × {} hops − 6) × N·K·d = {} × {} × {} × {} floats)", hops,
-                        buffers, num(n), K, spec.hidden),
+                        buffers, count_text(n), K, spec.hidden),
             buffers * kF * entries * d, "anchor_state");
       }
       act += 6 * n * d;  // xU, Z, head/fusion
     } else {
       double w = in_b;
       for (int l = 0; l < L; ++l) params += 2 * w * d + d + 2 * d + d + 1, w = d;
-      add(fmt::format("P-GNN anchor distances (N × K = {} × {}, eval + training)", num(n), K), 2 * 8 * entries, "anchor_state");
+      add(fmt::format("P-GNN anchor distances (N × K = {} × {}, eval + training)", count_text(n), K), 2 * 8 * entries, "anchor_state");
       // Per layer: gathered h_u, scaled, repeated bias, sum, ReLU, reshape: 6 values + 6 gradients of [N·K, d].
-      add(fmt::format("P-GNN per-anchor messages ({} layers × 12 × N·K·d = {} × 12 × {} × {} × {} floats)", L, L, num(n), K,
+      add(fmt::format("P-GNN per-anchor messages ({} layers × 12 × N·K·d = {} × 12 × {} × {} × {} floats)", L, L, count_text(n), K,
                       spec.hidden),
           L * 12 * kF * entries * d, "anchor_state");
       act += L * 6 * n * d;
@@ -303,14 +254,14 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
     if (anchor_only) params += d * out_dim + out_dim;  // head
   }
   act += 4 * n * out_dim;  // log-softmax / normalisation, loss gradient, evaluation output
-  add(fmt::format("parameters + Adam state (4 × {} floats)", num(params)), 4 * kF * params, "params");
+  add(fmt::format("parameters + Adam state (4 × {} floats)", count_text(params)), 4 * kF * params, "params");
   add("activations + gradients (training step tape)", kF * act, "activations");
-  if (edge_floats > 0) add(attn_what, kF * edge_floats, sentences && type == "gat" ? "dense_attention" : "sparse_attention");
+  if (edge_floats > 0) add(attn_what, kF * edge_floats, attn_kind.c_str());
   // The program, its libraries, thread stacks and allocator slack (freed tape buffers are kept
   // for reuse between epochs and the evaluation pass, core/alloc.hpp): 32 MiB + 5% (calibration).
   const double rest = e.total();
   add("runtime and allocator slack (32 MiB + 5%)", 32.0 * 1024 * 1024 + 0.05 * rest, "runtime");
-  if (g.num_pairs > 0) add(fmt::format("pair split ({} pairs)", num(static_cast<double>(g.num_pairs))), 24.0 * static_cast<double>(g.num_pairs), "pairs");
+  if (g.num_pairs > 0) add(fmt::format("pair split ({} pairs)", count_text(static_cast<double>(g.num_pairs))), 24.0 * static_cast<double>(g.num_pairs), "pairs");
   return e;
 }
 
@@ -401,7 +352,8 @@ void check_memory(const MemoryEstimate& e, double limit_bytes, const GnnSpec& sp
   auto offer = [&](const std::string& s) {
     if (std::find(alts.begin(), alts.end(), s) == alts.end()) alts.push_back(s);
   };
-  const bool anchor_only = spec.layer_type == "gir" || spec.layer_type == "pgnn";
+  const LayerDescriptor& layer = layer_descriptor(spec.layer_type);
+  const bool anchor_only = layer.structure == Structure::AnchorOnly;
   for (const MemoryItem* i : v) {
     if (i->bytes < 0.2 * total) continue;
     const std::string& k = i->kind;
@@ -429,7 +381,7 @@ void check_memory(const MemoryEstimate& e, double limit_bytes, const GnnSpec& sp
     } else if (k == "activations" || k == "params") {
       offer("a smaller gnn.dim_inner (now " + std::to_string(spec.hidden) + ") or fewer gnn.layers_mp (now " +
             std::to_string(spec.layers) + ")");
-      if (spec.layer_type == "gat" || spec.layer_type == "transformer") offer("fewer gnn.att_heads (now " + std::to_string(spec.att_heads) + ")");
+      if (layer.reads("gnn.att_heads")) offer("fewer gnn.att_heads (now " + std::to_string(spec.att_heads) + ")");
     } else if (k == "graph" || k == "features") {
       offer("a smaller graph (this one alone needs " + gib(i->bytes) + ")");
     }

@@ -40,6 +40,13 @@ struct GraphShape {
   int64_t depth_hint = 0;
 };
 
+// Bytes of a Csr's arrays (indptr, indices, weights when weighted), and of a Csr with the
+// reverse() cache that gspmm's backward keeps (another Csr plus an 8-byte perm per edge).
+double csr_bytes(double rows, double edges, bool weighted);
+double csr_with_reverse(double rows, double edges, bool weighted);
+// A count for item descriptions: "12345" below 1e5, else "1.23e+06".
+std::string count_text(double x);
+
 // Depth of a BFS from node 0 over in- and out-edges as stored (rows: destinations), O(N + E):
 // at least the radius and at most the diameter of node 0's component.
 int64_t bfs_depth_hint(const Csr& g);

@@ -8,6 +8,7 @@
 #include "core/ops/basic.hpp"
 #include "core/ops/edge.hpp"
 #include "core/ops/shape.hpp"
+#include "layers/registry.hpp"
 
 namespace locus {
 
@@ -84,5 +85,15 @@ PgnnOutput PgnnLayer<T>::forward(Tape<T>& t, const Features<T>& h, const pe::Anc
 
 template class PgnnLayer<float>;
 template class PgnnLayer<double>;
+
+LayerDescriptor pgnn_layer() {
+  LayerDescriptor d;
+  d.name = "pgnn";
+  d.summary = "P-GNN, position-aware messages to anchor sets, with a Linear head (You et al., ICML 2019)";
+  d.formula = "m_{v,i} = ReLU(W [MLP(1/(d(v,u_i)+1)) h_{u_i} ‖ h_v] + b),  h'_v = mean_i m_{v,i}";
+  d.structure = Structure::AnchorOnly;
+  d.options = {"gnn.anchors", "gnn.pgnn_cutoff"};
+  return d;
+}
 
 }  // namespace locus

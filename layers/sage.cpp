@@ -1,5 +1,8 @@
 #include "layers/sage.hpp"
 
+#include "layers/memory_estimate.hpp"
+#include "layers/registry.hpp"
+
 namespace locus {
 
 template <class T>
@@ -18,5 +21,23 @@ Var SageConv<T>::forward(Tape<T>& t, const Csr& g, const Features<T>& x) const {
 
 template class SageConv<float>;
 template class SageConv<double>;
+
+LayerDescriptor sage_layer() {
+  LayerDescriptor d;
+  d.name = "sage";
+  d.summary = "GraphSAGE, mean aggregation with a root weight (Hamilton et al., NeurIPS 2017)";
+  d.formula = "h'_v = W_l · mean_{u→v} h_u + W_r h_v + b";
+  d.distributed = true;
+  d.graph = [](const Csr& g, const GnnSpec&) { return GraphCache{std::make_shared<const Csr>(g), nullptr}; };
+  set_simple_factory<SageConv>(d);
+  d.graph_memory = [](const MemoryShape& s) { return GraphMemory{csr_with_reverse(s.n, s.edges, s.weighted), "copy"}; };
+  d.memory = [](const MemoryShape& s, double in, double out, bool) {
+    LayerMemory m;
+    m.params = 2 * (in * out + out);          // self + neighbour
+    m.activations = s.n * (2 * in + out * 10);  // aggregation at input width, transforms, bias, activation, dropout
+    return m;
+  };
+  return d;
+}
 
 }  // namespace locus

@@ -1,5 +1,8 @@
 #include "layers/transformer.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.hpp"
@@ -7,6 +10,10 @@
 #include "core/ops/edge.hpp"
 #include "core/ops/fft_attention.hpp"
 #include "core/ops/position.hpp"
+#include "layers/memory_estimate.hpp"
+#include "layers/positional/sequence.hpp"
+#include "layers/positional/spd.hpp"
+#include "layers/registry.hpp"
 
 namespace locus {
 
@@ -117,5 +124,84 @@ Var TransformerLayer<T>::forward(Tape<T>& t, GraphRef g, Var x, bool training, u
 
 template class TransformerLayer<float>;
 template class TransformerLayer<double>;
+
+LayerDescriptor transformer_layer() {
+  LayerDescriptor d;
+  d.name = "transformer";
+  d.summary = "Transformer encoder layers, post- or pre-norm (Vaswani et al. 2017; on graphs Dwivedi & Bresson 2021)";
+  d.formula = "h' = Norm(h + MHA(h)),  out = Norm(h' + FFN(h')),  attention over in-neighbours or the whole sentence";
+  d.dense = true;
+  d.structure = Structure::Residual;
+  d.options = {"gnn.att_heads", "gnn.att_dropout", "gnn.norm", "gnn.pre_norm", "gnn.att_clamp", "gnn.att_norm",
+               "posenc_SPD.enable", "posenc_seq.kind"};
+  // Attention over in-neighbours plus a self loop, or over the K-hop ball with SPD classes.
+  d.graph = [](const Csr& g, const GnnSpec& spec) {
+    if (!spec.posenc.spd) return GraphCache{std::make_shared<const Csr>(transformer_graph(g)), nullptr};
+    pe::HopGraph hop = pe::hop_graph(g, spec.posenc.spd_max_dist);
+    return GraphCache{std::make_shared<const Csr>(std::move(hop.graph)),
+                      std::make_shared<const std::vector<int32_t>>(std::move(hop.dist))};
+  };
+  d.set_factory([](const auto& a) {
+    using T = typename std::decay_t<decltype(a)>::value_type;
+    const GnnSpec& spec = a.spec;
+    const pe::SeqPE seq = pe::parse_seq_pe(spec.posenc.seq);
+    TransformerOptions opt;
+    opt.heads = spec.att_heads;
+    opt.norm = parse_norm(spec.norm);
+    opt.pre_norm = spec.pre_norm;
+    opt.clamp = spec.att_clamp;
+    opt.dropout = spec.dropout;
+    opt.attn_dropout = spec.att_dropout;
+    opt.ffn_act = spec.act;
+    opt.attn_norm = parse_attn_norm(spec.att_norm);
+    opt.rope = seq == pe::SeqPE::Rope;
+    opt.rel_buckets = seq == pe::SeqPE::T5Bias ? spec.posenc.seq_buckets : 0;
+    opt.rel_max_distance = spec.posenc.seq_max_distance;
+    opt.spd_classes = a.graph.csr && spec.posenc.spd ? spec.posenc.spd_max_dist + 1 : 0;
+    opt.fft_radius = seq == pe::SeqPE::FftKernel ? spec.posenc.seq_max_distance : 0;
+    return built_layer<T>(TransformerLayer<T>(a.store, a.rng, a.name, a.in, opt, a.decay), a, a.in);
+  });
+  d.graph_memory = [](const MemoryShape& s) {
+    if (s.spec.posenc.spd) return GraphMemory{};  // the hop graph is counted with the attention
+    return GraphMemory{csr_with_reverse(s.n, s.edges + s.n, s.weighted), "self-loop copy"};
+  };
+  d.memory = [](const MemoryShape& s, double in, double out_dim, bool) {
+    const GnnSpec& spec = s.spec;
+    const pe::PosEncSpec& pe = spec.posenc;
+    const double n = s.n, d = static_cast<double>(spec.hidden), H = static_cast<double>(spec.att_heads);
+    const double L = std::max(1, spec.layers);
+    LayerMemory m;
+    m.params = in * d + d + L * (6 * d * d + 2 * d * d + 2 * d * 2 * d + 9 * d) + (d + out_dim) * out_dim;
+    // Encoder + head, then per layer: q, k, v, o and the FFN (matmul + bias each), residual adds,
+    // dropouts (+ masks), norms: ~25 d values and ~20 d gradients per node.
+    m.activations = n * (4 * d + 4 * out_dim) + L * n * 45 * d;
+    if (s.sentences) {
+      if (pe::parse_seq_pe(pe.seq) == pe::SeqPE::FftKernel) {  // O(N·H·(m + d_h)) features, spectra and gradients
+        const double features = 64, dh = d / H;
+        m.activations += L * 6 * n * H * (features + dh);
+      } else {
+        m.activations += L * 4 * n * H;  // fused kernel: row statistics only, no score matrix
+      }
+      return m;
+    }
+    // Sparse attention over in-edges (+ self loops), or over the SPD hop graph.
+    double e_att = s.edges + n;
+    if (pe.spd) {
+      const double mean_deg = n > 0 ? s.edges / n : 0;
+      double ball = 1, pw = 1;
+      for (int j = 1; j <= pe.spd_max_dist; ++j) ball += (pw *= std::max(mean_deg, 1.0));
+      e_att = std::min(n * ball, n * n);
+      m.items.push_back(MemoryItem{fmt::format("SPD hop graph (≤{} hops, ~{} edges)", pe.spd_max_dist, count_text(e_att)),
+                                   csr_with_reverse(n, e_att, false) + 4 * e_att, "graph"});
+    }
+    const double per = 5 + (spec.att_clamp > 0 ? 2 : 0) + (pe.spd ? 2 : 0) + 4;  // values + gradients
+    m.edge_floats = L * per * H * e_att;
+    m.edge_what = fmt::format("sparse attention ({} heads × {} layers × {} edges × {} buffers)", spec.att_heads,
+                              static_cast<int>(L), count_text(e_att), per);
+    m.edge_kind = "sparse_attention";
+    return m;
+  };
+  return d;
+}
 
 }  // namespace locus

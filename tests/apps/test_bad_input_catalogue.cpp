@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "layers/registry.hpp"
 #include "tests/testing/paths.hpp"
 #include "tests/testing/process.hpp"
 #include "tests/testing/temp_dir.hpp"
@@ -97,6 +98,21 @@ struct Case {
   int status = 2;                   // InputError
   std::string config = "{T}/config.yaml";
 };
+
+// The registry's layer lists, as the messages word them (a list in the message is derived, not copied).
+std::string registered_types() {
+  std::string out;
+  for (const auto& name : locus::layer_names()) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+std::string distributed_types() {
+  std::vector<std::string> names;
+  for (const auto& d : locus::layer_registry())
+    if (d.distributed) names.push_back(d.name);
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+  return out;
+}
 
 std::string subst(std::string s, const std::string& t) {
   for (size_t p; (p = s.find("{T}")) != std::string::npos;) s.replace(p, 3, t);
@@ -500,8 +516,8 @@ std::vector<Case> cases() {
        {"command line: 'posenc_SPD' is a section, not a key, in 'posenc_SPD=4'. write posenc_SPD.KEY=value; valid "
         "keys in 'posenc_SPD': posenc_SPD.enable, posenc_SPD.max_dist"}},
       {"override: mistyped choice", [](const Dir& d) { base(d); }, "gnn.layer_type=gcnn",
-       {"command line: gnn.layer_type must be one of gcn, sage, gin, gat, transformer, mlp, gir, pgnn, got "
-        "'gnn.layer_type=gcnn'. did you mean 'gcn'? (allowed: gcn, sage, gin, gat, transformer, mlp, gir, pgnn)"}},
+       {"command line: gnn.layer_type must be one of " + registered_types() + ", got 'gnn.layer_type=gcnn'. did you mean "
+        "'gcn'? (allowed: " + registered_types() + ")"}},
       {"config: key set twice", [](const Dir& d) { base(d, "", "gnn.dim_inner: 8\n"); }, "",
        {"{T}/config.yaml:8: key set twice 'gnn.dim_inner'. it is already set on line 6; keep one of them"}},
       {"config: two YAML documents", [](const Dir& d) { base(d, "", "---\nseed: 1\n"); }, "",
@@ -578,7 +594,7 @@ std::vector<Case> cases() {
         "partition this dataset: locus partition karate --parts 1"}},
       {"partitioned transformer", [](const Dir& d) { config_only(d); },
        "dataset.name=karate gnn.layer_type=transformer dataset.partitions={T}/p",
-       {"command line: partitioned training (dataset.partitions) supports gcn, sage, gin, gat and mlp, got "
+       {"command line: partitioned training (dataset.partitions) supports " + distributed_types() + ", got "
         "'gnn.layer_type=transformer'. use one of those, or train on one process (drop dataset.partitions)"}},
       {"pair task on a sentences dataset", [](const Dir& d) { config_only(d); },
        "dataset.name=seq_probe dataset.task=link_prediction",

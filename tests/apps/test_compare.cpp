@@ -1,17 +1,22 @@
 // `locus compare`: variant names → overrides, errors for unknown names, one summary per variant
-// on the same seeds, and the CSV / JSON / PNG outputs.
+// on the same seeds, and the CSV / JSON / PNG outputs; `locus layers`, the registry's listing.
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "apps/compare.hpp"
 #include "core/error.hpp"
+#include "layers/registry.hpp"
+#include "tests/testing/process.hpp"
 #include "tests/testing/temp_dir.hpp"
 
 using namespace locus;
+using locus::testing::Cmd;
+using locus::testing::run_locus;
 using locus::testing::TempDir;
 
 TEST_CASE("compare: variant names expand to config overrides") {
@@ -89,4 +94,24 @@ TEST_CASE("compare: a config without variants or with a bad one fails before tra
   CHECK_THROWS_WITH_AS(run_compare(bad, {}, log, false), doctest::Contains("unknown addition 'XYZ'"), InputError);
   CHECK(log.str().empty());  // nothing was trained
   CHECK_THROWS_WITH_AS(run_compare(none, {"compare.variants=[]"}, log, false), doctest::Contains("empty"), InputError);
+}
+
+TEST_CASE("locus layers lists every registered type with its topologies, partition support and formula") {
+  TempDir t;
+  const Cmd c = run_locus("layers --verbose", t.path("layers.log"));
+  REQUIRE(c.status == 0);
+  std::istringstream in(c.output);
+  std::map<std::string, std::string> rows;  // type -> its row
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] != ' ') rows[line.substr(0, line.find(' '))] = line;
+  for (const auto& d : layer_registry()) {
+    CAPTURE(d.name);
+    REQUIRE(rows.count(d.name) == 1);
+    const std::string& row = rows[d.name];
+    CHECK(row.find(d.formula) != std::string::npos);
+    CHECK(row.find(d.csr && d.dense ? "csr, dense" : d.csr ? "csr " : "dense") != std::string::npos);
+    CHECK(row.find(d.distributed ? " yes " : " no ") != std::string::npos);
+    CHECK(c.output.find(d.summary) != std::string::npos);
+  }
+  CHECK(rows.size() == layer_registry().size() + 1);  // + the header
 }

@@ -7,6 +7,7 @@
 #include "layers/gat.hpp"
 #include "layers/gin.hpp"
 #include "layers/gnn.hpp"
+#include "layers/registry.hpp"
 #include "layers/sage.hpp"
 #include "tests/testing/gradcheck.hpp"
 
@@ -161,10 +162,10 @@ TEST_CASE("identity parameters give back the input") {
   }
 }
 
-TEST_CASE("GnnClassifier: every layer type trains end to end with correct gradients") {
+TEST_CASE("GnnClassifier: every registered layer type trains end to end with correct gradients") {
   const Csr g = test_graph();
   std::vector<int32_t> labels{0, 1, 2, 1, 0, 2}, train{0, 1, 3, 5};
-  for (const char* type : {"gcn", "sage", "gin", "gat", "transformer", "mlp"}) {
+  for (const std::string& type : layer_names()) {
     Rng rng(10);
     ParamStore<double> store;
     GnnSpec spec;

@@ -1,0 +1,18 @@
+// `locus layers`: the registered layer types (layers/registry.hpp), one row each: name,
+// topologies, whether partitioned training supports it, and its formula; `--verbose` adds each
+// type's summary and the config keys it reads.
+#pragma once
+#include <iosfwd>
+
+namespace CLI {
+class App;
+}
+
+namespace locus {
+
+void print_layers(std::ostream& out, bool verbose);
+
+// Registers the `layers` subcommand; it prints as its callback.
+void add_layers_command(CLI::App& app);
+
+}  // namespace locus
