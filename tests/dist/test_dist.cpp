@@ -23,6 +23,8 @@
 #include "datasets/partition.hpp"
 #include "layers/gat.hpp"
 #include "layers/gcn.hpp"
+#include "layers/gnn.hpp"
+#include "layers/registry.hpp"
 #include "tests/testing/gradcheck.hpp"
 
 using namespace locus;
@@ -174,6 +176,50 @@ TEST_CASE("partitioned GCN and GAT layers equal the whole graph's, values and pa
       for (size_t i = 0; i < g_ref.size(); ++i) worst = std::max(worst, std::abs(g_loc[i] - g_ref[i]));
       CHECK(worst < 1e-11);
     }
+  }
+}
+
+TEST_CASE("every registered type with partitioned training: the model on a rank's part equals the whole graph's") {
+  const Csr raw = random_graph(40, 60, false, 2, 13);
+  const MatD x = random_matrix(40, 5, 6);
+  for (const LayerDescriptor& d : layer_registry()) {
+    if (!d.distributed) continue;
+    INFO("layer type ", d.name);
+    GnnSpec spec;
+    spec.layer_type = d.name;
+    spec.layers = 2;
+    spec.in_dim = 5;
+    spec.hidden = 4;
+    spec.out_dim = 3;
+    spec.att_heads = 2;
+    const MatD w = random_matrix(40, 3, 8);
+    // Values and summed parameter gradients of a weighted sum of the model's output rows.
+    auto run = [&](const GnnSpec& sp, const Csr& g, const MatD& xin, const MatD& win, MatD& y, std::vector<double>& grads) {
+      ParamStore<double> store;
+      Rng rng(21);
+      GnnClassifier<double> model(store, rng, sp, g);
+      Tape<double> t;
+      const Var out = model.forward(t, Features<double>{t.constant(xin), nullptr}, false, 0);
+      store.zero_grad();
+      t.backward(ops::weighted_sum(t, out, win));
+      y = t.value(out);
+      grads.assign(store.grads().begin(), store.grads().end());
+    };
+    MatD y_ref, y_loc;
+    std::vector<double> g_ref, g_loc;
+    run(spec, raw, x, w, y_ref, g_ref);
+    const std::vector<int32_t> part = metis_partition(raw, comm().size());
+    auto layout = std::make_shared<const dist::LocalLayout>(dist::make_layout(raw, part, comm().rank(), comm().size()));
+    GnnSpec local = spec;
+    local.partition = layout;
+    local.comm = &comm();
+    run(local, dist::extract_rows(raw, *layout), rows_of(x, layout->owned), rows_of(w, layout->owned), y_loc, g_loc);
+    comm().sum(g_loc.data(), static_cast<int64_t>(g_loc.size()), true);
+    CHECK(max_diff(y_loc, rows_of(y_ref, layout->owned)) < 1e-12);
+    CHECK(g_loc.size() == g_ref.size());
+    double worst = 0;
+    for (size_t i = 0; i < std::min(g_ref.size(), g_loc.size()); ++i) worst = std::max(worst, std::abs(g_loc[i] - g_ref[i]));
+    CHECK(worst < 1e-11);
   }
 }
 
