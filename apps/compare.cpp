@@ -19,12 +19,6 @@
 namespace locus {
 namespace {
 
-const std::vector<std::string>& addon_names() {
-  static const std::vector<std::string> names{"LapPE", "RWSE", "AnchorPE", "SPD", "anchor", "gir", "pgnn", "gir:sum",
-                                              "pgnn:sum"};
-  return names;
-}
-
 std::string join(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
@@ -35,49 +29,18 @@ std::string pct(double x) { return std::isnan(x) ? "—" : fmt::format("{:.2f}",
 
 }  // namespace
 
-std::vector<std::string> variant_overrides(const std::string& variant) {
-  std::vector<std::string> parts;
-  std::stringstream in(variant);
-  for (std::string p; std::getline(in, p, '+');) parts.push_back(p);
-  if (variant.empty() || variant.back() == '+' || std::find(parts.begin(), parts.end(), "") != parts.end())
-    throw InputError("malformed model variant '" + variant + "' in compare.variants: write e.g. gcn or gcn+LapPE");
-  const std::string& base = parts.front();
-  const std::vector<std::string> types = layer_names();
-  if (std::find(types.begin(), types.end(), base) == types.end())
-    throw InputError("unknown model '" + base + "' in variant '" + variant + "'. A variant starts with one of " +
-                     join(types) + (nearest(base, types).empty() ? "" : " (did you mean '" + nearest(base, types) + "'?)"));
-  std::vector<std::string> out{"gnn.layer_type=" + base};
-  for (size_t i = 1; i < parts.size(); ++i) {
-    const std::string& a = parts[i];
-    if (a == "LapPE") out.push_back("posenc_LapPE.enable=true");
-    else if (a == "RWSE") out.push_back("posenc_RWSE.enable=true");
-    else if (a == "AnchorPE") out.push_back("posenc_Anchor.enable=true");
-    else if (a == "SPD") out.push_back("posenc_SPD.enable=true");
-    else if (a == "anchor") out.push_back("posenc_AnchorInd.enable=true");
-    else if (a == "gir" || a == "pgnn") out.push_back("gnn.position=" + a), out.push_back("gnn.fusion=concat");
-    else if (a == "gir:sum" || a == "pgnn:sum")
-      out.push_back("gnn.position=" + a.substr(0, a.find(':'))), out.push_back("gnn.fusion=sum");
-    else {
-      const std::string near = nearest(a, addon_names());
-      throw InputError("unknown addition '" + a + "' in variant '" + variant + "'. After '+' use " +
-                       join(addon_names()) + (near.empty() ? "" : " (did you mean '" + near + "'?)"));
-    }
-  }
-  return out;
-}
-
 std::vector<VariantResult> run_compare(const std::string& config_path, const std::vector<std::string>& overrides,
                                        std::ostream& log, bool progress) {
   const ExperimentConfig base = load_config(config_path, overrides);
   if (!base.dataset.partitions.empty())
     config_error(base, "dataset.partitions", "locus compare trains on one process; partitioned training is for",
                  "locus train: run each variant with mpirun -np P locus train CONFIG.yaml dataset.partitions=DIR ...");
-  if (base.compare.variants.empty())
+  if (base.run.variants.empty())
     throw InputError(config_path + ": no compare.variants; add e.g. 'compare: {variants: [gcn, gcn+LapPE]}' or "
                      "compare.variants=gcn,gcn+LapPE");
   // Check every name before training anything.
   std::vector<std::vector<std::string>> all;
-  for (const auto& v : base.compare.variants) {
+  for (const auto& v : base.run.variants) {
     std::vector<std::string> o = overrides;
     for (auto& x : variant_overrides(v)) o.push_back(std::move(x));
     all.push_back(std::move(o));
@@ -87,11 +50,11 @@ std::vector<VariantResult> run_compare(const std::string& config_path, const std
   std::vector<ExperimentConfig> cfgs;
   for (size_t i = 0; i < all.size(); ++i) {
     ExperimentConfig cfg = load_config(config_path, all[i]);
-    if (!cfg.out_dir.empty()) {
-      std::string folder = base.compare.variants[i];
+    if (!cfg.run.out_dir.empty()) {
+      std::string folder = base.run.variants[i];
       for (char& c : folder)
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') c = '_';
-      cfg.out_dir = (std::filesystem::path(cfg.out_dir) / folder).string();
+      cfg.run.out_dir = (std::filesystem::path(cfg.run.out_dir) / folder).string();
       check_out_dir(cfg);
     }
     cfgs.push_back(std::move(cfg));
@@ -99,8 +62,8 @@ std::vector<VariantResult> run_compare(const std::string& config_path, const std
   std::vector<VariantResult> results;
   for (size_t i = 0; i < all.size(); ++i) {
     const ExperimentConfig& cfg = cfgs[i];
-    log << fmt::format("== variant {}/{}: {}\n", i + 1, all.size(), base.compare.variants[i]) << std::flush;
-    results.push_back({base.compare.variants[i], run_training(cfg, log, progress)});
+    log << fmt::format("== variant {}/{}: {}\n", i + 1, all.size(), base.run.variants[i]) << std::flush;
+    results.push_back({base.run.variants[i], run_training(cfg, log, progress)});
     if (results.back().summary.interrupted) break;  // a signal stops the whole comparison
   }
   return results;

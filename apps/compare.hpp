@@ -6,19 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "apps/config.hpp"
+#include "apps/config.hpp"  // variant names: variant_overrides (train/config.hpp)
 #include "apps/train.hpp"
 
 namespace locus {
-
-// A variant name is a layer type optionally followed by "+ADDON" parts:
-//   BASE  a registered layer type (layers/registry.hpp: gcn, sage, gin, gat, transformer, mlp, gir, pgnn, ...)
-//   ADDON LapPE | RWSE | AnchorPE (P-GNN anchor distances as input columns) | SPD (transformer)
-//         | anchor (GIR's anchor indication columns) | gir | pgnn (an anchor branch fused by
-//         concatenation) | gir:sum | pgnn:sum (fused by a learnt weighted sum)
-// e.g. "gcn", "gcn+LapPE", "gcn+gir", "transformer+SPD+RWSE". Returns the config overrides it stands for;
-// unknown parts are InputErrors listing the valid names.
-std::vector<std::string> variant_overrides(const std::string& variant);
 
 struct VariantResult {
   std::string variant;

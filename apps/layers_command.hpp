@@ -1,6 +1,6 @@
 // `locus layers`: the registered layer types (layers/registry.hpp), one row each: name,
 // topologies, whether partitioned training supports it, and its formula; `--verbose` adds each
-// type's summary and the config keys it reads.
+// type's summary and the config keys it reads; `--format markdown` prints the docs table.
 #pragma once
 #include <iosfwd>
 
@@ -11,6 +11,8 @@ class App;
 namespace locus {
 
 void print_layers(std::ostream& out, bool verbose);
+// | type | topologies | distributed | formula | what it is | config keys it reads |
+void print_layers_markdown(std::ostream& out);
 
 // Registers the `layers` subcommand; it prints as its callback.
 void add_layers_command(CLI::App& app);

@@ -7,6 +7,7 @@
 
 #include "apps/compare.hpp"
 #include "apps/config.hpp"
+#include "apps/config_command.hpp"
 #include "apps/generate.hpp"
 #include "apps/layers_command.hpp"
 #include "apps/partition.hpp"
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
   locus::add_generate_command(app);
   locus::add_partition_command(app);
   locus::add_layers_command(app);
+  locus::add_config_command(app);
 
   CLI11_PARSE(app, argc, argv);
   try {

@@ -9,12 +9,14 @@ always run the same model:
   /usr/bin/python3 bench/reference.py --model gat --config apps/configs/cora_gat.yaml \
       --runs 10 --threads 2 --json out.json [key=value ...]
 
-Config keys honoured (Locus/GraphGym names and defaults; an unknown key is an error):
-dataset.path, dataset.feature_norm, gnn.layer_type, gnn.layers_mp, gnn.dim_inner, gnn.act,
-gnn.dropout, gnn.att_heads, gnn.att_heads_out, gnn.att_dropout, gnn.att_value_dropout,
+Config keys: Locus's schema (`locus config --list`; read from the Locus program, LOCUS_BIN or
+build/locus), so every key a Locus config may hold loads here; an unknown key is an error.
+Honoured: dataset.path, dataset.feature_norm, gnn.layer_type, gnn.layers_mp, gnn.dim_inner,
+gnn.act, gnn.dropout, gnn.att_heads, gnn.att_heads_out, gnn.att_dropout, gnn.att_value_dropout,
 optim.optimizer, optim.base_lr, optim.weight_decay, optim.weight_decay_on, optim.max_epoch,
-train.patience, seed, num_runs. Accepted and ignored: num_threads and out_dir (--threads sets
-the threads) and the transformer-only gnn.norm, gnn.pre_norm and gnn.att_clamp.
+train.patience, train.select, seed, num_runs; --threads sets the threads. The rest (positional
+encodings, anchor branches, transformer options, ...) must keep their defaults: the reference
+refuses a config that sets them, since it would train another model than Locus.
 `key=value` arguments override the file, as on the `locus train` command line; --dataset,
 --runs, --seed and --epochs override dataset.path, num_runs, seed and optim.max_epoch.
 dataset.path in the file is relative to the file; on the command line, to the current folder.
@@ -83,6 +85,7 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -352,32 +355,32 @@ def load_dataset(yaml_path):
 warnings.filterwarnings("ignore", message=".*scatter_reduce.*beta")  # torch 1.13: stable enough
 
 # --------------------------------------------------------------------------- config
-SECTIONS = ("dataset", "gnn", "optim", "train")
-DEFAULTS = {
-    "dataset.path": None, "dataset.name": None, "dataset.feature_norm": "none",
-    "gnn.layer_type": "gcn", "gnn.layers_mp": 2, "gnn.dim_inner": 16, "gnn.act": "relu",
-    "gnn.dropout": 0.5, "gnn.att_heads": 8, "gnn.att_heads_out": 1, "gnn.att_dropout": 0.6,
-    "gnn.att_value_dropout": 0.0,
-    "optim.optimizer": "adam", "optim.base_lr": 0.01, "optim.weight_decay": 5e-4,
-    "optim.weight_decay_on": "first", "optim.max_epoch": 200,
-    "train.patience": 0, "train.select": "val_acc", "seed": 0, "num_runs": 1, "num_threads": 0,
-    "out_dir": None,
-    # transformer-only in Locus; accepted so the same configs load, unused by these models
-    "gnn.norm": "layer", "gnn.pre_norm": False, "gnn.att_clamp": 0.0,
-}
-SUPPORTED = ("gcn", "sage", "gin", "gat", "mlp")
-CHOICES = {
-    "dataset.feature_norm": ("none", "row"),
-    "gnn.layer_type": ("gcn", "sage", "gin", "gat", "mlp", "transformer"),
-    "gnn.norm": ("layer", "batch", "none"),
-    "gnn.pre_norm": (True, False),
-    "gnn.act": ("relu", "elu", "leaky_relu", "gelu", "identity"),
-    "optim.optimizer": ("adam", "adamw", "sgd"),
-    "optim.weight_decay_on": ("first", "all"),
-    "train.select": ("val_acc", "val_acc_loss"),
-}
-INTS = {"gnn.layers_mp": 1, "gnn.dim_inner": 1, "gnn.att_heads": 1, "gnn.att_heads_out": 1,
-        "optim.max_epoch": 1, "train.patience": 0, "seed": 0, "num_runs": 1, "num_threads": 0}
+# The keys, defaults, types and choices are Locus's own (train/config.cpp), read from
+# `locus config --list --format json` (LOCUS_BIN, default build/locus), so both sides read the
+# same configs the same way. Ranges are left to `locus train`, which checks the same file.
+SUPPORTED = ("gcn", "sage", "gin", "gat", "mlp")  # the models this reference implements
+
+
+def _locus_schema():
+    exe = os.environ.get("LOCUS_BIN") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "locus")
+    try:
+        out = subprocess.run([exe, "config", "--list", "--format", "json"], check=True, capture_output=True,
+                             text=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        sys.exit("reference.py: cannot read the config schema from %s (%s); build Locus first (bash scripts/setup.sh) "
+                 "or set LOCUS_BIN" % (exe, e))
+    return {k["key"]: k for k in json.loads(out)}
+
+
+SCHEMA = _locus_schema()
+DEFAULTS = {key: (None if k["default"] == "" else k["default"]) for key, k in SCHEMA.items()}
+SECTIONS = sorted({key.rsplit(".", 1)[0] for key in SCHEMA if "." in key}
+                  | {key.split(".")[0] for key in SCHEMA if "." in key})
+# The keys this reference reads; any other key that changes results must keep its default.
+HONOURED = {"dataset.path", "dataset.feature_norm", "gnn.layer_type", "gnn.layers_mp", "gnn.dim_inner", "gnn.act",
+            "gnn.dropout", "gnn.att_heads", "gnn.att_heads_out", "gnn.att_dropout", "gnn.att_value_dropout",
+            "optim.optimizer", "optim.base_lr", "optim.weight_decay", "optim.weight_decay_on", "optim.max_epoch",
+            "train.patience", "train.select", "seed", "num_runs"}
 
 
 class ConfigError(Exception):
@@ -394,32 +397,24 @@ def _check_key(key, where):
 
 def _set(cfg, key, value, where):
     _check_key(key, where)
-    if key in CHOICES:
-        if value not in CHOICES[key]:
-            raise ConfigError("%s: %s must be one of %s, got %r"
-                              % (where, key, " | ".join(CHOICES[key]), value))
-    elif key in INTS:
-        if isinstance(value, bool) or not isinstance(value, int) or value < INTS[key]:
-            raise ConfigError("%s: %s must be an integer >= %d, got %r"
-                              % (where, key, INTS[key], value))
-    elif key in ("gnn.dropout", "gnn.att_dropout", "gnn.att_value_dropout"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ConfigError("%s: %s must be in [0, 1), got %r" % (where, key, value))
-        value = float(value)
-    elif key == "gnn.att_clamp":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ConfigError("%s: %s must be a number >= 0, got %r" % (where, key, value))
-        value = float(value)
-    elif key in ("optim.base_lr", "optim.weight_decay"):
-        if isinstance(value, str):  # PyYAML reads "5e-4" (no dot) as a string
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
-                or (key == "optim.base_lr" and value == 0):
-            raise ConfigError("%s: %s must be a number %s, got %r"
-                              % (where, key, "> 0" if key == "optim.base_lr" else ">= 0", value))
+    k = SCHEMA[key]
+    if isinstance(value, str) and k["type"] in ("integer", "number"):  # PyYAML reads "5e-4" as a string
+        try:
+            value = float(value) if k["type"] == "number" else int(value)
+        except ValueError:
+            pass
+    if isinstance(value, str) and k["type"] == "boolean" and value.lower() in ("on", "off", "yes", "no"):
+        value = value.lower() in ("on", "yes")  # Locus's booleans (core/yaml_input.hpp)
+    ok = {"integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+          "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+          "boolean": lambda v: isinstance(v, bool),
+          "choice": lambda v: isinstance(v, str) and v in k["choices"],
+          "text": lambda v: v is None or isinstance(v, str),
+          "list": lambda v: isinstance(v, (list, str))}[k["type"]]
+    if not ok(value):
+        want = "one of " + " | ".join(k["choices"]) if k["type"] == "choice" else "a " + k["type"]
+        raise ConfigError("%s: %s must be %s, got %r" % (where, key, want, value))
+    if k["type"] == "number":
         value = float(value)
     cfg[key] = value
 
@@ -429,14 +424,16 @@ def load_config(path, overrides=()):
     cfg = dict(DEFAULTS)
     raw = load_yaml(path)
     cfg_dir = os.path.dirname(os.path.abspath(path))
-    for top, value in raw.items():
-        if top in SECTIONS:
-            if not isinstance(value, dict):
-                raise ConfigError("%s: `%s` must be a mapping" % (path, top))
-            for k, v in value.items():
-                _set(cfg, "%s.%s" % (top, k), v, path)
-        else:
-            _set(cfg, top, value, path)
+    def walk(prefix, mapping):
+        for k, v in mapping.items():
+            key = "%s.%s" % (prefix, k) if prefix else k
+            if key in SECTIONS and isinstance(v, dict):
+                walk(key, v)
+            elif key in SECTIONS:
+                raise ConfigError("%s: `%s` must be a mapping" % (path, key))
+            else:
+                _set(cfg, key, v, path)
+    walk("", raw)
     if cfg["dataset.path"] is not None and not os.path.isabs(cfg["dataset.path"]):
         cfg["dataset.path"] = os.path.normpath(os.path.join(cfg_dir, cfg["dataset.path"]))
     for item in overrides:
@@ -845,6 +842,10 @@ def main(argv=None, prog="reference.py"):
     if args.model and args.model != cfg["gnn.layer_type"]:
         sys.exit("%s: --model %s, but %s says gnn.layer_type: %s (pass gnn.layer_type=%s to "
                  "override it)" % (prog, args.model, args.config, cfg["gnn.layer_type"], args.model))
+    for key, value in cfg.items():
+        if key not in HONOURED and key != "dataset.name" and SCHEMA[key]["results"] and value != DEFAULTS[key]:
+            sys.exit("%s: %s = %r: the reference has no such option (it would train another model than Locus); "
+                     "leave it at %r" % (prog, key, value, DEFAULTS[key]))
     if cfg["dataset.path"] is None:
         sys.exit("%s: the reference needs a dataset file (dataset.path or --dataset); built-in "
                  "datasets (dataset.name) are Locus-only" % prog)

@@ -21,6 +21,10 @@ void throw_input_error(const std::string& file, long line, const std::string& pr
   throw InputError(input_error_message(file, line, problem, token, fix));
 }
 
+ConfigError::ConfigError(ConfigProblem p)
+    : InputError(input_error_message("config", 0, p.problem, p.token.empty() ? p.key : p.token, p.fix)),
+      problem(std::move(p)) {}
+
 static size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;

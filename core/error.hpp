@@ -13,6 +13,20 @@ struct InputError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A bad setting: the config key at fault, the problem (worded to precede the value as set, e.g.
+// "... (now gcn), got"), the fix, and the token to show when it is not the value as set (e.g. the
+// key itself). Found by the library (validate functions, value readers); apps add the file and
+// line where the key was set.
+struct ConfigProblem {
+  std::string key, problem, fix, token;
+};
+
+// An InputError about one config key; what() reads "config: problem 'token or key'. fix".
+struct ConfigError : InputError {
+  explicit ConfigError(ConfigProblem p);
+  ConfigProblem problem;
+};
+
 struct ShapeError : std::logic_error {
   using std::logic_error::logic_error;
 };

@@ -6,11 +6,25 @@
 
 namespace locus {
 
+namespace {
+const std::pair<const char*, OptimKind> kKinds[] = {{"adam", OptimKind::Adam}, {"adamw", OptimKind::AdamW}, {"sgd", OptimKind::Sgd}};
+}  // namespace
+
 OptimKind parse_optim_kind(const std::string& name) {
-  if (name == "adam") return OptimKind::Adam;
-  if (name == "adamw") return OptimKind::AdamW;
-  if (name == "sgd") return OptimKind::Sgd;
+  for (const auto& [n, k] : kKinds)
+    if (name == n) return k;
   throw InputError("unknown optimizer '" + name + "'. Use adam, adamw or sgd");
+}
+
+const std::vector<std::string>& optim_kind_names() {
+  static const std::vector<std::string> names{"adam", "adamw", "sgd"};
+  return names;
+}
+
+const char* optim_kind_name(OptimKind k) {
+  for (const auto& [n, x] : kKinds)
+    if (x == k) return n;
+  return "?";
 }
 
 template <class T>

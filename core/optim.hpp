@@ -20,6 +20,8 @@ struct OptimOptions {
 };
 
 OptimKind parse_optim_kind(const std::string& name);  // "adam" | "adamw" | "sgd"
+const std::vector<std::string>& optim_kind_names();   // in that order
+const char* optim_kind_name(OptimKind k);
 
 template <class T>
 class Optimizer {

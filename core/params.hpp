@@ -40,6 +40,7 @@ class ParamStore {
   const std::vector<ParamInfo>& params() const { return params_; }
 
   Buffer& values() { return values_; }
+  const Buffer& values() const { return values_; }
   Buffer& grads() { return grads_; }
   int64_t size() const { return static_cast<int64_t>(values_.size()); }
   void zero_grad();

@@ -3,6 +3,9 @@
 #include <yaml-cpp/depthguard.h>    // YAML::DeepRecursion (yaml.h does not include it)
 #include <yaml-cpp/eventhandler.h>  // YAML::EventHandler (likewise)
 
+#include <charconv>
+#include <cctype>
+#include <cmath>
 #include <sstream>
 #include <string_view>
 
@@ -175,6 +178,36 @@ std::vector<YAML::Node> parse_yaml_capped(const std::string& text, const std::st
   Walker w(file, opt.limits);
   for (const auto& d : docs) w.visit(d, 0);
   return docs;
+}
+
+std::optional<bool> yaml_bool(std::string_view text) {
+  std::string l(text);
+  for (char& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (l == "true" || l == "yes" || l == "on") return true;
+  if (l == "false" || l == "no" || l == "off") return false;
+  return std::nullopt;
+}
+
+std::optional<int64_t> yaml_int(std::string_view t, bool* out_of_range) {
+  if (out_of_range) *out_of_range = false;
+  if (!t.empty() && t.front() == '+') t.remove_prefix(1);  // from_chars takes no '+'; YAML does
+  int64_t v = 0;
+  const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (t.empty() || p != t.data() + t.size()) return std::nullopt;
+  if (ec == std::errc::result_out_of_range && out_of_range) *out_of_range = true;
+  if (ec != std::errc()) return std::nullopt;
+  return v;
+}
+
+std::optional<double> yaml_number(std::string_view t) {
+  if (!t.empty() && t.front() == '+') t.remove_prefix(1);
+  double v = 0;
+  const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  // Out-of-range values (1e999) come back as result_out_of_range: ±inf, for the finiteness check.
+  if (ec == std::errc::result_out_of_range && p == t.data() + t.size() && !t.empty())
+    return t.front() == '-' ? -HUGE_VAL : HUGE_VAL;
+  if (ec != std::errc() || p != t.data() + t.size() || t.empty()) return std::nullopt;
+  return v;
 }
 
 }  // namespace locus

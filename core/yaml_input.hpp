@@ -5,7 +5,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <istream>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -48,6 +51,15 @@ std::string read_yaml_text(std::istream& in, const std::string& file, const Yaml
 // An empty text gives one null node (single document) or no documents (multi_document).
 std::vector<YAML::Node> parse_yaml_capped(const std::string& text, const std::string& file,
                                           const YamlParseOptions& opt = {});
+
+// Scalars as every Locus YAML reads them, dataset files and experiment configs alike:
+// booleans: true/false, yes/no, on/off in any letter case; whole numbers: decimal digits with an
+// optional sign ('+' too), `out_of_range` set (and nullopt returned) beyond int64; numbers: decimal
+// or exponent form with an optional sign ("5e-4", "+1.5"), values beyond double as ±inf (callers
+// reject non-finite values), nan/inf spelled out as such. nullopt when the text is not one.
+std::optional<bool> yaml_bool(std::string_view text);
+std::optional<int64_t> yaml_int(std::string_view text, bool* out_of_range = nullptr);
+std::optional<double> yaml_number(std::string_view text);
 
 // The depth and node-count checks alone, e.g. for a node parsed elsewhere.
 void check_yaml_limits(const YAML::Node& node, const std::string& file, const YamlLimits& limits = {});

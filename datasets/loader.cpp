@@ -126,17 +126,14 @@ class Section {
   bool boolean(const std::string& key, bool dflt) const {
     if (!has(key)) return dflt;
     std::string s = scalar(key, "true");
-    std::string l = s;
-    for (char& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (l == "true" || l == "yes" || l == "on") return true;
-    if (l == "false" || l == "no" || l == "off") return false;
+    if (const auto b = yaml_bool(s)) return *b;  // core/yaml_input.hpp: the rules configs share
     fail(key, "expected true or false for " + dotted(key), s,
          "write '" + key + ": true' or '" + key + ": false'");
   }
 
   int64_t integer(const std::string& key, int64_t lo, int64_t hi, const std::string& example) const {
     std::string s = scalar(key, example);
-    auto v = parse_int(s);
+    auto v = yaml_int(s);
     if (!v) fail(key, "expected a whole number for " + dotted(key), s, "write '" + key + ": " + example + "'");
     if (*v < lo || *v > hi)
       fail(key, dotted(key) + " must be " + (hi == INT64_MAX ? "at least " + std::to_string(lo)
@@ -149,7 +146,7 @@ class Section {
 
   double fraction(const std::string& key) const {
     std::string s = scalar(key, "0.6");
-    auto v = parse_double(s);
+    auto v = yaml_number(s);
     if (!v) fail(key, "expected a number for " + dotted(key), s, "write a fraction between 0 and 1, e.g. '" + key + ": 0.6'");
     if (!(*v >= 0.0 && *v <= 1.0))
       fail(key, dotted(key) + " must be a fraction between 0 and 1, not", s, "write e.g. '" + key + ": 0.6'");

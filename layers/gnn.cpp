@@ -35,8 +35,8 @@ std::vector<std::string> position_branch_kinds() {
   return kinds;
 }
 
-std::vector<SpecProblem> validate(const GnnSpec& spec) {
-  std::vector<SpecProblem> out;
+std::vector<ConfigProblem> validate(const GnnSpec& spec) {
+  std::vector<ConfigProblem> out;
   const LayerDescriptor* layer = find_layer(spec.layer_type);
   if (!layer) {
     const std::string near = nearest(spec.layer_type, layer_names());
@@ -79,7 +79,7 @@ std::vector<SpecProblem> validate(const GnnSpec& spec) {
 }
 
 void throw_if_invalid(const GnnSpec& spec) {
-  const std::vector<SpecProblem> problems = validate(spec);
+  const std::vector<ConfigProblem> problems = validate(spec);
   if (!problems.empty())
     throw_input_error("model spec", 0, problems.front().problem, problems.front().key, problems.front().fix);
 }

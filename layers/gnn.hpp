@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/graph.hpp"
 #include "layers/linear.hpp"
 #include "layers/position_branch.hpp"
@@ -51,7 +52,9 @@ struct GnnSpec {
   std::string position = "none";
   std::string fusion = "concat";
   int pgnn_cutoff = -1;  // P-GNN: 2 (P-GNN-F) or -1 (exact, P-GNN-E)
-  GirOptions gir;        // GIR branch: aggregation, update rule, hops propagated (layers/gir.hpp)
+  // GIR branch (layers/gir.hpp): mean aggregation, the frontier rule, hops until every entry is
+  // reached (the gnn.gir_* defaults).
+  GirOptions gir{ops::Reduce::Mean, false, true, -1};
   // Fused branch input: false (default) = a constant column, so the branch encodes position alone
   // and the GNN branch the features; true = the node features (and positional columns) as well.
   bool position_features = false;
@@ -65,18 +68,11 @@ struct GnnSpec {
   std::shared_ptr<const DropoutRows> partition_rows;
 };
 
-// One problem of a spec: the config key at fault, the problem (worded to precede the value as
-// set, e.g. "... (now gcn), got") and the fix. The library finds them; an app adds the file and
-// line where the key was set.
-struct SpecProblem {
-  std::string key, problem, fix;
-};
-
 // Every problem of `spec` (empty: valid): an unregistered layer type or branch, options the
 // layer type does not read (posenc_SPD, attention-only encodings, gnn.att_norm), GIR hops below
 // the layer count.
-std::vector<SpecProblem> validate(const GnnSpec& spec);
-// Throws InputError for the first problem of validate(spec).
+std::vector<ConfigProblem> validate(const GnnSpec& spec);
+// Throws ConfigError for the first problem of validate(spec).
 void throw_if_invalid(const GnnSpec& spec);
 // The anchor-branch kinds gnn.position may name: the registered AnchorOnly types (gir, pgnn).
 std::vector<std::string> position_branch_kinds();

@@ -114,7 +114,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
   const LayerDescriptor& layer = layer_descriptor(type);
   const bool anchor_only = layer.structure == Structure::AnchorOnly;
   const std::string branch = anchor_only ? type : spec.position;
-  const bool has_branch = branch == "gir" || branch == "pgnn";
+  const bool has_branch = anchor_only || spec.position != "none";
   const double K = static_cast<double>(anchor_set_count(g.num_nodes));
   double sum_sq = 0;  // Σ n_b² over the sentence blocks (every dense edge slot)
   for (int64_t b : g.sentence_blocks) sum_sq += static_cast<double>(b) * static_cast<double>(b);

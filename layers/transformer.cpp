@@ -19,6 +19,11 @@ namespace locus {
 
 Csr transformer_graph(const Csr& g) { return g.add_self_loops(); }
 
+const std::vector<std::string>& norm_names() {
+  static const std::vector<std::string> names{"layer", "batch", "none"};
+  return names;
+}
+
 NormKind parse_norm(const std::string& name) {
   if (name == "none") return NormKind::None;
   if (name == "layer") return NormKind::Layer;

@@ -24,6 +24,7 @@ Csr transformer_graph(const Csr& g);
 
 enum class NormKind { None, Layer, Batch };
 NormKind parse_norm(const std::string& name);  // "none" | "layer" | "batch"
+const std::vector<std::string>& norm_names();   // "layer", "batch", "none"
 
 struct TransformerOptions {
   int64_t heads = 8;

@@ -64,6 +64,21 @@ leaks=$(leak_detection)
 export ASAN_OPTIONS="detect_leaks=$leaks:allocator_may_return_null=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 
+# config_dict: the config target's dictionary: the YAML tokens of tests/fuzz/fuzz_config.dict, then
+# every key (dotted and leaf), section ("gnn:") and choice of the schema, read from the locus
+# program of the same tree.
+config_dict() {
+  cat "$root/tests/fuzz/fuzz_config.dict"
+  local schema
+  schema=$("$build/locus" config --list --format json) || fail "locus config --list failed in $build"
+  grep -oE '"key": "[^"]+"' <<<"$schema" | sed -E 's/"key": "([^"]+)"/\1/' | while read -r key; do
+    printf '"%s"\n"%s"\n' "$key" "${key##*.}"
+    [[ $key == *.* ]] && printf '"%s:"\n' "${key%%.*}"
+  done | sort -u
+  # Array items of the JSON (choices and list defaults) stand alone on their lines.
+  grep -E '^ +"[^"]*",?$' <<<"$schema" | sed -E 's/^ +("[^"]*"),?$/\1/' | sort -u
+}
+
 runs="$build/fuzz-runs"
 # run_target NAME: fuzzes one target in $runs/NAME (corpus/, artifacts/, fuzz.log); exit code
 # in $runs/NAME/rc.
@@ -74,7 +89,12 @@ run_target() {
   if [[ -d "$root/tests/fuzz/corpus/$name" ]]; then cp -r "$root/tests/fuzz/corpus/$name/." "$dir/corpus/"; fi
   local args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
     -detect_leaks="$leaks" -artifact_prefix="$dir/artifacts/")
-  if [[ -f "$root/tests/fuzz/$name.dict" ]]; then args+=(-dict="$root/tests/fuzz/$name.dict"); fi
+  if [[ $name == fuzz_config ]]; then
+    config_dict >"$dir/config.dict"
+    args+=(-dict="$dir/config.dict")
+  elif [[ -f "$root/tests/fuzz/$name.dict" ]]; then
+    args+=(-dict="$root/tests/fuzz/$name.dict")
+  fi
   # The outer timeout only catches a fuzzer that hangs outside its own per-input timeout.
   mkdir -p "$dir/scratch"  # the targets write each input there as a file
   LOCUS_FUZZ_SCRATCH="$dir/scratch" timeout --kill-after=30 $((seconds + 120)) "$build/$name" "${args[@]}" \

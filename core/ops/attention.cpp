@@ -10,6 +10,11 @@
 
 namespace locus {
 
+const std::vector<std::string>& attn_norm_names() {
+  static const std::vector<std::string> names{"softmax", "l2"};
+  return names;
+}
+
 AttnNorm parse_attn_norm(const std::string& name) {
   if (name == "softmax") return AttnNorm::Softmax;
   if (name == "l2") return AttnNorm::L2;

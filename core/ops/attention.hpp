@@ -20,6 +20,7 @@ namespace locus {
 
 // "softmax" or "l2" (InputError otherwise).
 AttnNorm parse_attn_norm(const std::string& name);
+const std::vector<std::string>& attn_norm_names();  // "softmax", "l2"
 
 // Options of ops::dense_attention beyond q, k, v and the heads.
 struct AttnConfig {

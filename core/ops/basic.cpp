@@ -124,14 +124,31 @@ Var mul(Tape<T>& t, Var a, Var b) {
   });
 }
 
+namespace {
+const std::pair<const char*, Act> kActs[] = {
+    {"relu", Act::Relu}, {"elu", Act::Elu}, {"leaky_relu", Act::LeakyRelu}, {"gelu", Act::Gelu}, {"identity", Act::Identity}};
+}  // namespace
+
 Act parse_act(const char* name) {
-  if (!std::strcmp(name, "identity")) return Act::Identity;
-  if (!std::strcmp(name, "relu")) return Act::Relu;
-  if (!std::strcmp(name, "elu")) return Act::Elu;
-  if (!std::strcmp(name, "leaky_relu")) return Act::LeakyRelu;
-  if (!std::strcmp(name, "gelu")) return Act::Gelu;
+  for (const auto& [n, a] : kActs)
+    if (!std::strcmp(name, n)) return a;
   throw InputError(std::string("unknown activation '") + name +
                    "'. Use relu, elu, leaky_relu, gelu or identity");
+}
+
+const std::vector<std::string>& act_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const auto& [n, a] : kActs) v.push_back(n);
+    return v;
+  }();
+  return names;
+}
+
+const char* act_name(Act a) {
+  for (const auto& [n, x] : kActs)
+    if (x == a) return n;
+  return "?";
 }
 
 template <class T>

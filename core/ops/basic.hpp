@@ -37,6 +37,9 @@ enum class Act { Identity, Relu, Elu, LeakyRelu, Gelu };
 // "identity" | "relu" | "elu" | "leaky_relu" (slope 0.2) | "gelu" (exact erf form);
 // anything else throws InputError listing the names.
 Act parse_act(const char* name);
+// The names parse_act takes, in listing order (relu first), and the name of an Act.
+const std::vector<std::string>& act_names();
+const char* act_name(Act a);
 
 template <class T> Var relu(Tape<T>& t, Var x);
 // x > 0 ? x : alpha (e^x − 1)

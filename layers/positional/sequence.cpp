@@ -178,6 +178,8 @@ SeqPE parse_seq_pe(const std::string& name) {
 
 const char* seq_pe_name(SeqPE pe) { return kSeqPeNames[static_cast<int>(pe)]; }
 
+std::vector<std::string> seq_pe_names() { return {std::begin(kSeqPeNames), std::end(kSeqPeNames)}; }
+
 template MatT<float> sinusoidal_pe<float>(const Mat&, int64_t, double);
 template MatT<double> sinusoidal_pe<double>(const Mat&, int64_t, double);
 template class LearnedPE<float>;

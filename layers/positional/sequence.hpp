@@ -105,5 +105,7 @@ enum class SeqPE { None, Sinusoidal, Learned, Rope, Fourier, Cape, T5Bias, FftKe
 SeqPE parse_seq_pe(const std::string& name);
 // The config name of a SeqPE (inverse of parse_seq_pe).
 const char* seq_pe_name(SeqPE pe);
+// Every name parse_seq_pe takes, in enum order ("none" first).
+std::vector<std::string> seq_pe_names();
 
 }  // namespace locus::pe

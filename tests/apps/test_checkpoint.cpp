@@ -17,7 +17,7 @@
 #include <sstream>
 #include <thread>
 
-#include "apps/checkpoint.hpp"
+#include "train/checkpoint.hpp"
 #include "apps/config.hpp"
 #include "core/error.hpp"
 #include "tests/testing/paths.hpp"
@@ -64,7 +64,7 @@ long progress(const fs::path& out_dir, int max_epoch) {
   if (!fs::exists(path, ec)) return -1;
   try {
     const TrainCheckpoint ck = load_checkpoint(path);
-    return static_cast<long>(ck.run) * max_epoch + ck.epoch;
+    return static_cast<long>(ck.run) * max_epoch + ck.current.epoch;
   } catch (const InputError&) {
     return -1;  // never expected: the file is renamed into place whole
   }
@@ -148,16 +148,16 @@ TEST_CASE("checkpoint: save and load round-trip every field; damage is refused")
   ck.done = {r};
   ck.epoch_ms = {1.0, 2.0};
   ck.run = 1;
-  ck.epoch = 2;
-  ck.current = r;
-  ck.best_val = 0.5;
-  ck.best_val_loss = 0.125;
-  ck.since_best = 1;
-  ck.rng_state = 0xDEADBEEFull;
-  ck.params = {1.f, -2.f, 3.5f};
-  ck.optim_steps = 2;
-  ck.optim_m = {0.1f, 0.2f, 0.3f};
-  ck.optim_v = {0.01f, 0.02f, 0.03f};
+  ck.current.epoch = 2;
+  ck.current.run = r;
+  ck.current.best_val = 0.5;
+  ck.current.best_val_loss = 0.125;
+  ck.current.since_best = 1;
+  ck.current.rng_state = 0xDEADBEEFull;
+  ck.current.params = {1.f, -2.f, 3.5f};
+  ck.current.optim.steps = 2;
+  ck.current.optim.m = {0.1f, 0.2f, 0.3f};
+  ck.current.optim.v = {0.01f, 0.02f, 0.03f};
   const std::string path = dir.path("ck/checkpoint.bin");
   save_checkpoint(path, ck);
   const TrainCheckpoint back = load_checkpoint(path);
@@ -172,14 +172,17 @@ TEST_CASE("checkpoint: save and load round-trip every field; damage is refused")
   CHECK(back.done[0].history[1].val_acc == 0.5);
   CHECK(back.epoch_ms == ck.epoch_ms);
   CHECK(back.run == 1);
-  CHECK(back.epoch == 2);
-  CHECK(back.best_val_loss == 0.125);
-  CHECK(back.since_best == 1);
-  CHECK(back.rng_state == 0xDEADBEEFull);
-  CHECK(back.params == ck.params);
-  CHECK(back.optim_steps == 2);
-  CHECK(back.optim_m == ck.optim_m);
-  CHECK(back.optim_v == ck.optim_v);
+  CHECK(back.current.epoch == 2);
+  CHECK(back.current.run.seed == 7);
+  CHECK(back.current.run.history.size() == 2);
+  CHECK(back.current.best_val == 0.5);
+  CHECK(back.current.best_val_loss == 0.125);
+  CHECK(back.current.since_best == 1);
+  CHECK(back.current.rng_state == 0xDEADBEEFull);
+  CHECK(back.current.params == ck.current.params);
+  CHECK(back.current.optim.steps == 2);
+  CHECK(back.current.optim.m == ck.current.optim.m);
+  CHECK(back.current.optim.v == ck.current.optim.v);
   CHECK(fs::directory_iterator(dir.path("ck")) != fs::directory_iterator());
   for (const auto& e : fs::directory_iterator(dir.path("ck"))) CHECK(e.path().filename() == "checkpoint.bin");
 

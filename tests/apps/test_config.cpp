@@ -11,12 +11,18 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <cmath>
 #include <limits>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "apps/config.hpp"
+#include "core/yaml_input.hpp"
+#include "datasets/loader.hpp"
+#include "layers/registry.hpp"
 #include "core/error.hpp"
 #include "tests/testing/paths.hpp"
 #include "tests/testing/temp_dir.hpp"
@@ -66,7 +72,7 @@ void check_message(const std::string& msg, const std::string& file, long line, c
 
 TEST_CASE("config: config_keys lists every dotted key once") {
   const auto& keys = locus::config_keys();
-  CHECK(keys.size() == 60);
+  CHECK(keys.size() == locus::config_schema().size());
   CHECK(std::set<std::string>(keys.begin(), keys.end()).size() == keys.size());
   for (const char* k : {"dataset.path", "dataset.name", "dataset.feature_norm", "gnn.layer_type", "gnn.layers_mp",
                         "gnn.dim_inner", "gnn.act", "gnn.dropout", "gnn.att_heads", "gnn.att_heads_out",
@@ -124,16 +130,16 @@ TEST_CASE("config: positional-encoding keys, nested sections as in GraphGPS") {
                                      "    times: 12\nposenc_Anchor:\n  enable: true\n  cutoff: 2\n"
                                      "posenc_seq:\n  kind: rope\ngnn:\n  att_norm: l2\n  layer_type: transformer\n");
   const ExperimentConfig c = load_config(path, {"posenc_SPD.enable=true", "posenc_SPD.max_dist=3"});
-  CHECK(c.posenc.lap);
-  CHECK(c.posenc.lap_dim == 4);
-  CHECK(c.posenc.lap_freqs == 6);
-  CHECK(c.posenc.rwse);
-  CHECK(c.posenc.rwse_steps == 12);
-  CHECK(c.posenc.anchor);
-  CHECK(c.posenc.anchor_cutoff == 2);
-  CHECK(c.posenc.spd);
-  CHECK(c.posenc.spd_max_dist == 3);
-  CHECK(c.posenc.seq == "rope");
+  CHECK(c.gnn.posenc.lap);
+  CHECK(c.gnn.posenc.lap_dim == 4);
+  CHECK(c.gnn.posenc.lap_freqs == 6);
+  CHECK(c.gnn.posenc.rwse);
+  CHECK(c.gnn.posenc.rwse_steps == 12);
+  CHECK(c.gnn.posenc.anchor);
+  CHECK(c.gnn.posenc.anchor_cutoff == 2);
+  CHECK(c.gnn.posenc.spd);
+  CHECK(c.gnn.posenc.spd_max_dist == 3);
+  CHECK(c.gnn.posenc.seq == "rope");
   CHECK(c.gnn.att_norm == "l2");
   // Errors name the key, the token and the fix.
   CHECK_THROWS_WITH_AS(load_config("", {"dataset.name=karate", "posenc_seq.kind=alibi"}),
@@ -177,20 +183,20 @@ TEST_CASE("config: defaults when built from overrides alone") {
   CHECK(c.dataset.path.empty());
   CHECK(c.dataset.feature_norm == "none");
   CHECK(c.gnn.layer_type == "gcn");
-  CHECK(c.gnn.layers_mp == 2);
-  CHECK(c.gnn.dim_inner == 16);
-  CHECK(c.gnn.act == "relu");
+  CHECK(c.gnn.layers == 2);
+  CHECK(c.gnn.hidden == 16);
+  CHECK(c.gnn.act == locus::ops::Act::Relu);
   CHECK(c.gnn.dropout == 0.5);
-  CHECK(c.optim.optimizer == "adam");
-  CHECK(c.optim.base_lr == 0.01);
-  CHECK(c.optim.weight_decay == 5e-4);
-  CHECK(c.optim.weight_decay_on == "first");
-  CHECK(c.optim.max_epoch == 200);
+  CHECK(c.train.optim.kind == locus::OptimKind::Adam);
+  CHECK(c.train.optim.lr == 0.01);
+  CHECK(c.train.optim.weight_decay == 5e-4);
+  CHECK(c.gnn.decay_first_only);
+  CHECK(c.train.max_epoch == 200);
   CHECK(c.train.patience == 0);
-  CHECK(c.seed == 0);
-  CHECK(c.num_runs == 1);
-  CHECK(c.num_threads == 0);
-  CHECK(c.out_dir.empty());
+  CHECK(c.run.seed == 0);
+  CHECK(c.run.num_runs == 1);
+  CHECK(c.run.num_threads == 0);
+  CHECK(c.run.out_dir.empty());
 }
 
 TEST_CASE("config: an empty file or one with only comments gives the defaults") {
@@ -199,8 +205,8 @@ TEST_CASE("config: an empty file or one with only comments gives the defaults") 
     const std::string path = dir.write("empty.yaml", text);
     const ExperimentConfig c = load_config(path, {"dataset.name=karate"});
     CHECK(c.config_path == path);
-    CHECK(c.gnn.dim_inner == 16);
-    CHECK(c.optim.max_epoch == 200);
+    CHECK(c.gnn.hidden == 16);
+    CHECK(c.train.max_epoch == 200);
     CHECK(c.dataset.name == "karate");
   }
 }
@@ -208,19 +214,19 @@ TEST_CASE("config: an empty file or one with only comments gives the defaults") 
 static void check_non_defaults(const ExperimentConfig& c) {
   CHECK(c.dataset.feature_norm == "row");
   CHECK(c.gnn.layer_type == "mlp");
-  CHECK(c.gnn.layers_mp == 3);
-  CHECK(c.gnn.dim_inner == 64);
-  CHECK(c.gnn.act == "elu");
+  CHECK(c.gnn.layers == 3);
+  CHECK(c.gnn.hidden == 64);
+  CHECK(c.gnn.act == locus::ops::Act::Elu);
   CHECK(c.gnn.dropout == 0.25);
-  CHECK(c.optim.optimizer == "adamw");
-  CHECK(c.optim.base_lr == 0.005);
-  CHECK(c.optim.weight_decay == 0.0);
-  CHECK(c.optim.weight_decay_on == "all");
-  CHECK(c.optim.max_epoch == 300);
+  CHECK(c.train.optim.kind == locus::OptimKind::AdamW);
+  CHECK(c.train.optim.lr == 0.005);
+  CHECK(c.train.optim.weight_decay == 0.0);
+  CHECK(!c.gnn.decay_first_only);
+  CHECK(c.train.max_epoch == 300);
   CHECK(c.train.patience == 20);
-  CHECK(c.seed == 18446744073709551615ull);
-  CHECK(c.num_runs == 10);
-  CHECK(c.num_threads == 4);
+  CHECK(c.run.seed == 18446744073709551615ull);
+  CHECK(c.run.num_runs == 10);
+  CHECK(c.run.num_threads == 4);
 }
 
 TEST_CASE("config: every key is read from a nested file") {
@@ -253,7 +259,7 @@ out_dir: /tmp/locus-runs
   CHECK(c.config_path == path);
   CHECK(c.dataset.name == "random");
   CHECK(c.dataset.path.empty());
-  CHECK(c.out_dir == "/tmp/locus-runs");
+  CHECK(c.run.out_dir == "/tmp/locus-runs");
 }
 
 TEST_CASE("config: dotted keys at the top level of a file, mixed with sections") {
@@ -288,7 +294,7 @@ TEST_CASE("config: every key is read from an override") {
            "seed=18446744073709551615", "num_runs=10", "num_threads=4", "out_dir=runs/a"});
   check_non_defaults(c);
   CHECK(c.dataset.name == "karate");
-  CHECK(c.out_dir == "runs/a");  // overrides are stored as given
+  CHECK(c.run.out_dir == "runs/a");  // overrides are stored as given
   const ExperimentConfig p = load_config("", {"dataset.path=data/x/dataset.yaml"});
   CHECK(p.dataset.path == "data/x/dataset.yaml");
   CHECK(p.dataset.name.empty());
@@ -298,15 +304,15 @@ TEST_CASE("config: overrides apply in order after the file") {
   TempDir dir;
   const std::string path = dir.write("cfg.yaml", "dataset: {name: karate}\ngnn: {dim_inner: 32, dropout: 0.1}\nseed: 7\n");
   const ExperimentConfig c = load_config(path, {"gnn.dim_inner=8", "seed=9", "gnn.dim_inner=128"});
-  CHECK(c.gnn.dim_inner == 128);  // the last override wins
-  CHECK(c.seed == 9);             // an override beats the file
+  CHECK(c.gnn.hidden == 128);  // the last override wins
+  CHECK(c.run.seed == 9);             // an override beats the file
   CHECK(c.gnn.dropout == 0.1);    // untouched file values stay
   // Whitespace around key and value, quoted YAML scalars and numeric spellings.
   const ExperimentConfig q = load_config(path, {" gnn.act = 'elu' ", "optim.base_lr=1e-3", "num_runs=+3",
                                                 "gnn.dropout=.5"});
-  CHECK(q.gnn.act == "elu");
-  CHECK(q.optim.base_lr == 1e-3);
-  CHECK(q.num_runs == 3);
+  CHECK(q.gnn.act == locus::ops::Act::Elu);
+  CHECK(q.train.optim.lr == 1e-3);
+  CHECK(q.run.num_runs == 3);
   CHECK(q.gnn.dropout == 0.5);
 }
 
@@ -318,7 +324,7 @@ TEST_CASE("config: relative paths in the file resolve against the file's folder"
                                      "dataset:\n  path: ../../../shared/datasets/cora/dataset.yaml\nout_dir: runs/cora\n");
   const ExperimentConfig c = load_config(path, {});
   CHECK(fs::path(c.dataset.path) == (fs::absolute(dir.root()) / "shared/datasets/cora/dataset.yaml").lexically_normal());
-  CHECK(fs::path(c.out_dir) == (fs::absolute(dir.root()) / "repo/apps/configs/runs/cora").lexically_normal());
+  CHECK(fs::path(c.run.out_dir) == (fs::absolute(dir.root()) / "repo/apps/configs/runs/cora").lexically_normal());
   CHECK(fs::path(c.dataset.path).is_absolute());
   CHECK(!contains(c.dataset.path, ".."));
 
@@ -334,12 +340,12 @@ TEST_CASE("config: relative paths in the file resolve against the file's folder"
   const std::string abs = dir.write("b/cfg.yaml", "dataset.path: /data/./x/../cora.yaml\nout_dir: ./out\n");
   const ExperimentConfig a = load_config(abs, {});
   CHECK(a.dataset.path == "/data/cora.yaml");
-  CHECK(fs::path(a.out_dir) == (fs::absolute(dir.root()) / "b/out").lexically_normal());
+  CHECK(fs::path(a.run.out_dir) == (fs::absolute(dir.root()) / "b/out").lexically_normal());
 
   // Overrides stay relative to the current directory: stored as given.
   const ExperimentConfig o = load_config(path, {"dataset.path=../mine/dataset.yaml", "out_dir=results"});
   CHECK(o.dataset.path == "../mine/dataset.yaml");
-  CHECK(o.out_dir == "results");
+  CHECK(o.run.out_dir == "results");
 }
 
 TEST_CASE("config: the later of dataset.path and dataset.name wins when it is an override") {
@@ -369,9 +375,9 @@ TEST_CASE("config: empty or null values leave string keys unset; empty sections 
   const ExperimentConfig c = load_config(path, {});
   CHECK(c.dataset.name == "karate");
   CHECK(c.dataset.path.empty());
-  CHECK(c.out_dir.empty());
-  CHECK(c.gnn.dim_inner == 16);
-  CHECK(load_config("", {"dataset.name=karate", "out_dir=x", "out_dir="}).out_dir.empty());
+  CHECK(c.run.out_dir.empty());
+  CHECK(c.gnn.hidden == 16);
+  CHECK(load_config("", {"dataset.name=karate", "out_dir=x", "out_dir="}).run.out_dir.empty());
 }
 
 // ---- bad input ---------------------------------------------------------------------------
@@ -450,7 +456,9 @@ TEST_CASE("config error: out-of-range values") {
 TEST_CASE("config error: choices list the allowed values and the nearest") {
   TempDir dir;
   const std::string file = (dir.root() / "bad.yaml").string();
-  check_message(file_error(dir, "gnn:\n  layer_type: GCN\n"), file, 2, "GCN", "did you mean 'gcn'? (allowed: gcn, sage, gin, gat, transformer, mlp, gir, pgnn)");
+  std::string types;  // the registry's, as the message lists them
+  for (const auto& name : locus::layer_names()) types += (types.empty() ? "" : ", ") + name;
+  check_message(file_error(dir, "gnn:\n  layer_type: GCN\n"), file, 2, "GCN", "did you mean 'gcn'? (allowed: " + types + ")");
   check_message(file_error(dir, "gnn:\n  act: relu6\n"), file, 2, "relu6", "did you mean 'relu'?");
   CHECK(contains(file_error(dir, "gnn:\n  act: relu6\n"), "gnn.act must be one of relu, elu, leaky_relu, gelu, identity"));
   check_message(file_error(dir, "optim:\n  optimizer: adamw2\n"), file, 2, "adamw2", "did you mean 'adamw'?");
@@ -556,4 +564,108 @@ TEST_CASE("config: the shared example configs in apps/configs load, when present
     // Every example must at least parse with known keys; the dataset may live in ../shared.
     CHECK_NOTHROW(load_config(entry.path().string(), {"dataset.name=karate"}));
   }
+}
+
+TEST_CASE("schema: every key has a type, a documentation line, a default that reads back, and the JSON type") {
+  const ExperimentConfig defaults;
+  const nlohmann::json j = locus::config_json(defaults);
+  for (const locus::ConfigKey& k : locus::config_schema()) {
+    CAPTURE(k.name);
+    CHECK(!k.doc.empty());
+    CHECK(std::set<std::string>{"integer", "number", "boolean", "choice", "text", "list"}.count(k.type) == 1);
+    if (k.type == "choice") {
+      REQUIRE(k.choices);
+      const auto choices = k.choices();
+      CHECK(std::find(choices.begin(), choices.end(), k.default_text()) != choices.end());
+    }
+    if (k.type == "integer" || k.type == "number") CHECK(j[k.name].is_number());
+    if (k.type == "boolean") CHECK(j[k.name].is_boolean());
+    if (k.type == "choice" || k.type == "text") CHECK(j[k.name].is_string());
+    if (k.type == "list") CHECK(j[k.name].is_array());
+    // The default, written as an override, reads back to the same text.
+    if (!k.default_text().empty() && k.name != "dataset.name") {
+      const ExperimentConfig c = load_config("", {"dataset.name=karate", k.name + "=" + k.default_text()});
+      CHECK(k.text(c) == k.default_text());
+    }
+  }
+  CHECK(j.size() == locus::config_keys().size());
+  // Keys that do not change results are left out of a checkpoint's resume lines.
+  const auto resume = locus::resume_config(defaults);
+  for (const char* key : {"out_dir", "num_threads", "train.ckpt_period", "train.auto_resume", "train.memory_limit_mib",
+                          "compare.variants"})
+    CHECK(std::none_of(resume.begin(), resume.end(), [&](const std::string& l) { return l.rfind(std::string(key) + "=", 0) == 0; }));
+  CHECK(resume.size() == locus::config_keys().size() - 6);
+}
+
+TEST_CASE("model names: model_name inverts variant_overrides for every addition") {
+  std::vector<std::string> names{"gcn", "gat+pgnn", "gcn+gir:sum", "transformer+LapPE+SPD", "sage+RWSE+AnchorPE+anchor"};
+  // Each addition on a base that takes it (attention-only ones need a transformer).
+  for (const auto& a : locus::model_addons()) {
+    const std::string& o = a.overrides.front();
+    const bool attention = o.rfind("posenc_seq", 0) == 0 || o.rfind("gnn.att_norm", 0) == 0 || o.rfind("posenc_SPD", 0) == 0;
+    names.push_back((attention ? "transformer+" : "gcn+") + a.name);
+  }
+  for (const auto& layer : locus::layer_names()) names.push_back(layer);
+  for (const std::string& name : names) {
+    CAPTURE(name);
+    std::vector<std::string> o{"dataset.name=karate"};
+    for (auto& x : locus::variant_overrides(name)) o.push_back(x);
+    CHECK(locus::model_name(load_config("", o)) == name);
+  }
+  // Every addition's name is listed in the error for an unknown one.
+  std::string msg;
+  try {
+    locus::variant_overrides("gcn+LapEP");
+  } catch (const InputError& e) {
+    msg = e.what();
+  }
+  for (const auto& a : locus::model_addons()) CHECK_MESSAGE(contains(msg, a.name), a.name);
+  CHECK(contains(msg, "did you mean 'LapPE'"));
+}
+
+TEST_CASE("YAML rules: configs and dataset files accept the same booleans (core/yaml_input.hpp)") {
+  TempDir dir;
+  dir.write("d/edges.tsv", "0 1\n1 2\n");
+  dir.write("d/labels.tsv", "0 0\n1 1\n2 0\n");
+  for (const char* word : {"true", "True", "TRUE", "yes", "Yes", "on", "On", "false", "False", "no", "NO", "off", "Off",
+                           "maybe", "1", "0", "y"}) {
+    CAPTURE(word);
+    const bool valid = locus::yaml_bool(word).has_value();
+    bool config_ok = true, dataset_ok = true;
+    try {
+      load_config("", {"dataset.name=karate", std::string("gnn.pre_norm=") + word});
+    } catch (const InputError&) {
+      config_ok = false;
+    }
+    const std::string yaml = dir.write("d/dataset.yaml", std::string("name: tiny\nnum_nodes: 3\ndirected: ") + word +
+                                                             "\nedges: {path: edges.tsv}\nlabels: {path: labels.tsv}\n");
+    try {
+      locus::load_dataset_yaml(yaml);
+    } catch (const InputError&) {
+      dataset_ok = false;
+    }
+    CHECK(config_ok == valid);
+    CHECK(dataset_ok == valid);
+  }
+  CHECK(locus::yaml_bool("on") == true);
+  CHECK(locus::yaml_bool("OFF") == false);
+  CHECK(locus::yaml_int("+12") == 12);
+  bool too_large = false;
+  CHECK(!locus::yaml_int("99999999999999999999", &too_large));
+  CHECK(too_large);
+  CHECK(locus::yaml_number("5e-4") == 5e-4);
+  CHECK(std::isinf(*locus::yaml_number("1e999")));
+}
+
+TEST_CASE("docs: the config table in docs/config.md is the schema's (regenerate: bash scripts/docs.sh)") {
+  std::ifstream in(locus::testing::source_dir() + "/docs/config.md");
+  REQUIRE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string doc = ss.str();
+  const std::string begin = "<!-- config-table:begin (generated by bash scripts/docs.sh) -->\n", end = "<!-- config-table:end -->";
+  const auto b = doc.find(begin), e = doc.find(end);
+  REQUIRE(b != std::string::npos);
+  REQUIRE(e != std::string::npos);
+  CHECK(doc.substr(b + begin.size(), e - b - begin.size()) == locus::config_reference_markdown());
 }

@@ -103,8 +103,19 @@ TEST_CASE("locus train writes the JSON report and per-epoch CSVs") {
   CHECK(j["runs"][0]["best_epoch"] == 30);
   CHECK(j["epoch_ms_median"].get<double>() > 0);
   CHECK(j["peak_rss_mib"].get<double>() > 0);
+  CHECK(j["model"] == "gcn");
+  // The config block holds every key of the schema, typed, with the values trained.
+  REQUIRE(j["config"].is_object());
+  CHECK(j["config"].size() == config_keys().size());
+  for (const std::string& key : config_keys()) CHECK_MESSAGE(j["config"].contains(key), key);
+  CHECK(j["config"]["optim.max_epoch"] == 30);
+  CHECK(j["config"]["num_runs"] == 2);
+  CHECK(j["config"]["gnn.act"] == "relu");
+  CHECK(j["config"]["posenc_LapPE.enable"] == false);
+  CHECK(j["config"]["gnn.position"] == "none");
+  CHECK(j["config"]["dataset.name"] == "karate");
   int csvs = 0;
-  CHECK(fs::exists(out / "checkpoint.bin"));  // the finished training's checkpoint (apps/checkpoint.hpp)
+  CHECK(fs::exists(out / "checkpoint.bin"));  // the finished training's checkpoint (train/checkpoint.hpp)
   for (const auto& e : fs::directory_iterator(out)) {
     if (e.path().extension() != ".csv") continue;
     ++csvs;
@@ -117,6 +128,23 @@ TEST_CASE("locus train writes the JSON report and per-epoch CSVs") {
     CHECK(lines == 30);
   }
   CHECK(csvs == 2);
+}
+
+TEST_CASE("locus train: a fused model's JSON names the whole model and records its branch keys") {
+  TempDir dir;
+  const fs::path json = dir.root() / "r.json";
+  Cmd c = run_locus("train " + testing::source_dir() +
+                        "/apps/configs/karate_gcn.yaml num_runs=1 optim.max_epoch=5 gnn.position=gir gnn.fusion=sum "
+                        "posenc_LapPE.enable=true --json " + json.string(),
+                    dir.root() / "log.txt");
+  REQUIRE_MESSAGE(c.status == 0, c.output);
+  std::ifstream in(json);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  CHECK(j["model"] == "gcn+LapPE+gir:sum");
+  CHECK(j["config"]["gnn.position"] == "gir");
+  CHECK(j["config"]["gnn.fusion"] == "sum");
+  CHECK(j["config"]["gnn.gir_aggregate"] == "mean");
+  CHECK(j["config"]["optim.clip_grad_norm"] == 0);
 }
 
 TEST_CASE("locus train: command-line errors name the problem and write nothing") {

@@ -193,7 +193,7 @@ TEST_CASE("validate: options a layer type does not read name the types that do")
   spec.layer_type = "gcn";
   spec.posenc.spd = true;
   spec.att_norm = "l2";
-  const std::vector<SpecProblem> p = validate(spec);
+  const std::vector<ConfigProblem> p = validate(spec);
   REQUIRE(p.size() == 2);
   CHECK(p[0].key == "posenc_SPD.enable");
   CHECK(p[0].problem == "posenc_SPD is an attention bias: it needs gnn.layer_type transformer (now gcn), got");

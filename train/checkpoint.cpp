@@ -1,4 +1,4 @@
-#include "apps/checkpoint.hpp"
+#include "train/checkpoint.hpp"
 
 #include <filesystem>
 #include <type_traits>
@@ -13,8 +13,9 @@ namespace {
 // A checkpoint resumes on the machine type that wrote it (bit-identical results need the same
 // arithmetic anyway), so the machine's byte order is fine (core/binary_file.hpp).
 const BinaryFormat& checkpoint_format() {
+  // Version 2: the config lines follow the schema's order (train/config.hpp).
   static const BinaryFormat f{{'L', 'O', 'C', 'U', 'S', 'C', 'K', 'P'},
-                              1,
+                              2,
                               "checkpoint",
                               "out_dir holds another program's checkpoint.bin; choose another out_dir",
                               "finish it with the Locus that wrote it, or delete out_dir to start over",
@@ -51,18 +52,6 @@ std::string checkpoint_path(const std::string& out_dir) {
   return (std::filesystem::path(out_dir) / "checkpoint.bin").string();
 }
 
-std::vector<std::string> resume_config(const ExperimentConfig& cfg) {
-  std::vector<std::string> lines;
-  for (const auto& line : describe_config(cfg)) {
-    const std::string key = line.substr(0, line.find('='));
-    if (key == "out_dir" || key == "num_threads" || key == "train.ckpt_period" || key == "train.auto_resume" ||
-        key == "train.memory_limit_mib" || key == "compare.variants")
-      continue;
-    lines.push_back(line);
-  }
-  return lines;
-}
-
 void save_checkpoint(const std::string& path, const TrainCheckpoint& ck) {
   static_assert(std::is_trivially_copyable_v<EpochMetrics>);
   BinaryWriter w;
@@ -76,17 +65,18 @@ void save_checkpoint(const std::string& path, const TrainCheckpoint& ck) {
   w.pod<uint64_t>(ck.done.size());
   for (const auto& r : ck.done) put_run(w, r);
   w.vec(ck.epoch_ms);
+  const TrainerState& c = ck.current;
   w.pod(ck.run);
-  w.pod(ck.epoch);
-  put_run(w, ck.current);
-  w.pod(ck.best_val);
-  w.pod(ck.best_val_loss);
-  w.pod(ck.since_best);
-  w.pod(ck.rng_state);
-  w.vec(ck.params);
-  w.pod(ck.optim_steps);
-  w.vec(ck.optim_m);
-  w.vec(ck.optim_v);
+  w.pod(c.epoch);
+  put_run(w, c.run);
+  w.pod(c.best_val);
+  w.pod(c.best_val_loss);
+  w.pod(c.since_best);
+  w.pod(c.rng_state);
+  w.vec(c.params);
+  w.pod(c.optim.steps);
+  w.vec(c.optim.m);
+  w.vec(c.optim.v);
 
   write_binary_file(path, checkpoint_format(), w.bytes());
 }
@@ -108,18 +98,19 @@ TrainCheckpoint load_checkpoint(const std::string& path) {
   if (done > size) r.corrupt();
   for (uint64_t i = 0; i < done; ++i) ck.done.push_back(get_run(r));
   ck.epoch_ms = r.vec<double>();
+  TrainerState& c = ck.current;
   ck.run = r.pod<int>();
-  ck.epoch = r.pod<int>();
-  ck.current = get_run(r);
-  ck.best_val = r.pod<double>();
-  ck.best_val_loss = r.pod<double>();
-  ck.since_best = r.pod<int>();
-  ck.rng_state = r.pod<uint64_t>();
-  ck.params = r.vec<float>();
-  ck.optim_steps = r.pod<int64_t>();
-  ck.optim_m = r.vec<float>();
-  ck.optim_v = r.vec<float>();
-  if (!r.at_end() || ck.run != static_cast<int>(ck.done.size()) || ck.epoch < 0) r.corrupt();
+  c.epoch = r.pod<int>();
+  c.run = get_run(r);
+  c.best_val = r.pod<double>();
+  c.best_val_loss = r.pod<double>();
+  c.since_best = r.pod<int>();
+  c.rng_state = r.pod<uint64_t>();
+  c.params = r.vec<float>();
+  c.optim.steps = r.pod<int64_t>();
+  c.optim.m = r.vec<float>();
+  c.optim.v = r.vec<float>();
+  if (!r.at_end() || ck.run != static_cast<int>(ck.done.size()) || c.epoch < 0) r.corrupt();
   return ck;
 }
 

@@ -1,0 +1,177 @@
+#include "train/problem.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/dist/comm.hpp"
+#include "core/dist/halo.hpp"
+#include "core/error.hpp"
+#include "datasets/builtin.hpp"
+#include "datasets/loader.hpp"
+#include "datasets/partition.hpp"
+
+namespace locus {
+namespace {
+
+// Features for the model: the dataset's (row-normalised when asked), or one-hot identity
+// features when the dataset has none. A rank holds only its owned rows (`owned`: their global
+// ids, for the identity features).
+std::shared_ptr<const SpMat> model_features(const Dataset& ds, const std::string& norm,
+                                            const std::vector<int32_t>* owned = nullptr) {
+  SpMat x;
+  if (ds.num_features() == 0 && owned) {
+    x.resize(static_cast<Eigen::Index>(owned->size()), ds.num_nodes);
+    std::vector<Eigen::Triplet<float>> t;
+    for (size_t i = 0; i < owned->size(); ++i) t.emplace_back(static_cast<Eigen::Index>(i), (*owned)[i], 1.0f);
+    x.setFromTriplets(t.begin(), t.end());
+  } else if (ds.num_features() == 0) {
+    x.resize(ds.num_nodes, ds.num_nodes);
+    x.setIdentity();
+  } else {
+    x = ds.features;
+  }
+  x.makeCompressed();
+  if (norm == "row") {
+    // x_i ← x_i / Σ_j x_ij (rows summing to 0 are left as they are), as PyG's NormalizeFeatures.
+    for (int64_t i = 0; i < x.outerSize(); ++i) {
+      double s = 0;
+      for (SpMat::InnerIterator it(x, i); it; ++it) s += it.value();
+      if (s != 0)
+        for (SpMat::InnerIterator it(x, i); it; ++it) it.valueRef() = static_cast<float>(it.value() / s);
+    }
+  }
+  return std::make_shared<const SpMat>(std::move(x));
+}
+
+// The features, sparse or dense, and the sizes every problem reports; frees what training does
+// not read (the raw features, and the edge list of node tasks).
+void finish(Problem& p, const std::string& feature_norm, dist::Comm* comm) {
+  Dataset& ds = p.data;
+  p.one_hot = ds.num_features() == 0;
+  auto x = model_features(ds, feature_norm, p.share ? &p.share->layout->owned : nullptr);
+  p.feature_nnz = x->nonZeros();
+  p.in_dim = x->cols();
+  // Mostly-zero features (bags of words) stay sparse; dense ones (embeddings, generated
+  // features) are multiplied as a dense matrix, which is faster from ~25% non-zeros on.
+  // (A rank decides as one process would, from the whole matrix.)
+  const double nnz = static_cast<double>(comm ? comm->sum(static_cast<int64_t>(x->nonZeros())) : x->nonZeros());
+  const double density = nnz / std::max<double>(1.0, double(ds.num_nodes) * double(x->cols()));
+  if (density >= 0.25) p.x_dense = Mat(*x);
+  else p.x_sparse = std::move(x);
+  if (!p.pair_task()) {  // pair tasks split the edges per run
+    ds.src = {};
+    ds.dst = {};
+    ds.weight = {};
+  }
+  ds.features = SpMat();
+}
+
+}  // namespace
+
+Dataset load_dataset(const DatasetOptions& o) {
+  Dataset ds = o.path.empty() ? builtin_dataset(o.name) : load_dataset_yaml(o.path);
+  const std::string where = ds.source;
+  if (o.task != "auto")
+    ds.task = o.task == "link_prediction"       ? Task::LinkPrediction
+              : o.task == "pair_classification" ? Task::PairClassification
+                                                : Task::NodeClassification;
+  if (ds.task != Task::NodeClassification) {
+    if (ds.is_sentences())
+      throw_input_error(where, 0, "pair tasks need an edge-list graph, not sentences:", ds.name,
+                        "use a graph dataset or dataset.task=node_classification");
+    return ds;  // the pair split checks edges and labels itself
+  }
+  if (ds.labels.empty() || ds.num_classes < 1)
+    throw_input_error(where, 0, "the dataset has no labels:", ds.name, "Add a labels file or a node table");
+  if (ds.train.empty()) throw_input_error(where, 0, "the split has no training nodes:", ds.name, "Give split.train ids");
+  return ds;
+}
+
+Features<float> Problem::input(Tape<float>& t) const {
+  return x_dense.size() > 0 ? Features<float>{t.view(x_dense), nullptr} : Features<float>{Var{}, x_sparse};
+}
+
+Problem make_problem(Dataset ds, const DatasetOptions& options) {
+  Problem p;
+  if (ds.is_sentences()) {
+    p.sentences = Dense::blocks(ds.blocks);
+    p.num_edges = p.sentences.num_edge_slots();
+  } else {
+    p.graph = Csr::from_edges(ds.num_nodes, ds.src, ds.dst, ds.weight);
+    p.num_edges = ds.num_edges();
+  }
+  p.num_train = static_cast<int64_t>(ds.train.size());
+  p.num_val = static_cast<int64_t>(ds.val.size());
+  p.num_test = static_cast<int64_t>(ds.test.size());
+  p.data = std::move(ds);
+  finish(p, options.feature_norm, nullptr);
+  return p;
+}
+
+Problem make_rank_problem(const DatasetOptions& options, dist::Comm& comm) {
+  namespace fs = std::filesystem;
+  const int rank = comm.rank(), size = comm.size();
+  const PartitionFolder meta = read_partition_meta(options.partitions);
+  const std::string yaml = (fs::path(options.partitions) / "partition.yaml").string();
+  if (meta.num_parts != size)
+    throw_input_error(yaml, 0, fmt::format("the partition has {} parts, but the number of MPI ranks is", meta.num_parts),
+                      std::to_string(size),
+                      fmt::format("launch with mpirun -np {} (or partition again with --parts {})", meta.num_parts, size));
+  // The config's dataset must be the one that was cut (its path as written by locus partition).
+  const std::string want = options.path.empty() ? options.name : options.path;
+  std::error_code ec;
+  const bool same = meta.dataset == want || (!options.path.empty() && fs::equivalent(meta.dataset, want, ec));
+  if (!same)
+    throw_input_error(yaml, 0, "the partition was cut from another dataset (" + meta.dataset + "), the config trains",
+                      want, "partition this dataset: locus partition " + want + " --parts " + std::to_string(size));
+  const std::string file = part_file(options.partitions, rank);
+  if (!meta.part_files)
+    throw_input_error(yaml, 0, "the partition holds no training data (part_files: false; the dataset has no node "
+                               "labels or is a pair task):", meta.dataset,
+                      "partitioned training is for node classification; train pair tasks on one process");
+  if (!fs::exists(file, ec))
+    throw_input_error(file, 0, "the partition folder has no part file for rank " + std::to_string(rank) + ":", file,
+                      "rewrite the partition folder with locus partition DATASET --parts " + std::to_string(size));
+  PartData pd = read_part(file);
+  if (pd.rank != rank || pd.num_parts != size || pd.num_nodes != meta.num_nodes ||
+      pd.graph_checksum != meta.graph_checksum)
+    throw_input_error(file, 0, "this part file does not belong to partition.yaml beside it:", file,
+                      "rewrite the partition folder with locus partition");
+  if (pd.num_train == 0) throw_input_error(yaml, 0, "the split has no training nodes:", pd.name, "Give split.train ids");
+  auto share = std::make_shared<RankShare>();
+  share->comm = &comm;
+  share->rows = std::make_shared<DropoutRows>();
+  share->rows->row.assign(pd.layout.owned.begin(), pd.layout.owned.end());
+  share->rows->nnz_start = std::move(pd.feature_nnz_start);
+  share->layout = std::make_shared<const dist::LocalLayout>(std::move(pd.layout));
+
+  Problem p;
+  p.graph = std::move(pd.graph);
+  Dataset& d = p.data;
+  d.name = pd.name;
+  d.source = file;
+  d.task = Task::NodeClassification;
+  d.num_nodes = pd.num_nodes;
+  d.features = std::move(pd.features);
+  d.labels = std::move(pd.labels);
+  d.num_classes = pd.num_classes;
+  d.train = std::move(pd.train);
+  d.val = std::move(pd.val);
+  d.test = std::move(pd.test);
+  p.num_edges = pd.num_edges;
+  p.num_train = pd.num_train;
+  p.num_val = pd.num_val;
+  p.num_test = pd.num_test;
+  // Edges into owned rows from the halo are this rank's share of the cut.
+  int64_t cut = 0;
+  for (int32_t src : p.graph.indices) cut += src >= share->layout->num_own();
+  share->cut_edges = comm.sum(cut);
+  share->halo_rows = comm.sum(share->layout->num_halo());
+  p.share = std::move(share);
+  finish(p, options.feature_norm, &comm);
+  return p;
+}
+
+}  // namespace locus

@@ -1,0 +1,65 @@
+// A training problem: a dataset made ready for a model — its topology (an edge-list graph or a
+// batch of sentences), the input features (sparse, or dense when dense enough, one-hot identity
+// when the dataset has none), labels and split rows, and the task. Under partitioned training it
+// holds this rank's share, read from its part file alone.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/graph.hpp"
+#include "datasets/dataset.hpp"
+#include "layers/linear.hpp"
+#include "train/config.hpp"
+
+namespace locus {
+
+namespace dist {
+class Comm;
+struct LocalLayout;
+}  // namespace dist
+
+// The dataset a DatasetOptions names (dataset.path or a built-in dataset.name), with its task
+// overridden by options.task, checked for what the task needs (labels and training nodes for node
+// classification; an edge list for pair tasks). InputError naming the dataset otherwise.
+Dataset load_dataset(const DatasetOptions& options);
+
+// This rank's share of a partitioned training (dataset.partitions): its layout, where its rows
+// sit in the whole input (dropout masks), and the whole graph's and split's sizes.
+struct RankShare {
+  dist::Comm* comm = nullptr;
+  std::shared_ptr<const dist::LocalLayout> layout;
+  std::shared_ptr<DropoutRows> rows;
+  int64_t cut_edges = 0, halo_rows = 0;  // over all ranks
+};
+
+struct Problem {
+  // Labels, split rows, task, names (node_names, label_names) and, for pair tasks, the edge list
+  // (each run splits it). The features and (node tasks) the edge list are moved out.
+  Dataset data;
+  Csr graph;        // node tasks on a graph (a rank: its part, local numbering); empty otherwise
+  Dense sentences;  // sentence datasets: the batch of complete graphs
+  std::shared_ptr<const SpMat> x_sparse;  // the input features [N, in_dim], or
+  Mat x_dense;                            // densified from 25% non-zeros on
+  int64_t in_dim = 0;
+  int64_t num_edges = 0;     // as reported: stored edges, dense slots for sentences, the whole graph's for a rank
+  int64_t feature_nnz = 0;   // of the input features
+  bool one_hot = false;      // the dataset had no features: one-hot identity features
+  int64_t num_train = 0, num_val = 0, num_test = 0;  // the whole split's sizes
+  std::shared_ptr<const RankShare> share;           // partitioned training; null on one process
+
+  bool pair_task() const { return data.task != Task::NodeClassification; }
+  bool has_val() const { return pair_task() || num_val > 0; }
+  // The input features as a layer input on `t` (a view of the dense matrix, or the sparse one).
+  Features<float> input(Tape<float>& t) const;
+};
+
+// The features the model reads: the dataset's (row-normalised with feature_norm "row"), or
+// one-hot identity features when it has none; sparse or dense by density (decided from the whole
+// matrix on every rank alike).
+Problem make_problem(Dataset ds, const DatasetOptions& options);
+// Partitioned training: this rank's part file of options.partitions (one rank per part; the
+// folder's dataset must be options' dataset). InputError naming the folder or file otherwise.
+Problem make_rank_problem(const DatasetOptions& options, dist::Comm& comm);
+
+}  // namespace locus

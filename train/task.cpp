@@ -1,0 +1,85 @@
+#include "train/task.hpp"
+
+#include <cmath>
+
+#include "core/dist/comm.hpp"
+#include "core/metrics.hpp"
+#include "core/ops/loss.hpp"
+#include "core/ops/pair.hpp"
+#include "core/rng.hpp"
+
+namespace locus {
+namespace {
+
+// Correct argmax predictions among the rows idx.
+int64_t count_correct(const Mat& logp, const std::vector<int32_t>& labels, const std::vector<int32_t>& idx) {
+  int64_t correct = 0;
+  for (int32_t i : idx) {
+    Eigen::Index arg;
+    logp.row(i).maxCoeff(&arg);
+    correct += arg == labels[i];
+  }
+  return correct;
+}
+
+// Σ −log p(label) over the rows idx.
+double nll_sum(const Mat& logp, const std::vector<int32_t>& labels, const std::vector<int32_t>& idx) {
+  double sum = 0;
+  for (int32_t i : idx) sum -= logp(i, labels[i]);
+  return sum;
+}
+
+// Scores ⟨z_u, z_v⟩ of a part's pairs and their ROC AUC (NaN for an empty part).
+double pair_auc(const Mat& z, const PairPart& part) {
+  if (part.size() == 0) return std::nan("");
+  std::vector<double> scores(static_cast<size_t>(part.size()));
+  for (size_t p = 0; p < scores.size(); ++p) scores[p] = z.row(part.u[p]).dot(z.row(part.v[p]));
+  return roc_auc(scores, part.target);
+}
+
+}  // namespace
+
+TaskObjective::TaskObjective(const Problem& p, uint64_t seed) : problem_(p), seed_(seed) {
+  if (!p.pair_task()) return;
+  split_ = make_task_split(p.data, p.data.task, seed);
+  pair_graph_ = Csr::from_edges(p.data.num_nodes, split_->src, split_->dst);
+}
+
+void TaskObjective::before_epoch(int epoch) {
+  if (split_) resample_train_negatives(*split_, splitmix64(seed_) + static_cast<uint64_t>(epoch));
+}
+
+Var TaskObjective::loss(Tape<float>& t, Var out) const {
+  const Dataset& ds = problem_.data;
+  if (split_)
+    return ops::bce_with_logits(t, ops::pair_dot(t, out, split_->train.u, split_->train.v), split_->train.target);
+  if (!problem_.share) return ops::nll_loss(t, out, ds.labels, ds.train);
+  // No training rows here: a zero loss that still runs the backward pass (and its exchanges).
+  if (ds.train.empty()) return ops::weighted_sum(t, out, Mat(Mat::Zero(t.rows(out), t.cols(out))));
+  // This rank's share of the global mean: the ranks' gradients then simply add up.
+  return ops::scale(t, ops::nll_loss(t, out, ds.labels, ds.train),
+                    static_cast<float>(static_cast<double>(ds.train.size()) / static_cast<double>(problem_.num_train)));
+}
+
+SplitScores TaskObjective::scores(const Mat& out) const {
+  if (split_) return {pair_auc(out, split_->train), pair_auc(out, split_->val), pair_auc(out, split_->test)};
+  const Dataset& ds = problem_.data;
+  dist::Comm* comm = problem_.share ? problem_.share->comm : nullptr;
+  // Accuracy over a split: all ranks' rows (a rank's data holds its owned rows only).
+  auto accuracy = [&](const std::vector<int32_t>& rows, int64_t global_rows) {
+    const int64_t correct = comm ? comm->sum(count_correct(out, ds.labels, rows)) : count_correct(out, ds.labels, rows);
+    return global_rows ? static_cast<double>(correct) / static_cast<double>(global_rows) : std::nan("");
+  };
+  return {accuracy(ds.train, problem_.num_train), accuracy(ds.val, problem_.num_val), accuracy(ds.test, problem_.num_test)};
+}
+
+double TaskObjective::val_loss(const Mat& out) const {
+  const Dataset& ds = problem_.data;
+  dist::Comm* comm = problem_.share ? problem_.share->comm : nullptr;
+  const double mean = ds.val.empty() ? 0 : nll_sum(out, ds.labels, ds.val) / static_cast<double>(ds.val.size());
+  if (!comm) return mean;
+  const double sum = comm->sum(mean * static_cast<double>(ds.val.size()));  // this rank's sum
+  return problem_.num_val == 0 ? 0.0 : sum / static_cast<double>(problem_.num_val);
+}
+
+}  // namespace locus

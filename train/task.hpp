@@ -1,0 +1,44 @@
+// What a task computes from a model's output, for one run: the training loss and, per split,
+// the metric (node classification: accuracy; link prediction and pair classification: ROC AUC of
+// ⟨z_u, z_v⟩ scores, P-GNN's protocol) and the validation loss for model selection. Under
+// partitioned training the loss is this rank's share of the global mean and the metrics are
+// global (summed over ranks).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "datasets/tasks.hpp"
+#include "train/problem.hpp"
+
+namespace locus {
+
+struct SplitScores {
+  double train = 0, val = 0, test = 0;  // the task's metric; NaN for an empty split
+};
+
+class TaskObjective {
+ public:
+  // Pair tasks draw this run's split from `seed` (80/10/10 pairs with equal negatives); link
+  // prediction then passes messages over the training edges only (graph()).
+  TaskObjective(const Problem& p, uint64_t seed);
+
+  const char* metric() const { return split_ ? "auc" : "acc"; }
+  // The graph the model runs on in this run: the problem's, or the pair split's.
+  const Csr& graph() const { return split_ ? pair_graph_ : problem_.graph; }
+  // Pair tasks: fresh training negatives for `epoch` (1-based).
+  void before_epoch(int epoch);
+  // The training loss of the model output `out` (log-probabilities or embeddings).
+  Var loss(Tape<float>& t, Var out) const;
+  SplitScores scores(const Mat& out) const;
+  // Mean NLL of the validation rows (node classification; global under partitioned training).
+  double val_loss(const Mat& out) const;
+
+ private:
+  const Problem& problem_;
+  uint64_t seed_;
+  std::optional<TaskSplit> split_;
+  Csr pair_graph_;
+};
+
+}  // namespace locus

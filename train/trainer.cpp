@@ -1,0 +1,126 @@
+#include "train/trainer.hpp"
+
+#include <chrono>
+
+#include "core/dist/comm.hpp"
+#include "core/io.hpp"
+#include "core/numeric_guard.hpp"
+#include "core/rng.hpp"
+
+namespace locus {
+
+GnnSpec spec_for(const Problem& problem, GnnSpec spec) {
+  spec.in_dim = problem.in_dim;
+  spec.embeddings = problem.pair_task();
+  spec.out_dim = problem.pair_task() ? spec.hidden : problem.data.num_classes;
+  if (problem.share) {
+    spec.partition = problem.share->layout;
+    spec.comm = problem.share->comm;
+    spec.partition_rows = problem.share->rows;
+  }
+  return spec;
+}
+
+Trainer::Trainer(const Problem& problem, const GnnSpec& spec, const TrainOptions& options, uint64_t seed, int run_number)
+    : problem_(problem),
+      options_(options),
+      run_number_(run_number),
+      task_(problem, seed),
+      rng_(seed),
+      optimizer_(options.optim),
+      selector_(options.select, options.patience, problem.has_val()) {
+  GnnSpec s = spec_for(problem, spec);
+  s.posenc_seed = splitmix64(seed ^ 0xA11C0A11C0ull);  // fixes the evaluation anchor sets
+  model_ = problem.data.is_sentences() ? std::make_unique<GnnClassifier<float>>(store_, rng_, s, problem.sentences)
+                                       : std::make_unique<GnnClassifier<float>>(store_, rng_, s, task_.graph());
+  run_.seed = seed;
+}
+
+const EpochMetrics& Trainer::epoch() {
+  using Clock = std::chrono::steady_clock;
+  check(!finished_, "Trainer::epoch: the run is finished");
+  const int epoch = ++epoch_;
+  dist::Comm* comm = problem_.share ? problem_.share->comm : nullptr;
+  task_.before_epoch(epoch);
+  // Training step: forward, loss, backward, optimiser update (timed).
+  const auto t0 = Clock::now();
+  tape_.clear();
+  store_.zero_grad();
+  if (comm) comm->bytes_sent = 0, comm->wait_ms = 0;
+  const Var out = model_->forward(tape_, problem_.input(tape_), true, rng_.next_key());
+  Var loss;
+  {
+    const auto scope = tape_.scope("loss");
+    loss = task_.loss(tape_, out);
+  }
+  // Numeric faults (core/numeric_guard.hpp) stop training naming the epoch, op and layer.
+  check_loss(tape_, loss, store_, epoch, run_number_);
+  tape_.backward(loss);
+  if (comm) comm->sum(store_.grads().data(), store_.size(), options_.deterministic_sum);
+  check_gradients(tape_, loss, store_, epoch, run_number_);
+  if (options_.clip_grad_norm > 0) clip_grad_norm(store_, options_.clip_grad_norm);
+  optimizer_.step(store_);
+  check_parameters(tape_, store_, epoch, run_number_);
+  double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  double loss_value = tape_.value(loss)(0, 0);
+  if (comm) {  // the slowest rank's epoch; the global loss; traffic of all ranks
+    comm_bytes_ = static_cast<double>(comm->sum(comm->bytes_sent));
+    comm_wait_ms_ = comm->max(comm->wait_ms);
+    ms = comm->max(ms);
+    loss_value = comm->sum(loss_value);
+  }
+
+  // Evaluation (not timed): dropout off.
+  const Mat eval = predict();
+  const SplitScores sc = task_.scores(eval);
+  run_.history.push_back(EpochMetrics{epoch, loss_value, sc.train, sc.val, sc.test, ms});
+  run_.epochs_run = epoch;
+  // Model selection (train.select); the last epoch is kept when there is no val split. The
+  // validation loss is computed (a collective under partitioned training) only when the rule reads it.
+  const bool needs_loss = problem_.has_val() && options_.select == Selection::ValAccLoss;
+  const ModelSelector::Verdict v = selector_.observe(sc.val, needs_loss ? task_.val_loss(eval) : 0.0);
+  if (v.keep) {
+    run_.best_epoch = epoch;
+    run_.train_acc = sc.train;
+    run_.val_acc = sc.val;
+    run_.test_acc = sc.test;
+  }
+  finished_ = v.stop || epoch >= options_.max_epoch;
+  if (finished_) run_.params_checksum = fnv1a64(store_.values().data(), store_.values().size() * sizeof(float));
+  return run_.history.back();
+}
+
+Mat Trainer::predict() const {
+  tape_.clear();
+  return tape_.value(model_->forward(tape_, problem_.input(tape_), false, 0));
+}
+
+TrainerState Trainer::state() const {
+  TrainerState s;
+  s.epoch = epoch_;
+  s.run = run_;
+  s.best_val = selector_.best_val;
+  s.best_val_loss = selector_.best_val_loss;
+  s.since_best = selector_.since_best;
+  s.rng_state = rng_.state();
+  s.params.assign(store_.values().begin(), store_.values().end());
+  s.optim = optimizer_.state();
+  return s;
+}
+
+void Trainer::restore(const TrainerState& s) {
+  // The model was built from the same seed (graph caches, anchor sets); it takes the saved
+  // parameters, optimiser and RNG state.
+  check(static_cast<int64_t>(s.params.size()) == store_.size(), "checkpoint: parameter count differs from the model's");
+  std::copy(s.params.begin(), s.params.end(), store_.values().begin());
+  optimizer_.set_state(s.optim);
+  rng_.set_state(s.rng_state);
+  selector_.best_val = s.best_val;
+  selector_.best_val_loss = s.best_val_loss;
+  selector_.since_best = s.since_best;
+  run_ = s.run;
+  epoch_ = s.epoch;
+  finished_ = epoch_ >= options_.max_epoch;
+}
+
+}  // namespace locus

@@ -1,0 +1,100 @@
+// Trainer: one model, one seed. It builds the model (GnnClassifier) for a Problem, then runs
+// epochs — a timed training step (forward, loss, backward, numeric-fault checks, gradient
+// clipping, optimiser step) and an evaluation with dropout off — keeping the scores of the epoch
+// that model selection keeps. Predictions, the state for checkpoints and, under partitioned
+// training, the communication of each epoch are available between epochs.
+//
+//   Trainer t(problem, spec, options, seed);
+//   while (!t.finished()) { const EpochMetrics& m = t.epoch(); ... }
+//   Mat logp = t.predict();   // [N, classes] log-probabilities (pair tasks: embeddings)
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/optim.hpp"
+#include "core/params.hpp"
+#include "core/tape.hpp"
+#include "layers/gnn.hpp"
+#include "train/problem.hpp"
+#include "train/selection.hpp"
+#include "train/task.hpp"
+
+namespace locus {
+
+// One epoch. *_acc hold the task's metric (accuracy, or ROC AUC for pair tasks).
+struct EpochMetrics {
+  int epoch = 0;  // 1-based
+  double loss = 0, train_acc = 0, val_acc = 0, test_acc = 0, epoch_ms = 0;
+};
+
+struct RunResult {
+  uint64_t seed = 0;
+  int best_epoch = 0;  // 1-based
+  int epochs_run = 0;
+  double train_acc = 0, val_acc = 0, test_acc = 0;  // at best_epoch
+  uint64_t params_checksum = 0;  // FNV-1a of the final parameters: equal runs have equal checksums
+  std::vector<EpochMetrics> history;
+};
+
+// Everything a run needs to continue bit for bit (train/checkpoint.hpp stores it).
+struct TrainerState {
+  int epoch = 0;  // epochs finished
+  RunResult run;  // history and the selected epoch so far
+  double best_val = -1, best_val_loss = 0;
+  int since_best = 0;
+  uint64_t rng_state = 0;
+  std::vector<float> params;
+  Optimizer<float>::State optim;
+};
+
+// The model's spec for a problem: `spec` with the fields the data decides (input width, output
+// width, embeddings for pair tasks, the partition of a rank) filled in.
+GnnSpec spec_for(const Problem& problem, GnnSpec spec);
+
+class Trainer {
+ public:
+  // Builds the model from `seed` (parameters, anchor sets, the pair split of pair tasks).
+  // run_number (1-based) names the run in numeric-fault messages; -1: none.
+  Trainer(const Problem& problem, const GnnSpec& spec, const TrainOptions& options, uint64_t seed, int run_number = -1);
+
+  // One training step and one evaluation; returns this epoch's metrics (also in result().history).
+  const EpochMetrics& epoch();
+  // The last epoch ran: optim.max_epoch epochs, or patience ran out.
+  bool finished() const { return finished_; }
+  const RunResult& result() const { return run_; }
+  int64_t num_params() const { return store_.size(); }
+  const GnnSpec& spec() const { return model_->spec(); }
+  const char* metric() const { return task_.metric(); }
+
+  // The evaluation output with the current parameters: log-probabilities [N, classes] for node
+  // classification (a rank: its owned rows), L2-normalised embeddings for pair tasks.
+  Mat predict() const;
+
+  TrainerState state() const;
+  // Continues from a state of a Trainer built with the same problem, spec, options and seed.
+  void restore(const TrainerState& s);
+
+  // Partitioned training: bytes all ranks sent and the slowest rank's wait in the last training
+  // step (0 on one process).
+  double comm_bytes() const { return comm_bytes_; }
+  double comm_wait_ms() const { return comm_wait_ms_; }
+
+ private:
+  const Problem& problem_;
+  TrainOptions options_;
+  int run_number_;
+  TaskObjective task_;
+  Rng rng_;
+  ParamStore<float> store_;
+  std::unique_ptr<GnnClassifier<float>> model_;
+  Optimizer<float> optimizer_;
+  ModelSelector selector_;
+  mutable Tape<float> tape_;
+  RunResult run_;
+  int epoch_ = 0;
+  bool finished_ = false;
+  double comm_bytes_ = 0, comm_wait_ms_ = 0;
+};
+
+}  // namespace locus
