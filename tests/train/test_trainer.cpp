@@ -1,0 +1,160 @@
+// The training engine as a library: Trainer runs one model epoch by epoch with the selection
+// rule, predicts, and continues bit for bit from its state; ModelSelector's two rules and
+// patience; run_experiment's callbacks and stop requests.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "core/io.hpp"
+#include "datasets/builtin.hpp"
+#include "train/experiment.hpp"
+#include "train/selection.hpp"
+#include "train/trainer.hpp"
+
+using namespace locus;
+
+namespace {
+Problem karate() {
+  DatasetOptions o;
+  o.name = "karate";
+  return make_problem(load_dataset(o), o);
+}
+uint64_t checksum(const Trainer& t) { return t.result().params_checksum; }
+}  // namespace
+
+TEST_CASE("Trainer: epochs until max_epoch, the selected epoch's scores, predictions of every node") {
+  const Problem p = karate();
+  CHECK(p.in_dim == 34);  // one-hot identity features
+  CHECK(p.one_hot);
+  TrainOptions opt;
+  opt.max_epoch = 40;
+  Trainer t(p, GnnSpec{}, opt, 3);
+  CHECK(t.num_params() == 34 * 16 + 16 + 16 * 2 + 2);
+  int epochs = 0;
+  double first_loss = 0, last_loss = 0;
+  while (!t.finished()) {
+    const EpochMetrics& m = t.epoch();
+    CHECK(m.epoch == ++epochs);
+    CHECK(m.epoch_ms >= 0);
+    if (m.epoch == 1) first_loss = m.loss;
+    last_loss = m.loss;
+  }
+  CHECK(epochs == 40);
+  CHECK(last_loss < first_loss);
+  // Karate has no validation split: the last epoch is the selected one.
+  CHECK(t.result().best_epoch == 40);
+  CHECK(t.result().test_acc == t.result().history.back().test_acc);
+  CHECK(t.result().params_checksum != 0);
+  const Mat logp = t.predict();
+  REQUIRE(logp.rows() == 34);
+  REQUIRE(logp.cols() == 2);
+  for (int i = 0; i < 34; ++i) CHECK(std::abs(logp.row(i).array().exp().sum() - 1.0) < 1e-5);
+  // The reported test accuracy is the argmax of these predictions over the test rows.
+  int correct = 0;
+  for (int32_t v : p.data.test) {
+    Eigen::Index arg;
+    logp.row(v).maxCoeff(&arg);
+    correct += arg == p.data.labels[v];
+  }
+  CHECK(t.result().test_acc == doctest::Approx(double(correct) / double(p.data.test.size())));
+}
+
+TEST_CASE("Trainer: a state taken mid-run and restored into a fresh Trainer ends bit-identical") {
+  const Problem p = karate();
+  TrainOptions opt;
+  opt.max_epoch = 30;
+  GnnSpec spec;
+  spec.dropout = 0.5;  // masks draw from the RNG: restored state must include it
+  Trainer whole(p, spec, opt, 11);
+  while (!whole.finished()) whole.epoch();
+  Trainer first(p, spec, opt, 11);
+  for (int e = 0; e < 12; ++e) first.epoch();
+  const TrainerState s = first.state();
+  CHECK(s.epoch == 12);
+  Trainer second(p, spec, opt, 11);
+  second.restore(s);
+  while (!second.finished()) second.epoch();
+  CHECK(checksum(second) == checksum(whole));
+  CHECK(second.result().history.size() == 30);
+  CHECK(second.result().test_acc == whole.result().test_acc);
+  // Another seed gives another model.
+  Trainer other(p, spec, opt, 12);
+  while (!other.finished()) other.epoch();
+  CHECK(checksum(other) != checksum(whole));
+}
+
+TEST_CASE("ModelSelector: val_acc keeps the first maximum; val_acc_loss needs both; patience counts neither") {
+  ModelSelector acc(Selection::ValAcc, 2, true);
+  CHECK(acc.observe(0.5, 1.0).keep);
+  CHECK(!acc.observe(0.5, 0.5).keep);  // equal is not better: the first maximum stays
+  const auto third = acc.observe(0.4, 0.4);
+  CHECK(!third.keep);
+  CHECK(third.stop);  // two epochs without improvement
+  ModelSelector gat(Selection::ValAccLoss, 0, true);
+  CHECK(gat.observe(0.5, 1.0).keep);
+  CHECK(gat.observe(0.5, 0.9).keep);    // accuracy tied, loss lower: kept
+  CHECK(!gat.observe(0.6, 0.95).keep);  // better accuracy, worse loss: improved, not kept
+  CHECK(gat.best_val == 0.6);
+  CHECK(gat.best_val_loss == 0.9);
+  CHECK(gat.since_best == 0);
+  CHECK(!gat.observe(0.1, 2.0).stop);  // patience 0: never stops
+  ModelSelector none(Selection::ValAcc, 1, false);
+  CHECK(none.observe(std::nan(""), 0).keep);  // no validation split: every epoch is kept
+  CHECK(!none.observe(std::nan(""), 0).stop);
+}
+
+TEST_CASE("run_experiment: callbacks see every epoch and run; a stop request ends at the epoch's end") {
+  ExperimentConfig cfg;
+  cfg.dataset.name = "karate";
+  cfg.train.max_epoch = 20;
+  cfg.run.num_runs = 3;
+  int epochs = 0, runs = 0, started = 0;
+  ExperimentCallbacks cb;
+  cb.on_start = [&](const ExperimentInfo& info) {
+    ++started;
+    CHECK(info.problem->data.name == "karate");
+    CHECK(info.spec.in_dim == 34);
+  };
+  cb.on_epoch = [&](int, const EpochMetrics&) { ++epochs; };
+  cb.on_run_end = [&](int, const RunResult& r, bool finished) {
+    CHECK(finished);
+    CHECK(r.epochs_run == 20);
+    ++runs;
+  };
+  const TrainSummary s = run_experiment(cfg, cb);
+  CHECK(started == 1);
+  CHECK(epochs == 60);
+  CHECK(runs == 3);
+  CHECK(s.runs.size() == 3);
+  CHECK(s.model == "gcn");
+  CHECK(!s.interrupted);
+  // The same experiment again: the same checksums (seeded).
+  const TrainSummary again = run_experiment(cfg);
+  for (size_t r = 0; r < 3; ++r) CHECK(again.runs[r].params_checksum == s.runs[r].params_checksum);
+
+  int polled = 0;
+  ExperimentCallbacks stop;
+  // Polled after every epoch but a run's last, and once after each run: run 1 polls 20 times,
+  // so the 25th poll follows run 2's 5th epoch.
+  stop.stop_requested = [&] { return ++polled == 25 ? 15 : 0; };
+  const TrainSummary cut = run_experiment(cfg, stop);
+  CHECK(cut.interrupted);
+  CHECK(cut.stop_signal == 15);
+  CHECK(cut.runs.size() == 1);
+  CHECK(cut.stopped_at == "run 2 epoch 5");
+  CHECK(cut.work_left);
+}
+
+TEST_CASE("run_experiment: a key that does not fit the dataset is a ConfigError naming the key") {
+  ExperimentConfig cfg;
+  cfg.dataset.name = "karate";
+  cfg.gnn.posenc.lap = true;
+  cfg.gnn.posenc.lap_freqs = 34;
+  try {
+    run_experiment(cfg);
+    FAIL("no error");
+  } catch (const ConfigError& e) {
+    CHECK(e.problem.key == "posenc_LapPE.eigen.max_freqs");
+    CHECK(std::string(e.what()).find("at most 33") != std::string::npos);
+  }
+}
