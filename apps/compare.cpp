@@ -19,12 +19,6 @@
 namespace locus {
 namespace {
 
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
 std::string pct(double x) { return std::isnan(x) ? "—" : fmt::format("{:.2f}", 100 * x); }
 
 }  // namespace

@@ -41,40 +41,40 @@ std::vector<ConfigProblem> validate(const GnnSpec& spec) {
   if (!layer) {
     const std::string near = nearest(spec.layer_type, layer_names());
     out.push_back({"gnn.layer_type", "gnn.layer_type must be one of " + joined(layer_names()) + ", got",
-                   (near.empty() ? "" : "did you mean '" + near + "'? ") + "or register the layer type (layers/registry.hpp)"});
+                   (near.empty() ? "" : "did you mean '" + near + "'? ") + "or register the layer type (layers/registry.hpp)", ""});
     return out;  // the checks below read the layer's options
   }
   const std::vector<std::string> kinds = position_branch_kinds();
   if (spec.position != "none" && std::find(kinds.begin(), kinds.end(), spec.position) == kinds.end())
     out.push_back({"gnn.position", "gnn.position must be none or one of " + joined(kinds) + ", got",
-                   "set gnn.position to none, " + joined(kinds)});
+                   "set gnn.position to none, " + joined(kinds), ""});
   if (spec.fusion != "concat" && spec.fusion != "sum")
-    out.push_back({"gnn.fusion", "gnn.fusion must be concat or sum, got", "set gnn.fusion=concat or gnn.fusion=sum"});
+    out.push_back({"gnn.fusion", "gnn.fusion must be concat or sum, got", "set gnn.fusion=concat or gnn.fusion=sum", ""});
   if (spec.gir.max_hops > 0 && spec.gir.max_hops < spec.layers)
     out.push_back({"gnn.gir_hops", "gnn.gir_hops is below gnn.layers_mp (" + std::to_string(spec.layers) + "):",
                    "GIR propagates at least one hop per layer: set gnn.gir_hops to 0 (= layers_mp), -1 (until every "
-                   "node is reached) or a value >= gnn.layers_mp"});
+                   "node is reached) or a value >= gnn.layers_mp", ""});
   // Options that act inside a layer: only types that read them may be asked for them.
   const std::string& type = spec.layer_type;
   if (spec.posenc.spd && !layer->reads("posenc_SPD.enable"))
     out.push_back({"posenc_SPD.enable", "posenc_SPD is an attention bias: it needs gnn.layer_type " +
                                             readers_of("posenc_SPD.enable") + " (now " + type + "), got",
-                   "set gnn.layer_type=" + readers_of("posenc_SPD.enable") + " or posenc_SPD.enable=false"});
+                   "set gnn.layer_type=" + readers_of("posenc_SPD.enable") + " or posenc_SPD.enable=false", ""});
   const pe::SeqPE seq = pe::parse_seq_pe(spec.posenc.seq);
   const bool inside = seq == pe::SeqPE::Rope || seq == pe::SeqPE::T5Bias || seq == pe::SeqPE::FftKernel;
   if (inside && !layer->reads("posenc_seq.kind"))
     out.push_back({"posenc_seq.kind", "posenc_seq.kind " + spec.posenc.seq + " acts inside attention: it needs "
                                       "gnn.layer_type " + readers_of("posenc_seq.kind") + " (now " + type + "), got",
                    "set gnn.layer_type=" + readers_of("posenc_seq.kind") +
-                       ", or an appended encoding (sinusoidal, learned, fourier, cape)"});
+                       ", or an appended encoding (sinusoidal, learned, fourier, cape)", ""});
   if (spec.att_norm != "softmax" && !layer->reads("gnn.att_norm"))
     out.push_back({"gnn.att_norm", "gnn.att_norm " + spec.att_norm + " needs gnn.layer_type " +
                                        readers_of("gnn.att_norm") + " (now " + type + "), got",
-                   "set gnn.layer_type=" + readers_of("gnn.att_norm") + " or gnn.att_norm=softmax"});
+                   "set gnn.layer_type=" + readers_of("gnn.att_norm") + " or gnn.att_norm=softmax", ""});
   if (seq == pe::SeqPE::FftKernel && spec.att_norm != "softmax")
     out.push_back({"gnn.att_norm", "posenc_seq.kind fft_kernel normalises its own kernel weights; gnn.att_norm must "
                                    "stay softmax, got",
-                   "set gnn.att_norm=softmax"});
+                   "set gnn.att_norm=softmax", ""});
   return out;
 }
 
@@ -195,6 +195,16 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
 
 template <class T>
 Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const {
+  return run(t, x, training, key, false);
+}
+
+template <class T>
+Var GnnClassifier<T>::embed(Tape<T>& t, const Features<T>& x) const {
+  return run(t, x, false, 0, true);
+}
+
+template <class T>
+Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint64_t key, bool embed) const {
   // Layer scopes (Tape::scope) name where a NaN/Inf starts: "positional inputs", "layer i (type)"
   // (1-based; the dropout before a layer and the activation after it belong to it; transformer:
   // "encoder (linear)", "layer i (transformer)", "head (linear)"), "anchor branch (gir|pgnn)",
@@ -220,6 +230,7 @@ Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, u
       const Features<T> in = dropout(t, h, spec_.dropout, splitmix64(key), training);
       z = branch_->forward(t, in, training, branch_key);
     }
+    if (embed) return z;
     Var out;
     {
       auto scope = t.scope("head (linear)");
@@ -243,6 +254,12 @@ Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, u
     cols.push_back(z);
     return Features<T>{ops::concat_cols(t, cols), nullptr};
   };
+  // The last layer's input as one dense matrix (embed): a sparse input of a one-layer stack is
+  // densified, extra columns appended.
+  auto dense = [](Tape<T>& t, const Features<T>& h) {
+    const Var base = h.is_sparse() ? t.constant(MatT<T>(*h.sparse)) : h.var;
+    return h.has_extra() ? ops::concat_cols(t, {base, h.extra}) : base;
+  };
   Var gnn_out;
   Features<T> first_input;
   if (residual_stack_) {
@@ -262,6 +279,7 @@ Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, u
       const Var z = l + 1 == n && fuse_cols_ > 0 ? branch_output(first_input) : Var{};  // the head reads [h ‖ z]
       auto scope = t.scope(name(l));
       if (z.valid()) h = append(t, h, z);
+      if (embed && l + 1 == n) return dense(t, h);
       h = Features<T>{layers_[l]->forward(t, h, training, splitmix64(key + 1 + l)), nullptr};
     }
     gnn_out = h.var;
@@ -278,6 +296,7 @@ Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, u
       const Var z = l + 1 == spec_.layers && fuse_cols_ > 0 ? branch_output(first_input) : Var{};
       auto scope = t.scope(name);
       if (z.valid()) h = append(t, h, z);
+      if (embed && l + 1 == spec_.layers) return dense(t, h);
       Var y = layers_[l]->forward(t, h, training, splitmix64(k ^ 0xA5A5A5A5A5A5A5A5ull));
       if (l + 1 < spec_.layers) y = ops::activation(t, y, spec_.act);
       h = Features<T>{y, nullptr};

@@ -98,12 +98,17 @@ class GnnClassifier {
   // Log-probabilities [n, out_dim] (or normalised embeddings, see GnnSpec::embeddings). `key`
   // seeds this call's dropout masks.
   Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const;
+  // The node representations the output is computed from, at evaluation (dropout off): the last
+  // layer's input [n, width] (hidden width; with concat fusion [h ‖ Z]; a one-layer stack: the
+  // input features and positional columns), or the anchor branch's output for gir / pgnn alone.
+  Var embed(Tape<T>& t, const Features<T>& x) const;
   const GnnSpec& spec() const { return spec_; }
 
  private:
   GnnSpec spec_;
   const LayerDescriptor* layer_;  // the registry entry of spec_.layer_type
   void build(ParamStore<T>& store, Rng& rng);
+  Var run(Tape<T>& t, const Features<T>& x, bool training, uint64_t key, bool embed) const;
   GraphRef topology() const { return dense_ ? GraphRef(*dense_) : GraphRef(*graph_); }
 
   std::shared_ptr<const Csr> graph_;  // the topology the layers use (GCN: Â; GAT: with self loops)

@@ -2,8 +2,10 @@
 # Builds and runs every test twice: the Release build (build/) and a clang sanitizer build
 # (build-asan-clang/: -DLOCUS_SANITIZE=ON -DLOCUS_FUZZ=ON, -O1 -g1, AddressSanitizer + UBSan +
 # libFuzzer coverage, any report fails the test), then fuzzes every input reader in that same
-# tree (scripts/fuzz.sh, 60 s per target, each target a test). The last line printed is
-# "N passed, N failed" summing both ctest runs and the fuzz targets.
+# tree (scripts/fuzz.sh, 60 s per target, each target a test). Between the two, the Release
+# build is installed into a temporary prefix and every example is built and run against it
+# (scripts/examples.sh). The last line printed is "N passed, N failed" summing the ctest runs,
+# the package checks and the fuzz targets.
 # Exits non-zero on any failure (a build failure counts as one failed test).
 #
 #   bash scripts/test.sh             # from any directory; this is what CI (.ci/run) runs
@@ -79,6 +81,22 @@ if ! bash "$here/setup.sh"; then
   summary_and_exit
 fi
 run_ctest build Release
+
+# 1b) The installed package: install into a temporary prefix, compile every installed header on its
+#     own, build and run examples/* against it (scripts/examples.sh; one result per check).
+examples_log=build/examples.log
+examples_rc=0
+bash "$here/examples.sh" --build-dir build 2>&1 | tee "$examples_log" || examples_rc=${PIPESTATUS[0]}
+examples_pass=$(grep -cE '^\[examples\] [^ ].* PASS$' "$examples_log" || true)
+examples_fail=$(grep -cE '^\[examples\] [^ ].* FAIL' "$examples_log" || true)
+passed=$((passed + examples_pass))
+failed=$((failed + examples_fail))
+if [[ $examples_fail -gt 0 ]]; then
+  problems+=("installed package: $examples_fail checks failed (see $examples_log)")
+elif [[ $examples_rc -ne 0 || $examples_pass -eq 0 ]]; then
+  failed=$((failed + 1))
+  problems+=("installed package: scripts/examples.sh exited $examples_rc with no results (see $examples_log)")
+fi
 
 # 2) Sanitizer build with clang, which also builds the libFuzzer targets of tests/fuzz/: one
 #    tree for the unit tests under ASan+UBSan and for fuzzing.

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/dist/comm.hpp"
+#include "core/error.hpp"
 #include "core/io.hpp"
 #include "core/numeric_guard.hpp"
 #include "core/rng.hpp"
@@ -89,6 +90,26 @@ const EpochMetrics& Trainer::epoch() {
   if (finished_) run_.params_checksum = fnv1a64(store_.values().data(), store_.values().size() * sizeof(float));
   return run_.history.back();
 }
+
+const RunResult& Trainer::fit(const std::function<bool(const EpochMetrics&)>& on_epoch) {
+  while (!finished_)
+    if (on_epoch && !on_epoch(epoch())) break;
+    else if (!on_epoch) epoch();
+  return run_;
+}
+
+Mat Trainer::probabilities() const {
+  if (problem_.pair_task())
+    throw InputError("Trainer::probabilities: a pair task's model outputs embeddings (predict()), not class probabilities");
+  return predict().array().exp().matrix();
+}
+
+Mat Trainer::embeddings() const {
+  tape_.clear();
+  return tape_.value(model_->embed(tape_, problem_.input(tape_)));
+}
+
+SplitScores Trainer::evaluate() const { return task_.scores(predict()); }
 
 Mat Trainer::predict() const {
   tape_.clear();

@@ -9,6 +9,7 @@
 //   Mat logp = t.predict();   // [N, classes] log-probabilities (pair tasks: embeddings)
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -60,6 +61,9 @@ class Trainer {
 
   // One training step and one evaluation; returns this epoch's metrics (also in result().history).
   const EpochMetrics& epoch();
+  // Epochs until finished(); after each, on_epoch (progress, custom metrics) may return false to
+  // stop early. Returns the run's result.
+  const RunResult& fit(const std::function<bool(const EpochMetrics&)>& on_epoch = {});
   // The last epoch ran: optim.max_epoch epochs, or patience ran out.
   bool finished() const { return finished_; }
   const RunResult& result() const { return run_; }
@@ -70,6 +74,12 @@ class Trainer {
   // The evaluation output with the current parameters: log-probabilities [N, classes] for node
   // classification (a rank: its owned rows), L2-normalised embeddings for pair tasks.
   Mat predict() const;
+  // Class probabilities [N, classes] (node classification; InputError for pair tasks).
+  Mat probabilities() const;
+  // Node representations the output is computed from (GnnClassifier::embed) [N, width].
+  Mat embeddings() const;
+  // The task's metric on every split with the current parameters (not the selected epoch's).
+  SplitScores evaluate() const;
 
   TrainerState state() const;
   // Continues from a state of a Trainer built with the same problem, spec, options and seed.

@@ -158,3 +158,56 @@ TEST_CASE("run_experiment: a key that does not fit the dataset is a ConfigError 
     CHECK(std::string(e.what()).find("at most 33") != std::string::npos);
   }
 }
+
+TEST_CASE("Trainer: fit stops when the callback says so; probabilities, embeddings and evaluate") {
+  const Problem p = karate();
+  TrainOptions opt;
+  opt.max_epoch = 50;
+  Trainer t(p, GnnSpec{}, opt, 5);
+  int seen = 0;
+  const RunResult& r = t.fit([&](const EpochMetrics& m) {
+    ++seen;
+    return m.epoch < 7;  // early stop after epoch 7
+  });
+  CHECK(seen == 7);
+  CHECK(r.epochs_run == 7);
+  CHECK(!t.finished());
+  const Mat prob = t.probabilities();
+  REQUIRE(prob.rows() == 34);
+  for (int i = 0; i < 34; ++i) CHECK(prob.row(i).sum() == doctest::Approx(1.0).epsilon(1e-5));
+  // The embeddings are the last layer's input: the hidden layer after its ReLU [34, 16].
+  const Mat h = t.embeddings();
+  CHECK(h.rows() == 34);
+  CHECK(h.cols() == 16);
+  CHECK(h.minCoeff() >= 0);
+  // evaluate() scores the current parameters: after epoch 7 they are the history's last ones.
+  const SplitScores now = t.evaluate();
+  CHECK(now.test == r.history.back().test_acc);
+  CHECK(now.train == r.history.back().train_acc);
+  t.fit();  // continues to max_epoch without a callback
+  CHECK(t.finished());
+  CHECK(t.result().epochs_run == 50);
+}
+
+TEST_CASE("Trainer: embeddings of the other structures (transformer head input, gir alone, one-layer stack)") {
+  const Problem p = karate();
+  TrainOptions opt;
+  opt.max_epoch = 1;
+  GnnSpec tr;
+  tr.layer_type = "transformer";
+  tr.hidden = 8;
+  tr.att_heads = 2;
+  CHECK(Trainer(p, tr, opt, 1).embeddings().cols() == 8);
+  GnnSpec gir;
+  gir.layer_type = "gir";
+  gir.hidden = 6;
+  CHECK(Trainer(p, gir, opt, 1).embeddings().cols() == 6);
+  GnnSpec one;
+  one.layers = 1;  // the last layer's input is the (one-hot) input itself
+  const Mat x = Trainer(p, one, opt, 1).embeddings();
+  CHECK(x.cols() == 34);
+  CHECK(x.isIdentity());
+  GnnSpec fused;
+  fused.position = "gir";  // concat: the last layer reads [h ‖ Z]
+  CHECK(Trainer(p, fused, opt, 1).embeddings().cols() == 16 + 16);
+}
