@@ -4,9 +4,9 @@
 # (locus layers --format markdown), between their <!-- NAME:begin ... --> / <!-- NAME:end -->
 # markers. Tests fail when a committed table differs from what this writes. With --doxygen it
 # also builds the API reference from the installed headers' comments (build/docs/html; Debian
-# doxygen), failing on any Doxygen warning.
+# doxygen), failing on any Doxygen warning; --doxygen-only builds the reference alone (CI).
 #
-#   bash scripts/docs.sh [--doxygen]
+#   bash scripts/docs.sh [--doxygen | --doxygen-only]
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,17 +35,19 @@ replace_block() {
   say "updated $file ($name)"
 }
 
-build/locus config --list --format markdown | replace_block docs/config.md config-table
-build/locus layers --format markdown | replace_block docs/layers.md layer-table
+if [[ "${1:-}" != "--doxygen-only" ]]; then
+  build/locus config --list --format markdown | replace_block docs/config.md config-table
+  build/locus layers --format markdown | replace_block docs/layers.md layer-table
+fi
 
-if [[ "${1:-}" == "--doxygen" ]]; then
+if [[ "${1:-}" == --doxygen* ]]; then
   bash "$here/ensure-packages.sh" doxygen || fail "doxygen could not be installed"
   mkdir -p build/docs
   log=build/docs/doxygen.log
   (cd "$root" && doxygen docs/Doxyfile) >"$log" 2>&1 || { cat "$log"; fail "doxygen failed"; }
-  if grep -q "warning:" "$log"; then
-    grep "warning:" "$log" | head -40
-    fail "doxygen reported $(grep -c 'warning:' "$log") warnings (log: $log)"
+  if grep -qE "warning:|error:" "$log"; then
+    grep -E "warning:|error:" "$log" | head -40
+    fail "doxygen reported $(grep -cE 'warning:|error:' "$log") warnings or errors (log: $log)"
   fi
   say "API reference: build/docs/html/index.html"
 fi

@@ -98,6 +98,16 @@ elif [[ $examples_rc -ne 0 || $examples_pass -eq 0 ]]; then
   problems+=("installed package: scripts/examples.sh exited $examples_rc with no results (see $examples_log)")
 fi
 
+# 1c) The API reference (Doxygen over the installed headers) builds without a warning.
+if bash "$here/docs.sh" --doxygen-only >build/docs.log 2>&1; then
+  passed=$((passed + 1))
+  say "API reference (scripts/docs.sh --doxygen-only): PASS"
+else
+  failed=$((failed + 1))
+  problems+=("API reference: Doxygen warnings or errors (see build/docs.log)")
+  tail -n 20 build/docs.log
+fi
+
 # 2) Sanitizer build with clang, which also builds the libFuzzer targets of tests/fuzz/: one
 #    tree for the unit tests under ASan+UBSan and for fuzzing.
 if [[ "${LOCUS_SKIP_ASAN:-0}" == 1 ]]; then

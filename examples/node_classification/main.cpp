@@ -40,8 +40,9 @@ int main(int argc, char** argv) {
       return true;  // false would stop here
     });
     std::fprintf(stderr, "\n");
-    std::printf("test accuracy %.2f%% at epoch %d (validation %.2f%%)\n", 100 * run.test_acc, run.best_epoch,
-                100 * run.val_acc);
+    std::printf("test accuracy %.2f%% at epoch %d", 100 * run.test_acc, run.best_epoch);
+    if (problem.num_val > 0) std::printf(" (validation %.2f%%)", 100 * run.val_acc);
+    std::printf("\n");
 
     // The final model's class per node: the dataset's node ids (names when it has them) and class names.
     const locus::Mat prob = trainer.probabilities();
