@@ -2,12 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <CLI/CLI.hpp>
-#include <iostream>
-#include <memory>
+#include <ostream>
 #include <nlohmann/json.hpp>
 
-#include "apps/command_errors.hpp"
 #include "apps/config.hpp"
 
 namespace locus {
@@ -61,28 +58,6 @@ void print_resolved_config(std::ostream& out, const ExperimentConfig& cfg) {
                                                       : it->second.file;
     out << fmt::format("{:<{}}  # {}\n", k.name + "=" + k.text(cfg), w, where);
   }
-}
-
-void add_config_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("config", "Print the config reference (--list) or how a config resolves");
-  struct Args {
-    std::string config, format = "text";
-    std::vector<std::string> overrides;
-    bool list = false;
-  };
-  auto a = std::make_shared<Args>();
-  cmd->add_option("config", a->config, "Experiment config YAML to resolve");
-  cmd->add_option("overrides", a->overrides, "key=value overrides, as for locus train");
-  cmd->add_flag("--list", a->list, "Print every key: type, default, allowed values, meaning");
-  cmd->add_option("--format", a->format, "--list format")->check(CLI::IsMember({"text", "markdown", "json"}));
-  cmd->callback([a] {
-    run_reporting_errors([&] {
-      if (a->list) return print_config_reference(std::cout, a->format);
-      if (a->config.empty())
-        throw InputError("locus config: give a config file to resolve, or --list for the reference of every key");
-      print_resolved_config(std::cout, load_config(a->config, a->overrides));
-    });
-  });
 }
 
 }  // namespace locus

@@ -6,10 +6,6 @@
 #include <iosfwd>
 #include <string>
 
-namespace CLI {
-class App;
-}
-
 namespace locus {
 
 struct ExperimentConfig;
@@ -18,7 +14,5 @@ struct ExperimentConfig;
 void print_config_reference(std::ostream& out, const std::string& format);
 // Every key's value as it resolves, and where it was set ("default" when not set).
 void print_resolved_config(std::ostream& out, const ExperimentConfig& cfg);
-
-void add_config_command(CLI::App& app);
 
 }  // namespace locus

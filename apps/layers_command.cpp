@@ -2,9 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <CLI/CLI.hpp>
-#include <iostream>
-#include <memory>
+#include <ostream>
 
 #include "layers/registry.hpp"
 
@@ -35,19 +33,6 @@ void print_layers_markdown(std::ostream& out) {
     out << fmt::format("| `{}` | {} | {} | {} | {} | {} |\n", d.name, d.csr && d.dense ? "csr, dense" : d.csr ? "csr" : "dense",
                        d.distributed ? "yes" : "no", d.formula, d.summary, keys);
   }
-}
-
-void add_layers_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("layers", "List the layer types gnn.layer_type can name (topologies, partitioned "
-                                           "training, formula)");
-  auto verbose = std::make_shared<bool>(false);
-  auto format = std::make_shared<std::string>("text");
-  cmd->add_flag("-v,--verbose", *verbose, "Also print each type's source and the config keys it reads");
-  cmd->add_option("--format", *format, "text or markdown (the docs table)")->check(CLI::IsMember({"text", "markdown"}));
-  cmd->callback([verbose, format] {
-    if (*format == "markdown") print_layers_markdown(std::cout);
-    else print_layers(std::cout, *verbose);
-  });
 }
 
 }  // namespace locus

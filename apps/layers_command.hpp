@@ -4,17 +4,10 @@
 #pragma once
 #include <iosfwd>
 
-namespace CLI {
-class App;
-}
-
 namespace locus {
 
 void print_layers(std::ostream& out, bool verbose);
 // | type | topologies | distributed | formula | what it is | config keys it reads |
 void print_layers_markdown(std::ostream& out);
-
-// Registers the `layers` subcommand; it prints as its callback.
-void add_layers_command(CLI::App& app);
 
 }  // namespace locus

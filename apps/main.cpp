@@ -50,8 +50,22 @@ int main(int argc, char** argv) {
   // `generate` runs as its subcommand's callback and reports its own errors (status 2 or 1).
   locus::add_generate_command(app);
   locus::add_partition_command(app);
-  locus::add_layers_command(app);
-  locus::add_config_command(app);
+  auto* layers = app.add_subcommand("layers", "List the layer types gnn.layer_type can name (topologies, partitioned "
+                                              "training, formula)");
+  bool layers_verbose = false;
+  std::string layers_format = "text";
+  layers->add_flag("-v,--verbose", layers_verbose, "Also print each type's source and the config keys it reads");
+  layers->add_option("--format", layers_format, "text or markdown (the docs table)")
+      ->check(CLI::IsMember({"text", "markdown"}));
+
+  auto* config_cmd = app.add_subcommand("config", "Print the config reference (--list) or how a config resolves");
+  std::string config_file, config_format = "text";
+  std::vector<std::string> config_overrides;
+  bool config_list = false;
+  config_cmd->add_option("config", config_file, "Experiment config YAML to resolve");
+  config_cmd->add_option("overrides", config_overrides, "key=value overrides, as for locus train");
+  config_cmd->add_flag("--list", config_list, "Print every key: type, default, allowed values, meaning");
+  config_cmd->add_option("--format", config_format, "--list format")->check(CLI::IsMember({"text", "markdown", "json"}));
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -76,6 +90,16 @@ int main(int argc, char** argv) {
       }
       locus::dist::Comm::finalize();
       if (summary.interrupted) return 128 + summary.stop_signal;  // as the shell reports a signal
+    }
+    if (layers->parsed()) {
+      if (layers_format == "markdown") locus::print_layers_markdown(std::cout);
+      else locus::print_layers(std::cout, layers_verbose);
+    }
+    if (config_cmd->parsed()) {
+      if (config_list) locus::print_config_reference(std::cout, config_format);
+      else if (config_file.empty())
+        throw locus::InputError("locus config: give a config file to resolve, or --list for the reference of every key");
+      else locus::print_resolved_config(std::cout, locus::load_config(config_file, config_overrides));
     }
     if (compare->parsed()) {
       const auto results = locus::run_compare(compare_config, compare_overrides, std::cerr, isatty(STDERR_FILENO) != 0);

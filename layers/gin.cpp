@@ -1,7 +1,6 @@
 #include "layers/gin.hpp"
 
 #include "core/ops/scalar.hpp"
-#include "layers/memory_estimate.hpp"
 #include "layers/registry.hpp"
 
 namespace locus {
@@ -31,9 +30,9 @@ LayerDescriptor gin_layer() {
   d.summary = "graph isomorphism network, learnable ε, 2-layer MLP (Xu et al., ICLR 2019)";
   d.formula = "h'_v = MLP((1 + ε) h_v + Σ_{u→v} h_u)";
   d.distributed = true;
-  d.graph = [](const Csr& g, const GnnSpec&) { return GraphCache{std::make_shared<const Csr>(g), nullptr}; };
+  d.graph = graph_as_loaded;
   set_simple_factory<GinConv>(d);
-  d.graph_memory = [](const MemoryShape& s) { return GraphMemory{csr_with_reverse(s.n, s.edges, s.weighted), "copy"}; };
+  d.graph_memory = graph_as_loaded_memory;
   d.memory = [](const MemoryShape& s, double in, double out, bool) {
     LayerMemory m;
     m.params = 2 * (in * out + out);            // the MLP's two linear maps

@@ -1,6 +1,5 @@
 #include "layers/graph_conv.hpp"
 
-#include "layers/memory_estimate.hpp"
 #include "layers/registry.hpp"
 
 namespace locus {
@@ -28,9 +27,9 @@ LayerDescriptor graph_conv_layer() {
   d.summary = "GraphConv, sum aggregation with a root weight (Morris et al., AAAI 2019)";
   d.formula = "h'_v = W₁ h_v + W₂ Σ_{u→v} w_uv h_u + b";
   d.distributed = true;  // reads in-neighbours only: one halo exchange per layer
-  d.graph = [](const Csr& g, const GnnSpec&) { return GraphCache{std::make_shared<const Csr>(g), nullptr}; };
+  d.graph = graph_as_loaded;
   set_simple_factory<GraphConv>(d);
-  d.graph_memory = [](const MemoryShape& s) { return GraphMemory{csr_with_reverse(s.n, s.edges, s.weighted), "copy"}; };
+  d.graph_memory = graph_as_loaded_memory;
   d.memory = [](const MemoryShape& s, double in, double out, bool) {
     LayerMemory m;
     m.params = 2 * (in * out) + out;            // W₁, W₂, b

@@ -38,6 +38,10 @@ std::string joined(const std::vector<std::string>& v) {
 
 }  // namespace
 
+GraphCache graph_as_loaded(const Csr& graph, const GnnSpec&) { return {std::make_shared<const Csr>(graph), nullptr}; }
+
+GraphMemory graph_as_loaded_memory(const MemoryShape& s) { return {csr_with_reverse(s.n, s.edges, s.weighted), "copy"}; }
+
 bool LayerDescriptor::reads(const std::string& key) const {
   return std::find(options.begin(), options.end(), key) != options.end();
 }

@@ -117,6 +117,11 @@ std::vector<std::string> layer_names();
 const LayerDescriptor* find_layer(const std::string& name);
 // The descriptor of `name`; InputError naming the registered types (and the nearest) otherwise.
 const LayerDescriptor& layer_descriptor(const std::string& name);
+// The graph hooks of a type that runs on the graph as loaded (sage, gin, graphconv): a shared
+// copy of it (on a rank's part, still linked to its halo), and that copy's memory.
+GraphCache graph_as_loaded(const Csr& graph, const GnnSpec& spec);
+GraphMemory graph_as_loaded_memory(const MemoryShape& shape);
+
 // Adds a layer type (e.g. from a program's own source file: `static const bool r =
 // register_layer(my_layer());`). InputError when the name is taken or a Stack/Residual type
 // has no factory. Returns true, so it can initialise a static.

@@ -1,6 +1,5 @@
 #include "layers/sage.hpp"
 
-#include "layers/memory_estimate.hpp"
 #include "layers/registry.hpp"
 
 namespace locus {
@@ -28,9 +27,9 @@ LayerDescriptor sage_layer() {
   d.summary = "GraphSAGE, mean aggregation with a root weight (Hamilton et al., NeurIPS 2017)";
   d.formula = "h'_v = W_l · mean_{u→v} h_u + W_r h_v + b";
   d.distributed = true;
-  d.graph = [](const Csr& g, const GnnSpec&) { return GraphCache{std::make_shared<const Csr>(g), nullptr}; };
+  d.graph = graph_as_loaded;
   set_simple_factory<SageConv>(d);
-  d.graph_memory = [](const MemoryShape& s) { return GraphMemory{csr_with_reverse(s.n, s.edges, s.weighted), "copy"}; };
+  d.graph_memory = graph_as_loaded_memory;
   d.memory = [](const MemoryShape& s, double in, double out, bool) {
     LayerMemory m;
     m.params = 2 * (in * out + out);          // self + neighbour

@@ -42,8 +42,9 @@ cmake --install "$build" --prefix "$prefix" >"$work/install.log" 2>&1 || rc=$?
 result install $rc "$work/install.log"
 [[ $rc == 0 ]] || exit 1
 
-# 2) Every installed header compiles on its own: one translation unit per header, built by a
-#    project that finds the installed package (its include paths and definitions).
+# 2) Every installed header compiles on its own: one translation unit per header, checked
+#    (-fsyntax-only: parsed and instantiated, no code generated) by a project that finds the
+#    installed package (its include paths and definitions).
 headers_dir="$work/headers"
 mkdir -p "$headers_dir/src"
 sources=()
@@ -59,7 +60,7 @@ done < <(find "$prefix/include/locus" -name '*.hpp' | sort)
   echo 'set(CMAKE_CXX_STANDARD 20)'
   echo 'find_package(locus REQUIRED)'
   echo "add_library(headers OBJECT ${sources[*]})"
-  echo 'target_compile_options(headers PRIVATE -Wall -Wextra -Werror -Wno-maybe-uninitialized -Wno-restrict)'
+  echo 'target_compile_options(headers PRIVATE -fsyntax-only -Wall -Wextra -Werror -Wno-maybe-uninitialized -Wno-restrict)'
   echo 'target_link_libraries(headers PRIVATE locus::locus)'
 } >"$headers_dir/CMakeLists.txt"
 rc=0

@@ -57,12 +57,6 @@ std::string trim(const std::string& s) {
   return s.substr(b, s.find_last_not_of(ws) - b + 1);
 }
 
-// Numbers as key=value writes them (shortest round-trip form).
-template <class X>
-std::string number_text(X x) {
-  return fmt::format("{}", x);
-}
-
 [[noreturn]] void bad(const std::string& key, const std::string& problem, const std::string& fix) {
   throw ConfigError(ConfigProblem{key, problem, fix, ""});
 }
@@ -85,14 +79,28 @@ const F& get(Field<F> field, const ExperimentConfig& c) {
 
 // ---- key builders ------------------------------------------------------------------------------
 
+ConfigKey new_key(std::string name, const char* type, std::string doc, std::string range = {}) {
+  ConfigKey k;
+  k.name = std::move(name);
+  k.type = type;
+  k.doc = std::move(doc);
+  k.range = std::move(range);
+  return k;
+}
+
+// Writers of a key stored as a plain value: text as key=value writes it (numbers in their shortest
+// round-trip form, booleans as true/false), JSON as its own type.
+template <class F>
+void plain_writers(ConfigKey& k, Field<F> field) {
+  k.text = [field](const ExperimentConfig& c) { return fmt::format("{}", get(field, c)); };
+  k.json = [field](const ExperimentConfig& c) { return json(get(field, c)); };
+}
+
 template <class I>
 ConfigKey integer(std::string name, std::string doc, Field<I> field, int64_t lo, int64_t example,
                   int64_t hi = std::numeric_limits<int>::max()) {
-  ConfigKey k;
-  k.name = std::move(name);
-  k.type = "integer";
-  k.doc = std::move(doc);
-  k.range = hi < std::numeric_limits<int>::max() ? fmt::format("{}..{}", lo, hi) : fmt::format(">= {}", lo);
+  ConfigKey k = new_key(std::move(name), "integer", std::move(doc),
+                        hi < std::numeric_limits<int>::max() ? fmt::format("{}..{}", lo, hi) : fmt::format(">= {}", lo));
   k.read = [key = k.name, field, lo, example, hi](ExperimentConfig& c, const YAML::Node& v) {
     const std::string fix = "set " + key + " to a whole number >= " + std::to_string(lo) +
                             (hi < std::numeric_limits<int>::max() ? " and <= " + std::to_string(hi) : "") +
@@ -105,22 +113,17 @@ ConfigKey integer(std::string name, std::string doc, Field<I> field, int64_t lo,
     if (*x < lo) bad(key, key + " must be >= " + std::to_string(lo) + ", got", fix);
     field(c) = static_cast<I>(*x);
   };
-  k.text = [field](const ExperimentConfig& c) { return number_text(get(field, c)); };
-  k.json = [field](const ExperimentConfig& c) { return json(get(field, c)); };
+  plain_writers(k, field);
   return k;
 }
 
 ConfigKey seed_key(std::string name, std::string doc, Field<uint64_t> field) {
-  ConfigKey k;
-  k.name = std::move(name);
-  k.type = "integer";
-  k.doc = std::move(doc);
-  k.range = ">= 0";
+  ConfigKey k = new_key(std::move(name), "integer", std::move(doc), ">= 0");
+  // All of uint64 (not yaml_int's int64): any 64-bit seed.
   k.read = [key = k.name, field](ExperimentConfig& c, const YAML::Node& v) {
     const std::string fix = "set " + key + " to a whole number >= 0, e.g. 0";
-    std::string_view s;
     const std::string text = scalar_text(key, v, "a whole number", fix);
-    s = text;
+    std::string_view s = text;
     if (!s.empty() && s.front() == '+') s.remove_prefix(1);
     const bool negative = s.size() > 1 && s.front() == '-';
     if (negative) s.remove_prefix(1);
@@ -133,19 +136,14 @@ ConfigKey seed_key(std::string name, std::string doc, Field<uint64_t> field) {
       bad(key, key + " is too large (at most " + std::to_string(std::numeric_limits<uint64_t>::max()) + "), got", fix);
     field(c) = x;
   };
-  k.text = [field](const ExperimentConfig& c) { return number_text(get(field, c)); };
-  k.json = [field](const ExperimentConfig& c) { return json(get(field, c)); };
+  plain_writers(k, field);
   return k;
 }
 
 // A finite number with `ok`; `range` is shown to the user ("in [0, 1)", "> 0").
 ConfigKey number(std::string name, std::string doc, Field<double> field, bool (*ok)(double), std::string range,
                  std::string example) {
-  ConfigKey k;
-  k.name = std::move(name);
-  k.type = "number";
-  k.doc = std::move(doc);
-  k.range = range;
+  ConfigKey k = new_key(std::move(name), "number", std::move(doc), range);
   k.read = [key = k.name, field, ok, range, example](ExperimentConfig& c, const YAML::Node& v) {
     const std::string fix = "set " + key + " to a number " + range + ", e.g. " + example;
     const std::optional<double> x = yaml_number(scalar_text(key, v, "a number", fix));
@@ -154,25 +152,19 @@ ConfigKey number(std::string name, std::string doc, Field<double> field, bool (*
     if (!ok(*x)) bad(key, key + " must be " + range + ", got", fix);
     field(c) = *x;
   };
-  k.text = [field](const ExperimentConfig& c) { return number_text(get(field, c)); };
-  k.json = [field](const ExperimentConfig& c) { return json(get(field, c)); };
+  plain_writers(k, field);
   return k;
 }
 
 ConfigKey boolean(std::string name, std::string doc, Field<bool> field) {
-  ConfigKey k;
-  k.name = std::move(name);
-  k.type = "boolean";
-  k.doc = std::move(doc);
-  k.range = "true, false";
+  ConfigKey k = new_key(std::move(name), "boolean", std::move(doc), "true, false");
   k.read = [key = k.name, field](ExperimentConfig& c, const YAML::Node& v) {
     const std::string fix = "set " + key + " to true or false";
     const std::optional<bool> b = yaml_bool(scalar_text(key, v, "true or false", fix));
     if (!b) bad(key, key + " must be true or false, got", fix);
     field(c) = *b;
   };
-  k.text = [field](const ExperimentConfig& c) { return std::string(get(field, c) ? "true" : "false"); };
-  k.json = [field](const ExperimentConfig& c) { return json(get(field, c)); };
+  plain_writers(k, field);
   return k;
 }
 
@@ -180,10 +172,7 @@ ConfigKey boolean(std::string name, std::string doc, Field<bool> field) {
 ConfigKey choice_key(std::string name, std::string doc, std::function<std::vector<std::string>()> allowed,
                      std::function<void(ExperimentConfig&, const std::string&)> store,
                      std::function<std::string(const ExperimentConfig&)> load) {
-  ConfigKey k;
-  k.name = std::move(name);
-  k.type = "choice";
-  k.doc = std::move(doc);
+  ConfigKey k = new_key(std::move(name), "choice", std::move(doc));
   k.choices = allowed;
   k.read = [key = k.name, allowed, store](ExperimentConfig& c, const YAML::Node& v) {
     const std::vector<std::string> names = allowed();
@@ -237,10 +226,7 @@ ConfigKey mapped(std::string name, std::string doc, std::vector<std::pair<std::s
 
 // A free-form string (a name or a path); null or empty leaves it unset.
 ConfigKey text(std::string name, std::string doc, Field<std::string> field, std::string example) {
-  ConfigKey k;
-  k.name = std::move(name);
-  k.type = "text";
-  k.doc = std::move(doc);
+  ConfigKey k = new_key(std::move(name), "text", std::move(doc));
   k.read = [key = k.name, field, example](ExperimentConfig& c, const YAML::Node& v) {
     if (v.IsNull()) {
       field(c).clear();
@@ -249,18 +235,14 @@ ConfigKey text(std::string name, std::string doc, Field<std::string> field, std:
     if (!v.IsScalar()) bad(key, key + " must be a single string, got", "write " + key + " as one plain value, e.g. " + example);
     field(c) = v.Scalar();
   };
-  k.text = [field](const ExperimentConfig& c) { return get(field, c); };
-  k.json = [field](const ExperimentConfig& c) { return json(get(field, c)); };
+  plain_writers(k, field);
   return k;
 }
 
 // A list of plain words: a YAML sequence ([gcn, gcn+LapPE]) or one comma-separated scalar
 // ("gcn,gcn+LapPE", handy on the command line).
 ConfigKey word_list(std::string name, std::string doc, Field<std::vector<std::string>> field, std::string example) {
-  ConfigKey k;
-  k.name = std::move(name);
-  k.type = "list";
-  k.doc = std::move(doc);
+  ConfigKey k = new_key(std::move(name), "list", std::move(doc));
   k.read = [key = k.name, field, example](ExperimentConfig& c, const YAML::Node& v) {
     const std::string fix = "write " + key + " as a list of names, e.g. [" + example + "]";
     if (v.IsNull()) bad(key, "missing value for", fix);

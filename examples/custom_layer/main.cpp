@@ -34,13 +34,9 @@ locus::LayerDescriptor meanres_layer() {
   d.summary = "node plus the mean of its in-neighbours, one map (examples/custom_layer)";
   d.formula = "h'_v = (h_v + mean_{u→v} h_u) W + b";
   d.distributed = true;  // reads in-neighbours only
-  d.graph = [](const locus::Csr& g, const locus::GnnSpec&) {
-    return locus::GraphCache{std::make_shared<const locus::Csr>(g), nullptr};
-  };
+  d.graph = locus::graph_as_loaded;  // runs on the graph as loaded (no self loops, no normalisation)
+  d.graph_memory = locus::graph_as_loaded_memory;
   locus::set_simple_factory<MeanRes>(d);  // constructor (store, rng, name, in, out, decay)
-  d.graph_memory = [](const locus::MemoryShape& s) {
-    return locus::GraphMemory{locus::csr_with_reverse(s.n, s.edges, s.weighted), "copy"};
-  };
   d.memory = [](const locus::MemoryShape& s, double in, double out, bool) {
     locus::LayerMemory m;
     m.params = in * out + out;

@@ -30,7 +30,9 @@ MatD dense_adj(const Csr& g) {
 
 TEST_CASE("GraphConv equals W1 x + W2 (A x) + b, both product orders, weighted or not, with correct gradients") {
   for (bool weighted : {false, true})
-    for (auto [in, out] : {std::pair<int64_t, int64_t>{5, 3}, {2, 4}}) {
+    for (const auto& dims : {std::pair<int64_t, int64_t>{5, 3}, {2, 4}}) {
+      // (no structured binding: clang 14 cannot capture one in the lambdas below)
+      const int64_t in = dims.first, out = dims.second;
       CAPTURE(weighted);
       CAPTURE(in);
       const Csr g = test_graph(weighted);

@@ -43,7 +43,7 @@ LayerDescriptor relu_sum_layer() {
   d.name = "test_relu_sum";
   d.summary = "a layer registered by the test program";
   d.formula = "h'_v = ReLU(Σ_{u→v} h_u W) + b";
-  d.graph = [](const Csr& g, const GnnSpec&) { return GraphCache{std::make_shared<const Csr>(g), nullptr}; };
+  d.graph = graph_as_loaded;
   d.set_factory([](const auto& a) {
     using T = typename std::decay_t<decltype(a)>::value_type;
     return built_layer<T>(ReluSum<T>(a.store, a.rng, a.name, a.in, a.out, a.decay), a, a.out);
