@@ -93,6 +93,7 @@ void write_compare_json(const std::vector<VariantResult>& results, const std::st
     variants.push_back({{"variant", r.variant},
                         {"dataset", s.dataset},
                         {"model", s.model},
+                        {"metric", s.metric},
                         {"num_runs", s.runs.size()},
                         {"test_acc_mean", num(s.test_acc_mean)},
                         {"test_acc_std", num(s.test_acc_std)},

@@ -23,7 +23,9 @@ std::vector<VariantResult> run_compare(const std::string& config_path, const std
 
 // variant | test accuracy % (mean ± std) | val % | ms/epoch | params
 void print_compare(const std::vector<VariantResult>& results, std::ostream& out);
-// Atomic writes. JSON: {"variants": [{"variant", plus the keys of `locus train --json`}]};
+// Atomic writes. JSON: {"variants": [{variant, dataset, model, metric (acc | auc), num_runs,
+// test_acc_mean, test_acc_std, val_acc_mean, epoch_ms_median, num_params, runs: [{seed,
+// best_epoch, val_acc, test_acc}]}]} (the *_acc fields hold the metric);
 // CSV: variant,test_acc_mean,test_acc_std,val_acc_mean,epoch_ms_median,num_params.
 void write_compare_json(const std::vector<VariantResult>& results, const std::string& path);
 void write_compare_csv(const std::vector<VariantResult>& results, const std::string& path);

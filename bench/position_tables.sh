@@ -81,7 +81,6 @@ done
 import json, sys
 path, title, published, config, extra = sys.argv[1:6]
 d = json.load(open(path))["variants"]
-metric = "AUC" if "auc" in json.dumps(d[0].get("model", "")) or published else "acc"
 cmd = f"locus compare apps/configs/{config}" + (f" {extra}" if extra else "")
 print(f"\n## {title}\n")
 print(f"`{cmd}`" + (f"; published P-GNN-E-2L ROC AUC {float(published):.3f}" if published else ""))

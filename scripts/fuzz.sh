@@ -73,7 +73,7 @@ config_dict() {
   schema=$("$build/locus" config --list --format json) || fail "locus config --list failed in $build"
   grep -oE '"key": "[^"]+"' <<<"$schema" | sed -E 's/"key": "([^"]+)"/\1/' | while read -r key; do
     printf '"%s"\n"%s"\n' "$key" "${key##*.}"
-    [[ $key == *.* ]] && printf '"%s:"\n' "${key%%.*}"
+    if [[ $key == *.* ]]; then printf '"%s:"\n' "${key%%.*}"; fi
   done | sort -u
   # Array items of the JSON (choices and list defaults) stand alone on their lines.
   grep -E '^ +"[^"]*",?$' <<<"$schema" | sed -E 's/^ +("[^"]*"),?$/\1/' | sort -u

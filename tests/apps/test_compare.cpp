@@ -46,7 +46,7 @@ TEST_CASE("compare: every variant trains on the same seeds; CSV, JSON and plot a
   const auto results = run_compare(cfg, {"num_threads=1"}, log, false);
   REQUIRE(results.size() == 3);
   CHECK(results[0].variant == "gcn");
-  CHECK(results[2].summary.model.find("LapPE") != std::string::npos);
+  CHECK(results[2].summary.model == "gcn+LapPE");  // the model name is the variant
   for (const auto& r : results) {
     REQUIRE(r.summary.runs.size() == 2);
     CHECK(r.summary.runs[0].seed == 7);
@@ -71,6 +71,8 @@ TEST_CASE("compare: every variant trains on the same seeds; CSV, JSON and plot a
   const auto j = nlohmann::json::parse(std::ifstream(json));
   CHECK(j["variants"].size() == 3);
   CHECK(j["variants"][1]["variant"] == "mlp");
+  CHECK(j["variants"][1]["model"] == "mlp");
+  CHECK(j["variants"][1]["metric"] == "acc");
   CHECK(j["variants"][1]["runs"].size() == 2);
 
   if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
