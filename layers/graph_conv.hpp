@@ -1,6 +1,5 @@
 // GraphConv (Morris et al., "Weisfeiler and Leman Go Neural", AAAI 2019): a root weight and a
-// neighbour weight over the summed (edge-weighted) in-neighbours,
-//   h'_v = W₁ h_v + W₂ Σ_{u→v} w_uv h_u + b.
+// neighbour weight over the summed (edge-weighted) in-neighbours, h'_v = W₁ h_v + W₂ Σ_{u→v} w_uv h_u + b.
 // Σ_u h_u W₂ = (Σ_u h_u) W₂, so when the layer narrows (or the input is sparse) the linear map
 // runs first and the SpMM moves fewer columns.
 #pragma once

@@ -1,8 +1,7 @@
 // The experiment config: every key of a Locus experiment (dataset.*, gnn.*, posenc_*, optim.*,
-// train.*, dist.*, compare.*, seed, num_runs, num_threads, out_dir), each declared once in
-// config_schema() with its type, default, range, one line of documentation and how it is read
-// and written. Listings, the JSON record, checkpoints' resume keys and the docs table derive from
-// it; apps/config.hpp reads YAML files and key=value overrides into it.
+// train.*, dist.*, compare.*, runs), each declared once in config_schema() with its type,
+// default, range, documentation, reader and writer; listings, the JSON record, resume keys and the
+// docs table derive from it. apps/config.hpp reads YAML files and overrides into it.
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -1,8 +1,7 @@
-// An experiment: the config's model trained for num_runs seeds (seed, seed + 1, ...) on its
-// dataset, as `locus train` runs it — one process, or one rank of a partitioned training under
-// mpirun — with checkpoints in out_dir (resumable bit for bit), a memory guard, stop requests
-// honoured at the end of an epoch, and a summary (mean ± std of the selected epochs' scores, the
-// median epoch time, peak memory). Callbacks report progress; nothing here prints.
+// An experiment as `locus train` runs it: the config's model trained for num_runs seeds on one
+// process or one MPI rank, with checkpoints in out_dir (resumable bit for bit), a memory guard,
+// stop requests honoured at an epoch's end, and a summary (mean ± std of the selected epochs'
+// scores, median epoch time, peak memory). Callbacks report progress; nothing here prints.
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -1,8 +1,7 @@
-// What a task computes from a model's output, for one run: the training loss and, per split,
-// the metric (node classification: accuracy; link prediction and pair classification: ROC AUC of
-// ⟨z_u, z_v⟩ scores, P-GNN's protocol) and the validation loss for model selection. Under
-// partitioned training the loss is this rank's share of the global mean and the metrics are
-// global (summed over ranks).
+// What a task computes from a model's output in one run: the training loss, per split the metric
+// (node classification: accuracy; link prediction, pair classification: ROC AUC of ⟨z_u, z_v⟩,
+// P-GNN's protocol) and the validation loss for model selection. Under partitioned training the
+// loss is this rank's share of the global mean and the metrics are global.
 #pragma once
 #include <cstdint>
 #include <optional>

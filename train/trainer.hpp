@@ -1,12 +1,7 @@
-// Trainer: one model, one seed. It builds the model (GnnClassifier) for a Problem, then runs
-// epochs — a timed training step (forward, loss, backward, numeric-fault checks, gradient
-// clipping, optimiser step) and an evaluation with dropout off — keeping the scores of the epoch
-// that model selection keeps. Predictions, the state for checkpoints and, under partitioned
-// training, the communication of each epoch are available between epochs.
-//
-//   Trainer t(problem, spec, options, seed);
-//   while (!t.finished()) { const EpochMetrics& m = t.epoch(); ... }
-//   Mat logp = t.predict();   // [N, classes] log-probabilities (pair tasks: embeddings)
+// Trainer: one model, one seed. It builds the model (GnnClassifier) for a Problem and runs epochs
+// — a timed training step, then an evaluation with dropout off — keeping the scores of the epoch
+// that model selection keeps. Between epochs: predictions, embeddings, the state for checkpoints
+// and, under partitioned training, each epoch's communication.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -53,6 +48,9 @@ struct TrainerState {
 // width, embeddings for pair tasks, the partition of a rank) filled in.
 GnnSpec spec_for(const Problem& problem, GnnSpec spec);
 
+//   Trainer t(problem, spec, options, seed);   // `problem` must outlive t
+//   t.fit([](const EpochMetrics& m) { return true; });   // or: while (!t.finished()) t.epoch();
+//   Mat logp = t.predict();   // [N, classes] log-probabilities (pair tasks: embeddings)
 class Trainer {
  public:
   // Builds the model from `seed` (parameters, anchor sets, the pair split of pair tasks).
