@@ -25,6 +25,7 @@
 #include <system_error>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "core/yaml_input.hpp"
 
 namespace locus {
@@ -68,19 +69,6 @@ std::string shown(const Value& v) {
   if (v.node.IsScalar()) return v.node.Scalar();
   if (v.node.IsNull()) return v.key;
   return flow(v.node);
-}
-
-std::string trim(const std::string& s) {
-  const char* ws = " \t\r\n";
-  auto b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return {};
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
-
-std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
-  return out;
 }
 
 // Reads one value through the schema; a ConfigError is placed at the value's site.

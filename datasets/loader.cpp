@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "core/yaml_input.hpp"
 #include "datasets/readers.hpp"
 #include "datasets/splits.hpp"
@@ -32,12 +33,6 @@ namespace {
 // The sparse-node-set check (see load_dataset_yaml).
 constexpr int64_t kMaxSparseNodes = int64_t{1} << 20;
 constexpr int64_t kMaxNodesPerEntry = 16;
-
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
-  return s;
-}
 
 long line_of(const YAML::Node& n) {
   const YAML::Mark m = n.Mark();

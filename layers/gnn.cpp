@@ -8,6 +8,7 @@
 #include "core/ops/scalar.hpp"
 #include "core/ops/shape.hpp"
 #include "core/ops/norm.hpp"
+#include "core/text.hpp"
 #include "layers/registry.hpp"
 #include "layers/transformer.hpp"
 
@@ -20,11 +21,6 @@ std::string readers_of(const std::string& key) {
   for (const auto& d : layer_registry())
     if (d.reads(key)) out += (out.empty() ? "" : " or ") + d.name;
   return out.empty() ? std::string("(none registered)") : out;
-}
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
-  return out;
 }
 }  // namespace
 
@@ -40,14 +36,14 @@ std::vector<ConfigProblem> validate(const GnnSpec& spec) {
   const LayerDescriptor* layer = find_layer(spec.layer_type);
   if (!layer) {
     const std::string near = nearest(spec.layer_type, layer_names());
-    out.push_back({"gnn.layer_type", "gnn.layer_type must be one of " + joined(layer_names()) + ", got",
+    out.push_back({"gnn.layer_type", "gnn.layer_type must be one of " + join(layer_names()) + ", got",
                    (near.empty() ? "" : "did you mean '" + near + "'? ") + "or register the layer type (layers/registry.hpp)", ""});
     return out;  // the checks below read the layer's options
   }
   const std::vector<std::string> kinds = position_branch_kinds();
   if (spec.position != "none" && std::find(kinds.begin(), kinds.end(), spec.position) == kinds.end())
-    out.push_back({"gnn.position", "gnn.position must be none or one of " + joined(kinds) + ", got",
-                   "set gnn.position to none, " + joined(kinds), ""});
+    out.push_back({"gnn.position", "gnn.position must be none or one of " + join(kinds) + ", got",
+                   "set gnn.position to none, " + join(kinds), ""});
   if (spec.fusion != "concat" && spec.fusion != "sum")
     out.push_back({"gnn.fusion", "gnn.fusion must be concat or sum, got", "set gnn.fusion=concat or gnn.fusion=sum", ""});
   if (spec.gir.max_hops > 0 && spec.gir.max_hops < spec.layers)

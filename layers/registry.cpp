@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace locus {
 
@@ -28,12 +29,6 @@ Registry& registry() {
 #undef LOCUS_LAYER
                     }};
   return r;
-}
-
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
-  return out;
 }
 
 }  // namespace
@@ -64,7 +59,7 @@ const LayerDescriptor& layer_descriptor(const std::string& name) {
   if (const LayerDescriptor* d = find_layer(name)) return *d;
   const std::string near = nearest(name, layer_names());
   throw InputError("unknown layer type '" + name + "'. " + (near.empty() ? "" : "Did you mean '" + near + "'? ") +
-                   "Use one of " + joined(layer_names()));
+                   "Use one of " + join(layer_names()));
 }
 
 bool register_layer(LayerDescriptor d) {

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "core/ops/attention.hpp"
+#include "core/text.hpp"
 #include "core/yaml_input.hpp"
 #include "datasets/builtin.hpp"
 #include "layers/positional/sequence.hpp"
@@ -33,28 +34,9 @@ using nlohmann::json;
 // hundred thousand layers.
 constexpr int kMaxLayers = 1000;
 
-std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
-  return out;
-}
-// "a, b and c".
-std::string join_and(const std::vector<std::string>& items) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i == 0 ? "" : i + 1 == items.size() ? " and " : ", ") + items[i];
-  return out;
-}
-
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
-}
-
-std::string trim(const std::string& s) {
-  const char* ws = " \t\r\n";
-  auto b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return {};
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
 }
 
 [[noreturn]] void bad(const std::string& key, const std::string& problem, const std::string& fix) {
@@ -548,7 +530,7 @@ std::vector<ConfigProblem> validate_config(const ExperimentConfig& cfg) {
       std::vector<std::string> ok;
       for (const auto& d : layer_registry())
         if (d.distributed) ok.push_back(d.name);
-      out.push_back({"gnn.layer_type", "partitioned training (dataset.partitions) supports " + join_and(ok) + ", got",
+      out.push_back({"gnn.layer_type", "partitioned training (dataset.partitions) supports " + join(ok, ", ", " and ") + ", got",
                      "use one of those, or train on one process (drop dataset.partitions)", ""});
     }
     if (cfg.gnn.position != "none")
