@@ -13,13 +13,13 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "core/io.hpp"
 #include "layers/registry.hpp"
 
 namespace locus {
 namespace {
 
-std::string pct(double x) { return std::isnan(x) ? "—" : fmt::format("{:.2f}", 100 * x); }
 
 }  // namespace
 
@@ -72,7 +72,7 @@ void print_compare(const std::vector<VariantResult>& results, std::ostream& out)
   for (const auto& r : results) {
     const auto& s = r.summary;
     out << fmt::format("{:<{}}  {:>16}  {:>8}  {:>10.3f}  {:>8}\n", r.variant, w,
-                       pct(s.test_acc_mean) + " ± " + pct(s.test_acc_std), pct(s.val_acc_mean), s.epoch_ms_median,
+                       percent(s.test_acc_mean, "—") + " ± " + percent(s.test_acc_std, "—"), percent(s.val_acc_mean, "—"), s.epoch_ms_median,
                        s.num_params);
   }
   if (!results.empty())

@@ -10,13 +10,13 @@
 #include <ostream>
 
 #include "core/io.hpp"
+#include "core/text.hpp"
 #include "layers/registry.hpp"
 #include "train/checkpoint.hpp"
 
 namespace locus {
 namespace {
 
-std::string pct(double a) { return std::isnan(a) ? std::string("n/a") : fmt::format("{:.2f}", 100.0 * a); }
 
 // SIGINT / SIGTERM ask training to stop at the end of the current epoch. The handler only
 // records the signal and restores the default action, so a second signal ends the process at once.
@@ -119,7 +119,7 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
     if (!progress || (Clock::now() - last_print <= std::chrono::milliseconds(100) && m.epoch != cfg.train.max_epoch)) return;
     last_print = Clock::now();
     log << fmt::format("\r\033[Krun {}/{} epoch {:>4}/{} loss {:.4f} {}train {} val {} | {:.2f} ms/epoch", run + 1,
-                       cfg.run.num_runs, m.epoch, cfg.train.max_epoch, m.loss, label, pct(m.train_acc), pct(m.val_acc),
+                       cfg.run.num_runs, m.epoch, cfg.train.max_epoch, m.loss, label, percent(m.train_acc), percent(m.val_acc),
                        m.epoch_ms)
         << std::flush;
   };
@@ -128,7 +128,7 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
     if (!cfg.run.out_dir.empty()) write_run_csv(cfg.run.out_dir, label.empty() ? "acc" : "auc", run, r);
     if (finished)
       log << fmt::format("run {}/{} seed {}: best epoch {} val {}{} test {}{}\n", run + 1, cfg.run.num_runs, r.seed,
-                         r.best_epoch, label, pct(r.val_acc), label, pct(r.test_acc))
+                         r.best_epoch, label, percent(r.val_acc), label, percent(r.test_acc))
           << std::flush;
   };
   cb.stop_requested = [&] { return signals.received(); };
@@ -152,11 +152,11 @@ void print_summary(const TrainSummary& s, std::ostream& out) {
   out << fmt::format("\n{:<10} {:>10} {:>12} {:>12}\n", "seed", "best_epoch", "val_" + s.metric + " %",
                      "test_" + s.metric + " %");
   for (const auto& r : s.runs)
-    out << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", r.seed, r.best_epoch, pct(r.val_acc), pct(r.test_acc));
-  out << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", "mean", "", pct(s.val_acc_mean),
-                     pct(s.test_acc_mean) + " ± " + pct(s.test_acc_std));
+    out << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", r.seed, r.best_epoch, percent(r.val_acc), percent(r.test_acc));
+  out << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", "mean", "", percent(s.val_acc_mean),
+                     percent(s.test_acc_mean) + " ± " + percent(s.test_acc_std));
   out << fmt::format("test {} {}% ± {} over {} runs; {:.3f} ms per training epoch (median); peak RSS {:.1f} MiB\n",
-                     s.metric == "auc" ? "ROC AUC" : "accuracy", pct(s.test_acc_mean), pct(s.test_acc_std),
+                     s.metric == "auc" ? "ROC AUC" : "accuracy", percent(s.test_acc_mean), percent(s.test_acc_std),
                      s.runs.size(), s.epoch_ms_median, s.peak_rss_mib);
   if (s.num_ranks > 1 || !s.partitions.empty())
     out << fmt::format("{} MPI ranks ({}): cut edges {}, halo rows {}; per epoch {:.1f} KiB sent by all ranks, {:.3f} ms "

@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "datasets/splits.hpp"
+#include "datasets/tasks.hpp"
 
 namespace locus {
 
@@ -50,8 +51,6 @@ double portable_log(double x) {
 
 // An undirected edge {a, b}, a < b, as one sortable 64-bit key (a in the high half).
 uint64_t pair_key(uint64_t a, uint64_t b) { return (a << 32) | b; }
-int32_t key_lo(uint64_t k) { return static_cast<int32_t>(k >> 32); }
-int32_t key_hi(uint64_t k) { return static_cast<int32_t>(k & 0xffffffffu); }
 
 // ---- Parameter errors, worded with the `locus generate` option names.
 std::string num(double v) { return fmt::format("{}", v); }
@@ -186,7 +185,7 @@ void set_edges(Dataset& d, const std::vector<uint64_t>& keys) {
 #pragma omp parallel for schedule(static) if (m >= kParallelMin)
   for (int64_t i = 0; i < m; ++i) {
     const auto e = static_cast<size_t>(i);
-    const int32_t a = key_lo(keys[e]), b = key_hi(keys[e]);
+    const int32_t a = EdgeSet::first(keys[e]), b = EdgeSet::second(keys[e]);
     d.src[2 * e] = a, d.dst[2 * e] = b;
     d.src[2 * e + 1] = b, d.dst[2 * e + 1] = a;
   }
@@ -501,7 +500,7 @@ Dataset generate_caveman(const CavemanParams& p) {
   };
   if (p.p > 0.0) {
     for (size_t e = 0; e < orig.size(); ++e) {
-      const int64_t a = key_lo(orig[e]), b = key_hi(orig[e]);
+      const int64_t a = EdgeSet::first(orig[e]), b = EdgeSet::second(orig[e]);
       if (a / k != b / k || b % k == k - 1) continue;  // skeleton
       if (unit(hash_at(keys.edges, 3 * e)) >= p.p) continue;
       const int64_t u = (hash_at(keys.edges, 3 * e + 1) >> 63) ? a : b;

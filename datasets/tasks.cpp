@@ -44,17 +44,14 @@ int64_t PairPart::num_positive() const { return std::count(target.begin(), targe
 
 namespace {
 
-int32_t key_lo(uint64_t k) { return static_cast<int32_t>(k >> 32); }
-int32_t key_hi(uint64_t k) { return static_cast<int32_t>(k & 0xFFFFFFFFu); }
-
 void shuffle_keys(std::vector<uint64_t>& v, SplitRng& rng) {
   for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
 }
 
 void append_pairs(PairPart& part, const std::vector<uint64_t>& keys, size_t begin, size_t end, int32_t target) {
   for (size_t i = begin; i < end; ++i) {
-    part.u.push_back(key_lo(keys[i]));
-    part.v.push_back(key_hi(keys[i]));
+    part.u.push_back(EdgeSet::first(keys[i]));
+    part.v.push_back(EdgeSet::second(keys[i]));
     part.target.push_back(target);
   }
 }
@@ -133,7 +130,7 @@ void draw_pairs(int64_t n, const EdgeSet& exclude, const Qualify& ok, int64_t co
 int64_t excluded_qualifying(int64_t n, const EdgeSet& exclude, const Qualify& ok) {
   int64_t c = 0;
   for (uint64_t k : exclude.keys())
-    if (key_hi(k) < n && ok(key_lo(k), key_hi(k))) ++c;
+    if (EdgeSet::second(k) < n && ok(EdgeSet::first(k), EdgeSet::second(k))) ++c;
   return c;
 }
 

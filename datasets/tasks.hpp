@@ -21,6 +21,8 @@ class EdgeSet {
   EdgeSet(std::span<const int32_t> a, std::span<const int32_t> b);
   static EdgeSet from_keys(std::vector<uint64_t> keys);  // keys as key(); sorted and deduplicated here
   static uint64_t key(int32_t a, int32_t b);             // (min << 32) | max; both ≥ 0
+  static int32_t first(uint64_t k) { return static_cast<int32_t>(k >> 32); }          // min of key()
+  static int32_t second(uint64_t k) { return static_cast<int32_t>(k & 0xFFFFFFFFu); }  // max of key()
   bool contains(int32_t a, int32_t b) const;
   int64_t size() const { return static_cast<int64_t>(keys_.size()); }
   const std::vector<uint64_t>& keys() const { return keys_; }

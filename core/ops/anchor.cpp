@@ -7,11 +7,11 @@
 
 #include "core/error.hpp"
 #include "core/ops/basic.hpp"
+#include "core/text.hpp"
 
 namespace locus::ops {
 
 namespace {
-std::string dims(int64_t r, int64_t c) { return "[" + std::to_string(r) + ", " + std::to_string(c) + "]"; }
 
 // gt[u, :] += Σ_{i : idx[i] = u} g[i, :] for u < v (rows m wide; negative idx[i] skipped). A stable
 // counting sort lists the rows reading u in increasing i; each u is then summed by one thread in that

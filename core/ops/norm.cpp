@@ -7,11 +7,11 @@
 
 #include "core/error.hpp"
 #include "core/ops/basic.hpp"
+#include "core/text.hpp"
 
 namespace locus::ops {
 
 namespace {
-std::string dims(int64_t r, int64_t c) { return "[" + std::to_string(r) + ", " + std::to_string(c) + "]"; }
 
 // gamma / beta: invalid (absent) or [1, d].
 template <class T>

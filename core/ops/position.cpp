@@ -7,12 +7,9 @@
 
 #include "core/error.hpp"
 #include "core/ops/basic.hpp"
+#include "core/text.hpp"
 
 namespace locus::ops {
-
-namespace {
-std::string dims(int64_t r, int64_t c) { return "[" + std::to_string(r) + ", " + std::to_string(c) + "]"; }
-}  // namespace
 
 template <class T>
 Var rope(Tape<T>& t, Var x, const Mat& pos, int64_t heads, double base) {

@@ -5,11 +5,11 @@
 
 #include "core/error.hpp"
 #include "core/ops/basic.hpp"
+#include "core/text.hpp"
 
 namespace locus::ops {
 
 namespace {
-std::string dims(int64_t r, int64_t c) { return "[" + std::to_string(r) + ", " + std::to_string(c) + "]"; }
 
 // Shared by head_mean / head_sum: out[r, j] = w · Σ_h x[r, h·d + j].
 template <class T>

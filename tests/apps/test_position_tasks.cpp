@@ -75,7 +75,10 @@ TEST_CASE("grid link prediction: GIR and GCN+GIR beat plain GCN by at least 0.2 
 #ifndef LOCUS_SANITIZED
 namespace {
 // Cora with Kipf & Welling's settings: `branch` fused with GCN by `fusion` stays within a point of
-// plain GCN on the same 3 seeds. One case per (branch, fusion): four ctest tests side by side.
+// plain GCN on the same 3 seeds. Two cases, each its own ctest test, cover both branches and both
+// fusions: GIR by a weighted sum, and P-GNN by concatenation (the closest to the bar: −0.94 points
+// over 5 seeds). The other two pairings would add ~5 CPU-minutes to each CI run; all four are in
+// bench/results/position_tables.md (bash bench/position_tables.sh).
 void check_cora_fusion(const std::string& branch, const std::string& fusion) {
   if (!testing::have_shared_dataset("cora")) {
     MESSAGE("skipped: ../shared/datasets/cora is absent");
@@ -99,11 +102,6 @@ void check_cora_fusion(const std::string& branch, const std::string& fusion) {
 #define CORA_FUSION(branch, fusion) check_cora_fusion(branch, fusion)
 #endif
 
-TEST_CASE("Cora node classification: GIR fused by concatenation within 1 point of GCN (3 seeds)" *
-          doctest::test_suite("long/cora_gir_concat")) {
-  CORA_FUSION("gir", "concat");
-}
-
 TEST_CASE("Cora node classification: GIR fused by a weighted sum within 1 point of GCN (3 seeds)" *
           doctest::test_suite("long/cora_gir_sum")) {
   CORA_FUSION("gir", "sum");
@@ -112,9 +110,4 @@ TEST_CASE("Cora node classification: GIR fused by a weighted sum within 1 point 
 TEST_CASE("Cora node classification: P-GNN fused by concatenation within 1 point of GCN (3 seeds)" *
           doctest::test_suite("long/cora_pgnn_concat")) {
   CORA_FUSION("pgnn", "concat");
-}
-
-TEST_CASE("Cora node classification: P-GNN fused by a weighted sum within 1 point of GCN (3 seeds)" *
-          doctest::test_suite("long/cora_pgnn_sum")) {
-  CORA_FUSION("pgnn", "sum");
 }
