@@ -11,6 +11,7 @@
 #include "apps/generate.hpp"
 #include "apps/layers_command.hpp"
 #include "apps/partition.hpp"
+#include "apps/predict.hpp"
 #include "apps/train.hpp"
 #include "core/alloc.hpp"
 #include "core/dist/comm.hpp"
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
   // `generate` runs as its subcommand's callback and reports its own errors (status 2 or 1).
   locus::add_generate_command(app);
   locus::add_partition_command(app);
+  locus::add_predict_command(app);
   auto* layers = app.add_subcommand("layers", "List the layer types gnn.layer_type can name (topologies, partitioned "
                                               "training, formula)");
   bool layers_verbose = false;

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "apps/command_errors.hpp"
+#include "apps/dataset_arg.hpp"
 #include "core/error.hpp"
 #include "datasets/builtin.hpp"
 #include "datasets/loader.hpp"
@@ -22,21 +23,10 @@ void run_partition(const PartitionOptions& opt, std::ostream& out) {
   namespace fs = std::filesystem;
   using Clock = std::chrono::steady_clock;
   if (opt.parts < 1) throw_input_error("", 0, "partition: --parts must be at least 1, got", std::to_string(opt.parts), "give e.g. --parts 2");
-  std::error_code ec;
-  // DATASET: a dataset.yaml, a folder holding one, or a built-in name.
-  std::string yaml = opt.dataset;
-  if (fs::is_directory(yaml, ec)) yaml = (fs::path(yaml) / "dataset.yaml").string();
-  const auto names = builtin_dataset_names();
-  const bool builtin = !fs::exists(yaml, ec) && std::find(names.begin(), names.end(), opt.dataset) != names.end();
-  if (!builtin && !fs::exists(yaml, ec)) {
-    std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw_input_error(opt.dataset, 0, "partition: no such dataset file or built-in dataset:", opt.dataset,
-                      "give the path of a dataset.yaml or one of " + list);
-  }
-  const std::string dataset = builtin ? opt.dataset : fs::absolute(yaml).lexically_normal().string();
+  const DatasetArg arg = resolve_dataset_arg(opt.dataset, "partition");
+  const std::string& dataset = arg.path;
   const auto t0 = Clock::now();
-  const Dataset ds = builtin ? builtin_dataset(opt.dataset) : load_dataset_yaml(yaml);
+  const Dataset ds = load_dataset_arg(arg);
   if (ds.is_sentences())
     throw_input_error(dataset, 0, "partition: sentence datasets have no edge list to cut:", ds.name,
                       "partition a graph dataset");

@@ -162,6 +162,8 @@ void print_summary(const TrainSummary& s, std::ostream& out) {
     out << fmt::format("{} MPI ranks ({}): cut edges {}, halo rows {}; per epoch {:.1f} KiB sent by all ranks, {:.3f} ms "
                        "waiting (slowest rank, median); peak RSS of the largest rank\n",
                        s.num_ranks, s.partitions, s.cut_edges, s.halo_rows, s.comm_bytes_per_epoch / 1024.0, s.comm_wait_ms);
+  if (!s.model_file.empty())
+    out << fmt::format("model saved: {} (run it with: locus predict {} DATASET)\n", s.model_file, s.model_file);
   if (s.interrupted)
     out << fmt::format("interrupted by {}: the table holds the {} runs finished before it\n",
                        s.stop_signal == SIGINT ? "SIGINT" : "SIGTERM", s.runs.size());
@@ -184,6 +186,7 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
   j["val_" + m + "_mean"] = num(s.val_acc_mean);
   j["epoch_ms_median"] = num(s.epoch_ms_median);
   j["peak_rss_mib"] = s.peak_rss_mib;
+  if (!s.model_file.empty()) j["model_file"] = s.model_file;
   j["num_threads"] = s.num_threads;
   j["num_nodes"] = s.num_nodes;
   j["num_edges"] = s.num_edges;

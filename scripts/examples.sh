@@ -89,6 +89,12 @@ run_example() {
   [[ $rc == 0 ]] && grep -E "$expect" "$log" | tail -n 3 | sed "s/^/$say_prefix   /"
 }
 run_example node_classification "test accuracy" "$data" "$work/predictions.csv"
+# The model file, loaded back, predicts the accuracy training reported.
+trained=$(sed -nE 's/^test accuracy ([0-9.]+)% at epoch.*/\1/p' "$work/node_classification.log")
+reloaded=$(sed -nE 's/^model.locus: test accuracy ([0-9.]+)%.*/\1/p' "$work/node_classification.log")
+if [[ -n $trained && $trained == "$reloaded" ]]; then rc=0; else rc=1; fi
+echo "trained $trained%, model.locus $reloaded%" >"$work/model_file.log"
+result "node_classification: model.locus reproduces the test accuracy ($trained%)" $rc "$work/model_file.log"
 if [[ -f "$work/predictions.csv" ]]; then
   rows=$(($(wc -l <"$work/predictions.csv") - 1))
   say "  predictions.csv: $rows rows, header: $(head -n 1 "$work/predictions.csv")"

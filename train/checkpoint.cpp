@@ -13,9 +13,10 @@ namespace {
 // A checkpoint resumes on the machine type that wrote it (bit-identical results need the same
 // arithmetic anyway), so the machine's byte order is fine (core/binary_file.hpp).
 const BinaryFormat& checkpoint_format() {
-  // Version 2: the config lines follow the schema's order (train/config.hpp).
+  // Version 2: the config lines follow the schema's order (train/config.hpp). Version 3: each run
+  // holds its selected epoch's parameters (RunResult::params, for model files).
   static const BinaryFormat f{{'L', 'O', 'C', 'U', 'S', 'C', 'K', 'P'},
-                              2,
+                              3,
                               "checkpoint",
                               "out_dir holds another program's checkpoint.bin; choose another out_dir",
                               "finish it with the Locus that wrote it, or delete out_dir to start over",
@@ -31,6 +32,7 @@ void put_run(BinaryWriter& w, const RunResult& r) {
   w.pod(r.test_acc);
   w.pod(r.params_checksum);
   w.vec(r.history);  // EpochMetrics is plain numbers
+  w.vec(r.params);
 }
 
 RunResult get_run(BinaryReader& r) {
@@ -43,6 +45,7 @@ RunResult get_run(BinaryReader& r) {
   x.test_acc = r.pod<double>();
   x.params_checksum = r.pod<uint64_t>();
   x.history = r.vec<EpochMetrics>();
+  x.params = r.vec<float>();
   return x;
 }
 

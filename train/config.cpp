@@ -415,6 +415,10 @@ std::vector<ConfigKey> make_schema() {
                                0, 0)),
       not_results(text("out_dir", "per-run metric CSVs and checkpoint.bin go here; new or empty unless resuming",
                        [](C& c) -> std::string& { return c.run.out_dir; }, "path/to/dir")),
+      not_results(text("save_model", "write the trained model here for `locus predict` (default: out_dir/model.locus when out_dir is set)",
+                       [](C& c) -> std::string& { return c.run.save_model; }, "model.locus")),
+      not_results(choice("save_model_runs", "best: the run of the best validation score; all: one file per run (NAME.runN.locus)",
+                         {"best", "all"}, [](C& c) -> std::string& { return c.run.save_model_runs; })),
   };
 }
 
@@ -474,6 +478,15 @@ json config_json(const ExperimentConfig& cfg) {
   json j = json::object();
   for (const auto& k : config_schema()) j[k.name] = k.json(cfg);
   return j;
+}
+
+void apply_config_line(ExperimentConfig& cfg, const std::string& line) {
+  const auto eq = line.find('=');
+  const std::string key = trim(line.substr(0, eq));
+  const ConfigKey* spec = eq == std::string::npos ? nullptr : find_config_key(key);
+  if (!spec) throw ConfigError({key, "unknown config key", "it comes from another version of Locus", line});
+  const std::string text = trim(line.substr(eq + 1));
+  spec->read(cfg, text.empty() ? YAML::Node() : YAML::Load(text));
 }
 
 std::vector<std::string> resume_config(const ExperimentConfig& cfg) {

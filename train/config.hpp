@@ -52,6 +52,10 @@ struct RunOptions {
   int num_runs = 1;
   int num_threads = 0;   // 0: all cores (under mpirun: cores / ranks)
   std::string out_dir;   // per-run metric CSVs and checkpoint.bin
+  // Model files (train/model_file.hpp): save_model, else out_dir/model.locus when out_dir is set;
+  // the run of the best validation score ("best") or one file per run ("all": NAME.runN.locus).
+  std::string save_model;
+  std::string save_model_runs = "best";
   int ckpt_period = 0;   // checkpoint every this many epochs (0: at run ends and on signals only)
   bool auto_resume = false;
   int memory_limit_mib = 0;          // refuse runs estimated above this (0: the memory available)
@@ -106,6 +110,10 @@ std::vector<std::string> describe_config(const ExperimentConfig& cfg);
 nlohmann::json config_json(const ExperimentConfig& cfg);
 // describe_config() lines of the keys with ConfigKey::results (what a resumed run must match).
 std::vector<std::string> resume_config(const ExperimentConfig& cfg);
+// Sets one key from a describe_config() line "key=value" (the inverse of a key's text writer):
+// ConfigError for an unknown key or a value its reader refuses. Model files rebuild their config
+// with it; user overrides go through apps/config.hpp, which places errors.
+void apply_config_line(ExperimentConfig& cfg, const std::string& line);
 // The reference table: "| key | type | default | range | meaning |" (Markdown), one row per key.
 std::string config_reference_markdown();
 

@@ -95,6 +95,7 @@ double peak_rss_mib() {
 
 bool check_out_dir(const ExperimentConfig& cfg) {
   namespace fs = std::filesystem;
+  if (!cfg.run.save_model.empty()) check_creatable(cfg.run.save_model, "save_model");
   const std::string& out = cfg.run.out_dir;
   if (out.empty()) return false;
   std::error_code ec;
@@ -143,9 +144,11 @@ TrainSummary run_experiment(const ExperimentConfig& cfg, const ExperimentCallbac
   // A resumed training continues the checkpoint's experiment only: same results-relevant keys.
   std::optional<TrainCheckpoint> resume = load_resume(cfg);
   // Partitioned training reads this rank's part file only; otherwise the whole dataset.
+  uint64_t fingerprint = 0;  // of the dataset as loaded, for model files (unknown for a rank's part)
   Problem problem = partitioned ? make_rank_problem(cfg.dataset, *comm) : [&] {
     Dataset ds = load_dataset(cfg.dataset);
     check_against_data(cfg, ds);
+    fingerprint = dataset_fingerprint(ds);
     return make_problem(std::move(ds), cfg.dataset);
   }();
   const Dataset& ds = problem.data;
@@ -216,6 +219,12 @@ TrainSummary run_experiment(const ExperimentConfig& cfg, const ExperimentCallbac
     s.work_left = work_left;
   };
 
+  const bool save_models = rank0 && !model_path(cfg).empty();
+  const bool all_runs = cfg.run.save_model_runs == "all";
+  int best_run = -1;  // the run whose parameters s.runs keeps (save_model_runs=best)
+  if (resume)
+    for (size_t i = 0; i < s.runs.size(); ++i)
+      if (!s.runs[i].params.empty()) best_run = static_cast<int>(i);
   const int warmup = warmup_epochs(cfg.train.max_epoch);
   for (int r = first_run; r < cfg.run.num_runs && !s.interrupted; ++r) {
     const uint64_t seed = cfg.run.seed + static_cast<uint64_t>(r);
@@ -241,11 +250,24 @@ TrainSummary run_experiment(const ExperimentConfig& cfg, const ExperimentCallbac
     }
     if (s.interrupted) break;
     s.runs.push_back(trainer.result());
+    // Model files: each run's now (save_model_runs=all); else only the best run so far keeps its
+    // parameters (the first of equal validation scores), written when training ends.
+    if (save_models && all_runs) Model::from_run(cfg, problem, fingerprint, s.runs.back(), r).save(model_path(cfg, r));
+    if (!save_models || all_runs || (best_run >= 0 && !(s.runs.back().val_acc > s.runs[best_run].val_acc))) {
+      s.runs.back().params.clear();
+    } else {
+      if (best_run >= 0) s.runs[best_run].params.clear();
+      best_run = r;
+    }
     if (rank0 && cb.on_run_end) cb.on_run_end(r, s.runs.back(), true);
     if (checkpoints) save(r + 1, nullptr);
     // A stop request during the last epoch of a run: stop before the next run starts.
     if (const int sig = stop_requested()) stopped(sig, fmt::format("run {}", r + 1), r + 1 < cfg.run.num_runs);
   }
+
+  if (save_models && !all_runs && best_run >= 0 && !s.work_left)
+    Model::from_run(cfg, problem, fingerprint, s.runs[best_run], best_run).save(model_path(cfg));
+  s.model_file = save_models && !s.work_left && !s.runs.empty() ? model_path(cfg, all_runs ? 0 : -1) : "";
 
   // Mean and population standard deviation over the finished runs (NaN when there are none).
   auto mean_std = [&](auto field) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "train/config.hpp"
+#include "train/model.hpp"
 #include "train/trainer.hpp"
 
 namespace locus {
@@ -26,6 +27,8 @@ struct TrainSummary {
   double test_acc_mean = 0, test_acc_std = 0, val_acc_mean = 0;  // over runs (population std)
   double epoch_ms_median = 0;  // training epochs only (forward, loss, backward, step), after warm-up
   double peak_rss_mib = 0;
+  // The model file written (train/model.hpp; with save_model_runs=all, run 1's), or "".
+  std::string model_file;
   // Stopped by a stop request (stop_signal, its number): `runs` holds the runs finished before,
   // stopped_at says where ("run 2 epoch 17") and work_left whether a resume has work to do.
   bool interrupted = false;
@@ -65,7 +68,8 @@ struct ExperimentCallbacks {
 
 // out_dir must be new, empty, or (with train.auto_resume) hold a checkpoint to continue: a
 // finished experiment's files are never replaced silently. Throws InputError otherwise (also when
-// out_dir could not be created); returns whether run_experiment will resume. Creates nothing.
+// out_dir or save_model could not be created); returns whether run_experiment will resume.
+// Creates nothing.
 bool check_out_dir(const ExperimentConfig& cfg);
 
 // Trains every run. InputError for bad data; ConfigError for a key that does not fit the

@@ -85,6 +85,7 @@ const EpochMetrics& Trainer::epoch() {
     run_.train_acc = sc.train;
     run_.val_acc = sc.val;
     run_.test_acc = sc.test;
+    run_.params.assign(store_.values().begin(), store_.values().end());
   }
   finished_ = v.stop || epoch >= options_.max_epoch;
   if (finished_) run_.params_checksum = fnv1a64(store_.values().data(), store_.values().size() * sizeof(float));
@@ -114,6 +115,13 @@ SplitScores Trainer::evaluate() const { return task_.scores(predict()); }
 Mat Trainer::predict() const {
   tape_.clear();
   return tape_.value(model_->forward(tape_, problem_.input(tape_), false, 0));
+}
+
+void Trainer::set_parameters(const std::vector<float>& params) {
+  if (static_cast<int64_t>(params.size()) != store_.size())
+    throw InputError("the model has " + std::to_string(store_.size()) + " parameters, the values given " +
+                     std::to_string(params.size()) + ": they come from another model or another input width");
+  std::copy(params.begin(), params.end(), store_.values().begin());
 }
 
 TrainerState Trainer::state() const {

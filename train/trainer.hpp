@@ -30,6 +30,7 @@ struct RunResult {
   int epochs_run = 0;
   double train_acc = 0, val_acc = 0, test_acc = 0;  // at best_epoch
   uint64_t params_checksum = 0;  // FNV-1a of the final parameters: equal runs have equal checksums
+  std::vector<float> params;     // the parameters of best_epoch (what a model file saves)
   std::vector<EpochMetrics> history;
 };
 
@@ -78,6 +79,10 @@ class Trainer {
   Mat embeddings() const;
   // The task's metric on every split with the current parameters (not the selected epoch's).
   SplitScores evaluate() const;
+
+  // Replaces the parameters (e.g. RunResult::params, a model file's); InputError when the count
+  // differs from the model's.
+  void set_parameters(const std::vector<float>& params);
 
   TrainerState state() const;
   // Continues from a state of a Trainer built with the same problem, spec, options and seed.

@@ -90,6 +90,21 @@ void odd_graph(const Dir& d, bool directed) {
   d.write("test.txt", "4\n5\n6\n7\n");
 }
 
+// The tiny dataset (optionally with 2 dense features) and a model trained on it: {T}/m.locus.
+// `extra`: overrides of that training (e.g. a pair task on karate).
+void trained(const Dir& d, bool features = false, const std::string& extra = "") {
+  base(d, features ? "features:\n  path: x.tsv\n  format: dense\n" : "");
+  if (features) d.write("x.tsv", "0 1 0\n1 0 1\n2 1 0\n3 0 1\n");
+  TempDir scratch;
+  const Cmd r = run_locus("train " + d.path("config.yaml") + " save_model=" + d.path("m.locus") + " " + extra,
+                          scratch.root() / "log.txt");
+  if (r.status != 0) throw std::runtime_error("training the catalogue's model failed:\n" + r.output);
+}
+std::string model_bytes(const Dir& d) {
+  std::ifstream in(d.path("m.locus"), std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 struct Case {
   const char* name;
   std::function<void(const Dir&)> setup;
@@ -97,6 +112,9 @@ struct Case {
   std::vector<std::string> error;   // the expected "locus: error: " lines, {T} substituted
   int status = 2;                   // InputError
   std::string config = "{T}/config.yaml";
+  // Another subcommand's whole argument list (e.g. "predict {T}/m.locus ..."), run instead of
+  // `locus train CONFIG ARGS`; its status-0 cases must write {T}/p.csv.
+  std::string command = "";
 };
 
 // The registry's layer lists, as the messages word them (a list in the message is derived, not copied).
@@ -158,8 +176,10 @@ void run_case(const Case& c) {
   const std::string t = d.root.string();
   c.setup(d);
   const auto before = listing(d.root);
-  const std::string cmd = "train " + subst(c.config, t) + (c.args.empty() ? "" : " " + subst(c.args, t)) +
-                          " --json " + t + "/out/r.json out_dir=" + t + "/out/run";
+  const std::string cmd = !c.command.empty()
+                              ? subst(c.command, t)
+                              : "train " + subst(c.config, t) + (c.args.empty() ? "" : " " + subst(c.args, t)) +
+                                    " --json " + t + "/out/r.json out_dir=" + t + "/out/run";
   const Cmd r = run_locus(cmd, tmp.root() / "log.txt");
   INFO("command: locus ", cmd);
   INFO("output:\n", r.output);
@@ -174,7 +194,7 @@ void run_case(const Case& c) {
   CHECK(r.output.find("Sanitizer") == std::string::npos);
   CHECK(r.output.find("runtime error:") == std::string::npos);
   if (c.status == 0) {
-    CHECK(fs::exists(d.root / "out" / "r.json"));
+    CHECK(fs::exists(d.root / (c.command.empty() ? "out/r.json" : "p.csv")));
     return;
   }
   if (!before.count("out/r.json")) CHECK_FALSE(fs::exists(d.root / "out" / "r.json"));
@@ -651,6 +671,89 @@ std::vector<Case> cases() {
        "dataset.name=karate",
        {"{T}/out/run: out_dir already exists and is not empty: '{T}/out/run'. choose a new out_dir or delete this "
         "one (Locus never overwrites earlier results)"}},
+
+      // ---------------------------------------------------------------- locus predict
+      {"predict: model file missing", [](const Dir& d) { base(d); }, "",
+       {"{T}/nope.locus: cannot read the model file '{T}/nope.locus'. check that it exists and its permissions"}, 2, "",
+       "predict {T}/nope.locus {T}/dataset.yaml --out {T}/p.csv"},
+      {"predict: a YAML file given as the model", [](const Dir& d) { base(d); }, "",
+       {"{T}/dataset.yaml: not a Locus model file: '{T}/dataset.yaml'. give a file written by `locus train "
+        "save_model=PATH`"}, 2, "", "predict {T}/dataset.yaml {T}/dataset.yaml --out {T}/p.csv"},
+      {"predict: empty model file", [](const Dir& d) { base(d); d.write("m.locus", ""); }, "",
+       {"{T}/m.locus: not a Locus model file: '{T}/m.locus'. give a file written by `locus train save_model=PATH`"}, 2,
+       "", "predict {T}/m.locus {T}/dataset.yaml --out {T}/p.csv"},
+      {"predict: truncated model file",
+       [](const Dir& d) { trained(d); d.write("m.locus", model_bytes(d).substr(0, 60)); }, "",
+       {"{T}/m.locus: model file is truncated or corrupt: '{T}/m.locus'. train the model again (save_model=PATH) "
+        "to write a whole file"}, 2, "", "predict {T}/m.locus {T}/dataset.yaml --out {T}/p.csv"},
+      {"predict: a flipped byte in the model file",
+       [](const Dir& d) {
+         trained(d);
+         std::string b = model_bytes(d);
+         b[b.size() - 20] ^= 0x01;
+         d.write("m.locus", b);
+       }, "",
+       {"{T}/m.locus: model file is truncated or corrupt: '{T}/m.locus'. train the model again (save_model=PATH) "
+        "to write a whole file"}, 2, "", "predict {T}/m.locus {T}/dataset.yaml --out {T}/p.csv"},
+      {"predict: model file of a newer format",
+       [](const Dir& d) {
+         trained(d);
+         std::string b = model_bytes(d);
+         b[8] = 7;
+         d.write("m.locus", b);
+       }, "",
+       {"{T}/m.locus: model file format version 7 (this Locus reads 1): '{T}/m.locus'. predict with the Locus version "
+        "that wrote it, or train the model again with this one"}, 2, "",
+       "predict {T}/m.locus {T}/dataset.yaml --out {T}/p.csv"},
+      {"predict: dataset missing", [](const Dir& d) { trained(d); }, "",
+       {"{T}/nope.yaml: predict: no such dataset file or built-in dataset: '{T}/nope.yaml'. give the path of a "
+        "dataset.yaml or one of karate, grid, grid-T, communities, communities-T, sbm, random, seq_probe, seq_order, "
+        "seq_lengthgen"}, 2, "", "predict {T}/m.locus {T}/nope.yaml --out {T}/p.csv"},
+      {"predict: malformed dataset", [](const Dir& d) { trained(d); d.write("dataset.yaml", kYaml + "colour: red\n"); },
+       "", {"{T}/dataset.yaml:9: unknown key 'colour'. valid keys: name, task, directed, ids, num_nodes, edges, "
+        "features, labels, nodes, split"}, 2, "", "predict {T}/m.locus {T}/dataset.yaml --out {T}/p.csv"},
+      {"predict: one-hot model on another graph", [](const Dir& d) { trained(d); }, "",
+       {"built-in:karate: the dataset has no features (one-hot node ids, 34 columns), but the model reads one-hot "
+        "node ids of 4 nodes (a dataset without features): 'karate'. a model trained without features labels only "
+        "the graph it was trained on"}, 2, "", "predict {T}/m.locus karate --out {T}/p.csv"},
+      {"predict: feature width differs",
+       [](const Dir& d) {
+         trained(d, true);
+         d.write("x.tsv", "0 1 0 1\n1 0 1 1\n2 1 0 1\n3 0 1 1\n");
+       }, "", {"{T}/dataset.yaml: the dataset has 3 feature columns, but the model reads 2 feature columns: 'tiny'. give "
+        "nodes the training dataset's feature columns, in its order"}, 2, "", "predict {T}/m.locus {T}/dataset.yaml --out {T}/p.csv"},
+      {"predict: dataset without features for a feature model",
+       [](const Dir& d) {
+         trained(d, true);
+         base(d);
+       }, "", {"{T}/dataset.yaml: the dataset has no features (one-hot node ids, 4 columns), but the model reads 2 "
+        "feature columns: 'tiny'. give nodes the training dataset's feature columns, in its order"}, 2, "", "predict {T}/m.locus {T}/dataset.yaml --out {T}/p.csv"},
+      {"predict: --nodes id out of range",
+       [](const Dir& d) { trained(d); d.write("nodes.txt", "1\n# a comment\n9\n"); }, "",
+       {"{T}/nodes.txt:3: node id not in the dataset tiny: '9'. ids are node indices 0..3"}, 2, "", "predict {T}/m.locus {T}/dataset.yaml --nodes {T}/nodes.txt --out {T}/p.csv"},
+      {"predict: --nodes id not a number",
+       [](const Dir& d) { trained(d); d.write("nodes.txt", "1\nann\n"); }, "",
+       {"{T}/nodes.txt:2: node id not in the dataset tiny: 'ann'. ids are node indices 0..3"}, 2, "", "predict {T}/m.locus {T}/dataset.yaml --nodes {T}/nodes.txt --out {T}/p.csv"},
+      {"predict: --nodes file missing", [](const Dir& d) { trained(d); }, "",
+       {"{T}/nodes.txt: predict: cannot read the --nodes file '{T}/nodes.txt'. check that it exists and its "
+        "permissions"}, 2, "", "predict {T}/m.locus {T}/dataset.yaml --nodes {T}/nodes.txt --out {T}/p.csv"},
+      {"predict: --out extension unknown", [](const Dir& d) { trained(d); }, "",
+       {"{T}/p.txt: predict: --out must end in .csv, .tsv or .jsonl, got '.txt'. name the file e.g. predictions.csv"}, 2, "", "predict {T}/m.locus {T}/dataset.yaml --out {T}/p.txt"},
+      {"predict: --out under a file", [](const Dir& d) { trained(d); d.write("f", "x"); }, "",
+       {"{T}/f/p.csv: --out file cannot be created: a file stands where a folder should be: '{T}/f'. choose "
+        "another --out file"}, 2, "", "predict {T}/m.locus {T}/dataset.yaml --out {T}/f/p.csv"},
+      {"predict: --out is a folder", [](const Dir& d) { trained(d); d.mkdir("o.csv"); }, "",
+       {"{T}/o.csv: predict: --out names a folder, not a file: '{T}/o.csv'. give a file path, e.g. "
+        "{T}/o.csv/predictions.csv"}, 2, "", "predict {T}/m.locus {T}/dataset.yaml --out {T}/o.csv"},
+      {"predict: a pair model asked for class predictions",
+       [](const Dir& d) { trained(d, false, "dataset.name=karate dataset.task=link_prediction"); }, "",
+       {"{T}/m.locus: predict: the model scores node pairs (link_prediction); --out writes class predictions of "
+        "node-classification models: '{T}/p.csv'. drop --out to print the pair ROC AUC"}, 2, "", "predict {T}/m.locus karate --out {T}/p.csv"},
+      {"accepted: predict with labels the model does not know",
+       [](const Dir& d) {
+         trained(d);
+         d.write("labels.tsv", "0 0\n1 1\n2 0\n3 2\n");
+       }, "", {}, 0, "", "predict {T}/m.locus {T}/dataset.yaml --out {T}/p.csv"},
 
       // ---------------------------------------------------------------- accepted: odd but valid graphs
       // Status 0: these must train (no crash, no NaN loss, no sanitizer report) and write the report.

@@ -1,0 +1,211 @@
+// Model files: run_experiment saves the run of the best validation score (or every run), and
+// Model::load(path).predict(dataset) reproduces the scores training reported and the in-process
+// probabilities bit for bit, for every registered layer type, with positional encodings and anchor
+// branches, and for pair tasks; labels are matched by class name; damaged files are refused.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.hpp"
+#include "layers/registry.hpp"
+#include "tests/testing/temp_dir.hpp"
+#include "train/experiment.hpp"
+#include "train/model.hpp"
+
+using namespace locus;
+using locus::testing::TempDir;
+
+namespace {
+
+ExperimentConfig config(const std::vector<std::string>& lines) {
+  ExperimentConfig cfg;
+  for (const auto& l : {"optim.max_epoch=25", "num_runs=2", "num_threads=1"}) apply_config_line(cfg, l);
+  for (const auto& l : lines) apply_config_line(cfg, l);
+  return cfg;
+}
+
+// The run model files keep: the first of the highest validation scores (NaN: the first run).
+size_t best_run(const TrainSummary& s) {
+  size_t b = 0;
+  for (size_t r = 1; r < s.runs.size(); ++r)
+    if (s.runs[r].val_acc > s.runs[b].val_acc) b = r;
+  return b;
+}
+
+bool same_bits(const Mat& a, const Mat& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("model file: every registered layer type, encodings and branches predict what training reported") {
+  std::vector<std::vector<std::string>> variants;
+  for (const auto& name : layer_names()) variants.push_back({"gnn.layer_type=" + name});
+  variants.push_back({"gnn.layer_type=gcn", "posenc_LapPE.enable=true"});
+  variants.push_back({"gnn.layer_type=transformer", "posenc_RWSE.enable=true"});
+  variants.push_back({"gnn.layer_type=gcn", "gnn.position=gir"});
+  variants.push_back({"gnn.layer_type=sage", "gnn.position=pgnn", "gnn.fusion=sum"});
+  // Every variant on karate (no validation split: the last epoch is kept); a few on sbm, whose
+  // validation split makes the saved run and epoch a real choice.
+  const std::vector<std::vector<std::string>> on_sbm{
+      {"gnn.layer_type=gat", "gnn.att_heads=2"}, {"gnn.layer_type=gcn", "gnn.position=gir"}, {"gnn.layer_type=sage"}};
+  for (const std::string dataset : {"karate", "sbm"}) {
+    for (auto v : dataset == "sbm" ? on_sbm : variants) {
+      TempDir tmp;
+      const std::string path = tmp.path("m.locus");
+      v.push_back("dataset.name=" + dataset);
+      v.push_back("save_model=" + path);
+      const ExperimentConfig cfg = config(v);
+      INFO(dataset, " ", model_name(cfg));
+      const TrainSummary s = run_experiment(cfg);
+      REQUIRE(s.model_file == path);
+      const size_t b = best_run(s);
+      const RunResult& run = s.runs[b];
+      // Only the saved run keeps its parameters in memory.
+      for (size_t r = 0; r < s.runs.size(); ++r) CHECK(s.runs[r].params.empty() == (r != b));
+
+      const Model m = Model::load(path);
+      CHECK(m.run_index() == static_cast<int>(b));
+      CHECK(m.seed() == run.seed);
+      CHECK(m.best_epoch() == run.best_epoch);
+      CHECK(m.model_name() == s.model);
+      CHECK(m.classes().size() == static_cast<size_t>(s.num_classes));
+      CHECK(m.parameters() == run.params);
+
+      const Dataset ds = load_dataset(cfg.dataset);
+      const Prediction p = m.predict(ds);
+      CHECK(p.same_data);
+      CHECK(p.unknown_labels == 0);
+      CHECK(p.scores.test == run.test_acc);  // exactly: the same forward pass
+      if (!std::isnan(run.val_acc)) CHECK(p.scores.val == run.val_acc);
+      // The in-process model with the selected epoch's parameters: the same bits.
+      const Problem problem = make_problem(load_dataset(cfg.dataset), cfg.dataset);
+      Trainer t(problem, cfg.gnn, cfg.train, run.seed);
+      t.set_parameters(run.params);
+      CHECK(same_bits(p.output, t.probabilities()));
+      for (Eigen::Index i = 0; i < p.output.rows(); ++i) CHECK(std::abs(p.output.row(i).sum() - 1.0f) < 1e-5f);
+    }
+  }
+}
+
+TEST_CASE("model file: a pair model reproduces its test ROC AUC; save_model_runs=all writes one file per run") {
+  TempDir tmp;
+  const ExperimentConfig cfg =
+      config({"dataset.name=communities", "dataset.task=pair_classification", "gnn.position=gir", "num_runs=3",
+              "save_model=" + tmp.path("pairs.locus"), "save_model_runs=all"});
+  const TrainSummary s = run_experiment(cfg);
+  CHECK(s.metric == "auc");
+  CHECK(s.model_file == tmp.path("pairs.run1.locus"));
+  for (int r = 0; r < 3; ++r) {
+    const std::string path = tmp.path("pairs.run" + std::to_string(r + 1) + ".locus");
+    INFO(path);
+    REQUIRE(std::filesystem::exists(path));
+    const Model m = Model::load(path);
+    CHECK(m.task() == Task::PairClassification);
+    CHECK(std::string(m.metric()) == "auc");
+    CHECK(m.run_index() == r);
+    CHECK(m.test_score() == s.runs[r].test_acc);
+    const Prediction p = m.predict(load_dataset(cfg.dataset));
+    CHECK(p.scores.test == s.runs[r].test_acc);
+    CHECK(p.scores.val == s.runs[r].val_acc);
+    CHECK(p.labels.empty());
+    // Embeddings, L2-normalised rows.
+    for (Eigen::Index i = 0; i < p.output.rows(); ++i) CHECK(std::abs(p.output.row(i).norm() - 1.0f) < 1e-4f);
+  }
+  CHECK_FALSE(std::filesystem::exists(tmp.path("pairs.locus")));
+}
+
+TEST_CASE("model file: labels are matched by class name; unknown classes are counted and scored nowhere") {
+  TempDir tmp;
+  const ExperimentConfig cfg = config({"dataset.name=sbm", "num_runs=1", "save_model=" + tmp.path("m.locus")});
+  const TrainSummary s = run_experiment(cfg);
+  const Model m = Model::load(tmp.path("m.locus"));
+  REQUIRE(m.classes() == std::vector<std::string>{"0", "1", "2", "3", "4"});
+  const Dataset ds = load_dataset(cfg.dataset);
+  const Prediction base = m.predict(ds);
+
+  // The same dataset with its classes named in reverse order (label c now reads "4 − c").
+  Dataset renamed = ds;
+  renamed.label_names = {"4", "3", "2", "1", "0"};
+  for (auto& l : renamed.labels) l = 4 - l;
+  const Prediction p = m.predict(renamed);
+  CHECK(p.labels == base.labels);
+  CHECK(p.scores.test == base.scores.test);
+  CHECK(p.scores.test == s.runs[0].test_acc);
+  CHECK(same_bits(p.output, base.output));
+  CHECK_FALSE(p.same_data);  // the labels differ as stored
+
+  // Class "4" unknown to the model: its nodes leave every split, the rest still score.
+  Dataset other = ds;
+  other.label_names = {"0", "1", "2", "3", "x"};
+  int64_t xs = 0, test_known = 0, correct = 0;
+  for (int32_t l : ds.labels) xs += l == 4;
+  const Prediction q = m.predict(other);
+  CHECK(q.unknown_labels == xs);
+  for (int32_t v : ds.test) {
+    if (ds.labels[v] == 4) {
+      CHECK(q.labels[v] == -1);
+      continue;
+    }
+    ++test_known;
+    Eigen::Index arg;
+    q.output.row(v).maxCoeff(&arg);
+    correct += arg == ds.labels[v];
+  }
+  CHECK(q.scores.test == doctest::Approx(double(correct) / double(test_known)));
+}
+
+TEST_CASE("model file: damaged, foreign and newer files are refused; input that does not fit the model is named") {
+  TempDir tmp;
+  const std::string path = tmp.path("m.locus");
+  run_experiment(config({"dataset.name=sbm", "num_runs=1", "save_model=" + path}));
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  REQUIRE(bytes.size() > 100);
+  auto with = [&](const std::string& name, const std::string& content) {
+    std::ofstream(tmp.path(name), std::ios::binary) << content;
+    return tmp.path(name);
+  };
+  const std::string truncated = with("truncated.locus", bytes.substr(0, bytes.size() / 2));
+  std::string flipped_bytes = bytes;
+  flipped_bytes[bytes.size() / 2] ^= 0x5A;
+  const std::string flipped = with("flipped.locus", flipped_bytes);
+  const std::string foreign = with("foreign.locus", "name: cora\nedges: edges.tsv\n");
+  std::string newer_bytes = bytes;
+  newer_bytes[8] = 9;  // the u32 version after the 8-byte magic
+  const std::string newer = with("newer.locus", newer_bytes);
+
+  CHECK(error_of([&] { Model::load(truncated); }).find("model file is truncated or corrupt") != std::string::npos);
+  CHECK(error_of([&] { Model::load(flipped); }).find("model file is truncated or corrupt") != std::string::npos);
+  CHECK(error_of([&] { Model::load(foreign); }).find("not a Locus model file") != std::string::npos);
+  CHECK(error_of([&] { Model::load(newer); }).find("model file format version 9") != std::string::npos);
+  CHECK(error_of([&] { Model::load(tmp.path("missing.locus")); }).find("cannot read the model file") != std::string::npos);
+
+  // sbm has no features: its model reads one-hot ids of its own 1000 nodes, not karate's 34.
+  const Model m = Model::load(path);
+  DatasetOptions karate;
+  karate.name = "karate";
+  std::string e = error_of([&] { m.predict(load_dataset(karate)); });
+  CHECK(e.find("the dataset has no features (one-hot node ids, 34 columns), but the model reads one-hot node ids of "
+               "1000 nodes") != std::string::npos);
+  CHECK(e.find("a model trained without features labels only the graph it was trained on") != std::string::npos);
+  // A model reading one feature column (communities' constant feature) against one-hot ids.
+  run_experiment(config({"dataset.name=communities", "num_runs=1", "optim.max_epoch=2", "save_model=" + tmp.path("c.locus")}));
+  e = error_of([&] { Model::load(tmp.path("c.locus")).predict(load_dataset(karate)); });
+  CHECK(e.find("but the model reads 1 feature columns") != std::string::npos);
+  CHECK(e.find("give nodes the training dataset's feature columns, in its order") != std::string::npos);
+}

@@ -1,0 +1,216 @@
+#include "train/model.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "core/binary_file.hpp"
+#include "core/error.hpp"
+#include "core/io.hpp"
+#include "train/problem.hpp"
+
+namespace locus {
+namespace {
+
+// Parameters are floats in the machine's byte order, like checkpoints (core/binary_file.hpp).
+const BinaryFormat& model_format() {
+  static const BinaryFormat f{{'L', 'O', 'C', 'U', 'S', 'M', 'D', 'L'},
+                              1,
+                              "model file",
+                              "give a file written by `locus train save_model=PATH`",
+                              "predict with the Locus version that wrote it, or train the model again with this one",
+                              "train the model again (save_model=PATH) to write a whole file"};
+  return f;
+}
+
+template <class V>
+uint64_t hash_vec(const V& v, uint64_t h) {
+  const uint64_t n = v.size();
+  h = fnv1a64(&n, sizeof n, h);
+  return v.empty() ? h : fnv1a64(v.data(), v.size() * sizeof(v[0]), h);
+}
+
+Task task_from_name(const std::string& name, const std::string& path) {
+  for (Task t : {Task::NodeClassification, Task::LinkPrediction, Task::PairClassification})
+    if (name == task_name(t)) return t;
+  throw_input_error(path, 0, "unknown task in the model file:", name, model_format().version_fix);
+}
+
+}  // namespace
+
+uint64_t dataset_fingerprint(const Dataset& ds) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  const int64_t head[] = {ds.num_nodes, ds.num_classes, ds.features.rows(), ds.features.cols(), ds.directed ? 1 : 0};
+  h = fnv1a64(head, sizeof head, h);
+  h = hash_vec(ds.src, h);
+  h = hash_vec(ds.dst, h);
+  h = hash_vec(ds.weight, h);
+  // Features entry by entry (row, column, value) in storage order: independent of compression state.
+  for (int64_t c = 0; c < ds.features.outerSize(); ++c)
+    for (SpMat::InnerIterator it(ds.features, c); it; ++it) {
+      const int64_t rc[] = {it.row(), it.col()};
+      const float v = it.value();
+      h = fnv1a64(rc, sizeof rc, h);
+      h = fnv1a64(&v, sizeof v, h);
+    }
+  h = hash_vec(ds.labels, h);
+  h = hash_vec(ds.train, h);
+  h = hash_vec(ds.val, h);
+  h = hash_vec(ds.test, h);
+  return hash_vec(ds.blocks, h);
+}
+
+Model Model::from_run(const ExperimentConfig& cfg, const Problem& problem, uint64_t fingerprint, const RunResult& run,
+                      int run_index) {
+  const Dataset& ds = problem.data;
+  check(!run.params.empty(), "Model::from_run: the run kept no parameters (no epoch was selected)");
+  Model m;
+  m.config_ = resume_config(cfg);
+  m.seed_ = run.seed;
+  m.run_index_ = run_index;
+  m.best_epoch_ = run.best_epoch;
+  m.train_score_ = run.train_acc;
+  m.val_score_ = run.val_acc;
+  m.test_score_ = run.test_acc;
+  m.task_ = ds.task;
+  m.in_dim_ = problem.in_dim;
+  m.one_hot_ = problem.one_hot;
+  if (ds.task == Task::NodeClassification) {
+    m.classes_ = ds.label_names;
+    if (m.classes_.empty())
+      for (int32_t c = 0; c < ds.num_classes; ++c) m.classes_.push_back(std::to_string(c));
+  }
+  m.dataset_name_ = ds.name;
+  m.dataset_nodes_ = ds.num_nodes;
+  m.fingerprint_ = fingerprint;
+  m.params_ = run.params;
+  return m;
+}
+
+void Model::save(const std::string& path) const {
+  BinaryWriter w;
+  w.str(LOCUS_VERSION_STRING);
+  w.pod<uint64_t>(config_.size());
+  for (const auto& line : config_) w.str(line);
+  w.pod(seed_);
+  w.pod(run_index_);
+  w.pod(best_epoch_);
+  w.pod(train_score_);
+  w.pod(val_score_);
+  w.pod(test_score_);
+  w.str(task_name(task_));
+  w.pod(in_dim_);
+  w.pod<uint8_t>(one_hot_ ? 1 : 0);
+  w.pod<uint64_t>(classes_.size());
+  for (const auto& c : classes_) w.str(c);
+  w.str(dataset_name_);
+  w.pod(dataset_nodes_);
+  w.pod(fingerprint_);
+  w.vec(params_);
+  write_binary_file(path, model_format(), w.bytes());
+}
+
+Model Model::load(const std::string& path) {
+  const std::string bytes = read_binary_file(path, model_format());
+  BinaryReader r(path, model_format(), bytes.data(), bytes.size());
+  Model m;
+  r.str();  // the Locus version that wrote it (informational)
+  const uint64_t lines = r.count();
+  for (uint64_t i = 0; i < lines; ++i) m.config_.push_back(r.str());
+  m.seed_ = r.pod<uint64_t>();
+  m.run_index_ = r.pod<int>();
+  m.best_epoch_ = r.pod<int>();
+  m.train_score_ = r.pod<double>();
+  m.val_score_ = r.pod<double>();
+  m.test_score_ = r.pod<double>();
+  m.task_ = task_from_name(r.str(), path);
+  m.in_dim_ = r.pod<int64_t>();
+  m.one_hot_ = r.pod<uint8_t>() != 0;
+  const uint64_t classes = r.count();
+  for (uint64_t i = 0; i < classes; ++i) m.classes_.push_back(r.str());
+  m.dataset_name_ = r.str();
+  m.dataset_nodes_ = r.pod<int64_t>();
+  m.fingerprint_ = r.pod<uint64_t>();
+  m.params_ = r.vec<float>();
+  if (!r.at_end() || m.in_dim_ < 1 || m.params_.empty() || (m.task_ == Task::NodeClassification && m.classes_.empty()))
+    r.corrupt();
+  try {
+    (void)m.config();
+  } catch (const std::exception& e) {  // a key this version does not know, or a value it refuses
+    throw_input_error(path, 0, std::string("the model's config does not fit this Locus (") + e.what() + "):",
+                      path, model_format().version_fix);
+  }
+  return m;
+}
+
+ExperimentConfig Model::config() const {
+  ExperimentConfig cfg;
+  for (const auto& line : config_) apply_config_line(cfg, line);
+  return cfg;
+}
+
+std::string Model::model_name() const { return locus::model_name(config()); }
+
+Prediction Model::predict(Dataset ds) const {
+  const std::string where = ds.source.empty() ? ds.name : ds.source;
+  ExperimentConfig cfg = config();
+  Prediction out;
+  out.same_data = locus::dataset_fingerprint(ds) == fingerprint_;
+  if (task_ != Task::NodeClassification && ds.task == Task::NodeClassification && !ds.labels.empty() &&
+      ds.src.empty())
+    throw_input_error(where, 0, std::string("the model scores node pairs (") + task_name(task_) +
+                                    "), but the dataset has no edges to draw pairs from:",
+                      ds.name, "give the dataset the model was trained on, or one with its edge list");
+  ds.task = task_;
+  if (task_ == Task::NodeClassification) {
+    // Labels by class name into the model's order; unknown ones are counted and left out of the
+    // splits, so the scores cover the nodes the model can be right about.
+    std::map<std::string, int32_t> index;
+    for (size_t c = 0; c < classes_.size(); ++c) index[classes_[c]] = static_cast<int32_t>(c);
+    std::vector<int32_t> labels(static_cast<size_t>(ds.num_nodes), -1);
+    for (size_t v = 0; v < ds.labels.size(); ++v) {
+      const int32_t l = ds.labels[v];
+      if (l < 0) continue;
+      const std::string name = ds.label_names.empty() ? std::to_string(l) : ds.label_names[l];
+      const auto it = index.find(name);
+      if (it == index.end()) ++out.unknown_labels;
+      else labels[v] = it->second;
+    }
+    auto known = [&](std::vector<int32_t>& split) {
+      std::erase_if(split, [&](int32_t v) { return labels[v] < 0; });
+    };
+    known(ds.train), known(ds.val), known(ds.test);
+    ds.labels = labels;
+    ds.num_classes = static_cast<int32_t>(classes_.size());
+    ds.label_names = classes_;
+    out.labels = labels;
+  }
+  Problem problem = make_problem(std::move(ds), cfg.dataset);
+  if (problem.one_hot != one_hot_ || problem.in_dim != in_dim_) {
+    const std::string now = problem.one_hot ? "no features (one-hot node ids, " + std::to_string(problem.in_dim) + " columns)"
+                                            : std::to_string(problem.in_dim) + " feature columns";
+    const std::string then = one_hot_ ? "one-hot node ids of " + std::to_string(in_dim_) + " nodes (a dataset without features)"
+                                      : std::to_string(in_dim_) + " feature columns";
+    throw_input_error(where, 0, "the dataset has " + now + ", but the model reads " + then + ":", problem.data.name,
+                      one_hot_ ? "a model trained without features labels only the graph it was trained on"
+                               : "give nodes the training dataset's feature columns, in its order");
+  }
+  Trainer trainer(problem, cfg.gnn, cfg.train, seed_);
+  trainer.set_parameters(params_);
+  out.output = task_ == Task::NodeClassification ? trainer.probabilities() : trainer.predict();
+  out.scores = trainer.evaluate();
+  return out;
+}
+
+std::string model_path(const ExperimentConfig& cfg, int run_index) {
+  namespace fs = std::filesystem;
+  std::string path = cfg.run.save_model;
+  if (path.empty() && !cfg.run.out_dir.empty()) path = (fs::path(cfg.run.out_dir) / "model.locus").string();
+  if (path.empty() || cfg.run.save_model_runs != "all" || run_index < 0) return path;
+  const fs::path p(path);
+  return (p.parent_path() / (p.stem().string() + ".run" + std::to_string(run_index + 1) + p.extension().string())).string();
+}
+
+}  // namespace locus
