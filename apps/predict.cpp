@@ -10,6 +10,8 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <tuple>
 #include <unordered_map>
 
 #include "apps/command_errors.hpp"
@@ -18,6 +20,7 @@
 #include "core/io.hpp"
 #include "core/text.hpp"
 #include "train/model.hpp"
+#include "train/pair_ranking.hpp"
 
 namespace locus {
 namespace {
@@ -41,34 +44,98 @@ std::string field(const std::string& s, char sep) {
   return q + "\"";
 }
 
-// --nodes FILE: one id per line as the dataset names its nodes; blank lines and #-comments skipped.
-std::vector<int32_t> read_node_list(const std::string& path, const Dataset& ds) {
-  std::ifstream in(path);
-  if (!in) throw_input_error(path, 0, "predict: cannot read the --nodes file", path, "check that it exists and its permissions");
-  std::unordered_map<std::string, int32_t> index;
-  for (size_t v = 0; v < ds.node_names.size(); ++v) index.emplace(ds.node_names[v], static_cast<int32_t>(v));
-  std::vector<int32_t> out;
-  std::string line;
-  for (long no = 1; std::getline(in, line); ++no) {
-    const std::string id = trim(line.substr(0, line.find('#')));
-    if (id.empty()) continue;
+// Node ids as the dataset names them (names with `ids: name`, else indices) → node indices.
+class NodeIds {
+ public:
+  explicit NodeIds(const Dataset& ds) : ds_(ds) {
+    for (size_t v = 0; v < ds.node_names.size(); ++v) index_.emplace(ds.node_names[v], static_cast<int32_t>(v));
+  }
+  int32_t resolve(const std::string& id, const std::string& path, long line) const {
     int64_t v = -1;
-    if (!ds.node_names.empty()) {
-      if (const auto it = index.find(id); it != index.end()) v = it->second;
-    } else if (id.find_first_not_of("0123456789") == std::string::npos && id.size() < 19) {
+    if (!ds_.node_names.empty()) {
+      if (const auto it = index_.find(id); it != index_.end()) v = it->second;
+    } else if (!id.empty() && id.find_first_not_of("0123456789") == std::string::npos && id.size() < 19) {
       v = std::stoll(id);
     }
-    if (v < 0 || v >= ds.num_nodes)
-      throw_input_error(path, no, "node id not in the dataset " + ds.name + ":", id,
-                        ds.node_names.empty() ? fmt::format("ids are node indices 0..{}", ds.num_nodes - 1)
-                                              : "list ids as the dataset's node files name them");
-    out.push_back(static_cast<int32_t>(v));
+    if (v < 0 || v >= ds_.num_nodes)
+      throw_input_error(path, line, "node id not in the dataset " + ds_.name + ":", id,
+                        ds_.node_names.empty() ? fmt::format("ids are node indices 0..{}", ds_.num_nodes - 1)
+                                               : "list ids as the dataset's node files name them");
+    return static_cast<int32_t>(v);
   }
+
+ private:
+  const Dataset& ds_;
+  std::unordered_map<std::string, int32_t> index_;
+};
+
+// Calls f(tokens, line number) for each line of `path` with its #-comment cut and blank lines skipped.
+template <class F>
+void for_each_line(const std::string& path, const std::string& what, F&& f) {
+  std::ifstream in(path);
+  if (!in) throw_input_error(path, 0, "predict: cannot read the " + what + " file", path, "check that it exists and its permissions");
+  std::string line;
+  for (long no = 1; std::getline(in, line); ++no) {
+    std::istringstream tokens(line.substr(0, line.find('#')));
+    std::vector<std::string> t;
+    for (std::string w; tokens >> w;) t.push_back(w);
+    if (!t.empty()) f(t, no);
+  }
+}
+
+// --nodes / --for FILE: one id per line.
+std::vector<int32_t> read_node_list(const std::string& path, const std::string& what, const Dataset& ds) {
+  const NodeIds ids(ds);
+  std::vector<int32_t> out;
+  for_each_line(path, what, [&](const std::vector<std::string>& t, long no) {
+    if (t.size() != 1)
+      throw_input_error(path, no, "predict: expected one node id per line, got", t[0] + " " + t[1], "write one id per line");
+    out.push_back(ids.resolve(t[0], path, no));
+  });
   return out;
 }
 
+// --pairs FILE: "u v" per line.
+std::pair<std::vector<int32_t>, std::vector<int32_t>> read_pairs(const std::string& path, const Dataset& ds) {
+  const NodeIds ids(ds);
+  std::vector<int32_t> u, v;
+  for_each_line(path, "--pairs", [&](const std::vector<std::string>& t, long no) {
+    if (t.size() != 2)
+      throw_input_error(path, no, fmt::format("predict: expected two node ids per line, got {}:", t.size()), t[0],
+                        "write one pair per line, e.g. 12 345");
+    u.push_back(ids.resolve(t[0], path, no));
+    v.push_back(ids.resolve(t[1], path, no));
+  });
+  return {u, v};
+}
+
+double sigmoid(float x) { return 1.0 / (1.0 + std::exp(-static_cast<double>(x))); }
+
+// A table of plain cells written as CSV, TSV or JSON lines (numeric columns as JSON numbers).
+std::string table_text(const std::vector<std::string>& header, const std::vector<bool>& numeric,
+                       const std::vector<std::vector<std::string>>& rows, Format format) {
+  const char sep = format == Format::Tsv ? '\t' : ',';
+  std::string text;
+  if (format != Format::JsonLines) {
+    for (size_t c = 0; c < header.size(); ++c) text += (c ? std::string(1, sep) : "") + header[c];
+    text += '\n';
+  }
+  for (const auto& row : rows) {
+    if (format == Format::JsonLines) {
+      nlohmann::ordered_json j;
+      for (size_t c = 0; c < header.size(); ++c)
+        j[header[c]] = numeric[c] ? nlohmann::ordered_json(std::stod(row[c])) : nlohmann::ordered_json(row[c]);
+      text += j.dump() + "\n";
+      continue;
+    }
+    for (size_t c = 0; c < row.size(); ++c) text += (c ? std::string(1, sep) : "") + field(row[c], sep);
+    text += '\n';
+  }
+  return text;
+}
+
 std::vector<int32_t> chosen_nodes(const PredictOptions& opt, const Dataset& ds) {
-  if (!opt.nodes.empty()) return read_node_list(opt.nodes, ds);
+  if (!opt.nodes.empty()) return read_node_list(opt.nodes, "--nodes", ds);
   if (opt.split == "train") return ds.train;
   if (opt.split == "val") return ds.val;
   if (opt.split == "test") return ds.test;
@@ -87,16 +154,35 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
                       "give a file path, e.g. " + (std::filesystem::path(opt.out) / "predictions.csv").string());
   const Format format = format_of(opt.out);
   if (!opt.out.empty()) check_creatable(opt.out, "--out file");
+  const std::string emb_ext = std::filesystem::path(opt.embeddings).extension().string();
+  if (!opt.embeddings.empty()) {
+    if (emb_ext != ".tsv" && emb_ext != ".npy")
+      throw_input_error(opt.embeddings, 0, "predict: --embeddings must end in .tsv or .npy, got",
+                        emb_ext.empty() ? opt.embeddings : emb_ext, "name the file e.g. embeddings.npy");
+    if (std::filesystem::is_directory(opt.embeddings))
+      throw_input_error(opt.embeddings, 0, "predict: --embeddings names a folder, not a file:", opt.embeddings,
+                        "give a file path, e.g. " + (std::filesystem::path(opt.embeddings) / "embeddings.npy").string());
+    check_creatable(opt.embeddings, "--embeddings file");
+  }
   const Model model = Model::load(opt.model);
   Dataset ds = load_dataset_arg(resolve_dataset_arg(opt.dataset, "predict"));
-  if (model.task() != Task::NodeClassification && !opt.out.empty())
+  const bool pair_model = model.task() != Task::NodeClassification;
+  const bool pair_output = !opt.pairs.empty() || opt.top_k > 0;
+  if (pair_model && !opt.out.empty() && !pair_output)
     throw_input_error(opt.model, 0, std::string("predict: the model scores node pairs (") + task_name(model.task()) +
-                                        "); --out writes class predictions of node-classification models:",
-                      opt.out, "drop --out to print the pair ROC AUC");
-  const std::vector<int32_t> nodes = chosen_nodes(opt, ds);
+                                        "); --out writes what --pairs or --top-k ask for, and neither is given:",
+                      opt.out, "add --pairs FILE or --top-k K, or drop --out to print the pair metrics");
+  if (!pair_model && pair_output)
+    throw_input_error(opt.model, 0, "predict: --pairs and --top-k need a pair model (link_prediction or "
+                                    "pair_classification); this one classifies nodes:",
+                      opt.pairs.empty() ? "--top-k" : "--pairs", "drop them, or give a model trained with dataset.task=link_prediction");
+  const std::vector<int32_t> nodes = !opt.for_nodes.empty() ? read_node_list(opt.for_nodes, "--for", ds) : chosen_nodes(opt, ds);
+  std::vector<int32_t> pair_u, pair_v;
+  if (!opt.pairs.empty()) std::tie(pair_u, pair_v) = read_pairs(opt.pairs, ds);
+  const Csr known = pair_model ? Csr::from_edges(ds.num_nodes, ds.src, ds.dst) : Csr();
   const std::vector<std::string> names = ds.node_names;
   const std::string dataset_name = ds.name;
-  const Prediction p = model.predict(std::move(ds));
+  const Prediction p = model.predict(std::move(ds), !opt.embeddings.empty());
   const auto t1 = Clock::now();
 
   report << fmt::format("locus predict: {} ({}, trained on {}, run {}, epoch {}) on {}{}\n", opt.model, model.model_name(),
@@ -108,7 +194,62 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
   if (p.unknown_labels > 0)
     report << fmt::format("note: {} labelled nodes have a class the model does not know; they count in no score\n",
                           p.unknown_labels);
-  if (model.task() != Task::NodeClassification) return;
+  if (!opt.embeddings.empty()) {
+    // Rows in the chosen nodes' order (as the predictions file); .npy holds the values alone.
+    const Eigen::Index width = p.embeddings.cols();
+    if (emb_ext == ".npy") {
+      std::vector<float> rows(nodes.size() * static_cast<size_t>(width));
+      for (size_t i = 0; i < nodes.size(); ++i)
+        for (Eigen::Index j = 0; j < width; ++j) rows[i * width + j] = p.embeddings(nodes[i], j);
+      write_file_atomic(opt.embeddings, npy_float32(rows.data(), static_cast<int64_t>(nodes.size()), width));
+    } else {
+      std::string text = "node";
+      for (Eigen::Index j = 0; j < width; ++j) text += "\th" + std::to_string(j);
+      text += '\n';
+      for (int32_t v : nodes) {
+        text += field(names.empty() ? std::to_string(v) : names[v], '\t');
+        for (Eigen::Index j = 0; j < width; ++j) text += fmt::format("\t{:.9g}", p.embeddings(v, j));
+        text += '\n';
+      }
+      write_file_atomic(opt.embeddings, text);
+    }
+    report << fmt::format("{} embeddings of width {} written to {}\n", nodes.size(), width, opt.embeddings);
+  }
+  if (pair_model) {
+    if (p.test_pairs.num_positive() > 0) {
+      const RankingScores r = ranking_scores(p.output, p.test_pairs, known);
+      report << fmt::format("test pairs ({} positive): Hits@{} {:.2f} %, Hits@{} {:.2f} %, MRR {:.4f} (filtered, all "
+                            "non-neighbours as candidates)\n",
+                            r.positives, r.ks[0], 100 * r.hits[0], r.ks[1], 100 * r.hits[1], r.mrr);
+    }
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> header;
+    std::vector<bool> numeric;
+    const auto id = [&](int32_t v) { return names.empty() ? std::to_string(v) : names[v]; };
+    const auto t2 = Clock::now();
+    if (!opt.pairs.empty()) {
+      header = {"u", "v", "probability"}, numeric = {false, false, true};
+      const std::vector<float> logits = pair_logits(p.output, pair_u, pair_v);
+      for (size_t i = 0; i < logits.size(); ++i)
+        rows.push_back({id(pair_u[i]), id(pair_v[i]), fmt::format("{:.9g}", sigmoid(logits[i]))});
+    } else if (opt.top_k > 0) {
+      header = {"node", "rank", "partner", "probability"}, numeric = {false, true, false, true};
+      const TopK top = top_k_partners(p.output, nodes, opt.top_k, known);
+      for (size_t q = 0; q < nodes.size(); ++q)
+        for (int j = 0; j < top.k && top.partner[q * top.k + j] >= 0; ++j)
+          rows.push_back({id(nodes[q]), std::to_string(j + 1), id(top.partner[q * top.k + j]),
+                          fmt::format("{:.9g}", sigmoid(top.score[q * top.k + j]))});
+    }
+    const double rank_ms = std::chrono::duration<double, std::milli>(Clock::now() - t2).count();
+    if (!pair_output) return;
+    const std::string text = table_text(header, numeric, rows, format);
+    if (opt.out.empty()) std::cout << text << std::flush;
+    else write_file_atomic(opt.out, text);
+    report << fmt::format("{} rows{}; {} {:.1f} ms\n", rows.size(), opt.out.empty() ? "" : " written to " + opt.out,
+                          opt.pairs.empty() ? fmt::format("top-{} of {} nodes", opt.top_k, nodes.size()) : "scoring",
+                          rank_ms);
+    return;
+  }
 
   // One row per chosen node; accuracy over those with a known label.
   const auto& classes = model.classes();
@@ -169,6 +310,15 @@ void add_predict_command(CLI::App& app) {
       ->type_name("FILE")
       ->excludes(split);
   c->add_option("--out", opts->out, "write here (.csv, .tsv or .jsonl; appears only when complete); default: CSV on stdout")
+      ->type_name("FILE");
+  c->add_option("--pairs", opts->pairs, "pair models: score the node pairs of FILE (\"u v\" per line)")->type_name("FILE");
+  c->add_option("--top-k", opts->top_k, "pair models: each chosen node's K most likely new partners (existing edges excluded)")
+      ->type_name("K")
+      ->check(CLI::PositiveNumber);
+  c->add_option("--for", opts->for_nodes, "with --top-k: the query nodes, one id per line (default: --split / --nodes)")
+      ->type_name("FILE");
+  c->add_option("--embeddings", opts->embeddings,
+                "also write each chosen node's last hidden representation: .tsv (with node ids) or .npy (float32)")
       ->type_name("FILE");
   c->callback([opts] { run_reporting_errors([&] { run_predict(*opts, std::cerr); }); });
 }

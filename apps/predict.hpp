@@ -1,7 +1,7 @@
-// `locus predict MODEL DATASET [--split S | --nodes FILE] [--out FILE]`: runs a model file
-// (train/model.hpp) on a dataset and writes one row per chosen node — its id as the dataset names
-// it, the predicted class, one probability column per class, the true label when known — as CSV,
-// TSV or JSON lines; prints the accuracy when labels are present.
+// `locus predict MODEL DATASET [--split S | --nodes FILE] [--out FILE] [--embeddings FILE]`: runs
+// a model file (train/model.hpp) on a dataset and writes one row per chosen node — its id as the
+// dataset names it, the predicted class, one probability column per class, the true label when
+// known — as CSV, TSV or JSON lines, and its embedding (TSV or .npy); prints the metric.
 #pragma once
 #include <iosfwd>
 #include <string>
@@ -18,6 +18,12 @@ struct PredictOptions {
   std::string split = "all";  // all | train | val | test: the nodes to write
   std::string nodes;          // a file of node ids, one per line (instead of --split)
   std::string out;            // .csv, .tsv or .jsonl; empty: CSV on stdout
+  std::string embeddings;     // .tsv (node id, then the values) or .npy (float32 [nodes, width])
+  // Pair models: score the pairs of a file ("u v" per line), or rank each chosen node's top_k
+  // most likely new partners (the query nodes of for_nodes when given).
+  std::string pairs;
+  int top_k = 0;
+  std::string for_nodes;
 };
 
 // Loads, predicts, writes `opt.out` (whole or not at all) and reports to `report`. InputError on bad input.

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -50,6 +51,22 @@ void check_creatable(const std::string& path, const std::string& what) {
                         "choose another " + what);
     break;
   }
+}
+
+std::string npy_float32(const float* data, int64_t rows, int64_t cols) {
+  static_assert(std::endian::native == std::endian::little, "npy_float32 writes the machine's bytes as '<f4'");
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
+                       std::to_string(cols) + "), }";
+  const size_t preamble = 10;  // magic (6) + version (2) + header length (2)
+  header.append((64 - (preamble + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  const auto len = static_cast<uint16_t>(header.size());
+  out += static_cast<char>(len & 0xFF);
+  out += static_cast<char>(len >> 8);
+  out += header;
+  out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(rows * cols) * sizeof(float));
+  return out;
 }
 
 uint64_t fnv1a64(const void* data, size_t bytes, uint64_t h) {

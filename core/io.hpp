@@ -15,6 +15,11 @@ void write_file_atomic(const std::string& path, const std::string& content);
 // folder. Throws InputError naming `what` (e.g. "out_dir"), the path and the ancestor otherwise.
 void check_creatable(const std::string& path, const std::string& what);
 
+// A float32 matrix [rows, cols] (row-major `data`) as the bytes of a NumPy .npy file (format 1.0:
+// magic, version, a little-endian u16 header length, the header dict padded with spaces to a
+// multiple of 64 bytes and ending in '\n', then the values little-endian).
+std::string npy_float32(const float* data, int64_t rows, int64_t cols);
+
 // 64-bit FNV-1a over bytes: checksums of checkpoints, parameter fingerprints, graph identity.
 uint64_t fnv1a64(const void* data, size_t bytes, uint64_t h = 0xcbf29ce484222325ull);
 

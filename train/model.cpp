@@ -153,7 +153,7 @@ ExperimentConfig Model::config() const {
 
 std::string Model::model_name() const { return locus::model_name(config()); }
 
-Prediction Model::predict(Dataset ds) const {
+Prediction Model::predict(Dataset ds, bool embeddings) const {
   const std::string where = ds.source.empty() ? ds.name : ds.source;
   ExperimentConfig cfg = config();
   Prediction out;
@@ -201,6 +201,8 @@ Prediction Model::predict(Dataset ds) const {
   trainer.set_parameters(params_);
   out.output = task_ == Task::NodeClassification ? trainer.probabilities() : trainer.predict();
   out.scores = trainer.evaluate();
+  if (const TaskSplit* split = trainer.task().split()) out.test_pairs = split->test;
+  if (embeddings) out.embeddings = task_ == Task::NodeClassification ? trainer.embeddings() : out.output;
   return out;
 }
 

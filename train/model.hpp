@@ -34,6 +34,12 @@ struct Prediction {
   // accuracy, or for pair tasks the ROC AUC on the pairs drawn from the run's seed.
   SplitScores scores;
   bool same_data = false;  // the dataset's fingerprint equals the training data's
+  // With predict(ds, true): each node's last hidden representation [N, width] — the input of the
+  // last layer for node classification, the L2-normalised output embedding for pair models.
+  Mat embeddings;
+  // Pair models: the held-out test pairs of the run's split (positives and negatives), for
+  // Hits@K and MRR (train/pair_ranking.hpp). Empty for node classification.
+  PairPart test_pairs;
 };
 
 class Model {
@@ -51,7 +57,7 @@ class Model {
   // Runs the model on `ds` (the training dataset, or another with the same feature columns).
   // Labels are matched to the model's classes by name. InputError when the feature width or
   // kind does not fit the model (naming `ds.source` and the fix).
-  Prediction predict(Dataset ds) const;
+  Prediction predict(Dataset ds, bool embeddings = false) const;
 
   const std::vector<std::string>& classes() const { return classes_; }
   Task task() const { return task_; }

@@ -23,6 +23,8 @@ class TaskObjective {
   TaskObjective(const Problem& p, uint64_t seed);
 
   const char* metric() const { return split_ ? "auc" : "acc"; }
+  // Pair tasks: this run's split of the pairs (null for node classification).
+  const TaskSplit* split() const { return split_ ? &*split_ : nullptr; }
   // The graph the model runs on in this run: the problem's, or the pair split's.
   const Csr& graph() const { return split_ ? pair_graph_ : problem_.graph; }
   // Pair tasks: fresh training negatives for `epoch` (1-based).

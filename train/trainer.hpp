@@ -69,6 +69,7 @@ class Trainer {
   int64_t num_params() const { return store_.size(); }
   const GnnSpec& spec() const { return model_->spec(); }
   const char* metric() const { return task_.metric(); }
+  const TaskObjective& task() const { return task_; }
 
   // The evaluation output with the current parameters: log-probabilities [N, classes] for node
   // classification (a rank: its owned rows), L2-normalised embeddings for pair tasks.

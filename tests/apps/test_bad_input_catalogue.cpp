@@ -745,10 +745,35 @@ std::vector<Case> cases() {
       {"predict: --out is a folder", [](const Dir& d) { trained(d); d.mkdir("o.csv"); }, "",
        {"{T}/o.csv: predict: --out names a folder, not a file: '{T}/o.csv'. give a file path, e.g. "
         "{T}/o.csv/predictions.csv"}, 2, "", "predict {T}/m.locus {T}/dataset.yaml --out {T}/o.csv"},
-      {"predict: a pair model asked for class predictions",
+      {"predict: --embeddings extension unknown", [](const Dir& d) { trained(d); }, "",
+       {"{T}/e.csv: predict: --embeddings must end in .tsv or .npy, got '.csv'. name the file e.g. embeddings.npy"}, 2,
+       "", "predict {T}/m.locus {T}/dataset.yaml --embeddings {T}/e.csv"},
+      {"predict: a pair model given --out without --pairs or --top-k",
        [](const Dir& d) { trained(d, false, "dataset.name=karate dataset.task=link_prediction"); }, "",
-       {"{T}/m.locus: predict: the model scores node pairs (link_prediction); --out writes class predictions of "
-        "node-classification models: '{T}/p.csv'. drop --out to print the pair ROC AUC"}, 2, "", "predict {T}/m.locus karate --out {T}/p.csv"},
+       {"{T}/m.locus: predict: the model scores node pairs (link_prediction); --out writes what --pairs or --top-k "
+        "ask for, and neither is given: '{T}/p.csv'. add --pairs FILE or --top-k K, or drop --out to print the pair "
+        "metrics"}, 2, "", "predict {T}/m.locus karate --out {T}/p.csv"},
+      {"predict: --top-k with a node-classification model", [](const Dir& d) { trained(d); }, "",
+       {"{T}/m.locus: predict: --pairs and --top-k need a pair model (link_prediction or pair_classification); this "
+        "one classifies nodes: '--top-k'. drop them, or give a model trained with dataset.task=link_prediction"}, 2, "",
+       "predict {T}/m.locus {T}/dataset.yaml --top-k 3 --out {T}/p.csv"},
+      {"predict: --pairs line with one id",
+       [](const Dir& d) {
+         trained(d, false, "dataset.name=karate dataset.task=link_prediction");
+         d.write("pairs.txt", "0 5\n7\n");
+       }, "",
+       {"{T}/pairs.txt:2: predict: expected two node ids per line, got 1: '7'. write one pair per line, e.g. 12 345"}, 2,
+       "", "predict {T}/m.locus karate --pairs {T}/pairs.txt --out {T}/p.csv"},
+      {"predict: --pairs id not in the dataset",
+       [](const Dir& d) {
+         trained(d, false, "dataset.name=karate dataset.task=link_prediction");
+         d.write("pairs.txt", "0 5\n1 34\n");
+       }, "",
+       {"{T}/pairs.txt:2: node id not in the dataset karate: '34'. ids are node indices 0..33"}, 2, "",
+       "predict {T}/m.locus karate --pairs {T}/pairs.txt --out {T}/p.csv"},
+      {"accepted: predict --top-k of a link model",
+       [](const Dir& d) { trained(d, false, "dataset.name=karate dataset.task=link_prediction"); }, "", {}, 0, "",
+       "predict {T}/m.locus karate --top-k 3 --out {T}/p.csv"},
       {"accepted: predict with labels the model does not know",
        [](const Dir& d) {
          trained(d);

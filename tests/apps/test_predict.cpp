@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -123,6 +124,33 @@ TEST_CASE("locus predict: string ids and class names round-trip; accuracy from t
   CHECK(rows[1]["label"] == "red");
   CHECK(rows[0]["probabilities"]["blue"].get<double>() + rows[0]["probabilities"]["red"].get<double>() ==
         doctest::Approx(1.0).epsilon(1e-6));
+
+  // Embeddings of the chosen nodes: TSV with ids, and .npy (float32, the same values and order).
+  for (const char* f : {"e.tsv", "e.npy"})
+    REQUIRE(run_locus("predict " + d.path("m.locus") + " " + ds + " --split test --embeddings " + d.path(f), d.root() / "e.log")
+                .status == 0);
+  const auto tsv = read_table(d.path("e.tsv"), '\t');
+  REQUIRE(tsv.size() == 7);
+  REQUIRE(tsv[0].size() == 17);  // node, h0..h15 (the hidden width of cora_gcn.yaml)
+  CHECK(tsv[0][1] == "h0");
+  CHECK(tsv[1][0] == "dee");
+  std::ifstream npy(d.path("e.npy"), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(npy)), {});
+  REQUIRE(bytes.size() > 64);
+  CHECK(bytes.substr(0, 8) == std::string("\x93NUMPY\x01\x00", 8));
+  const size_t header_len = static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9]) << 8;
+  CHECK((10 + header_len) % 64 == 0);
+  const std::string header = bytes.substr(10, header_len);
+  CHECK(header.find("'descr': '<f4'") != std::string::npos);
+  CHECK(header.find("'shape': (6, 16)") != std::string::npos);
+  CHECK(header.back() == '\n');
+  REQUIRE(bytes.size() == 10 + header_len + 6 * 16 * sizeof(float));
+  for (size_t r = 0; r < 6; ++r)
+    for (size_t c = 0; c < 16; ++c) {
+      float x;
+      std::memcpy(&x, bytes.data() + 10 + header_len + (r * 16 + c) * sizeof(float), sizeof x);
+      CHECK(x == std::stof(tsv[r + 1][c + 1]));
+    }
 
   // No --out: CSV on stdout (the report goes to stderr).
   r = run_locus("predict " + d.path("m.locus") + " " + ds + " --split val", d.root() / "s.log");

@@ -94,6 +94,14 @@ TEST_CASE("model file: every registered layer type, encodings and branches predi
       Trainer t(problem, cfg.gnn, cfg.train, run.seed);
       t.set_parameters(run.params);
       CHECK(same_bits(p.output, t.probabilities()));
+      CHECK(p.embeddings.size() == 0);
+      if (s.model == "gcn") {  // embeddings: the last layer's input, the same bits
+        const Prediction e = m.predict(ds, true);
+        CHECK(e.embeddings.rows() == ds.num_nodes);
+        CHECK(e.embeddings.cols() == cfg.gnn.hidden);
+        CHECK(same_bits(e.embeddings, t.embeddings()));
+        CHECK(same_bits(e.output, p.output));
+      }
       for (Eigen::Index i = 0; i < p.output.rows(); ++i) CHECK(std::abs(p.output.row(i).sum() - 1.0f) < 1e-5f);
     }
   }
