@@ -57,17 +57,18 @@ TopK top_k_partners(const Mat& z, std::span<const int32_t> queries, int k, const
   out.score.assign(queries.size() * static_cast<size_t>(k), -std::numeric_limits<float>::infinity());
   for_each_score_row(z, queries, [&](int64_t q, const float* s, int64_t n) {
     const int32_t u = queries[q];
-    // A bounded heap whose top is the worst kept pair; neighbours are skipped by a merge with the
-    // sorted adjacency row.
+    // A bounded heap whose top is the worst kept pair. Most candidates fail the one comparison
+    // with it; only those that pass are looked up in u's sorted adjacency row.
     std::vector<std::pair<float, int32_t>> heap;
     heap.reserve(static_cast<size_t>(k) + 1);
     const int32_t* nb = g.indices.data() + g.indptr[u];
     const int32_t* nb_end = g.indices.data() + g.indptr[u + 1];
     for (int32_t w = 0; w < n; ++w) {
-      while (nb != nb_end && *nb < w) ++nb;
-      if (w == u || (nb != nb_end && *nb == w)) continue;
+      const bool full = static_cast<int>(heap.size()) == k;
+      if (full && s[w] <= heap.front().first) continue;  // ties keep the smaller index, already kept
+      if (w == u || std::binary_search(nb, nb_end, w)) continue;
       const std::pair<float, int32_t> c{s[w], w};
-      if (static_cast<int>(heap.size()) < k) {
+      if (!full) {
         heap.push_back(c);
         std::push_heap(heap.begin(), heap.end(), Better{});
       } else if (Better{}(c, heap.front())) {
@@ -118,13 +119,13 @@ RankingScores ranking_scores(const Mat& z, const PairPart& part, const Csr& know
   for_each_score_row(z, pu, [&](int64_t q, const float* s, int64_t n) {
     const int32_t u = pu[q], v = pv[q];
     const float target = s[v];
+    // Every node scoring above v, less those that are not candidates (u, and u's neighbours but v).
     int64_t better = 0;
-    const int32_t* nb = g.indices.data() + g.indptr[u];
-    const int32_t* nb_end = g.indices.data() + g.indptr[u + 1];
-    for (int32_t w = 0; w < n; ++w) {
-      while (nb != nb_end && *nb < w) ++nb;
-      if (w == u || w == v || (nb != nb_end && *nb == w)) continue;
-      better += s[w] > target;
+    for (int32_t w = 0; w < n; ++w) better += s[w] > target;
+    better -= s[u] > target;
+    for (int64_t e = g.indptr[u]; e < g.indptr[u + 1]; ++e) {
+      const int32_t w = g.indices[e];
+      if (w != u && w != v && (e == g.indptr[u] || g.indices[e - 1] != w)) better -= s[w] > target;
     }
     reciprocal[q] = 1.0 / static_cast<double>(1 + better);
   });
