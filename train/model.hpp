@@ -38,7 +38,7 @@ struct Prediction {
   // last layer for node classification, the L2-normalised output embedding for pair models.
   Mat embeddings;
   // Pair models: the held-out test pairs of the run's split (positives and negatives), for
-  // Hits@K and MRR (train/pair_ranking.hpp). Empty for node classification.
+  // Hits at K and MRR (train/pair_ranking.hpp). Empty for node classification.
   PairPart test_pairs;
 };
 

@@ -1,7 +1,7 @@
 // Scoring and ranking node pairs with a pair model's embeddings Z [N, d] (L2-normalised rows, as
 // Model::predict returns them): the logit of {u, v} is z_u · z_v, as training scores pairs, and
 // its probability σ(z_u · z_v). Top-k partners per node by a blocked product and a bounded heap;
-// Hits@K and MRR of held-out positive pairs under the OGB link-prediction conventions.
+// Hits at K and MRR of held-out positive pairs under the OGB link-prediction conventions.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -33,7 +33,7 @@ TopK top_k_partners(const Mat& z, std::span<const int32_t> queries, int k, const
 
 struct RankingScores {
   int64_t positives = 0;
-  // OGB's Hits@K (ogbl-collab, ogbl-ddi): the fraction of positive pairs whose logit is above the
+  // OGB's Hits at K (ogbl-collab, ogbl-ddi): the fraction of positive pairs whose logit is above the
   // K-th highest logit among the negative pairs (all positives count when there are < K negatives).
   std::vector<int> ks;
   std::vector<double> hits;
