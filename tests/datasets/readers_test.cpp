@@ -12,8 +12,10 @@
 #include "datasets/splits.hpp"
 #include "datasets/text_reader.hpp"
 #include "tests/datasets/temp_files.hpp"
+#include "tests/testing/errors.hpp"
 
 using namespace locus;
+using locus::testing::input_error_of;
 using locus::testing::TempDir;
 
 namespace {
@@ -34,15 +36,6 @@ std::vector<std::string> read_all(const std::string& path, TextFormat fmt = {}) 
     out.push_back(s);
   }
   return out;
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
@@ -111,16 +104,16 @@ TEST_CASE("LineReader: long lines and many lines across buffer refills; gzip giv
 
 TEST_CASE("LineReader: missing file, a directory, truncated and corrupt gzip") {
   TempDir t;
-  std::string msg = error_of([&] { LineReader r(t.path("none.tsv"), {}); });
+  std::string msg = input_error_of([&] { LineReader r(t.path("none.tsv"), {}); });
   CHECK(msg.find("none.tsv: file not found") != std::string::npos);
-  msg = error_of([&] { LineReader r(t.dir(), {}); });
+  msg = input_error_of([&] { LineReader r(t.dir(), {}); });
   CHECK(msg.find("is a directory, not a file") != std::string::npos);
 
   std::string content;
   for (int i = 0; i < 30000; ++i) content += std::to_string(i) + " " + std::to_string(i + 1) + "\n";
   std::string gz = t.write_gz("e.tsv.gz", content);
   std::filesystem::resize_file(gz, std::filesystem::file_size(gz) - 9);  // drop the trailer and a bit
-  msg = error_of([&] { read_all(gz); });
+  msg = input_error_of([&] { read_all(gz); });
   CHECK(msg.find("e.tsv.gz:") != std::string::npos);
   CHECK(msg.find("truncated gzip file") != std::string::npos);
 
@@ -131,7 +124,7 @@ TEST_CASE("LineReader: missing file, a directory, truncated and corrupt gzip") {
     const char junk[64] = {};
     f.write(junk, sizeof junk);  // corrupt the deflate stream
   }
-  msg = error_of([&] { read_all(bad); });
+  msg = input_error_of([&] { read_all(bad); });
   CHECK(msg.find("c.tsv.gz:") != std::string::npos);
   CHECK((msg.find("cannot read the file") != std::string::npos || msg.find("truncated") != std::string::npos));
 }
@@ -140,7 +133,7 @@ TEST_CASE("LineReader: tab and comma delimiters reject empty fields") {
   TempDir t;
   std::string p = t.write("t.tsv", "a\tb\na\t\tb\n");
   TextFormat tab{Delimiter::Tab, "#"};
-  std::string msg = error_of([&] { read_all(p, tab); });
+  std::string msg = input_error_of([&] { read_all(p, tab); });
   CHECK(msg.find("t.tsv:2: empty field 2") != std::string::npos);
   CHECK(msg.find("tab delimiter") != std::string::npos);
 }
@@ -203,6 +196,6 @@ TEST_CASE("random_split and per_class_split directly") {
   CHECK(p.val.size() == 3);
   CHECK(p.test.size() == 4);
   ps.train = 10;  // classes 0 and 1 have 10 labelled nodes, class 2 only 9 (node 5 is unlabelled)
-  std::string msg = error_of([&] { per_class_split(labels, 3, {"a", "b", "c"}, ps, {"x.yaml", 4}); });
+  std::string msg = input_error_of([&] { per_class_split(labels, 3, {"a", "b", "c"}, ps, {"x.yaml", 4}); });
   CHECK(msg.find("x.yaml:4: class 'c' has only 9 labelled nodes") != std::string::npos);
 }

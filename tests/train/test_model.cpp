@@ -10,11 +10,13 @@
 
 #include "core/error.hpp"
 #include "layers/registry.hpp"
+#include "tests/testing/errors.hpp"
 #include "tests/testing/temp_dir.hpp"
 #include "train/experiment.hpp"
 #include "train/model.hpp"
 
 using namespace locus;
+using locus::testing::input_error_of;
 using locus::testing::TempDir;
 
 namespace {
@@ -38,15 +40,6 @@ size_t best_run(const TrainSummary& s) {
 
 bool same_bits(const Mat& a, const Mat& b) {
   return a.rows() == b.rows() && a.cols() == b.cols() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace
@@ -199,23 +192,23 @@ TEST_CASE("model file: damaged, foreign and newer files are refused; input that 
   newer_bytes[8] = 9;  // the u32 version after the 8-byte magic
   const std::string newer = with("newer.locus", newer_bytes);
 
-  CHECK(error_of([&] { Model::load(truncated); }).find("model file is truncated or corrupt") != std::string::npos);
-  CHECK(error_of([&] { Model::load(flipped); }).find("model file is truncated or corrupt") != std::string::npos);
-  CHECK(error_of([&] { Model::load(foreign); }).find("not a Locus model file") != std::string::npos);
-  CHECK(error_of([&] { Model::load(newer); }).find("model file format version 9") != std::string::npos);
-  CHECK(error_of([&] { Model::load(tmp.path("missing.locus")); }).find("cannot read the model file") != std::string::npos);
+  CHECK(input_error_of([&] { Model::load(truncated); }).find("model file is truncated or corrupt") != std::string::npos);
+  CHECK(input_error_of([&] { Model::load(flipped); }).find("model file is truncated or corrupt") != std::string::npos);
+  CHECK(input_error_of([&] { Model::load(foreign); }).find("not a Locus model file") != std::string::npos);
+  CHECK(input_error_of([&] { Model::load(newer); }).find("model file format version 9") != std::string::npos);
+  CHECK(input_error_of([&] { Model::load(tmp.path("missing.locus")); }).find("cannot read the model file") != std::string::npos);
 
   // sbm has no features: its model reads one-hot ids of its own 1000 nodes, not karate's 34.
   const Model m = Model::load(path);
   DatasetOptions karate;
   karate.name = "karate";
-  std::string e = error_of([&] { m.predict(load_dataset(karate)); });
+  std::string e = input_error_of([&] { m.predict(load_dataset(karate)); });
   CHECK(e.find("the dataset has no features (one-hot node ids, 34 columns), but the model reads one-hot node ids of "
                "1000 nodes") != std::string::npos);
   CHECK(e.find("a model trained without features labels only the graph it was trained on") != std::string::npos);
   // A model reading one feature column (communities' constant feature) against one-hot ids.
   run_experiment(config({"dataset.name=communities", "num_runs=1", "optim.max_epoch=2", "save_model=" + tmp.path("c.locus")}));
-  e = error_of([&] { Model::load(tmp.path("c.locus")).predict(load_dataset(karate)); });
+  e = input_error_of([&] { Model::load(tmp.path("c.locus")).predict(load_dataset(karate)); });
   CHECK(e.find("but the model reads 1 feature columns") != std::string::npos);
   CHECK(e.find("give nodes the training dataset's feature columns, in its order") != std::string::npos);
 }
