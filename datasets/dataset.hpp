@@ -29,7 +29,7 @@ struct Dataset {
   int64_t num_self_loops_dropped = 0;
 
   // num_nodes × dim; zero columns when the dataset has no features.
-  SpMat features;
+  MovableSpMat features;  // moves with the Dataset in O(1)
   bool features_dense = false;  // declared `format: dense` in the YAML
 
   // One label per node, -1 for unlabeled nodes; empty when the dataset has no labels.

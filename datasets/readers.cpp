@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <filesystem>
 #include <unordered_set>
 
 #include "core/error.hpp"
+#include "core/u64_map.hpp"
 
 namespace locus {
 
@@ -14,6 +16,49 @@ namespace {
 constexpr int64_t kMaxNodes = INT32_MAX;  // indices must fit int32_t
 
 std::string str(std::string_view s) { return std::string(s); }
+
+// About one entry per 16 bytes of text (a hint for the duplicate tables; 0 when unknown).
+size_t expected_lines(const std::string& path) {
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<size_t>(std::min<uintmax_t>(bytes / 16, uintmax_t{1} << 28));
+}
+
+// Finds repeated keys (an edge, a (node, feature) pair packed into 64 bits). A file whose keys
+// rise line by line holds no repeat, and most files are written so (sorted edge lists and feature
+// tables): the first pass only compares each key with the one before and throws Unsorted at the
+// first that does not rise; the file is then read again with a table of every key's first line.
+class RepeatFinder {
+ public:
+  struct Unsorted {};
+  RepeatFinder(bool table, const std::string& path) : table_(table), seen_(table ? expected_lines(path) : 0) {}
+  // The line `key` first appeared on, or 0 when it is new.
+  long first_line(uint64_t key, long line) {
+    if (table_) {
+      auto [first, fresh] = seen_.emplace(key, line);
+      return fresh ? 0 : *first;
+    }
+    if (any_ && key <= last_) throw Unsorted{};
+    any_ = true;
+    last_ = key;
+    return 0;
+  }
+
+ private:
+  bool table_, any_ = false;
+  uint64_t last_ = 0;
+  U64Map<long> seen_;
+};
+
+// read(false), or read(true) when that pass found the file unsorted (RepeatFinder).
+template <class Read>
+auto read_finding_repeats(Read read) {
+  try {
+    return read(false);
+  } catch (const RepeatFinder::Unsorted&) {
+    return read(true);
+  }
+}
 
 // Every file but a split list must hold data; an empty edges file is almost always a wrong path.
 void require_data(const LineReader& r, const std::string& fix) {
@@ -48,7 +93,8 @@ int64_t NodeIdMap::num_nodes() const {
 }
 
 int32_t NodeIdMap::resolve(const LineReader& r, std::string_view tok, bool define) {
-  const std::string yaml_at = yaml_file_ + (num_nodes_line_ > 0 ? ":" + std::to_string(num_nodes_line_) : "");
+  // Built only for an error message: this runs once per id of every line.
+  auto yaml_at = [&] { return yaml_file_ + (num_nodes_line_ > 0 ? ":" + std::to_string(num_nodes_line_) : ""); };
   if (mode_ == IdMode::Index) {
     auto v = parse_int(tok);
     const bool digits = !tok.empty() && std::all_of(tok.begin() + (tok.front() == '-' || tok.front() == '+'), tok.end(),
@@ -68,7 +114,7 @@ int32_t NodeIdMap::resolve(const LineReader& r, std::string_view tok, bool defin
              "ids must be below 2147483647 (32-bit); renumber the nodes or set ids: name in " + yaml_file_);
     if (declared_ >= 0 && *v >= declared_)
       r.fail("node id out of range", tok,
-             "num_nodes is " + std::to_string(declared_) + " (" + yaml_at + "), so ids must be 0.." +
+             "num_nodes is " + std::to_string(declared_) + " (" + yaml_at() + "), so ids must be 0.." +
                  std::to_string(declared_ - 1) + "; fix the id or raise num_nodes");
     if (!define && *v >= seen_ && declared_ < 0)
       r.fail("node id is not in the node set", tok,
@@ -81,7 +127,7 @@ int32_t NodeIdMap::resolve(const LineReader& r, std::string_view tok, bool defin
   if (!define) unknown_name(r, tok);
   if (declared_ >= 0 && static_cast<int64_t>(names_.size()) >= declared_)
     r.fail("more distinct node ids than num_nodes (" + std::to_string(declared_) + ")", tok,
-           "raise or remove num_nodes (" + yaml_at + ") or fix the id");
+           "raise or remove num_nodes (" + yaml_at() + ") or fix the id");
   if (static_cast<int64_t>(names_.size()) >= kMaxNodes)
     r.fail("too many distinct node ids (more than 2147483647)", tok, "split the graph into smaller parts");
   auto idx = static_cast<int32_t>(names_.size());
@@ -102,11 +148,13 @@ void NodeIdMap::unknown_name(const LineReader& r, std::string_view tok) const {
 }
 
 // ---------------------------------------------------------------------------------------------
-EdgeList read_edges(const std::string& path, const EdgeOptions& opt, NodeIdMap& ids, bool define) {
+namespace {
+
+EdgeList read_edges_pass(const std::string& path, const EdgeOptions& opt, NodeIdMap& ids, bool define, bool table) {
   LineReader r(path, opt.format);
   EdgeList out;
   // Key: the ordered pair (directed) or the sorted pair (undirected) -> first line, for hints.
-  std::unordered_map<uint64_t, long> first_line;
+  RepeatFinder repeats(table, path);
   const size_t want = opt.weighted ? 3 : 2;
   while (r.next()) {
     const auto& f = r.fields();
@@ -130,11 +178,10 @@ EdgeList read_edges(const std::string& path, const EdgeOptions& opt, NodeIdMap& 
     }
     auto lo = static_cast<uint32_t>(opt.directed ? a : std::min(a, b));
     auto hi = static_cast<uint32_t>(opt.directed ? b : std::max(a, b));
-    auto [it, fresh] = first_line.emplace((uint64_t{lo} << 32) | hi, r.line_number());
-    if (!fresh) {
+    if (const long first = repeats.first_line((uint64_t{lo} << 32) | hi, r.line_number())) {
       if (opt.duplicates == DuplicatePolicy::Error)
         r.fail(std::string("duplicate edge") + (opt.directed ? "" : " (as an undirected pair)") +
-                   ", first on line " + std::to_string(it->second) + ":",
+                   ", first on line " + std::to_string(first) + ":",
                r.line(), "remove the repeated line or set edges.duplicates: merge");
       ++out.num_duplicates_merged;
       continue;
@@ -151,6 +198,13 @@ EdgeList read_edges(const std::string& path, const EdgeOptions& opt, NodeIdMap& 
   require_data(r, std::string("add lines '") + (opt.weighted ? "src dst weight" : "src dst") +
                       "' or check edges.path");
   return out;
+}
+
+}  // namespace
+
+EdgeList read_edges(const std::string& path, const EdgeOptions& opt, NodeIdMap& ids, bool define) {
+  // Resolving ids again in a second pass gives the same indices (define adds only new names).
+  return read_finding_repeats([&](bool table) { return read_edges_pass(path, opt, ids, define, table); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,12 +255,14 @@ SpMat build_feature_matrix(const FeatureEntries& f, int64_t num_nodes) {
   return m;
 }
 
-FeatureEntries read_sparse_features(const std::string& path, const TextFormat& fmt, int64_t dim,
-                                    NodeIdMap& ids, bool define) {
+namespace {
+
+FeatureEntries read_sparse_features_pass(const std::string& path, const TextFormat& fmt, int64_t dim,
+                                         NodeIdMap& ids, bool define, bool table) {
   LineReader r(path, fmt);
   FeatureEntries out;
   out.dim = dim;
-  std::unordered_map<uint64_t, long> first_line;
+  RepeatFinder repeats(table, path);
   while (r.next()) {
     const auto& f = r.fields();
     r.expect_fields(3, "node feature value");
@@ -218,10 +274,9 @@ FeatureEntries read_sparse_features(const std::string& path, const TextFormat& f
              "features.dim is " + std::to_string(dim) + ", so feature indices are 0.." +
                  std::to_string(dim - 1) + "; fix the index or raise features.dim");
     float v = parse_value(r, f[2], "feature value");
-    auto [it, fresh] = first_line.emplace((uint64_t{static_cast<uint32_t>(node)} << 32) | static_cast<uint32_t>(*fi),
-                                          r.line_number());
-    if (!fresh)
-      r.fail("feature given twice for the same node, first on line " + std::to_string(it->second) + ":",
+    const uint64_t key = (uint64_t{static_cast<uint32_t>(node)} << 32) | static_cast<uint32_t>(*fi);
+    if (const long first = repeats.first_line(key, r.line_number()))
+      r.fail("feature given twice for the same node, first on line " + std::to_string(first) + ":",
              r.line(), "keep one line per (node, feature)");
     if (v == 0.0f) continue;
     out.row.push_back(node);
@@ -232,12 +287,20 @@ FeatureEntries read_sparse_features(const std::string& path, const TextFormat& f
   return out;
 }
 
+}  // namespace
+
+FeatureEntries read_sparse_features(const std::string& path, const TextFormat& fmt, int64_t dim,
+                                    NodeIdMap& ids, bool define) {
+  return read_finding_repeats(
+      [&](bool table) { return read_sparse_features_pass(path, fmt, dim, ids, define, table); });
+}
+
 FeatureEntries read_dense_features(const std::string& path, const TextFormat& fmt, int64_t dim,
                                    NodeIdMap& ids, bool define) {
   LineReader r(path, fmt);
   FeatureEntries out;
   const bool declared = dim > 0;
-  std::unordered_map<int32_t, long> first_line;
+  U64Map<long> first_line;
   while (r.next()) {
     const auto& f = r.fields();
     if (out.dim == 0) {
@@ -253,8 +316,8 @@ FeatureEntries read_dense_features(const std::string& path, const TextFormat& fm
                       : "each row must have as many values as the first row (" + std::to_string(out.dim) +
                             "); fix the row");
     int32_t node = ids.resolve(r, f[0], define);
-    if (auto [it, fresh] = first_line.emplace(node, r.line_number()); !fresh)
-      r.fail("node has a second feature row, first on line " + std::to_string(it->second) + ":", f[0],
+    if (auto [it, fresh] = first_line.emplace(static_cast<uint64_t>(node), r.line_number()); !fresh)
+      r.fail("node has a second feature row, first on line " + std::to_string(*it) + ":", f[0],
              "keep one row per node");
     for (int64_t j = 0; j < out.dim; ++j) {
       float v = parse_value(r, f[static_cast<size_t>(j) + 1], "feature value");
@@ -273,13 +336,13 @@ LabelEntries read_labels(const std::string& path, const TextFormat& fmt, NodeIdM
   LineReader r(path, fmt);
   LabelEntries out;
   out.path = path;
-  std::unordered_map<int32_t, long> first_line;
+  U64Map<long> first_line;
   while (r.next()) {
     const auto& f = r.fields();
     r.expect_fields(2, "node label");
     int32_t node = ids.resolve(r, f[0], define);
-    if (auto [it, fresh] = first_line.emplace(node, r.line_number()); !fresh)
-      r.fail("node labelled twice, first on line " + std::to_string(it->second) + ":", f[0],
+    if (auto [it, fresh] = first_line.emplace(static_cast<uint64_t>(node), r.line_number()); !fresh)
+      r.fail("node labelled twice, first on line " + std::to_string(*it) + ":", f[0],
              "keep one label line per node");
     out.node.push_back(node);
     out.token.emplace_back(f[1]);
@@ -346,13 +409,13 @@ IdList read_id_list(const std::string& path, const TextFormat& fmt, NodeIdMap& i
   LineReader r(path, fmt);
   IdList out;
   out.path = path;
-  std::unordered_map<int32_t, long> first_line;
+  U64Map<long> first_line;
   while (r.next()) {
     const auto& f = r.fields();
     r.expect_fields(1, "one node id per line");
     int32_t node = ids.resolve(r, f[0], false);
-    if (auto [it, fresh] = first_line.emplace(node, r.line_number()); !fresh)
-      r.fail("node listed twice, first on line " + std::to_string(it->second) + ":", f[0],
+    if (auto [it, fresh] = first_line.emplace(static_cast<uint64_t>(node), r.line_number()); !fresh)
+      r.fail("node listed twice, first on line " + std::to_string(*it) + ":", f[0],
              "list each node once");
     out.ids.push_back(node);
     out.line.push_back(r.line_number());
@@ -387,7 +450,7 @@ NodeTable read_node_table(const std::string& path, const NodeTableOptions& opt, 
   t.has_labels = opt.label_column.has_value();
   t.has_features = opt.feature_columns.has_value();
   size_t width = 0, id_col = 0, label_col = 0, f0 = 0, f1 = 0;
-  std::unordered_map<int32_t, long> first_line;
+  U64Map<long> first_line;
   while (r.next()) {
     const auto& f = r.fields();
     if (width == 0) {
@@ -437,8 +500,8 @@ NodeTable read_node_table(const std::string& path, const NodeTableOptions& opt, 
              r.line(), "give every row of the node table the same number of fields");
     }
     int32_t node = ids.resolve(r, f[id_col], true);
-    if (auto [it, fresh] = first_line.emplace(node, r.line_number()); !fresh)
-      r.fail("node listed twice in the node table, first on line " + std::to_string(it->second) + ":",
+    if (auto [it, fresh] = first_line.emplace(static_cast<uint64_t>(node), r.line_number()); !fresh)
+      r.fail("node listed twice in the node table, first on line " + std::to_string(*it) + ":",
              f[id_col], "keep one row per node");
     if (t.has_labels) {
       t.labels.node.push_back(node);

@@ -17,8 +17,8 @@ namespace {
 
 // Features for the model: the dataset's (row-normalised when asked), or one-hot identity
 // features when the dataset has none. A rank holds only its owned rows (`owned`: their global
-// ids, for the identity features).
-std::shared_ptr<const SpMat> model_features(const Dataset& ds, const std::string& norm,
+// ids, for the identity features). Takes ds.features (training reads only the result).
+std::shared_ptr<const SpMat> model_features(Dataset& ds, const std::string& norm,
                                             const std::vector<int32_t>* owned = nullptr) {
   SpMat x;
   if (ds.num_features() == 0 && owned) {
@@ -30,7 +30,7 @@ std::shared_ptr<const SpMat> model_features(const Dataset& ds, const std::string
     x.resize(ds.num_nodes, ds.num_nodes);
     x.setIdentity();
   } else {
-    x = ds.features;
+    x.swap(ds.features);  // O(1); SpMat has no move in Eigen 3.4
   }
   x.makeCompressed();
   if (norm == "row") {

@@ -199,3 +199,53 @@ TEST_CASE("random_split and per_class_split directly") {
   std::string msg = input_error_of([&] { per_class_split(labels, 3, {"a", "b", "c"}, ps, {"x.yaml", 4}); });
   CHECK(msg.find("x.yaml:4: class 'c' has only 9 labelled nodes") != std::string::npos);
 }
+
+// read_edges and read_sparse_features check repeats by key order on a first pass and read an
+// unsorted file again with a table (RepeatFinder): both passes must give one result.
+TEST_CASE("edge and feature repeats: sorted and unsorted files give the same result and errors") {
+  TempDir t;
+  auto edges = [&](const std::string& text, DuplicatePolicy dup, IdMode mode = IdMode::Index) {
+    NodeIdMap ids(mode, -1, "d.yaml", 0);
+    EdgeOptions opt;
+    opt.duplicates = dup;
+    EdgeList e = read_edges(t.write("e.tsv", text), opt, ids, true);
+    return std::make_pair(e, mode == IdMode::Name ? ids.names() : std::vector<std::string>{});
+  };
+  // Sorted, no repeat: one pass.
+  auto [sorted, none] = edges("0 1\n0 2\n1 2\n", DuplicatePolicy::Merge);
+  CHECK(sorted.src == std::vector<int32_t>{0, 1, 0, 2, 1, 2});
+  CHECK(sorted.num_duplicates_merged == 0);
+  // Unsorted from line 2, with a repeat on line 4 (of line 1, reversed): merged, first kept.
+  auto [merged, none2] = edges("2 3\n0 1\n1 2\n1 0\n0 1\n", DuplicatePolicy::Merge);
+  CHECK(merged.src == std::vector<int32_t>{2, 3, 0, 1, 1, 2});
+  CHECK(merged.dst == std::vector<int32_t>{3, 2, 1, 0, 2, 1});
+  CHECK(merged.num_input_edges == 5);
+  CHECK(merged.num_duplicates_merged == 2);
+  // The error names the first repeat in file order, whether order broke before it or at it.
+  const std::string e = t.path("e.tsv");
+  CHECK(input_error_of([&] { edges("2 3\n0 1\n1 2\n1 0\n", DuplicatePolicy::Error); }) ==
+        e + ":4: duplicate edge (as an undirected pair), first on line 2: '1 0'. remove the repeated line or set "
+            "edges.duplicates: merge");
+  CHECK(input_error_of([&] { edges("0 1\n1 2\n1 2\n", DuplicatePolicy::Error); }) ==
+        e + ":3: duplicate edge (as an undirected pair), first on line 2: '1 2'. remove the repeated line or set "
+            "edges.duplicates: merge");
+  // Named ids read twice keep their first-appearance indices.
+  auto [named, names] = edges("c a\nb a\nc a\n", DuplicatePolicy::Merge, IdMode::Name);
+  CHECK(names == std::vector<std::string>{"c", "a", "b"});
+  CHECK(named.src == std::vector<int32_t>{0, 1, 2, 1});
+  CHECK(named.num_duplicates_merged == 1);
+
+  auto features = [&](const std::string& text) {
+    NodeIdMap ids(IdMode::Index, 4, "d.yaml", 0);
+    return read_sparse_features(t.write("f.tsv", text), TextFormat{}, 3, ids, true);
+  };
+  FeatureEntries unsorted = features("2 1 0.5\n0 2 1\n0 0 0\n1 1 2\n");
+  CHECK(unsorted.row == std::vector<int32_t>{2, 0, 1});  // the explicit zero is not stored
+  CHECK(unsorted.col == std::vector<int32_t>{1, 2, 1});
+  const std::string f = t.path("f.tsv");
+  // A repeated zero is a repeat too, sorted or not.
+  CHECK(input_error_of([&] { features("0 0 0\n1 1 1\n0 0 0\n"); }) ==
+        f + ":3: feature given twice for the same node, first on line 1: '0 0 0'. keep one line per (node, feature)");
+  CHECK(input_error_of([&] { features("0 0 0\n0 0 0\n"); }) ==
+        f + ":2: feature given twice for the same node, first on line 1: '0 0 0'. keep one line per (node, feature)");
+}
