@@ -1,5 +1,7 @@
 #include "core/tape.hpp"
 
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "core/error.hpp"
@@ -67,7 +69,7 @@ Var Tape<T>::view(const MatT<T>& value, const char* op) {
 template <class T>
 Var Tape<T>::leaf(MatT<T> value) {
   Var v = constant(std::move(value), "leaf");
-  nodes_.back().requires_grad = true;
+  nodes_.back().requires_grad = grad_enabled_;
   return v;
 }
 
@@ -78,9 +80,11 @@ Var Tape<T>::param(ParamStore<T>& store, ParamId id) {
   n.rows = info.rows;
   n.cols = info.cols;
   n.ext_value = store.value(id).data();
-  n.ext_grad = store.grad(id).data();
-  n.requires_grad = true;
-  n.grad_ready = true;  // the store's gradient buffer is always allocated
+  if (grad_enabled_) {
+    n.ext_grad = store.grad(id).data();
+    n.requires_grad = true;
+    n.grad_ready = true;  // the store's gradient buffer is always allocated
+  }
   n.op = "param";
   return append(std::move(n));
 }
@@ -95,12 +99,47 @@ Var Tape<T>::push(MatT<T> value, const char* op, std::initializer_list<Var> inpu
   for (Var in : inputs)
     if (in.valid()) n.requires_grad = n.requires_grad || node(in).requires_grad;
   if (n.requires_grad) n.backward = std::move(backward);
-  return append(std::move(n));
+  const Var out = append(std::move(n));
+  if (!grad_enabled_)
+    for (Var in : inputs)
+      if (in.valid() && in.id != out.id) {
+        Node& x = nodes_[static_cast<size_t>(in.id)];
+        if (x.transient && !x.released) {
+          x.value = MatT<T>();
+          x.released = true;
+        }
+      }
+  return out;
+}
+
+template <class T>
+Var Tape<T>::transient(Var v) {
+  Node& n = node(v);
+  // Views and parameters read storage the tape does not own; they are never released.
+  if (!grad_enabled_ && !n.ext_value) n.transient = true;
+  return v;
+}
+
+template <class T>
+bool Tape<T>::can_take(Var x) const {
+  const Node& n = nodes_.at(static_cast<size_t>(x.id));
+  return n.transient && !n.released && !n.ext_value;
+}
+
+template <class T>
+MatT<T> Tape<T>::take(Var x) {
+  if (!can_take(x)) return MatT<T>(value(x));
+  Node& n = node(x);
+  n.released = true;
+  return std::move(n.value);
 }
 
 template <class T>
 typename Tape<T>::Map Tape<T>::value(Var v) {
   Node& n = node(v);
+  if (n.released)
+    throw ShapeError(std::string("Tape: the value of node ") + std::to_string(v.id) + " (" + n.op +
+                           ") was read after its one use (it was marked transient)");
   return Map(n.ext_value ? n.ext_value : n.value.data(), n.rows, n.cols);
 }
 

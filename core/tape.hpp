@@ -2,6 +2,8 @@
 // value, a lazily allocated gradient and a backward closure that *adds* into the gradients of
 // its inputs. Parameter nodes map their value and gradient into a ParamStore's flat buffers.
 // Each node also records the layer scope it was created in (Tape::scope), for error messages.
+// Inference runs on a no-grad tape (Tape::NoGrad): nothing is kept for backward, and values
+// marked transient are handed to, or freed after, the one op that reads them.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -33,8 +35,34 @@ class Tape {
   Var leaf(MatT<T> value);
   // A parameter: value and gradient live in the store; gradients accumulate there.
   Var param(ParamStore<T>& store, ParamId id);
-  // Records an op result; requires_grad when any (valid) input requires it.
+  // Records an op result; requires_grad when any (valid) input requires it. On a no-grad tape the
+  // closure is dropped, and the values of transient inputs are freed once recorded.
   Var push(MatT<T> value, const char* op, std::initializer_list<Var> inputs, BackwardFn backward);
+
+  // Gradient recording off while a NoGrad lives (inference): parameters and leaves then need no
+  // gradient, so no op keeps a backward closure or what it captured, and backward() does nothing.
+  class NoGrad {
+   public:
+    explicit NoGrad(Tape& t) : tape_(t), prev_(t.grad_enabled_) { t.grad_enabled_ = false; }
+    NoGrad(const NoGrad&) = delete;
+    NoGrad& operator=(const NoGrad&) = delete;
+    ~NoGrad() { tape_.grad_enabled_ = prev_; }
+
+   private:
+    Tape& tape_;
+    bool prev_;
+  };
+  bool grad_enabled() const { return grad_enabled_; }
+  // Declares that exactly one later op reads v (a layer's intermediate result). On a no-grad tape
+  // that op may take v's buffer as its output (take()), or push() frees it: a forward pass then
+  // holds a few activations at a time instead of all. Reading v again fails. With gradients on,
+  // does nothing (backward needs the values). Returns v.
+  Var transient(Var v);
+  // Whether take(x) hands over x's own buffer: x is transient on a no-grad tape and owns its value.
+  bool can_take(Var x) const;
+  // The value of x as a new buffer for an elementwise op's output: x's own buffer when
+  // can_take(x) (x is then released; a Map of it taken before stays valid), else a copy.
+  MatT<T> take(Var x);
 
   // Layer scopes: nodes recorded while a Scope is alive belong to it; nested scopes join with
   // "/" ("layer 2 (gat)/attention"). A node stores a 16-bit index into this tape's table of
@@ -89,6 +117,8 @@ class Tape {
     int64_t rows = 0, cols = 0;
     bool requires_grad = false;
     bool grad_ready = false;
+    bool transient = false;  // read by one more op (no-grad tapes only)
+    bool released = false;   // its value was taken or freed after that op
     uint16_t scope = 0;  // index into scopes_ (fills padding: the node stays 128 bytes)
     const char* op = "";
     BackwardFn backward;
@@ -102,6 +132,7 @@ class Tape {
   std::vector<Node> nodes_;
   std::vector<ScopeEntry> scopes_{ScopeEntry{0, "", ""}};  // [0]: outside every scope
   uint16_t scope_ = 0;                                     // the open scope
+  bool grad_enabled_ = true;
 };
 
 }  // namespace locus

@@ -34,10 +34,11 @@ GcnConv<T>::GcnConv(ParamStore<T>& store, Rng& rng, const std::string& name, int
 template <class T>
 Var GcnConv<T>::forward(Tape<T>& t, const Csr& a_hat, const Features<T>& x) const {
   // (Â X) W = Â (X W): transform first unless the layer widens a dense input.
+  // Each intermediate is read once (Tape::transient: at inference, freed or reused as it goes).
   if (x.is_sparse() || x.has_extra() || lin_.out_dim() <= lin_.in_dim())
-    return lin_.add_bias(t, ops::gspmm(t, GraphRef(a_hat), lin_.transform(t, x)));
-  Var ax = ops::gspmm(t, GraphRef(a_hat), x.var);
-  return lin_.add_bias(t, lin_.transform(t, Features<T>{ax, nullptr}));
+    return lin_.add_bias(t, t.transient(ops::gspmm(t, GraphRef(a_hat), t.transient(lin_.transform(t, x)))));
+  Var ax = t.transient(ops::gspmm(t, GraphRef(a_hat), x.var));
+  return lin_.add_bias(t, t.transient(lin_.transform(t, Features<T>{ax, nullptr})));
 }
 
 template class GcnConv<float>;

@@ -294,7 +294,8 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
       if (z.valid()) h = append(t, h, z);
       if (embed && l + 1 == spec_.layers) return dense(t, h);
       Var y = layers_[l]->forward(t, h, training, splitmix64(k ^ 0xA5A5A5A5A5A5A5A5ull));
-      if (l + 1 < spec_.layers) y = ops::activation(t, y, spec_.act);
+      // The activation is the one reader of the layer's output (in place at inference).
+      if (l + 1 < spec_.layers && spec_.act != ops::Act::Identity) y = ops::activation(t, t.transient(y), spec_.act);
       h = Features<T>{y, nullptr};
     }
     gnn_out = h.var;

@@ -107,6 +107,7 @@ Mat Trainer::probabilities() const {
 
 Mat Trainer::embeddings() const {
   tape_.clear();
+  const Tape<float>::NoGrad no_grad(tape_);
   return tape_.value(model_->embed(tape_, problem_.input(tape_)));
 }
 
@@ -114,6 +115,7 @@ SplitScores Trainer::evaluate() const { return task_.scores(predict()); }
 
 Mat Trainer::predict() const {
   tape_.clear();
+  const Tape<float>::NoGrad no_grad(tape_);  // inference: no closures, transient values freed
   return tape_.value(model_->forward(tape_, problem_.input(tape_), false, 0));
 }
 

@@ -18,6 +18,13 @@ void same_shape(Tape<T>& t, Var a, Var b, const char* op) {
         std::string(op) + ": shapes differ [" + std::to_string(t.rows(a)) + "," + std::to_string(t.cols(a)) +
             "] vs [" + std::to_string(t.rows(b)) + "," + std::to_string(t.cols(b)) + "]");
 }
+
+// The output buffer of an elementwise op on x: x's own at inference when x is transient
+// (Tape::take; a Map of x taken before still reads it), else a new one of x's shape.
+template <class T>
+MatT<T> output_for(Tape<T>& t, Var x) {
+  return t.can_take(x) ? t.take(x) : MatT<T>(t.rows(x), t.cols(x));
+}
 }  // namespace
 
 namespace {
@@ -71,7 +78,7 @@ template <class T>
 Var add_bias(Tape<T>& t, Var x, Var bias) {
   check(t.rows(bias) == 1 && t.cols(bias) == t.cols(x), "add_bias: bias must be [1, " +
                                                              std::to_string(t.cols(x)) + "]");
-  MatT<T> out = t.value(x);
+  MatT<T> out = t.take(x);  // in place on a transient input at inference
   out.rowwise() += t.value(bias).row(0);
   return t.push(std::move(out), "add_bias", {x, bias}, [x, bias](Tape<T>& t, Var self) {
     if (t.requires_grad(x)) t.grad(x) += t.grad(self);
@@ -153,7 +160,9 @@ const char* act_name(Act a) {
 
 template <class T>
 Var relu(Tape<T>& t, Var x) {
-  MatT<T> out = t.value(x).cwiseMax(T(0));
+  const auto xv = t.value(x);
+  MatT<T> out = output_for(t, x);
+  out = xv.cwiseMax(T(0));
   return t.push(std::move(out), "relu", {x}, [x](Tape<T>& t, Var self) {
     // d/dx relu = 1 where the output is positive
     t.grad(x).array() += (t.value(self).array() > T(0)).select(t.grad(self).array(), T(0));
@@ -163,7 +172,8 @@ Var relu(Tape<T>& t, Var x) {
 template <class T>
 Var elu(Tape<T>& t, Var x, T alpha) {
   auto xv = t.value(x).array();
-  MatT<T> out = (xv > T(0)).select(xv, alpha * (xv.exp() - T(1)));
+  MatT<T> out = output_for(t, x);
+  out = (xv > T(0)).select(xv, alpha * (xv.exp() - T(1)));
   return t.push(std::move(out), "elu", {x}, [x, alpha](Tape<T>& t, Var self) {
     // d/dx = 1 for x > 0, else alpha e^x = y + alpha
     auto xv = t.value(x).array();
@@ -177,7 +187,8 @@ Var leaky_relu(Tape<T>& t, Var x, double slope) {
   // Whole-array selects vectorise; a per-row loop over short rows (8 heads) does not.
   const T s = static_cast<T>(slope);
   auto xv = t.value(x).array();
-  MatT<T> out = (xv > T(0)).select(xv, s * xv);
+  MatT<T> out = output_for(t, x);
+  out = (xv > T(0)).select(xv, s * xv);
   return t.push(std::move(out), "leaky_relu", {x}, [x, s](Tape<T>& t, Var self) {
     // d/dx = 1 for x > 0, else slope
     auto g = t.grad(self).array();
@@ -188,9 +199,9 @@ Var leaky_relu(Tape<T>& t, Var x, double slope) {
 template <class T>
 Var gelu(Tape<T>& t, Var x) {
   const int64_t n = t.rows(x), m = t.cols(x);
-  MatT<T> out(n, m);
   const T* xv = t.value(x).data();
-  T* o = out.data();
+  MatT<T> out = output_for(t, x);
+  T* o = out.data();  // may be xv: each element is read before it is written
   const T inv_sqrt2 = static_cast<T>(0.70710678118654752440);
   detail::for_each_row(n, m, [&](int64_t r) {
     for (int64_t j = r * m; j < (r + 1) * m; ++j) o[j] = T(0.5) * xv[j] * (T(1) + std::erf(xv[j] * inv_sqrt2));
