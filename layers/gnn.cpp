@@ -142,6 +142,7 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     ps.fixed_nodes = spec.anchor_nodes;
     ps.dropout = spec.dropout;
     ps.eval_seed = splitmix64(spec.posenc_seed ^ 0xB4A7C4ull);
+    ps.eval_sets = spec.branch_eval_sets;
     ps.order_free = !spec.embeddings;  // classification heads need columns that mean the same every epoch
     branch_ = std::make_shared<PositionBranch<T>>(store, rng, ps, *raw_);
     const int64_t k = branch_->out_dim();

@@ -40,6 +40,9 @@ struct GnnSpec {
   std::string att_norm = "softmax";  // transformer: softmax | l2 (sentences only)
   pe::PosEncSpec posenc;             // positional encodings (layers/positional/inputs.hpp)
   uint64_t posenc_seed = 0;          // fixes the evaluation anchor sets
+  // The anchor branch's evaluation sets, when given (a saved model on its training graph): used
+  // instead of those drawn from posenc_seed.
+  std::shared_ptr<const pe::AnchorSets> branch_eval_sets;
   // Pair tasks (link prediction, pair classification): the last layer's output, rows
   // L2-normalised (as P-GNN), instead of log-probabilities; out_dim is the embedding width.
   bool embeddings = false;
@@ -103,6 +106,8 @@ class GnnClassifier {
   // input features and positional columns), or the anchor branch's output for gir / pgnn alone.
   Var embed(Tape<T>& t, const Features<T>& x) const;
   const GnnSpec& spec() const { return spec_; }
+  // The anchor branch's evaluation sets; null without a branch.
+  std::shared_ptr<const pe::AnchorSets> branch_eval_sets() const { return branch_ ? branch_->eval_sets() : nullptr; }
 
  private:
   GnnSpec spec_;

@@ -12,8 +12,18 @@ PositionBranch<T>::PositionBranch(ParamStore<T>& store, Rng& rng, const Position
     : spec_(spec), graph_(&graph) {
   const int64_t n = graph.num_dst;
   const int64_t log2n = n > 1 ? static_cast<int64_t>(std::floor(std::log2(static_cast<double>(n)))) : 1;
-  const pe::AnchorSets sets = spec.fixed_nodes ? pe::sample_anchor_nodes(n, spec.eval_seed, log2n * log2n)
-                                               : pe::sample_anchor_sets(n, spec.eval_seed);
+  if (spec.eval_sets) {
+    for (int32_t v : spec.eval_sets->nodes)
+      if (v < 0 || v >= n)
+        throw InputError("the saved anchor sets name node " + std::to_string(v) + ", outside this graph's " +
+                         std::to_string(n) + " nodes: give the graph the model was trained on");
+    eval_sets_ = spec.eval_sets;
+  } else {
+    eval_sets_ = std::make_shared<const pe::AnchorSets>(spec.fixed_nodes
+                                                            ? pe::sample_anchor_nodes(n, spec.eval_seed, log2n * log2n)
+                                                            : pe::sample_anchor_sets(n, spec.eval_seed));
+  }
+  const pe::AnchorSets& sets = *eval_sets_;
   num_sets_ = sets.num_sets();
   if (spec.kind == "gir") {
     gir_.emplace(store, rng, "gir", spec.in_dim, spec.hidden, spec.layers, spec.gir);

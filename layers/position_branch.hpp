@@ -28,6 +28,9 @@ struct PositionBranchSpec {
   bool fixed_nodes = false;
   double dropout = 0.5;      // between P-GNN layers
   uint64_t eval_seed = 0;    // the fixed evaluation anchor sets
+  // The evaluation anchor sets to use instead of drawing them from eval_seed (a saved model's, on
+  // the graph it was trained on). Their node ids must lie in the graph (InputError otherwise).
+  std::shared_ptr<const pe::AnchorSets> eval_sets;
   bool order_free = false;   // output Z [N, hidden] instead of Z_pos [N, K]
 };
 
@@ -39,6 +42,8 @@ class PositionBranch {
   // Z_pos [N, K] or Z [N, hidden] (spec.order_free). Training calls draw fresh anchor sets from `key`.
   Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const;
   int64_t out_dim() const { return spec_.order_free ? spec_.hidden : num_sets_; }
+  // The fixed anchor sets evaluation uses (and training too with fixed_nodes).
+  const std::shared_ptr<const pe::AnchorSets>& eval_sets() const { return eval_sets_; }
 
  private:
   PositionBranchSpec spec_;
@@ -46,6 +51,7 @@ class PositionBranch {
   int64_t num_sets_ = 0;
   std::optional<GirEncoder<T>> gir_;
   std::vector<PgnnLayer<T>> pgnn_;
+  std::shared_ptr<const pe::AnchorSets> eval_sets_;
   std::shared_ptr<const AnchorState> eval_state_;          // GIR
   std::shared_ptr<const pe::AnchorDistances> eval_dist_;  // P-GNN
 };

@@ -10,6 +10,7 @@
 #include "core/binary_file.hpp"
 #include "core/error.hpp"
 #include "core/io.hpp"
+#include "layers/registry.hpp"
 #include "train/problem.hpp"
 
 namespace locus {
@@ -18,7 +19,7 @@ namespace {
 // Parameters are floats in the machine's byte order, like checkpoints (core/binary_file.hpp).
 const BinaryFormat& model_format() {
   static const BinaryFormat f{{'L', 'O', 'C', 'U', 'S', 'M', 'D', 'L'},
-                              1,
+                              2,
                               "model file",
                               "give a file written by `locus train save_model=PATH`",
                               "predict with the Locus version that wrote it, or train the model again with this one",
@@ -108,6 +109,10 @@ Model Model::from_run(const ExperimentConfig& cfg, const Problem& problem, uint6
   m.dataset_nodes_ = ds.num_nodes;
   m.fingerprint_ = fingerprint;
   m.params_ = run.params;
+  // The sets are a function of the run's seed and the graph: a Trainer for that seed draws them
+  // as the run did (nothing else of it is kept). Anchor branches train on one process only.
+  const bool branch = cfg.gnn.position != "none" || layer_descriptor(cfg.gnn.layer_type).structure == Structure::AnchorOnly;
+  if (branch && !problem.share) m.anchor_sets_ = Trainer(problem, cfg.gnn, cfg.train, run.seed).branch_eval_sets();
   return m;
 }
 
@@ -131,8 +136,15 @@ void Model::save(const std::string& path) const {
   w.pod(dataset_nodes_);
   w.pod(fingerprint_);
   w.vec(params_);
+  w.pod<uint8_t>(anchor_sets_ ? 1 : 0);
+  if (anchor_sets_) {
+    w.vec(anchor_sets_->offsets);
+    w.vec(anchor_sets_->nodes);
+  }
   write_binary_file(path, model_format(), w.bytes());
 }
+
+const BinaryFormat& Model::file_format() { return model_format(); }
 
 Model Model::load(const std::string& path) {
   const std::string bytes = read_binary_file(path, model_format());
@@ -156,6 +168,18 @@ Model Model::load(const std::string& path) {
   m.dataset_nodes_ = r.pod<int64_t>();
   m.fingerprint_ = r.pod<uint64_t>();
   m.params_ = r.vec<float>();
+  if (r.pod<uint8_t>() != 0) {
+    pe::AnchorSets sets;
+    sets.offsets = r.vec<int64_t>();
+    sets.nodes = r.vec<int32_t>();
+    // At least one set, none empty: offsets rise strictly from 0 to the node count. The ids are
+    // checked against the graph at predict.
+    bool ok = sets.offsets.size() >= 2 && sets.offsets.front() == 0 &&
+              sets.offsets.back() == static_cast<int64_t>(sets.nodes.size());
+    for (size_t i = 1; ok && i < sets.offsets.size(); ++i) ok = sets.offsets[i] > sets.offsets[i - 1];
+    if (!ok) r.corrupt();
+    m.anchor_sets_ = std::make_shared<const pe::AnchorSets>(std::move(sets));
+  }
   if (!r.at_end() || m.in_dim_ < 1 || m.params_.empty() || (m.task_ == Task::NodeClassification && m.classes_.empty()))
     r.corrupt();
   try {
@@ -179,7 +203,8 @@ Prediction Model::predict(Dataset ds, bool embeddings) const {
   const std::string where = ds.source.empty() ? ds.name : ds.source;
   ExperimentConfig cfg = config();
   Prediction out;
-  out.same_data = locus::dataset_fingerprint(ds) == fingerprint_;
+  // The whole-data hash only when the node count matches (it reads every array).
+  out.same_data = ds.num_nodes == dataset_nodes_ && locus::dataset_fingerprint(ds) == fingerprint_;
   if (task_ != Task::NodeClassification && ds.task == Task::NodeClassification && !ds.labels.empty() &&
       ds.src.empty())
     throw_input_error(where, 0, std::string("the model scores node pairs (") + task_name(task_) +
@@ -222,6 +247,9 @@ Prediction Model::predict(Dataset ds, bool embeddings) const {
                       one_hot_ ? "a model trained without features labels only the graph it was trained on"
                                : "give nodes the training dataset's feature columns, in its order");
   }
+  // The saved anchor sets on a dataset of the training graph's size (the same graph, or the same
+  // nodes with other edges); otherwise Trainer draws sets for this graph from the seed.
+  if (anchor_sets_ && problem.data.num_nodes == dataset_nodes_) cfg.gnn.branch_eval_sets = anchor_sets_;
   Trainer trainer(problem, cfg.gnn, cfg.train, seed_);
   trainer.set_parameters(params_);
   // One forward pass: log-probabilities (or embeddings) give both the output and the scores.

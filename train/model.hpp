@@ -1,7 +1,8 @@
 // A trained model as a file (`locus train save_model=m.locus`, `locus predict`): what the model
 // computes (every results key of its config and the run's seed), its parameters at the selected
-// epoch, its input contract (feature width, one-hot inputs, feature_norm), class names, task and
-// a fingerprint of the training data. Model::load(path).predict(dataset) labels a dataset's nodes.
+// epoch, its input contract (feature width, one-hot inputs, feature_norm), class names, task, the
+// anchor branch's evaluation sets and a fingerprint of the training data.
+// Model::load(path).predict(dataset) labels a dataset's nodes.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -16,6 +17,7 @@
 namespace locus {
 
 struct Problem;
+struct BinaryFormat;
 
 // FNV-1a over what training reads of a dataset: nodes, edges and weights, features, labels,
 // splits and sentence blocks. Equal datasets give equal fingerprints.
@@ -53,6 +55,8 @@ class Model {
   // InputError naming the file when it is not a model file, is truncated or corrupt, or comes
   // from a newer format version.
   static Model load(const std::string& path);
+  // The file's container (core/binary_file.hpp): magic "LOCUSMDL", format version, error fixes.
+  static const BinaryFormat& file_format();
 
   // Runs the model on `ds` (the training dataset, or another with the same feature columns).
   // Labels are matched to the model's classes by name. InputError when the feature width or
@@ -78,6 +82,10 @@ class Model {
   int64_t dataset_nodes() const { return dataset_nodes_; }
   uint64_t dataset_fingerprint() const { return fingerprint_; }
   const std::vector<float>& parameters() const { return params_; }
+  // GIR / P-GNN: the anchor sets the run evaluated with (node ids of the training graph), used
+  // again on a dataset of as many nodes; another graph gets sets drawn from the seed. Null
+  // without an anchor branch.
+  const std::shared_ptr<const pe::AnchorSets>& anchor_sets() const { return anchor_sets_; }
 
  private:
   std::vector<std::string> config_;  // resume_config() lines: every key that changes results
@@ -92,6 +100,7 @@ class Model {
   int64_t dataset_nodes_ = 0;
   uint64_t fingerprint_ = 0;
   std::vector<float> params_;
+  std::shared_ptr<const pe::AnchorSets> anchor_sets_;
 };
 
 // Where run_experiment writes model files: save_model, else out_dir/model.locus when out_dir is

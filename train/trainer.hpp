@@ -68,6 +68,8 @@ class Trainer {
   const RunResult& result() const { return run_; }
   int64_t num_params() const { return store_.size(); }
   const GnnSpec& spec() const { return model_->spec(); }
+  // The anchor branch's evaluation sets (GIR / P-GNN); null without a branch.
+  std::shared_ptr<const pe::AnchorSets> branch_eval_sets() const { return model_->branch_eval_sets(); }
   const char* metric() const { return task_.metric(); }
   const TaskObjective& task() const { return task_; }
 

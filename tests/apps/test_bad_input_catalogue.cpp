@@ -702,7 +702,7 @@ std::vector<Case> cases() {
          b[8] = 7;
          d.write("m.locus", b);
        }, "",
-       {"{T}/m.locus: model file format version 7 (this Locus reads 1): '{T}/m.locus'. predict with the Locus version "
+       {"{T}/m.locus: model file format version 7 (this Locus reads 2): '{T}/m.locus'. predict with the Locus version "
         "that wrote it, or train the model again with this one"}, 2, "",
        "predict {T}/m.locus {T}/dataset.yaml --out {T}/p.csv"},
       {"predict: dataset missing", [](const Dir& d) { trained(d); }, "",

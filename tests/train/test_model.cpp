@@ -89,6 +89,14 @@ TEST_CASE("model file: every registered layer type, encodings and branches predi
       Trainer t(problem, cfg.gnn, cfg.train, run.seed);
       t.set_parameters(run.params);
       CHECK(same_bits(p.output, t.probabilities()));
+      // Anchor branches: the file holds the sets the run evaluated with.
+      const bool branch = cfg.gnn.position != "none" || cfg.gnn.layer_type == "gir" || cfg.gnn.layer_type == "pgnn";
+      REQUIRE((m.anchor_sets() != nullptr) == branch);
+      if (branch) {
+        CHECK(m.anchor_sets()->num_sets() > 0);
+        CHECK(m.anchor_sets()->offsets == t.branch_eval_sets()->offsets);
+        CHECK(m.anchor_sets()->nodes == t.branch_eval_sets()->nodes);
+      }
       CHECK(p.embeddings.size() == 0);
       if (s.model == "gcn") {  // embeddings: the last layer's input, the same bits
         const Prediction e = m.predict(ds, true);
@@ -211,4 +219,24 @@ TEST_CASE("model file: damaged, foreign and newer files are refused; input that 
   e = input_error_of([&] { Model::load(tmp.path("c.locus")).predict(load_dataset(karate)); });
   CHECK(e.find("but the model reads 1 feature columns") != std::string::npos);
   CHECK(e.find("give nodes the training dataset's feature columns, in its order") != std::string::npos);
+}
+
+TEST_CASE("model file: given evaluation anchor sets replace the drawn ones; sets outside the graph are refused") {
+  ExperimentConfig cfg = config({"dataset.name=karate", "gnn.layer_type=gcn", "gnn.position=gir"});
+  const Problem problem = make_problem(load_dataset(cfg.dataset), cfg.dataset);
+  const Trainer drawn(problem, cfg.gnn, cfg.train, 7);
+  auto other = std::make_shared<const pe::AnchorSets>(pe::sample_anchor_sets(problem.data.num_nodes, 12345));
+  REQUIRE(other->nodes != drawn.branch_eval_sets()->nodes);
+  cfg.gnn.branch_eval_sets = other;
+  Trainer given(problem, cfg.gnn, cfg.train, 7);
+  CHECK(given.branch_eval_sets() == other);
+  CHECK(given.num_params() == drawn.num_params());  // the same seed: the same initial parameters
+  Trainer same(problem, cfg.gnn, cfg.train, 7);
+  CHECK(!same_bits(given.probabilities(), drawn.probabilities()));  // the branch reads the given sets
+  CHECK(same_bits(given.probabilities(), same.probabilities()));
+  pe::AnchorSets bad = *other;
+  bad.nodes.back() = static_cast<int32_t>(problem.data.num_nodes);
+  cfg.gnn.branch_eval_sets = std::make_shared<const pe::AnchorSets>(bad);
+  CHECK(input_error_of([&] { Trainer(problem, cfg.gnn, cfg.train, 7); }).find("outside this graph's 34 nodes") !=
+        std::string::npos);
 }
