@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -111,28 +113,54 @@ std::pair<std::vector<int32_t>, std::vector<int32_t>> read_pairs(const std::stri
 
 double sigmoid(float x) { return 1.0 / (1.0 + std::exp(-static_cast<double>(x))); }
 
-// A table of plain cells written as CSV, TSV or JSON lines (numeric columns as JSON numbers).
-std::string table_text(const std::vector<std::string>& header, const std::vector<bool>& numeric,
-                       const std::vector<std::vector<std::string>>& rows, Format format) {
-  const char sep = format == Format::Tsv ? '\t' : ',';
-  std::string text;
-  if (format != Format::JsonLines) {
-    for (size_t c = 0; c < header.size(); ++c) text += (c ? std::string(1, sep) : "") + header[c];
-    text += '\n';
+// One output table, appended row by row (no table of strings is kept): CSV / TSV with a header
+// line and fields quoted as needed, or JSON lines, an object per row where numeric cells are
+// numbers, a column with a group nests as "group": {"key": value}, and an empty cell of a
+// nullable column is null.
+struct Column {
+  Column(std::string name, bool numeric = false, bool nullable = false, std::string group = {}, std::string key = {})
+      : name(std::move(name)), numeric(numeric), nullable(nullable), group(std::move(group)), key(std::move(key)) {}
+  std::string name;  // the CSV / TSV header, and the JSON key outside a group
+  bool numeric, nullable;
+  std::string group, key;
+};
+
+class TableWriter {
+ public:
+  TableWriter(std::vector<Column> columns, Format format)
+      : columns_(std::move(columns)), format_(format), sep_(format == Format::Tsv ? '\t' : ',') {
+    if (format_ == Format::JsonLines) return;
+    for (size_t c = 0; c < columns_.size(); ++c) text_ += (c ? std::string(1, sep_) : "") + field(columns_[c].name, sep_);
+    text_ += '\n';
   }
-  for (const auto& row : rows) {
-    if (format == Format::JsonLines) {
+  void row(const std::vector<std::string>& cells) {
+    ++rows_;
+    if (format_ == Format::JsonLines) {
       nlohmann::ordered_json j;
-      for (size_t c = 0; c < header.size(); ++c)
-        j[header[c]] = numeric[c] ? nlohmann::ordered_json(std::stod(row[c])) : nlohmann::ordered_json(row[c]);
-      text += j.dump() + "\n";
-      continue;
+      for (size_t c = 0; c < columns_.size(); ++c) {
+        const Column& col = columns_[c];
+        const nlohmann::ordered_json value = col.nullable && cells[c].empty() ? nlohmann::ordered_json()
+                                             : col.numeric                    ? nlohmann::ordered_json(std::stod(cells[c]))
+                                                                              : nlohmann::ordered_json(cells[c]);
+        if (col.group.empty()) j[col.name] = value;
+        else j[col.group][col.key] = value;
+      }
+      text_ += j.dump() + "\n";
+      return;
     }
-    for (size_t c = 0; c < row.size(); ++c) text += (c ? std::string(1, sep) : "") + field(row[c], sep);
-    text += '\n';
+    for (size_t c = 0; c < cells.size(); ++c) text_ += (c ? std::string(1, sep_) : "") + field(cells[c], sep_);
+    text_ += '\n';
   }
-  return text;
-}
+  int64_t rows() const { return rows_; }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::vector<Column> columns_;
+  Format format_;
+  char sep_;
+  std::string text_;
+  int64_t rows_ = 0;
+};
 
 std::vector<int32_t> chosen_nodes(const PredictOptions& opt, const Dataset& ds) {
   if (!opt.nodes.empty()) return read_node_list(opt.nodes, "--nodes", ds);
@@ -164,6 +192,17 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
                         "give a file path, e.g. " + (std::filesystem::path(opt.embeddings) / "embeddings.npy").string());
     check_creatable(opt.embeddings, "--embeddings file");
   }
+  // Progress: one line, rewritten in place; a ranking updates it at most every 0.2 s.
+  auto last_stage = Clock::now();
+  const auto stage = [&](const std::string& text) {
+    if (!opt.progress) return;
+    report << "\r\033[K" << text << std::flush;
+    last_stage = Clock::now();
+  };
+  const auto clear_stage = [&] {
+    if (opt.progress) report << "\r\033[K" << std::flush;
+  };
+  stage("loading " + opt.model + " and " + opt.dataset + " ...");
   const Model model = Model::load(opt.model);
   Dataset ds = load_dataset_arg(resolve_dataset_arg(opt.dataset, "predict"));
   const bool pair_model = model.task() != Task::NodeClassification;
@@ -183,8 +222,10 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
   const std::vector<std::string> names = ds.node_names;
   const std::string dataset_name = ds.name;
   const auto t_loaded = Clock::now();
+  stage(fmt::format("running the model on {} nodes ...", ds.num_nodes));
   const Prediction p = model.predict(std::move(ds), !opt.embeddings.empty());
   const auto t1 = Clock::now();
+  clear_stage();
 
   report << fmt::format("locus predict: {} ({}, trained on {}, run {}, epoch {}) on {}{}\n", opt.model, model.model_name(),
                         model.dataset_name(), model.run_index() + 1, model.best_epoch(), dataset_name,
@@ -223,73 +264,65 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
                             "non-neighbours as candidates)\n",
                             r.positives, r.ks[0], 100 * r.hits[0], r.ks[1], 100 * r.hits[1], r.mrr);
     }
-    std::vector<std::vector<std::string>> rows;
-    std::vector<std::string> header;
-    std::vector<bool> numeric;
     const auto id = [&](int32_t v) { return names.empty() ? std::to_string(v) : names[v]; };
     const auto t2 = Clock::now();
-    if (!opt.pairs.empty()) {
-      header = {"u", "v", "probability"}, numeric = {false, false, true};
+    const bool scoring = !opt.pairs.empty();
+    TableWriter table(scoring ? std::vector<Column>{{"u"}, {"v"}, {"probability", true}}
+                              : std::vector<Column>{{"node"}, {"rank", true}, {"partner"}, {"probability", true}},
+                      format);
+    if (scoring) {
       const std::vector<float> logits = pair_logits(p.output, pair_u, pair_v);
       for (size_t i = 0; i < logits.size(); ++i)
-        rows.push_back({id(pair_u[i]), id(pair_v[i]), fmt::format("{:.9g}", sigmoid(logits[i]))});
+        table.row({id(pair_u[i]), id(pair_v[i]), fmt::format("{:.9g}", sigmoid(logits[i]))});
     } else if (opt.top_k > 0) {
-      header = {"node", "rank", "partner", "probability"}, numeric = {false, true, false, true};
-      const TopK top = top_k_partners(p.output, nodes, opt.top_k, known);
+      const TopK top = top_k_partners(p.output, nodes, opt.top_k, known, [&](int64_t done, int64_t total) {
+        if (done == total || Clock::now() - last_stage > std::chrono::milliseconds(200))
+          stage(fmt::format("ranking partners: {} of {} nodes ...", done, total));
+      });
+      clear_stage();
       for (size_t q = 0; q < nodes.size(); ++q)
         for (int j = 0; j < top.k && top.partner[q * top.k + j] >= 0; ++j)
-          rows.push_back({id(nodes[q]), std::to_string(j + 1), id(top.partner[q * top.k + j]),
-                          fmt::format("{:.9g}", sigmoid(top.score[q * top.k + j]))});
+          table.row({id(nodes[q]), std::to_string(j + 1), id(top.partner[q * top.k + j]),
+                     fmt::format("{:.9g}", sigmoid(top.score[q * top.k + j]))});
     }
     const double rank_ms = std::chrono::duration<double, std::milli>(Clock::now() - t2).count();
     if (!pair_output) return;
-    const std::string text = table_text(header, numeric, rows, format);
-    if (opt.out.empty()) std::cout << text << std::flush;
-    else write_file_atomic(opt.out, text);
-    report << fmt::format("{} rows{}; {} {:.1f} ms\n", rows.size(), opt.out.empty() ? "" : " written to " + opt.out,
-                          opt.pairs.empty() ? fmt::format("top-{} of {} nodes", opt.top_k, nodes.size()) : "scoring",
-                          rank_ms);
+    if (opt.out.empty()) std::cout << table.text() << std::flush;
+    else {
+      stage("writing " + opt.out + " ...");
+      write_file_atomic(opt.out, table.text());
+      clear_stage();
+    }
+    report << fmt::format("{} rows{}; {} {:.1f} ms\n", table.rows(), opt.out.empty() ? "" : " written to " + opt.out,
+                          scoring ? "scoring" : fmt::format("top-{} of {} nodes", opt.top_k, nodes.size()), rank_ms);
     return;
   }
 
   // One row per chosen node; accuracy over those with a known label.
+  if (!opt.out.empty()) stage(fmt::format("writing {} rows to {} ...", nodes.size(), opt.out));
   const auto& classes = model.classes();
-  const char sep = format == Format::Tsv ? '\t' : ',';
   const bool has_labels = std::any_of(p.labels.begin(), p.labels.end(), [](int32_t l) { return l >= 0; });
-  std::string text;
-  if (format != Format::JsonLines) {
-    text = "node" + std::string(1, sep) + "predicted";
-    for (const auto& c : classes) text += sep + field("p_" + c, sep);
-    if (has_labels) text += sep + std::string("label");
-    text += '\n';
-  }
+  std::vector<Column> columns{{"node"}, {"predicted"}};
+  for (const auto& c : classes) columns.push_back({"p_" + c, true, false, "probabilities", c});
+  if (has_labels) columns.push_back({"label", false, true});
+  TableWriter table(std::move(columns), format);
+  std::vector<std::string> cells;
   int64_t labelled = 0, correct = 0;
   for (int32_t v : nodes) {
     Eigen::Index arg = 0;
     p.output.row(v).maxCoeff(&arg);
-    const std::string id = names.empty() ? std::to_string(v) : names[v];
     const int32_t label = p.labels[v];
     if (label >= 0) ++labelled, correct += arg == label;
-    if (format == Format::JsonLines) {
-      nlohmann::ordered_json row;
-      row["node"] = id;
-      row["predicted"] = classes[arg];
-      nlohmann::ordered_json prob;
-      for (size_t c = 0; c < classes.size(); ++c) prob[classes[c]] = p.output(v, static_cast<Eigen::Index>(c));
-      row["probabilities"] = prob;
-      if (has_labels) row["label"] = label >= 0 ? nlohmann::ordered_json(classes[label]) : nlohmann::ordered_json();
-      text += row.dump() + "\n";
-      continue;
-    }
-    text += field(id, sep) + sep + field(classes[arg], sep);
-    for (size_t c = 0; c < classes.size(); ++c) text += sep + fmt::format("{:.9g}", p.output(v, static_cast<Eigen::Index>(c)));
-    if (has_labels) text += sep + (label >= 0 ? field(classes[label], sep) : std::string());
-    text += '\n';
+    cells = {names.empty() ? std::to_string(v) : names[v], classes[arg]};
+    for (size_t c = 0; c < classes.size(); ++c) cells.push_back(fmt::format("{:.9g}", p.output(v, static_cast<Eigen::Index>(c))));
+    if (has_labels) cells.push_back(label >= 0 ? classes[label] : std::string());
+    table.row(cells);
   }
+  clear_stage();
   if (opt.out.empty()) {
-    std::cout << text << std::flush;
+    std::cout << table.text() << std::flush;
   } else {
-    write_file_atomic(opt.out, text);
+    write_file_atomic(opt.out, table.text());
   }
   const auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   report << fmt::format("{} nodes{}{}; load and predict {:.1f} ms (model and dataset {:.1f}, model run {:.1f})\n",
@@ -322,7 +355,10 @@ void add_predict_command(CLI::App& app) {
   c->add_option("--embeddings", opts->embeddings,
                 "also write each chosen node's last hidden representation: .tsv (with node ids) or .npy (float32)")
       ->type_name("FILE");
-  c->callback([opts] { run_reporting_errors([&] { run_predict(*opts, std::cerr); }); });
+  c->callback([opts] {
+    opts->progress = isatty(STDERR_FILENO) != 0;
+    run_reporting_errors([&] { run_predict(*opts, std::cerr); });
+  });
 }
 
 }  // namespace locus

@@ -24,6 +24,9 @@ struct PredictOptions {
   std::string pairs;
   int top_k = 0;
   std::string for_nodes;
+  // Stage lines on `report` while it runs (loading, model run, ranking done/total, writing), each
+  // over the last ("\r"), cleared before the summary: for a terminal.
+  bool progress = false;
 };
 
 // Loads, predicts, writes `opt.out` (whole or not at all) and reports to `report`. InputError on bad input.

@@ -19,11 +19,12 @@ struct Better {
 };
 
 // Calls row(q, s) for each query q with s = Z_{queries[q]} Zᵀ as a pointer to N logits, blocks of
-// kBlock queries in parallel (each thread its own block buffer).
+// kBlock queries in parallel (each thread its own block buffer); then progress(done, total).
 template <class F>
-void for_each_score_row(const Mat& z, std::span<const int32_t> queries, F&& row) {
+void for_each_score_row(const Mat& z, std::span<const int32_t> queries, F&& row, const RankProgress& progress) {
   const int64_t n = z.rows(), nq = static_cast<int64_t>(queries.size());
   const int64_t blocks = (nq + kBlock - 1) / kBlock;
+  int64_t done = 0;
 #pragma omp parallel
   {
     Mat zq, s;  // [b, d], [b, N] row-major
@@ -34,6 +35,13 @@ void for_each_score_row(const Mat& z, std::span<const int32_t> queries, F&& row)
       for (int64_t q = q0; q < q1; ++q) zq.row(q - q0) = z.row(queries[q]);
       s.noalias() = zq * z.transpose();
       for (int64_t q = q0; q < q1; ++q) row(q, s.row(q - q0).data(), n);
+      if (progress) {
+#pragma omp critical(locus_rank_progress)
+        {
+          done += q1 - q0;
+          progress(done, nq);
+        }
+      }
     }
   }
 }
@@ -47,7 +55,8 @@ std::vector<float> pair_logits(const Mat& z, std::span<const int32_t> u, std::sp
   return out;
 }
 
-TopK top_k_partners(const Mat& z, std::span<const int32_t> queries, int k, const Csr& known) {
+TopK top_k_partners(const Mat& z, std::span<const int32_t> queries, int k, const Csr& known,
+                    const RankProgress& progress) {
   check(k >= 1, "top_k_partners: k must be at least 1");
   check(known.num_dst == z.rows() && known.num_src == z.rows(), "top_k_partners: the graph and Z differ in nodes");
   const Csr g = known.symmetrise();
@@ -82,7 +91,7 @@ TopK top_k_partners(const Mat& z, std::span<const int32_t> queries, int k, const
       out.partner[q * k + j] = heap[j].second;
       out.score[q * k + j] = heap[j].first;
     }
-  });
+  }, progress);
   return out;
 }
 
@@ -128,7 +137,7 @@ RankingScores ranking_scores(const Mat& z, const PairPart& part, const Csr& know
       if (w != u && w != v && (e == g.indptr[u] || g.indices[e - 1] != w)) better -= s[w] > target;
     }
     reciprocal[q] = 1.0 / static_cast<double>(1 + better);
-  });
+  }, {});
   double sum = 0;
   for (double x : reciprocal) sum += x;  // in pair order: the same sum for any thread count
   r.mrr = sum / static_cast<double>(reciprocal.size());

@@ -4,6 +4,7 @@
 // Hits at K and MRR of held-out positive pairs under the OGB link-prediction conventions.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -28,8 +29,11 @@ struct TopK {
 // its neighbours in `known` (an undirected view is taken: u–v known either way excludes both
 // directions). Ties go to the smaller node index. Queries run in blocks of 256: S = Z_q Zᵀ as one
 // product per block (in parallel over blocks), then one pass per row keeping a k-element heap:
-// O(|Q|·N·d + |Q|·N·log k) time, O(256·N) memory per thread.
-TopK top_k_partners(const Mat& z, std::span<const int32_t> queries, int k, const Csr& known);
+// O(|Q|·N·d + |Q|·N·log k) time, O(256·N) memory per thread. `progress(done, total)` (optional)
+// is called after each block with the queries ranked so far, from one thread at a time.
+using RankProgress = std::function<void(int64_t done, int64_t total)>;
+TopK top_k_partners(const Mat& z, std::span<const int32_t> queries, int k, const Csr& known,
+                    const RankProgress& progress = {});
 
 struct RankingScores {
   int64_t positives = 0;

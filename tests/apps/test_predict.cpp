@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "apps/predict.hpp"
 #include "tests/testing/paths.hpp"
 #include "tests/testing/process.hpp"
 #include "tests/testing/temp_dir.hpp"
@@ -177,4 +178,36 @@ TEST_CASE("locus predict: Cora GCN's test accuracy from the predictions file equ
   REQUIRE(csv.size() == 1001);
   CHECK(accuracy(csv) == doctest::Approx(report["runs"][0]["test_acc"].get<double>()).epsilon(1e-12));
   CHECK(r.output.find("(the training data)") != std::string::npos);
+}
+
+TEST_CASE("locus predict: progress lines for a terminal (loading, model run, ranking, writing), cleared before the summary") {
+  TempDir d;
+  auto r = run_locus("train " + locus::testing::source_dir() +
+                         "/apps/configs/communities_link.yaml optim.max_epoch=3 num_runs=1 num_threads=1 save_model=" +
+                         d.path("link.locus"),
+                     d.root() / "train.log");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  locus::PredictOptions opt;
+  opt.model = d.path("link.locus");
+  opt.dataset = "communities";
+  opt.top_k = 3;
+  opt.out = d.path("top.csv");
+  auto run = [&](bool progress) {
+    opt.progress = progress;
+    std::ostringstream report;
+    locus::run_predict(opt, report);
+    return report.str();
+  };
+  const std::string quiet = run(false);
+  CHECK(quiet.find('\r') == std::string::npos);
+  const std::string shown = run(true);
+  INFO(shown);
+  const std::string line = "\r\033[K";
+  for (const std::string& stage : {"loading " + opt.model + " and communities ...", std::string("running the model on 400 nodes ..."),
+                                   std::string("ranking partners: 400 of 400 nodes ..."), "writing " + opt.out + " ..."})
+    CHECK(shown.find(line + stage) != std::string::npos);
+  // Every summary line of the quiet run follows a cleared line in the shown one.
+  CHECK(shown.find(line + quiet.substr(0, quiet.find('\n'))) != std::string::npos);
+  CHECK(std::filesystem::file_size(opt.out) > 0);
 }
