@@ -21,6 +21,7 @@
 #include "core/error.hpp"
 #include "core/io.hpp"
 #include "core/text.hpp"
+#include "train/experiment.hpp"
 #include "train/model.hpp"
 #include "train/pair_ranking.hpp"
 
@@ -293,8 +294,10 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
       write_file_atomic(opt.out, table.text());
       clear_stage();
     }
-    report << fmt::format("{} rows{}; {} {:.1f} ms\n", table.rows(), opt.out.empty() ? "" : " written to " + opt.out,
-                          scoring ? "scoring" : fmt::format("top-{} of {} nodes", opt.top_k, nodes.size()), rank_ms);
+    report << fmt::format("{} rows{}; {} {:.1f} ms; peak RSS {:.1f} MiB\n", table.rows(),
+                          opt.out.empty() ? "" : " written to " + opt.out,
+                          scoring ? "scoring" : fmt::format("top-{} of {} nodes", opt.top_k, nodes.size()), rank_ms,
+                          peak_rss_mib());
     return;
   }
 
@@ -325,11 +328,12 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
     write_file_atomic(opt.out, table.text());
   }
   const auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-  report << fmt::format("{} nodes{}{}; load and predict {:.1f} ms (model and dataset {:.1f}, model run {:.1f})\n",
-                        nodes.size(),
-                        labelled > 0 ? fmt::format(", accuracy {:.2f} % over the {} with a label", 100.0 * correct / labelled, labelled)
-                                     : std::string(),
-                        opt.out.empty() ? "" : " written to " + opt.out, ms(t0, t1), ms(t0, t_loaded), ms(t_loaded, t1));
+  report << fmt::format(
+      "{} nodes{}{}; load and predict {:.1f} ms (model and dataset {:.1f}, model run {:.1f}); peak RSS {:.1f} MiB\n",
+      nodes.size(),
+      labelled > 0 ? fmt::format(", accuracy {:.2f} % over the {} with a label", 100.0 * correct / labelled, labelled)
+                   : std::string(),
+      opt.out.empty() ? "" : " written to " + opt.out, ms(t0, t1), ms(t0, t_loaded), ms(t_loaded, t1), peak_rss_mib());
 }
 
 void add_predict_command(CLI::App& app) {
