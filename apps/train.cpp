@@ -83,14 +83,14 @@ void print_header(const ExperimentConfig& cfg, const ExperimentInfo& info, std::
     log << fmt::format("note: resuming with {} threads; the checkpoint was written with {} (results match an "
                        "uninterrupted run only with the same thread count)\n",
                        info.num_threads, info.checkpoint_threads);
+  const char* kind = p.one_hot ? " one-hot" : cfg.dataset.features == "constant" ? " constant" : "";
   if (p.pair_task())
     log << fmt::format("locus train: {} ({} nodes, {} edges, {} features{}), task {}: 80/10/10 pairs with equal "
                        "negatives, ROC AUC\n",
-                       ds.name, ds.num_nodes, p.num_edges, p.in_dim, p.one_hot ? " one-hot" : "", task_name(ds.task));
+                       ds.name, ds.num_nodes, p.num_edges, p.in_dim, kind, task_name(ds.task));
   else
     log << fmt::format("locus train: {} ({} nodes, {} edges, {} features{}, {} classes; split {}/{}/{})\n", ds.name,
-                       ds.num_nodes, p.num_edges, p.in_dim, p.one_hot ? " one-hot" : "", ds.num_classes, p.num_train,
-                       p.num_val, p.num_test);
+                       ds.num_nodes, p.num_edges, p.in_dim, kind, ds.num_classes, p.num_train, p.num_val, p.num_test);
   const TrainOptions& t = cfg.train;
   log << fmt::format("model: {}, act {}, dropout {}, {} lr {} wd {} ({}), {} epochs, {} runs, {} threads\n",
                      model_description(info.spec), ops::act_name(cfg.gnn.act), cfg.gnn.dropout,

@@ -300,6 +300,10 @@ std::vector<ConfigKey> make_schema() {
              [](C& c) -> std::string& { return c.dataset.task; }),
       choice("dataset.feature_norm", "row: divide each feature row by its sum", {"none", "row"},
              [](C& c) -> std::string& { return c.dataset.feature_norm; }),
+      choice("dataset.features",
+             "file: the dataset's features (one-hot node ids when it has none); identity: one-hot node ids; "
+             "constant: one column of ones (the graph's structure and position alone)",
+             {"file", "identity", "constant"}, [](C& c) -> std::string& { return c.dataset.features; }),
       text("dataset.partitions", "a `locus partition` folder: train on its P parts under `mpirun -np P`",
            [](C& c) -> std::string& { return c.dataset.partitions; }, "path/to/dir"),
       // gnn

@@ -27,6 +27,9 @@ struct DatasetOptions {
   std::string name;                   // a built-in dataset (datasets/builtin.hpp)
   std::string task = "auto";          // auto (the dataset's task:) | node_classification | link_prediction | pair_classification
   std::string feature_norm = "none";  // none | row (each row divided by its sum)
+  // The input features: file (the dataset's; one-hot node ids when it has none), identity
+  // (one-hot node ids whatever the file holds) or constant (one column of ones: position only).
+  std::string features = "file";
   std::string partitions;             // a `locus partition` folder: train on its parts under mpirun
 };
 

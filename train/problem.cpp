@@ -15,18 +15,30 @@
 namespace locus {
 namespace {
 
-// Features for the model: the dataset's (row-normalised when asked), or one-hot identity
-// features when the dataset has none. A rank holds only its owned rows (`owned`: their global
-// ids, for the identity features). Takes ds.features (training reads only the result).
-std::shared_ptr<const SpMat> model_features(Dataset& ds, const std::string& norm,
+// dataset.features=file on a dataset that has feature columns.
+bool uses_file_features(const Dataset& ds, const DatasetOptions& options) {
+  return options.features == "file" && ds.num_features() > 0;
+}
+
+// Features for the model (DatasetOptions::features): the dataset's (row-normalised when asked),
+// one-hot identity features (when asked, or when the dataset has none), or a constant column. A
+// rank holds only its owned rows (`owned`: their global ids, for the identity features). Takes
+// ds.features (training reads only the result).
+std::shared_ptr<const SpMat> model_features(Dataset& ds, const DatasetOptions& options,
                                             const std::vector<int32_t>* owned = nullptr) {
+  const std::string& norm = options.feature_norm;
   SpMat x;
-  if (ds.num_features() == 0 && owned) {
+  if (options.features == "constant") {
+    const int64_t rows = owned ? static_cast<int64_t>(owned->size()) : ds.num_nodes;
+    x.resize(rows, 1);
+    x.reserve(Eigen::VectorXi::Constant(rows, 1));
+    for (int64_t i = 0; i < rows; ++i) x.insert(i, 0) = 1.0f;
+  } else if (!uses_file_features(ds, options) && owned) {
     x.resize(static_cast<Eigen::Index>(owned->size()), ds.num_nodes);
     std::vector<Eigen::Triplet<float>> t;
     for (size_t i = 0; i < owned->size(); ++i) t.emplace_back(static_cast<Eigen::Index>(i), (*owned)[i], 1.0f);
     x.setFromTriplets(t.begin(), t.end());
-  } else if (ds.num_features() == 0) {
+  } else if (!uses_file_features(ds, options)) {
     x.resize(ds.num_nodes, ds.num_nodes);
     x.setIdentity();
   } else {
@@ -47,10 +59,10 @@ std::shared_ptr<const SpMat> model_features(Dataset& ds, const std::string& norm
 
 // The features, sparse or dense, and the sizes every problem reports; frees what training does
 // not read (the raw features, and the edge list of node tasks).
-void finish(Problem& p, const std::string& feature_norm, dist::Comm* comm) {
+void finish(Problem& p, const DatasetOptions& options, dist::Comm* comm) {
   Dataset& ds = p.data;
-  p.one_hot = ds.num_features() == 0;
-  auto x = model_features(ds, feature_norm, p.share ? &p.share->layout->owned : nullptr);
+  p.one_hot = options.features != "constant" && !uses_file_features(ds, options);
+  auto x = model_features(ds, options, p.share ? &p.share->layout->owned : nullptr);
   p.feature_nnz = x->nonZeros();
   p.in_dim = x->cols();
   // Mostly-zero features (bags of words) stay sparse; dense ones (embeddings, generated
@@ -106,7 +118,7 @@ Problem make_problem(Dataset ds, const DatasetOptions& options) {
   p.num_val = static_cast<int64_t>(ds.val.size());
   p.num_test = static_cast<int64_t>(ds.test.size());
   p.data = std::move(ds);
-  finish(p, options.feature_norm, nullptr);
+  finish(p, options, nullptr);
   return p;
 }
 
@@ -170,7 +182,7 @@ Problem make_rank_problem(const DatasetOptions& options, dist::Comm& comm) {
   share->cut_edges = comm.sum(cut);
   share->halo_rows = comm.sum(share->layout->num_halo());
   p.share = std::move(share);
-  finish(p, options.feature_norm, &comm);
+  finish(p, options, &comm);
   return p;
 }
 
