@@ -96,6 +96,7 @@ void print_header(const ExperimentConfig& cfg, const ExperimentInfo& info, std::
                      model_description(info.spec), ops::act_name(cfg.gnn.act), cfg.gnn.dropout,
                      optim_kind_name(t.optim.kind), t.optim.lr, t.optim.weight_decay,
                      cfg.gnn.decay_first_only ? "first" : "all", t.max_epoch, cfg.run.num_runs, info.num_threads);
+  if (const std::string pos = position_protocol(cfg); !pos.empty()) log << "position: " << pos << "\n";
   if (info.resumed)
     log << fmt::format("resuming {}: {} of {} runs finished{}\n", checkpoint_path(cfg.run.out_dir), info.runs_done,
                        cfg.run.num_runs,

@@ -140,6 +140,7 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     ps.pgnn_cutoff = spec.pgnn_cutoff;
     ps.gir = spec.gir;
     ps.fixed_nodes = spec.anchor_nodes;
+    ps.resample = spec.anchor_resample;
     ps.dropout = spec.dropout;
     ps.eval_seed = splitmix64(spec.posenc_seed ^ 0xB4A7C4ull);
     ps.eval_sets = spec.branch_eval_sets;

@@ -62,6 +62,7 @@ struct GnnSpec {
   // and the GNN branch the features; true = the node features (and positional columns) as well.
   bool position_features = false;
   bool anchor_nodes = false;  // fixed single-node anchors instead of resampled P-GNN sets (PositionBranchSpec)
+  bool anchor_resample = true;  // P-GNN sets: fresh every training call; false: the evaluation sets throughout
   // Partitioned training (core/dist/halo.hpp): the graph given to the model is this rank's part
   // (owned rows; sources owned, then the halo); forward takes and returns owned rows.
   std::shared_ptr<const dist::LocalLayout> partition;

@@ -45,7 +45,7 @@ Var PositionBranch<T>::forward(Tape<T>& t, const Features<T>& x, bool training, 
   // Fresh anchor sets per training call (P-GNN's protocol); the fixed sets at evaluation, and
   // always with single-node anchors.
   std::optional<pe::AnchorSets> fresh;
-  if (training && !spec_.fixed_nodes) fresh = pe::sample_anchor_sets(graph_->num_dst, key);
+  if (training && !spec_.fixed_nodes && spec_.resample) fresh = pe::sample_anchor_sets(graph_->num_dst, key);
   if (gir_) {
     const GirOutputs want = spec_.order_free ? GirOutputs::z : GirOutputs::z_pos;
     const GirOutput out = fresh ? gir_->forward(t, *graph_, x, gir_->anchor_state(*graph_, *fresh), want)

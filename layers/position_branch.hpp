@@ -26,6 +26,7 @@ struct PositionBranchSpec {
   // false: P-GNN's anchor sets, resampled every training call; true: K = ⌊log₂ n⌋² single-node
   // anchors fixed from eval_seed, the same at training and evaluation (GIR.md's alternative).
   bool fixed_nodes = false;
+  bool resample = true;      // P-GNN's sets: fresh every training call; false: the evaluation sets throughout
   double dropout = 0.5;      // between P-GNN layers
   uint64_t eval_seed = 0;    // the fixed evaluation anchor sets
   // The evaluation anchor sets to use instead of drawing them from eval_seed (a saved model's, on

@@ -338,6 +338,10 @@ std::vector<ConfigKey> make_schema() {
       mapped<bool>("gnn.anchors",
                    "anchor branch: sets (P-GNN's, resampled every training epoch) or nodes (⌊log₂ n⌋² fixed single nodes)",
                    {{"sets", false}, {"nodes", true}}, [](C& c) -> bool& { return c.gnn.anchor_nodes; }),
+      boolean("gnn.anchor_resample",
+              "anchor branch with gnn.anchors=sets: fresh sets every training epoch (P-GNN's protocol, for graphs "
+              "a model has not seen); false: the evaluation sets throughout (one graph, transductive)",
+              [](C& c) -> bool& { return c.gnn.anchor_resample; }),
       boolean("gnn.position_features", "the fused anchor branch reads the node features too (default: position only)",
               [](C& c) -> bool& { return c.gnn.position_features; }),
       integer<int>("gnn.pgnn_cutoff", "P-GNN distances: 2 (P-GNN-F) or -1 (exact, P-GNN-E)",
@@ -352,6 +356,10 @@ std::vector<ConfigKey> make_schema() {
       // positional encodings
       boolean("posenc_LapPE.enable", "Laplacian eigenvectors → Linear → dim_pe input columns",
               [](C& c) -> bool& { return c.gnn.posenc.lap; }),
+      boolean("posenc_LapPE.sign_flip",
+              "random eigenvector signs every training epoch (signs are arbitrary; for graphs a model has not seen); "
+              "false: the deterministic signs of evaluation throughout (one graph, transductive)",
+              [](C& c) -> bool& { return c.gnn.posenc.lap_sign_flip; }),
       integer<int>("posenc_LapPE.dim_pe", "LapPE columns", [](C& c) -> int& { return c.gnn.posenc.lap_dim; }, 1, 8),
       integer<int>("posenc_LapPE.eigen.max_freqs", "LapPE eigenvectors k", [](C& c) -> int& { return c.gnn.posenc.lap_freqs; },
                    1, 8),
@@ -366,8 +374,14 @@ std::vector<ConfigKey> make_schema() {
                    16),
       integer<int>("posenc_Anchor.cutoff", "anchor distances: hop cutoff (-1: none)",
                    [](C& c) -> int& { return c.gnn.posenc.anchor_cutoff; }, -1, 2),
-      boolean("posenc_AnchorInd.enable", "GIR's anchor indication: one column per anchor set, resampled every epoch",
+      boolean("posenc_Anchor.resample",
+              "fresh anchor sets every training epoch (P-GNN's protocol); false: the evaluation sets throughout",
+              [](C& c) -> bool& { return c.gnn.posenc.anchor_resample; }),
+      boolean("posenc_AnchorInd.enable", "GIR's anchor indication: one column per anchor set",
               [](C& c) -> bool& { return c.gnn.posenc.indication; }),
+      boolean("posenc_AnchorInd.resample",
+              "anchor indication: fresh sets every training epoch; false: the evaluation sets throughout",
+              [](C& c) -> bool& { return c.gnn.posenc.indication_resample; }),
       boolean("posenc_SPD.enable", "transformer on graphs: attend within max_dist hops with a learnt bias per distance",
               [](C& c) -> bool& { return c.gnn.posenc.spd; }),
       integer<int>("posenc_SPD.max_dist", "SPD: hops attended", [](C& c) -> int& { return c.gnn.posenc.spd_max_dist; }, 1, 2),
@@ -584,6 +598,16 @@ const std::vector<ModelAddon>& model_addons() {
         a.push_back({kind + (fusion == "sum" ? ":sum" : ""),
                      {"gnn.position=" + kind, "gnn.fusion=" + fusion},
                      [kind, fusion](const C& c) { return c.gnn.position == kind && c.gnn.fusion == fusion; }});
+    // Fixed coordinates (position_protocol): a position source that would be randomised every
+    // training epoch keeps evaluation's signs or anchor sets instead.
+    a.push_back({"fixed",
+                 {"posenc_LapPE.sign_flip=false", "posenc_Anchor.resample=false", "posenc_AnchorInd.resample=false",
+                  "gnn.anchor_resample=false"},
+                 [](const C& c) {
+                   for (const PositionSource& s : position_sources(c))
+                     if (!s.randomised) return true;
+                   return false;
+                 }});
     for (const std::string& kind : pe::seq_pe_names())
       if (kind != "none")
         a.push_back({kind, {"posenc_seq.kind=" + kind}, [kind](const C& c) { return c.gnn.posenc.seq == kind; }});
@@ -619,6 +643,28 @@ std::vector<std::string> variant_overrides(const std::string& variant) {
     }
     out.insert(out.end(), it->overrides.begin(), it->overrides.end());
   }
+  return out;
+}
+
+std::vector<PositionSource> position_sources(const ExperimentConfig& cfg) {
+  const pe::PosEncSpec& pe = cfg.gnn.posenc;
+  std::vector<PositionSource> out;
+  if (pe.lap) out.push_back({"LapPE signs", "posenc_LapPE.sign_flip", pe.lap_sign_flip});
+  if (pe.anchor) out.push_back({"AnchorPE sets", "posenc_Anchor.resample", pe.anchor_resample});
+  if (pe.indication) out.push_back({"anchor indication sets", "posenc_AnchorInd.resample", pe.indication_resample});
+  const LayerDescriptor* layer = find_layer(cfg.gnn.layer_type);
+  const bool anchor_only = layer && layer->structure == Structure::AnchorOnly;
+  if ((anchor_only || cfg.gnn.position != "none") && !cfg.gnn.anchor_nodes)
+    out.push_back({(anchor_only ? cfg.gnn.layer_type : cfg.gnn.position) + " anchor sets", "gnn.anchor_resample",
+                   cfg.gnn.anchor_resample});
+  return out;
+}
+
+std::string position_protocol(const ExperimentConfig& cfg) {
+  std::string out;
+  for (const PositionSource& s : position_sources(cfg))
+    out += (out.empty() ? "" : "; ") + s.what + (s.randomised ? " drawn anew every epoch" : " fixed") + " (" + s.key +
+           ")";
   return out;
 }
 

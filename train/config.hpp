@@ -127,6 +127,20 @@ std::vector<ConfigProblem> validate_config(const ExperimentConfig& cfg);
 // Model names as `locus compare` variants and the JSON "model" field write them: a layer type,
 // then "+ADDON" parts for positional encodings (LapPE, RWSE, AnchorPE, SPD, anchor, and the
 // sequence kinds), anchor branches (gir, pgnn; ":sum" for sum fusion) and l2 attention.
+// The position sources of a model that training may randomise every epoch (LapPE signs, anchor
+// sets of AnchorPE, anchor indication and the GIR / P-GNN branch with gnn.anchors=sets), each with
+// the key that chooses and whether it does: drawn anew every training epoch, or fixed to the
+// evaluation's coordinates throughout.
+struct PositionSource {
+  std::string what;  // "LapPE signs", "gir anchor sets", ...
+  std::string key;   // posenc_LapPE.sign_flip, gnn.anchor_resample, ...
+  bool randomised = true;
+};
+std::vector<PositionSource> position_sources(const ExperimentConfig& cfg);
+// One line for a run header: "LapPE signs fixed (posenc_LapPE.sign_flip); gir anchor sets drawn
+// anew every epoch (gnn.anchor_resample)"; "" without such sources.
+std::string position_protocol(const ExperimentConfig& cfg);
+
 struct ModelAddon {
   std::string name;
   std::vector<std::string> overrides;  // key=value settings it stands for

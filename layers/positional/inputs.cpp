@@ -94,20 +94,23 @@ template <class T>
 Var PositionalInputs<T>::forward(Tape<T>& t, bool training, uint64_t key) const {
   std::vector<Var> parts;
   if (enc_->lap) {
-    // A random sign per eigenvector and call in training: the sign of an eigenvector is arbitrary.
-    const Mat v = training ? random_sign_flip(lap_, splitmix64(key ^ 1)) : lap_;
+    // A random sign per eigenvector and call in training (the sign of an eigenvector is
+    // arbitrary), unless lap_sign_flip is off: then the evaluation's deterministic signs.
+    const Mat v = training && spec_.lap_sign_flip ? random_sign_flip(lap_, splitmix64(key ^ 1)) : lap_;
     parts.push_back(enc_->lap->forward(t, Features<T>{t.constant(cast<T>(v)), nullptr}));
   }
   if (enc_->rwse) parts.push_back(enc_->rwse->forward(t, Features<T>{t.constant(cast<T>(rwse_)), nullptr}));
   if (enc_->anchor) {
     // Fresh anchor sets every training call (P-GNN); the fixed evaluation sets otherwise.
-    const Mat a = training ? anchor_values(*graph_, splitmix64(key ^ 2), spec_.anchor_cutoff) : anchors_eval_;
+    const Mat a = training && spec_.anchor_resample ? anchor_values(*graph_, splitmix64(key ^ 2), spec_.anchor_cutoff)
+                                                    : anchors_eval_;
     parts.push_back(enc_->anchor->forward(t, Features<T>{t.constant(cast<T>(a)), nullptr}));
   }
   if (spec_.indication)
-    parts.push_back(training ? t.constant(anchor_indicator<T>(sample_anchor_sets(graph_->num_dst, splitmix64(key ^ 4)),
-                                                              graph_->num_dst))
-                             : t.constant(indicator_eval_));
+    parts.push_back(training && spec_.indication_resample
+                        ? t.constant(anchor_indicator<T>(sample_anchor_sets(graph_->num_dst, splitmix64(key ^ 4)),
+                                                         graph_->num_dst))
+                        : t.constant(indicator_eval_));
   if (seq_ == SeqPE::Sinusoidal || (seq_ == SeqPE::Cape && !training)) parts.push_back(t.constant(sinusoid_));
   if (seq_ == SeqPE::Cape && training)
     parts.push_back(t.constant(sinusoidal_pe<T>(cape_augment(positions_, *dense_, CapeOptions{}, splitmix64(key ^ 3)),

@@ -17,6 +17,7 @@ namespace locus::pe {
 
 struct PosEncSpec {
   bool lap = false;       // posenc_LapPE.enable
+  bool lap_sign_flip = true;  // posenc_LapPE.sign_flip: random eigenvector signs every training call
   int lap_dim = 8;        // posenc_LapPE.dim_pe
   int lap_freqs = 8;      // posenc_LapPE.eigen.max_freqs: eigenvectors k
   bool rwse = false;      // posenc_RWSE.enable
@@ -25,7 +26,9 @@ struct PosEncSpec {
   bool anchor = false;    // posenc_Anchor.enable
   int anchor_dim = 16;    // posenc_Anchor.dim_pe
   int anchor_cutoff = -1; // posenc_Anchor.cutoff: q-hop cutoff (-1: none)
+  bool anchor_resample = true;  // posenc_Anchor.resample: fresh anchor sets every training call
   bool indication = false;  // posenc_AnchorInd.enable: GIR's anchor indication, I [N, K] appended
+  bool indication_resample = true;  // posenc_AnchorInd.resample: fresh sets every training call
   bool spd = false;       // posenc_SPD.enable (transformer on graphs)
   int spd_max_dist = 2;   // posenc_SPD.max_dist: attend within this many hops
   // posenc_seq.kind: none | sinusoidal | learned | rope | fourier | cape | t5_bias | fft_kernel
@@ -41,7 +44,8 @@ template <class T>
 class PositionalInputs {
  public:
   // graph: the raw topology (before any normalisation) or the sentences. `seed` fixes the anchor
-  // sets used at evaluation; training resamples them every call.
+  // sets used at evaluation; training resamples them every call unless the spec says otherwise
+  // (and flips eigenvector signs likewise): the fixed values of evaluation are used throughout.
   PositionalInputs(ParamStore<T>& store, Rng& rng, const PosEncSpec& spec, GraphRef graph, uint64_t seed);
   PositionalInputs(PositionalInputs&&) noexcept;
   ~PositionalInputs();

@@ -31,6 +31,10 @@ TEST_CASE("compare: variant names expand to config overrides") {
         std::vector<std::string>{"gnn.layer_type=gat", "gnn.position=pgnn", "gnn.fusion=sum"});
   CHECK(variant_overrides("gcn+anchor").back() == "posenc_AnchorInd.enable=true");
   CHECK(variant_overrides("pgnn") == std::vector<std::string>{"gnn.layer_type=pgnn"});
+  CHECK(variant_overrides("gcn+LapPE+fixed") ==
+        std::vector<std::string>{"gnn.layer_type=gcn", "posenc_LapPE.enable=true", "posenc_LapPE.sign_flip=false",
+                                 "posenc_Anchor.resample=false", "posenc_AnchorInd.resample=false",
+                                 "gnn.anchor_resample=false"});
   CHECK_THROWS_WITH_AS(variant_overrides("gnc"), doctest::Contains("did you mean 'gcn'"), InputError);
   CHECK_THROWS_WITH_AS(variant_overrides("gcn+LapEP"), doctest::Contains("did you mean 'LapPE'"), InputError);
   CHECK_THROWS_AS(variant_overrides(""), InputError);
@@ -134,4 +138,38 @@ TEST_CASE("docs: the layer table in docs/layers.md is the registry's (regenerate
   REQUIRE(e != std::string::npos);
   CHECK(doc.substr(b + begin.size(), e - b - begin.size()) == c.output);
   for (const auto& d : layer_registry()) CHECK_MESSAGE(c.output.find("| `" + d.name + "` |") != std::string::npos, d.name);
+}
+
+TEST_CASE("compare: position sources and their protocol name the model and the run header") {
+  auto cfg_of = [](const std::string& variant) {
+    ExperimentConfig cfg;
+    for (const auto& o : variant_overrides(variant)) apply_config_line(cfg, o);
+    return cfg;
+  };
+  CHECK(position_protocol(cfg_of("gcn")).empty());
+  CHECK(model_name(cfg_of("gcn+LapPE")) == "gcn+LapPE");
+  CHECK(position_protocol(cfg_of("gcn+LapPE")) == "LapPE signs drawn anew every epoch (posenc_LapPE.sign_flip)");
+  const ExperimentConfig fixed = cfg_of("gcn+LapPE+gir+fixed");
+  CHECK(model_name(fixed) == "gcn+LapPE+gir+fixed");
+  CHECK(position_protocol(fixed) ==
+        "LapPE signs fixed (posenc_LapPE.sign_flip); gir anchor sets fixed (gnn.anchor_resample)");
+  // Single-node anchors are fixed by construction: not a randomised source.
+  ExperimentConfig nodes = cfg_of("gcn+gir");
+  apply_config_line(nodes, "gnn.anchors=nodes");
+  CHECK(position_sources(nodes).empty());
+  CHECK(model_name(nodes) == "gcn+gir");
+  // Mixed: one source fixed is enough for the name; the header says which.
+  ExperimentConfig mixed = cfg_of("pgnn+AnchorPE");
+  apply_config_line(mixed, "posenc_Anchor.resample=false");
+  CHECK(model_name(mixed) == "pgnn+AnchorPE+fixed");
+  CHECK(position_protocol(mixed) ==
+        "AnchorPE sets fixed (posenc_Anchor.resample); pgnn anchor sets drawn anew every epoch (gnn.anchor_resample)");
+
+  TempDir dir;
+  const auto r = run_locus("train " + dir.write("c.yaml", "dataset:\n  name: karate\noptim:\n  max_epoch: 2\nnum_runs: 1\n") +
+                               " posenc_LapPE.enable=true posenc_LapPE.sign_flip=false",
+                           dir.root() / "t.log");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("\nposition: LapPE signs fixed (posenc_LapPE.sign_flip)\n") != std::string::npos);
 }

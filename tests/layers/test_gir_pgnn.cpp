@@ -573,7 +573,7 @@ TEST_CASE("GIR and P-GNN: 1 and 2 threads give identical values and gradients") 
   CHECK(z1.cwiseAbs().maxCoeff() > 0);
 }
 
-TEST_CASE("anchor branch: P-GNN sets are resampled per training call, single-node anchors stay fixed") {
+TEST_CASE("anchor branch: P-GNN sets are resampled per training call unless resample is off; single-node anchors stay fixed") {
   const pe::AnchorSets a = pe::sample_anchor_nodes(10, 7, 4), b = pe::sample_anchor_nodes(10, 7, 4);
   REQUIRE(a.num_sets() == 4);
   CHECK(a.nodes == b.nodes);  // reproducible from the seed
@@ -587,9 +587,12 @@ TEST_CASE("anchor branch: P-GNN sets are resampled per training call, single-nod
   const Csr g = undirected(n, grid_edges(8, 8));
   const MatD x = random_matrix(n, 3, 51);
   for (const std::string kind : {"gir", "pgnn"})
-    for (bool fixed : {false, true}) {
+    for (const auto& choice : {std::pair{false, true}, {true, true}, {false, false}}) {
+      const bool nodes = choice.first, resample = choice.second;  // named copies: CAPTURE cannot take bindings
+      const bool fixed = nodes || !resample;
       CAPTURE(kind);
-      CAPTURE(fixed);
+      CAPTURE(nodes);
+      CAPTURE(resample);
       Rng rng(52);
       ParamStore<double> store;
       PositionBranchSpec spec;
@@ -597,7 +600,8 @@ TEST_CASE("anchor branch: P-GNN sets are resampled per training call, single-nod
       spec.in_dim = 3;
       spec.hidden = 4;
       spec.dropout = 0.0;
-      spec.fixed_nodes = fixed;
+      spec.fixed_nodes = nodes;
+      spec.resample = resample;
       spec.eval_seed = 53;
       PositionBranch<double> branch(store, rng, spec, g);
       CHECK(branch.out_dim() == 36);  // ⌊log₂ 64⌋² sets either way
@@ -605,7 +609,8 @@ TEST_CASE("anchor branch: P-GNN sets are resampled per training call, single-nod
       const Features<double> in{t.constant(x), nullptr};
       const MatD train1 = t.value(branch.forward(t, in, true, 1)), train2 = t.value(branch.forward(t, in, true, 2));
       const MatD eval = t.value(branch.forward(t, in, false, 3));
-      CHECK((train1 == train2) == fixed);  // new sets per training call unless the anchors are fixed nodes
+      // New sets per training call unless the anchors are fixed nodes or resampling is off.
+      CHECK((train1 == train2) == fixed);
       CHECK((train1 == eval) == fixed);
     }
 }

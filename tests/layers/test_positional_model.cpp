@@ -260,3 +260,25 @@ TEST_CASE("GnnClassifier: anchor branches alone and fused, anchor indication col
   bad.position = "p-gnn";
   CHECK_THROWS_AS(GnnClassifier<double>(store, rng, bad, g), InputError);
 }
+
+TEST_CASE("positional inputs: per-epoch randomisation of LapPE signs and anchor sets, or the evaluation's throughout") {
+  const Csr g = path_graph(40);
+  for (const std::string source : {"lap", "anchor", "indication"})
+    for (bool randomise : {true, false}) {
+      CAPTURE(source);
+      CAPTURE(randomise);
+      Rng init(3);
+      ParamStore<double> store;
+      pe::PosEncSpec spec;
+      spec.lap = source == "lap";
+      spec.anchor = source == "anchor";
+      spec.indication = source == "indication";
+      spec.lap_sign_flip = spec.anchor_resample = spec.indication_resample = randomise;
+      pe::PositionalInputs<double> inputs(store, init, spec, GraphRef(g), 11);
+      Tape<double> t;
+      const MatD train1 = t.value(inputs.forward(t, true, 1)), train2 = t.value(inputs.forward(t, true, 2));
+      const MatD eval = t.value(inputs.forward(t, false, 3));
+      CHECK((train1 == train2) == !randomise);
+      CHECK((train1 == eval) == !randomise);
+    }
+}
