@@ -608,7 +608,8 @@ TEST_CASE("model names: model_name inverts variant_overrides for every addition"
   for (const auto& a : locus::model_addons()) {
     const std::string& o = a.overrides.front();
     const bool attention = o.rfind("posenc_seq", 0) == 0 || o.rfind("gnn.att_norm", 0) == 0 || o.rfind("posenc_SPD", 0) == 0;
-    names.push_back((attention ? "transformer+" : "gcn+") + a.name);
+    const bool fixed = a.name == "fixed";  // names something only with a source it fixes
+    names.push_back((attention ? "transformer+" : fixed ? "gcn+LapPE+" : "gcn+") + a.name);
   }
   for (const auto& layer : locus::layer_names()) names.push_back(layer);
   for (const std::string& name : names) {
