@@ -16,6 +16,7 @@
 #include "core/text.hpp"
 #include "core/io.hpp"
 #include "layers/registry.hpp"
+#include "train/task.hpp"
 
 namespace locus {
 namespace {
@@ -115,6 +116,22 @@ void write_compare_csv(const std::vector<VariantResult>& results, const std::str
   write_file_atomic(path, csv);
 }
 
+std::string compare_plot_script(const std::vector<VariantResult>& results, const std::string& title,
+                                const std::string& png, const std::string& data) {
+  // The y axis names the variants' metric (accuracy, or ROC AUC for pair tasks).
+  const char* metric = metric_title(results.empty() ? "acc" : results.front().summary.metric);
+  return fmt::format(
+      "set terminal pngcairo size 1000,560 font 'sans,11'\n"
+      "set output '{}'\n"
+      "set title \"{}\" noenhanced\n"
+      "set style data histogram\nset style histogram errorbars gap 1 lw 1\n"
+      "set style fill solid 0.7 border -1\nset boxwidth 0.8\n"
+      "set ylabel 'test {} (%), mean ± std'\nset yrange [0:105]\nset grid ytics\n"
+      "set xtics rotate by -30 noenhanced\nunset key\n"
+      "plot '{}' using 2:3:xtic(1) lc rgb '#4477aa'\n",
+      png, title, metric, data);
+}
+
 void write_compare_plot(const std::vector<VariantResult>& results, const std::string& title, const std::string& path) {
   namespace fs = std::filesystem;
   // Data and script in a private temporary folder; gnuplot writes a temporary PNG that is then
@@ -127,16 +144,7 @@ void write_compare_plot(const std::vector<VariantResult>& results, const std::st
     data += fmt::format("\"{}\" {:.4f} {:.4f}\n", r.variant, 100 * r.summary.test_acc_mean, 100 * r.summary.test_acc_std);
   const fs::path target = fs::absolute(path);
   const fs::path tmp_png = target.parent_path() / ("." + target.filename().string() + ".tmp");
-  std::string script = fmt::format(
-      "set terminal pngcairo size 1000,560 font 'sans,11'\n"
-      "set output '{}'\n"
-      "set title \"{}\" noenhanced\n"
-      "set style data histogram\nset style histogram errorbars gap 1 lw 1\n"
-      "set style fill solid 0.7 border -1\nset boxwidth 0.8\n"
-      "set ylabel 'test accuracy (%), mean ± std'\nset yrange [0:105]\nset grid ytics\n"
-      "set xtics rotate by -30 noenhanced\nunset key\n"
-      "plot '{}' using 2:3:xtic(1) lc rgb '#4477aa'\n",
-      tmp_png.string(), title, (dir / "data.txt").string());
+  const std::string script = compare_plot_script(results, title, tmp_png.string(), (dir / "data.txt").string());
   write_file_atomic((dir / "data.txt").string(), data);
   write_file_atomic((dir / "plot.gp").string(), script);
   std::error_code ec;

@@ -31,5 +31,9 @@ void write_compare_json(const std::vector<VariantResult>& results, const std::st
 void write_compare_csv(const std::vector<VariantResult>& results, const std::string& path);
 // A PNG bar chart (mean test accuracy, std error bars) drawn by gnuplot (Debian gnuplot-nox).
 void write_compare_plot(const std::vector<VariantResult>& results, const std::string& title, const std::string& path);
+// The gnuplot script write_compare_plot runs: a bar per variant with its std, the y axis named by
+// the metric ("test accuracy" or "test ROC AUC"), drawing `data` into `png`.
+std::string compare_plot_script(const std::vector<VariantResult>& results, const std::string& title,
+                                const std::string& png, const std::string& data);
 
 }  // namespace locus

@@ -231,7 +231,7 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
   report << fmt::format("locus predict: {} ({}, trained on {}, run {}, epoch {}) on {}{}\n", opt.model, model.model_name(),
                         model.dataset_name(), model.run_index() + 1, model.best_epoch(), dataset_name,
                         p.same_data ? " (the training data)" : "");
-  const std::string metric = model.task() == Task::NodeClassification ? "accuracy" : "ROC AUC";
+  const std::string metric = metric_title(model.metric());
   report << fmt::format("{} on the dataset's splits: train {}, val {}, test {} %\n", metric,
                         percent(p.scores.train, "—"), percent(p.scores.val, "—"), percent(p.scores.test, "—"));
   if (p.unknown_labels > 0)

@@ -157,7 +157,7 @@ void print_summary(const TrainSummary& s, std::ostream& out) {
   out << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", "mean", "", percent(s.val_acc_mean),
                      percent(s.test_acc_mean) + " ± " + percent(s.test_acc_std));
   out << fmt::format("test {} {}% ± {} over {} runs; {:.3f} ms per training epoch (median); peak RSS {:.1f} MiB\n",
-                     s.metric == "auc" ? "ROC AUC" : "accuracy", percent(s.test_acc_mean), percent(s.test_acc_std),
+                     metric_title(s.metric), percent(s.test_acc_mean), percent(s.test_acc_std),
                      s.runs.size(), s.epoch_ms_median, s.peak_rss_mib);
   if (s.num_ranks > 1 || !s.partitions.empty())
     out << fmt::format("{} MPI ranks ({}): cut edges {}, halo rows {}; per epoch {:.1f} KiB sent by all ranks, {:.3f} ms "

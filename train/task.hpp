@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "datasets/tasks.hpp"
 #include "train/problem.hpp"
@@ -15,6 +16,9 @@ namespace locus {
 struct SplitScores {
   double train = 0, val = 0, test = 0;  // the task's metric; NaN for an empty split
 };
+
+// A metric's name in reports: "ROC AUC" for "auc", "accuracy" for "acc".
+inline const char* metric_title(std::string_view metric) { return metric == "auc" ? "ROC AUC" : "accuracy"; }
 
 class TaskObjective {
  public:

@@ -79,6 +79,12 @@ TEST_CASE("compare: every variant trains on the same seeds; CSV, JSON and plot a
   CHECK(j["variants"][1]["metric"] == "acc");
   CHECK(j["variants"][1]["runs"].size() == 2);
 
+  // The y axis names the metric: accuracy here, ROC AUC for pair tasks.
+  CHECK(compare_plot_script(results, "karate", "p.png", "d.txt").find("set ylabel 'test accuracy (%)") !=
+        std::string::npos);
+  std::vector<VariantResult> auc = results;
+  for (auto& r : auc) r.summary.metric = "auc";
+  CHECK(compare_plot_script(auc, "grid", "p.png", "d.txt").find("set ylabel 'test ROC AUC (%)") != std::string::npos);
   if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
     const std::string png = dir.path("plot.png");
     write_compare_plot(results, "karate", png);
