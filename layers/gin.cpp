@@ -15,10 +15,12 @@ GinConv<T>::GinConv(ParamStore<T>& store, Rng& rng, const std::string& name, int
 template <class T>
 Var GinConv<T>::forward(Tape<T>& t, const Csr& g, const Features<T>& x) const {
   // W1 ((1 + ε) h_d + Σ h_s) = (1 + ε) (h W1)_d + Σ (h W1)_s
+  // xW is read three times; every other intermediate once (Tape::transient).
   Var xw = lin1_.transform(t, x);
-  Var self = ops::add(t, xw, ops::scale_by(t, xw, t.param(*store_, eps_)));
-  Var h = lin1_.add_bias(t, ops::add(t, self, ops::gspmm(t, GraphRef(g), xw, ops::Reduce::Sum)));
-  return lin2_.forward(t, Features<T>{ops::relu(t, h), nullptr});
+  Var self = ops::add(t, xw, t.transient(ops::scale_by(t, xw, t.param(*store_, eps_))));
+  Var h = lin1_.add_bias(
+      t, t.transient(ops::add(t, t.transient(self), t.transient(ops::gspmm(t, GraphRef(g), xw, ops::Reduce::Sum)))));
+  return lin2_.forward(t, Features<T>{t.transient(ops::relu(t, t.transient(h))), nullptr});
 }
 
 template class GinConv<float>;

@@ -38,7 +38,7 @@ Var Linear<T>::transform(Tape<T>& t, const Features<T>& x) const {
     check(d >= 0, "Linear: more extra columns than inputs");
     Var head = x.is_sparse() ? ops::spmm(t, x.sparse, ops::slice_rows(t, w, 0, d))
                              : ops::matmul(t, x.var, ops::slice_rows(t, w, 0, d));
-    return ops::add(t, head, ops::matmul(t, x.extra, ops::slice_rows(t, w, d, de)));
+    return ops::add(t, t.transient(head), t.transient(ops::matmul(t, x.extra, ops::slice_rows(t, w, d, de))));
   }
   if (x.is_sparse()) return ops::spmm(t, x.sparse, w);
   return ops::matmul(t, x.var, w);
@@ -52,7 +52,8 @@ Var Linear<T>::add_bias(Tape<T>& t, Var y) const {
 
 template <class T>
 Var Linear<T>::forward(Tape<T>& t, const Features<T>& x) const {
-  return add_bias(t, transform(t, x));
+  const Var y = transform(t, x);
+  return b_.index < 0 ? y : add_bias(t, t.transient(y));  // x W is read by the bias alone
 }
 
 template <class T>

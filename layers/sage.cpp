@@ -10,12 +10,13 @@ SageConv<T>::SageConv(ParamStore<T>& store, Rng& rng, const std::string& name, i
 
 template <class T>
 Var SageConv<T>::forward(Tape<T>& t, const Csr& g, const Features<T>& x) const {
+  // Each intermediate is read once (Tape::transient: at inference, freed or reused as it goes).
   Var neigh;
   if (x.is_sparse() || x.has_extra() || lin_l_.out_dim() <= lin_l_.in_dim())
-    neigh = ops::gspmm(t, GraphRef(g), lin_l_.transform(t, x), ops::Reduce::Mean);
+    neigh = ops::gspmm(t, GraphRef(g), t.transient(lin_l_.transform(t, x)), ops::Reduce::Mean);
   else
-    neigh = lin_l_.transform(t, Features<T>{ops::gspmm(t, GraphRef(g), x.var, ops::Reduce::Mean), nullptr});
-  return lin_l_.add_bias(t, ops::add(t, neigh, lin_r_.transform(t, x)));
+    neigh = lin_l_.transform(t, Features<T>{t.transient(ops::gspmm(t, GraphRef(g), x.var, ops::Reduce::Mean)), nullptr});
+  return lin_l_.add_bias(t, t.transient(ops::add(t, t.transient(neigh), t.transient(lin_r_.transform(t, x)))));
 }
 
 template class SageConv<float>;

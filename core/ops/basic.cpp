@@ -67,7 +67,16 @@ Var matmul(Tape<T>& t, Var a, Var b) {
 template <class T>
 Var add(Tape<T>& t, Var a, Var b) {
   same_shape(t, a, b, "add");
-  MatT<T> out = t.value(a) + t.value(b);
+  // At inference, in the buffer of a transient input (a + b = b + a exactly in floating point).
+  MatT<T> out;
+  if (a.id != b.id && (t.can_take(a) || t.can_take(b))) {
+    const Var kept = t.can_take(a) ? b : a;
+    const auto other = t.value(kept);
+    out = t.take(kept.id == a.id ? b : a);
+    out += other;
+  } else {
+    out = t.value(a) + t.value(b);
+  }
   return t.push(std::move(out), "add", {a, b}, [a, b](Tape<T>& t, Var self) {
     if (t.requires_grad(a)) t.grad(a) += t.grad(self);
     if (t.requires_grad(b)) t.grad(b) += t.grad(self);

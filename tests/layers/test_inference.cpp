@@ -87,7 +87,7 @@ TEST_CASE("no-grad inference equals the forward pass with gradients, for every l
   CHECK(built >= 5 * 5);
 }
 
-TEST_CASE("a GCN releases its intermediates at inference: two per layer, plus the hidden activations") {
+TEST_CASE("GCN, GraphSAGE and GIN release their intermediates at inference") {
   const int n = 50;
   const Csr g = random_graph(n, 150, 4);
   Rng r(6);
@@ -97,14 +97,23 @@ TEST_CASE("a GCN releases its intermediates at inference: two per layer, plus th
   SpMat xs(n, 20);
   xs.setFromTriplets(trip.begin(), trip.end(), [](float a, float) { return a; });
   const auto sparse = std::make_shared<const SpMat>(xs);
-  GnnSpec spec;
-  spec.layers = 3;
-  spec.in_dim = 20;
-  spec.hidden = 16;
-  spec.out_dim = 4;
-  const Outputs o = run_both(spec, g, Mat(), sparse);
-  CHECK(o.no_grad == o.grad_on);
-  // Per layer: X·W (read by the aggregation) and Â·XW (taken by the bias); the two hidden
-  // layers' outputs are taken by their ReLU.
-  CHECK(o.released == 3 * 2 + 2);
+  // Per layer (3), and the two hidden layers' outputs taken by their ReLU:
+  //   gcn: X·W (read by the aggregation), Â·XW (taken by the bias);
+  //   sage: X·W_l, its mean aggregation, X·W_r, their sum (taken by the bias);
+  //   gin: ε·XW, XW + ε·XW, Σ XW, their sum, the hidden MLP layer before and after its ReLU and
+  //        its X·W (taken by the bias).
+  for (const auto& expected : {std::pair<std::string, size_t>{"gcn", 2}, {"sage", 4}, {"gin", 7}}) {
+    const std::string type = expected.first;  // named copies: CAPTURE cannot take bindings
+    const size_t per_layer = expected.second;
+    CAPTURE(type);
+    GnnSpec spec;
+    spec.layer_type = type;
+    spec.layers = 3;
+    spec.in_dim = 20;
+    spec.hidden = 16;
+    spec.out_dim = 4;
+    const Outputs o = run_both(spec, g, Mat(), sparse);
+    CHECK(o.no_grad == o.grad_on);
+    CHECK(o.released == 3 * per_layer + 2);
+  }
 }
