@@ -1,6 +1,5 @@
 #include "core/tape.hpp"
 
-#include <stdexcept>
 #include <string>
 #include <utility>
 

@@ -3,6 +3,7 @@
 // std::unordered_map allocates a node per key, which made it most of the time of loading a large
 // edge list; here keys and values sit in one flat array probed linearly.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
