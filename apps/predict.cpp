@@ -221,6 +221,8 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
   if (!opt.pairs.empty()) std::tie(pair_u, pair_v) = read_pairs(opt.pairs, ds);
   const Csr known = pair_model ? Csr::from_edges(ds.num_nodes, ds.src, ds.dst) : Csr();
   const std::vector<std::string> names = ds.node_names;
+  // A node id as the dataset names it.
+  const auto id = [&](int32_t v) { return names.empty() ? std::to_string(v) : names[v]; };
   const std::string dataset_name = ds.name;
   const auto t_loaded = Clock::now();
   stage(fmt::format("running the model on {} nodes ...", ds.num_nodes));
@@ -250,7 +252,7 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
       for (Eigen::Index j = 0; j < width; ++j) text += "\th" + std::to_string(j);
       text += '\n';
       for (int32_t v : nodes) {
-        text += field(names.empty() ? std::to_string(v) : names[v], '\t');
+        text += field(id(v), '\t');
         for (Eigen::Index j = 0; j < width; ++j) text += fmt::format("\t{:.9g}", p.embeddings(v, j));
         text += '\n';
       }
@@ -265,7 +267,6 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
                             "non-neighbours as candidates)\n",
                             r.positives, r.ks[0], 100 * r.hits[0], r.ks[1], 100 * r.hits[1], r.mrr);
     }
-    const auto id = [&](int32_t v) { return names.empty() ? std::to_string(v) : names[v]; };
     const auto t2 = Clock::now();
     const bool scoring = !opt.pairs.empty();
     TableWriter table(scoring ? std::vector<Column>{{"u"}, {"v"}, {"probability", true}}
@@ -316,7 +317,7 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
     p.output.row(v).maxCoeff(&arg);
     const int32_t label = p.labels[v];
     if (label >= 0) ++labelled, correct += arg == label;
-    cells = {names.empty() ? std::to_string(v) : names[v], classes[arg]};
+    cells = {id(v), classes[arg]};
     for (size_t c = 0; c < classes.size(); ++c) cells.push_back(fmt::format("{:.9g}", p.output(v, static_cast<Eigen::Index>(c))));
     if (has_labels) cells.push_back(label >= 0 ? classes[label] : std::string());
     table.row(cells);
