@@ -23,6 +23,9 @@ class Comm;
 struct LocalLayout;
 }  // namespace dist
 
+// See GnnSpec::anchor_readout.
+enum class AnchorReadout { Auto, Mean, Anchors };
+
 struct GnnSpec {
   std::string layer_type = "gcn";  // a registered layer type (layers/registry.hpp)
   int layers = 2;
@@ -63,6 +66,10 @@ struct GnnSpec {
   bool position_features = false;
   bool anchor_nodes = false;  // fixed single-node anchors instead of resampled P-GNN sets (PositionBranchSpec)
   bool anchor_resample = true;  // P-GNN sets: fresh every training call; false: the evaluation sets throughout
+  // What a node classifier reads of the anchor branch: auto (Z_pos when the anchors are fixed in
+  // training, gnn.anchors=nodes or anchor_resample=false, else the order-free Z), mean (Z always) or
+  // anchors (Z_pos always; needs fixed anchors). Pair tasks always read Z_pos (P-GNN's).
+  AnchorReadout anchor_readout = AnchorReadout::Auto;
   // Partitioned training (core/dist/halo.hpp): the graph given to the model is this rank's part
   // (owned rows; sources owned, then the halo); forward takes and returns owned rows.
   std::shared_ptr<const dist::LocalLayout> partition;
@@ -76,6 +83,9 @@ struct GnnSpec {
 // layer type does not read (posenc_SPD, attention-only encodings, gnn.att_norm), GIR hops below
 // the layer count.
 std::vector<ConfigProblem> validate(const GnnSpec& spec);
+// Whether the anchor branch keeps one set of anchors through training (gnn.anchors=nodes, or
+// sets with anchor_resample off), so that Z_pos's columns name the same anchors every epoch.
+inline bool anchors_fixed(const GnnSpec& spec) { return spec.anchor_nodes || !spec.anchor_resample; }
 // Throws ConfigError for the first problem of validate(spec).
 void throw_if_invalid(const GnnSpec& spec);
 // The anchor-branch kinds gnn.position may name: the registered AnchorOnly types (gir, pgnn).

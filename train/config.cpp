@@ -342,6 +342,12 @@ std::vector<ConfigKey> make_schema() {
               "anchor branch with gnn.anchors=sets: fresh sets every training epoch (P-GNN's protocol, for graphs "
               "a model has not seen); false: the evaluation sets throughout (one graph, transductive)",
               [](C& c) -> bool& { return c.gnn.anchor_resample; }),
+      mapped<AnchorReadout>("gnn.anchor_readout",
+                            "what a node classifier reads of the anchor branch: auto (one column per anchor, Z_pos, "
+                            "when the anchors are fixed in training; else mean), mean (the anchor-order-free Z = "
+                            "mean_k P[v,k]) or anchors (Z_pos; needs fixed anchors). Pair tasks read Z_pos",
+                            {{"auto", AnchorReadout::Auto}, {"mean", AnchorReadout::Mean}, {"anchors", AnchorReadout::Anchors}},
+                            [](C& c) -> AnchorReadout& { return c.gnn.anchor_readout; }),
       boolean("gnn.position_features", "the fused anchor branch reads the node features too (default: position only)",
               [](C& c) -> bool& { return c.gnn.position_features; }),
       integer<int>("gnn.pgnn_cutoff", "P-GNN distances: 2 (P-GNN-F) or -1 (exact, P-GNN-E)",

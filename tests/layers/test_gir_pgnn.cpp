@@ -16,6 +16,7 @@
 #include "layers/anchor_indication.hpp"
 #include "layers/gcn.hpp"
 #include "layers/gir.hpp"
+#include "layers/gnn.hpp"
 #include "layers/pgnn.hpp"
 #include "layers/position_branch.hpp"
 #include "tests/testing/gradcheck.hpp"
@@ -613,4 +614,50 @@ TEST_CASE("anchor branch: P-GNN sets are resampled per training call unless resa
       CHECK((train1 == train2) == fixed);
       CHECK((train1 == eval) == fixed);
     }
+}
+
+TEST_CASE("anchor readout: a classifier reads Z_pos (one column per set) exactly when the anchors are fixed") {
+  const int n = 64;
+  const Csr g = undirected(n, grid_edges(8, 8));
+  const MatD x = random_matrix(n, 3, 61);
+  struct Case {
+    bool nodes, resample;
+    AnchorReadout readout;
+    int64_t width;  // embed(): the anchor branch's output alone (layer_type gir)
+  };
+  // ⌊log₂ 64⌋² = 36 sets; hidden 5.
+  const std::vector<Case> cases{{false, true, AnchorReadout::Auto, 5},    {false, false, AnchorReadout::Auto, 36},
+                                {true, true, AnchorReadout::Auto, 36},    {false, false, AnchorReadout::Mean, 5},
+                                {true, true, AnchorReadout::Anchors, 36}, {false, false, AnchorReadout::Anchors, 36}};
+  for (const std::string kind : {"gir", "pgnn"})
+    for (const Case& c : cases) {
+      CAPTURE(kind);
+      CAPTURE(c.nodes);
+      CAPTURE(c.resample);
+      CAPTURE(static_cast<int>(c.readout));
+      GnnSpec spec;
+      spec.layer_type = kind;
+      spec.in_dim = 3, spec.hidden = 5, spec.out_dim = 4;
+      spec.anchor_nodes = c.nodes;
+      spec.anchor_resample = c.resample;
+      spec.anchor_readout = c.readout;
+      CHECK(validate(spec).empty());
+      ParamStore<double> store;
+      Rng rng(62);
+      GnnClassifier<double> model(store, rng, spec, g);
+      Tape<double> t;
+      CHECK(t.cols(model.embed(t, Features<double>{t.constant(x), nullptr})) == c.width);
+      CHECK(t.cols(model.forward(t, Features<double>{t.constant(x), nullptr}, true, 1)) == 4);
+    }
+  // Columns per set while the sets change every epoch: refused, naming the key and the fix.
+  GnnSpec bad;
+  bad.layer_type = "gir";
+  bad.in_dim = 3, bad.out_dim = 4;
+  bad.anchor_readout = AnchorReadout::Anchors;
+  const std::vector<ConfigProblem> problems = validate(bad);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].key == "gnn.anchor_readout");
+  CHECK(problems[0].fix.find("gnn.anchor_resample=false") != std::string::npos);
+  bad.embeddings = true;  // pair tasks read Z_pos under P-GNN's resampling anyway
+  CHECK(validate(bad).empty());
 }

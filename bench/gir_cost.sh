@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Cost of the GIR branch against issue 17's four targets (2 threads): the Cora GCN + GIR fusion
+# training epoch (≤ 5 ms), a GIR training epoch on a 1k-node graph of ~32k directed edges at hidden
+# 64 (≤ 10 ms; `locus generate sbm`, 20 blocks of 50, p-in 0.3, p-out 0.02, constant features), and
+# the 100k-node gir_bench epoch (≤ 1 s) and its peak RSS (≤ 3 GiB). Each case runs with the build
+# in LOCUS_BUILD_DIR and, when LOCUS_BASE_DIR names another build (say of the commit before a
+# change), with that one too in the same run, so the columns compare on the same machine and hour.
+#
+#   bash bench/gir_cost.sh            # prints the table
+#   bash bench/gir_cost.sh --save     # ... and writes it to bench/results/gir_cost.md
+#
+# Environment:
+#   LOCUS_BUILD_DIR   the build folder holding locus and gir_bench (default build)
+#   LOCUS_BASE_DIR    a second build folder to compare with (default none)
+#   LOCUS_NAMES="a b" column titles for the two builds (default their folders)
+#   LOCUS_SHARED=DIR  the shared data folder (default ../shared); without Cora there, Cora is skipped
+# Takes about 2 minutes per build on 2 cores; needs about 6 GiB of memory (gir_bench).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+cd "$root"
+
+say() { printf '[gir-cost] %s\n' "$*" >&2; }
+die() { printf '[gir-cost] FAILED: %s\n' "$*" >&2; exit 1; }
+
+save=0
+for arg in "$@"; do
+  case "$arg" in
+    --save) save=1 ;;
+    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$arg' (usage: bash bench/gir_cost.sh [--save])" ;;
+  esac
+done
+builds=("${LOCUS_BUILD_DIR:-build}")
+[[ -n "${LOCUS_BASE_DIR:-}" ]] && builds+=("$LOCUS_BASE_DIR")
+for b in "${builds[@]}"; do
+  [[ -x "$b/locus" && -x "$b/gir_bench" ]] || die "no $b/locus or $b/gir_bench: build them first (ninja -C $b locus gir_bench)"
+done
+cora="${LOCUS_SHARED:-../shared}/datasets/cora/dataset.yaml"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"${builds[0]}/locus" generate sbm --blocks 20 --block-size 50 --p-in 0.3 --p-out 0.02 --seed 1 --out "$tmp/sbm" >/dev/null ||
+  die "locus generate sbm failed"
+
+# "… 12.345 ms per training epoch (median); peak RSS 118.7 MiB" → "12.345 118.7"
+epoch_of() { sed -n 's/.*; \([0-9.]*\) ms per training epoch (median); peak RSS \([0-9.]*\) MiB.*/\1 \2/p' "$1" | tail -1; }
+
+declare -A cell
+for b in "${builds[@]}"; do
+  say "$b: Cora gcn+gir (30 epochs)"
+  if [[ -f "$cora" ]]; then
+    "$b/locus" train apps/configs/cora_compare.yaml "dataset.path=$cora" gnn.position=gir optim.max_epoch=30 num_runs=1 \
+      >"$tmp/cora.log" 2>&1 || { tail -5 "$tmp/cora.log" >&2; die "$b: Cora gcn+gir failed"; }
+    read -r ms mib <<<"$(epoch_of "$tmp/cora.log")"
+    cell[$b,cora]="$ms ms ($mib MiB)"
+  else
+    say "skipping Cora: $cora is absent"
+    cell[$b,cora]="—"
+  fi
+  say "$b: 1k-node SBM, gir, hidden 64 (30 epochs)"
+  "$b/locus" train apps/configs/cora_compare.yaml "dataset.path=$tmp/sbm/dataset.yaml" dataset.features=constant \
+    gnn.layer_type=gir gnn.dim_inner=64 optim.max_epoch=30 num_runs=1 >"$tmp/sbm.log" 2>&1 ||
+    { tail -5 "$tmp/sbm.log" >&2; die "$b: SBM gir failed"; }
+  read -r ms mib <<<"$(epoch_of "$tmp/sbm.log")"
+  cell[$b,sbm]="$ms ms ($mib MiB)"
+  say "$b: gir_bench, 100k nodes"
+  "$b/gir_bench" >"$tmp/bench.log" 2>&1 || { tail -5 "$tmp/bench.log" >&2; die "$b: gir_bench failed"; }
+  cell[$b,big]=$(sed -n 's/^| \*\*epoch (s, median of 3)\*\* | \*\*\([0-9.]*\)\*\* |.*/\1 s/p' "$tmp/bench.log")
+  cell[$b,rss]=$(sed -n 's/^| peak RSS of the program, both runs (GiB) | \([0-9.]*\) |.*/\1 GiB/p' "$tmp/bench.log")
+  edges=$(grep -m1 -o '[0-9]* directed edges' "$tmp/bench.log" || true)
+done
+sbm_edges=$(wc -l <"$tmp/sbm/edges.tsv")
+
+{
+  echo "# GIR cost: issue 17's four targets"
+  echo
+  echo "Produced by \`bash bench/gir_cost.sh\` on $(date -u +%Y-%m-%d) ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), 2 threads)."
+  echo "Median training epoch (forward, loss, backward, Adam step) and the program's peak RSS."
+  echo
+  header="| case | target |"
+  rule="|---|---|"
+  read -r -a names <<<"${LOCUS_NAMES:-${builds[*]}}"
+  for i in "${!builds[@]}"; do header+=" ${names[$i]:-${builds[$i]}} |"; rule+="---:|"; done
+  echo "$header"
+  echo "$rule"
+  row() {
+    local line="| $1 | $2 |"
+    for b in "${builds[@]}"; do line+=" ${cell[$b,$3]} |"; done
+    echo "$line"
+  }
+  row "Cora, GCN + GIR fusion (apps/configs/cora_compare.yaml, gnn.position=gir)" "≤ 5 ms" cora
+  row "SBM, 1000 nodes, $sbm_edges undirected edges, GIR alone, hidden 64, constant feature" "≤ 10 ms" sbm
+  row "gir_bench epoch: 100k nodes, ${edges:-2M directed edges}, 64 sets, d = 32, exact depths" "≤ 1 s" big
+  row "gir_bench peak RSS" "≤ 3 GiB" rss
+} >"$tmp/table.md"
+cat "$tmp/table.md"
+if ((save)); then
+  mkdir -p bench/results
+  cp "$tmp/table.md" bench/results/gir_cost.md
+  say "wrote bench/results/gir_cost.md"
+fi
