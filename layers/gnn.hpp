@@ -57,6 +57,9 @@ struct GnnSpec {
   // layer_type gir / pgnn builds the branch alone (then a Linear head).
   std::string position = "none";
   std::string fusion = "concat";
+  // The anchor branch's width (GIR's per-anchor state d, P-GNN's hidden); 0: hidden. GIR costs
+  // O(N·K·d²) per hop, so a narrow branch beside a wide GNN is where its time goes down.
+  int64_t branch_dim = 0;
   int pgnn_cutoff = -1;  // P-GNN: 2 (P-GNN-F) or -1 (exact, P-GNN-E)
   // GIR branch (layers/gir.hpp): mean aggregation, the frontier rule, hops until every entry is
   // reached (the gnn.gir_* defaults).

@@ -204,7 +204,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
   }
   // --- The anchor branch.
   if (has_branch) {
-    const double d = h;
+    const double d = spec.branch_dim > 0 ? static_cast<double>(spec.branch_dim) : h;  // the branch's width
     const double in_b = (anchor_only || spec.position_features) ? in : 1;
     const double entries = n * K;  // every (node, set) pair; the frontier writes each reached one once
     if (branch == "gir") {
@@ -227,7 +227,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
         // Frontier rule: per level gspmm, (mean scale), gathered xU, concat (2d), matmul, bias,
         // ReLU, then all levels concatenated: ~9 d values + ~9 d gradients per entry (measured:
         // ~18 state-sized buffers at 100k nodes, 64 sets, d = 32), whatever the number of hops.
-        add(fmt::format("GIR per-anchor state (frontier: 18 × N·K·d = 18 × {} × {} × {} floats)", count_text(n), K, spec.hidden),
+        add(fmt::format("GIR per-anchor state (frontier: 18 × N·K·d = 18 × {} × {} × {} floats)", count_text(n), K, d),
             18 * kF * entries * d, "anchor_state");
       } else {
         // Reached rule: the full [N, K·d] state is aggregated and rewritten every hop (gspmm,
@@ -236,7 +236,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
         // on caveman graphs (3k and 10k nodes, d = 16 and 32): 24 buffers at 2 hops, 119 at 8.
         const double buffers = std::max(12.0, 16 * hops - 6);
         add(fmt::format("GIR per-anchor state (reached: (16 × {} hops − 6) × N·K·d = {} × {} × {} × {} floats)", hops,
-                        buffers, count_text(n), K, spec.hidden),
+                        buffers, count_text(n), K, d),
             buffers * kF * entries * d, "anchor_state");
       }
       act += 6 * n * d;  // xU, Z, head/fusion
@@ -246,7 +246,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
       add(fmt::format("P-GNN anchor distances (N × K = {} × {}, eval + training)", count_text(n), K), 2 * 8 * entries, "anchor_state");
       // Per layer: gathered h_u, scaled, repeated bias, sum, ReLU, reshape: 6 values + 6 gradients of [N·K, d].
       add(fmt::format("P-GNN per-anchor messages ({} layers × 12 × N·K·d = {} × 12 × {} × {} × {} floats)", L, L, count_text(n), K,
-                      spec.hidden),
+                      d),
           L * 12 * kF * entries * d, "anchor_state");
       act += L * 6 * n * d;
     }
@@ -369,8 +369,8 @@ void check_memory(const MemoryEstimate& e, double limit_bytes, const GnnSpec& sp
     } else if (k == "anchor_state") {
       if (spec.gir.update_reached) offer("gnn.gir_update=frontier (each anchor entry written once: memory independent of the hops)");
       if (spec.gir.update_reached && spec.gir.max_hops != 0) offer("gnn.gir_hops=0 (propagate gnn.layers_mp hops only)");
-      offer("a smaller gnn.dim_inner (now " + std::to_string(spec.hidden) +
-            "; the anchor state is N × K × dim_inner with K = ⌊log₂ N⌋² anchor sets, fixed by N also with gnn.anchors=nodes)");
+      offer("a smaller gnn.branch_dim (now " + std::to_string(spec.branch_dim > 0 ? spec.branch_dim : spec.hidden) +
+            "; the anchor state is N × K × branch_dim with K = ⌊log₂ N⌋² anchor sets, fixed by N also with gnn.anchors=nodes)");
       if (!anchor_only) offer("gnn.position=none (no anchor branch)");
       else offer("gnn.layer_type=gcn with posenc_Anchor.enable=true (anchor distances as input columns, O(N·K))");
     } else if (k == "laplacian") {

@@ -342,6 +342,10 @@ std::vector<ConfigKey> make_schema() {
               "anchor branch with gnn.anchors=sets: fresh sets every training epoch (P-GNN's protocol, for graphs "
               "a model has not seen); false: the evaluation sets throughout (one graph, transductive)",
               [](C& c) -> bool& { return c.gnn.anchor_resample; }),
+      integer<int64_t>("gnn.branch_dim",
+                       "width of the anchor branch (GIR's per-anchor state, P-GNN's hidden); 0: gnn.dim_inner. "
+                       "GIR's time and memory grow with its square",
+                       [](C& c) -> int64_t& { return c.gnn.branch_dim; }, 0, 16),
       mapped<AnchorReadout>("gnn.anchor_readout",
                             "what a node classifier reads of the anchor branch: auto (one column per anchor, Z_pos, "
                             "when the anchors are fixed in training; else mean), mean (the anchor-order-free Z = "

@@ -675,3 +675,16 @@ TEST_CASE("docs: the config table in docs/config.md is the schema's (regenerate:
   REQUIRE(e != std::string::npos);
   CHECK(doc.substr(b + begin.size(), e - b - begin.size()) == locus::config_reference_markdown());
 }
+
+TEST_CASE("config: the anchor branch's width and readout") {
+  const auto dflt = locus::load_config("", {"dataset.name=karate"});
+  CHECK(dflt.gnn.branch_dim == 0);  // the GNN's width
+  CHECK(dflt.gnn.anchor_readout == locus::AnchorReadout::Auto);
+  const auto cfg = locus::load_config("", {"dataset.name=karate", "gnn.branch_dim=8", "gnn.anchor_readout=mean"});
+  CHECK(cfg.gnn.branch_dim == 8);
+  CHECK(cfg.gnn.anchor_readout == locus::AnchorReadout::Mean);
+  CHECK_THROWS_WITH_AS(locus::load_config("", {"dataset.name=karate", "gnn.anchor_readout=first"}),
+                       doctest::Contains("gnn.anchor_readout"), locus::InputError);
+  CHECK_THROWS_WITH_AS(locus::load_config("", {"dataset.name=karate", "gnn.branch_dim=-1"}),
+                       doctest::Contains("gnn.branch_dim"), locus::InputError);
+}

@@ -649,6 +649,27 @@ TEST_CASE("anchor readout: a classifier reads Z_pos (one column per set) exactly
       CHECK(t.cols(model.embed(t, Features<double>{t.constant(x), nullptr})) == c.width);
       CHECK(t.cols(model.forward(t, Features<double>{t.constant(x), nullptr}, true, 1)) == 4);
     }
+  // gnn.branch_dim sets the branch's own width: the order-free Z is 3 wide beside a 5-wide GNN;
+  // Z_pos stays one column per set.
+  for (const bool fixed : {false, true}) {
+    CAPTURE(fixed);
+    GnnSpec spec;
+    spec.layer_type = "gcn";
+    spec.position = "gir";
+    spec.in_dim = 3, spec.hidden = 5, spec.out_dim = 4, spec.branch_dim = 3;
+    spec.anchor_resample = !fixed;
+    ParamStore<double> store;
+    Rng rng(63);
+    GnnClassifier<double> model(store, rng, spec, g);
+    Tape<double> t;
+    // embed(): the last GCN layer's input [h ‖ Z], h 5 wide.
+    CHECK(t.cols(model.embed(t, Features<double>{t.constant(x), nullptr})) == 5 + (fixed ? 36 : 3));
+    const auto& ps = store.params();
+    const auto u = std::find_if(ps.begin(), ps.end(), [](const ParamInfo& p) { return p.name == "gir.input.weight"; });
+    REQUIRE(u != ps.end());
+    CHECK(u->rows == 1);  // the fused branch reads a constant column
+    CHECK(u->cols == 3);
+  }
   // Columns per set while the sets change every epoch: refused, naming the key and the fix.
   GnnSpec bad;
   bad.layer_type = "gir";

@@ -133,7 +133,7 @@ TEST_CASE("memory estimate: check_memory refuses with the estimate, the limit an
     FAIL("no refusal");
   } catch (const InputError& err) {
     CHECK(std::string(err.what()).find("gnn.gir_update=frontier") != std::string::npos);
-    CHECK(std::string(err.what()).find("gnn.dim_inner") != std::string::npos);
+    CHECK(std::string(err.what()).find("gnn.branch_dim") != std::string::npos);
   }
 }
 
