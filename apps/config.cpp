@@ -114,11 +114,17 @@ std::string unknown_key_fix(const std::string& key) {
   auto dot = key.find('.');
   std::string section = dot == std::string::npos ? "" : key.substr(0, dot);
   if (near.empty() && is_section(section) && !leaf_of(key).empty()) {
-    // A shortened key (`optim.lr`, `gnn.dim`): the one key of its section that contains it.
-    std::vector<std::string> matches;
-    for (const auto& k : section_keys(section))
-      if (leaf_of(k).find(leaf_of(key)) != std::string::npos) matches.push_back(k);
+    // A shortened key (`optim.lr`, `gnn.dim`): the one key of its section that contains it, or
+    // of several, the one that starts with it (gnn.dim: dim_inner, not branch_dim).
+    std::vector<std::string> matches, starts;
+    for (const auto& k : section_keys(section)) {
+      const size_t at = leaf_of(k).find(leaf_of(key));
+      if (at == std::string::npos) continue;
+      matches.push_back(k);
+      if (at == 0) starts.push_back(k);
+    }
     if (matches.size() == 1) near = matches.front();
+    else if (starts.size() == 1) near = starts.front();
   }
   if (!near.empty()) return "did you mean '" + near + "'?";
   if (is_section(section)) return "valid keys in '" + section + "': " + join(section_keys(section));
