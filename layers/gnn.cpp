@@ -139,7 +139,7 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     // branch carries the features, and a second, unsmoothed feature path would overfit them.
     const_branch_input_ = !anchor_only && !spec.position_features;
     ps.in_dim = const_branch_input_ ? 1 : in_dim;
-    ps.hidden = spec.branch_dim > 0 ? spec.branch_dim : spec.hidden;
+    ps.hidden = branch_width(spec);
     ps.layers = spec.layers;
     ps.pgnn_cutoff = spec.pgnn_cutoff;
     ps.gir = spec.gir;

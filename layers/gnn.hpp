@@ -89,6 +89,8 @@ std::vector<ConfigProblem> validate(const GnnSpec& spec);
 // Whether the anchor branch keeps one set of anchors through training (gnn.anchors=nodes, or
 // sets with anchor_resample off), so that Z_pos's columns name the same anchors every epoch.
 inline bool anchors_fixed(const GnnSpec& spec) { return spec.anchor_nodes || !spec.anchor_resample; }
+// The anchor branch's width: gnn.branch_dim, or the GNN's hidden width when it is 0.
+inline int64_t branch_width(const GnnSpec& spec) { return spec.branch_dim > 0 ? spec.branch_dim : spec.hidden; }
 // Throws ConfigError for the first problem of validate(spec).
 void throw_if_invalid(const GnnSpec& spec);
 // The anchor-branch kinds gnn.position may name: the registered AnchorOnly types (gir, pgnn).

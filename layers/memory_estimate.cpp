@@ -204,7 +204,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
   }
   // --- The anchor branch.
   if (has_branch) {
-    const double d = spec.branch_dim > 0 ? static_cast<double>(spec.branch_dim) : h;  // the branch's width
+    const double d = static_cast<double>(branch_width(spec));
     const double in_b = (anchor_only || spec.position_features) ? in : 1;
     const double entries = n * K;  // every (node, set) pair; the frontier writes each reached one once
     if (branch == "gir") {
@@ -369,7 +369,7 @@ void check_memory(const MemoryEstimate& e, double limit_bytes, const GnnSpec& sp
     } else if (k == "anchor_state") {
       if (spec.gir.update_reached) offer("gnn.gir_update=frontier (each anchor entry written once: memory independent of the hops)");
       if (spec.gir.update_reached && spec.gir.max_hops != 0) offer("gnn.gir_hops=0 (propagate gnn.layers_mp hops only)");
-      offer("a smaller gnn.branch_dim (now " + std::to_string(spec.branch_dim > 0 ? spec.branch_dim : spec.hidden) +
+      offer("a smaller gnn.branch_dim (now " + std::to_string(branch_width(spec)) +
             "; the anchor state is N × K × branch_dim with K = ⌊log₂ N⌋² anchor sets, fixed by N also with gnn.anchors=nodes)");
       if (!anchor_only) offer("gnn.position=none (no anchor branch)");
       else offer("gnn.layer_type=gcn with posenc_Anchor.enable=true (anchor distances as input columns, O(N·K))");
