@@ -165,27 +165,55 @@ GirOutput GirEncoder<T>::forward(Tape<T>& t, const Csr& g, const Features<T>& x,
         inv_deg[v] = deg ? T(1) / static_cast<T>(deg) : T(0);
       }
     }
+    // Split W_l = [W_top; W_bot] (rows acting on M, on x U + b_U): the node part
+    // y_l = (x U + b_U) W_bot + b_l [N, d] is computed once per distinct weight, and each hop multiplies
+    // the previous level by W_top before aggregating (ops::gir_hop): d×d per entry instead of 2d×d,
+    // no [|F|, 2d] concatenation, and no gather of x U per entry.
+    std::vector<Var> y(hops_), w_top(hops_);
+    auto node_part = [&](int h) {  // h = l' − 1
+      if (!y[h].valid()) {
+        const Linear<T>& lin = hop_[h];
+        const Var w = t.param(*store_, lin.weight());
+        w_top[h] = ops::slice_rows(t, w, 0, d);
+        y[h] = lin.add_bias(t, ops::matmul(t, xu, ops::slice_rows(t, w, d, d)));
+      }
+    };
+    std::shared_ptr<const std::vector<T>> scale;
+    if (!inv_deg.empty()) scale = std::make_shared<const std::vector<T>>(std::move(inv_deg));
     std::vector<Var> levels{start};
-    std::vector<int64_t> entries = anchors.start;
+    std::vector<std::shared_ptr<const std::vector<int64_t>>> level_nodes{
+        std::make_shared<const std::vector<int64_t>>(nodes_of(anchors.start))};
     for (int l = 1; l <= propagate; ++l) {
       const std::vector<int64_t>& frontier = anchors.frontier[l - 1];
       if (frontier.empty()) break;  // BFS levels are contiguous: nothing deeper either
-      Var m = ops::gspmm(t, hop_graph[l - 1], levels.back());  // [|F_l|, d]
-      if (!inv_deg.empty()) {
-        MatT<T> s(static_cast<int64_t>(frontier.size()), 1);
-        for (size_t i = 0; i < frontier.size(); ++i) s(static_cast<int64_t>(i), 0) = inv_deg[frontier[i] / k];
-        m = ops::row_scale(t, m, t.constant(std::move(s)));
-      }
-      const Var in = ops::concat_cols(t, {m, ops::gather_rows(t, xu, nodes_of(frontier))});
-      levels.push_back(ops::relu(t, hop_[std::min(l, hops_) - 1].forward(t, Features<T>{in, nullptr})));
-      entries.insert(entries.end(), frontier.begin(), frontier.end());
+      const int h = std::min(l, hops_) - 1;
+      node_part(h);
+      auto nodes = std::make_shared<const std::vector<int64_t>>(nodes_of(frontier));
+      const Var hw = ops::matmul(t, levels.back(), w_top[h]);  // H_{l−1} W_top  [|level l−1|, d]
+      levels.push_back(ops::gir_hop(t, hop_graph[l - 1], hw, y[h], nodes, scale));
+      level_nodes.push_back(std::move(nodes));
     }
-    // Every written entry, level by level: L [E, d] with entry entries[i] in row i.
-    const Var rows = ops::concat_rows(t, levels);
-    if (all || want == GirOutputs::z_pos)  // Z_pos[v, k] = L[i] · w at entry (v, k): blocks of width 1 in [N, K]
-      out.z_pos = ops::scatter_blocks(t, Var{}, entries, ops::matmul(t, rows, ops::reshape(t, wpos, d, 1)), n, k);
-    if (all || want == GirOutputs::z)  // Z[v] = (1/K) Σ_k P[v, k]: the rows of v's entries summed
-      out.z = ops::scale(t, ops::index_add_rows(t, rows, nodes_of(entries), n), T(1) / static_cast<T>(k));
+    // Every written entry, level by level: entry entries[i] in row i of the levels stacked.
+    std::vector<int64_t> entries = anchors.start;
+    for (size_t l = 1; l < levels.size(); ++l)
+      entries.insert(entries.end(), anchors.frontier[l - 1].begin(), anchors.frontier[l - 1].end());
+    Var rows;  // [E, d], built only for the outputs that read whole rows
+    if (all || want == GirOutputs::z) rows = ops::concat_rows(t, levels);
+    if (all || want == GirOutputs::z_pos) {  // Z_pos[v, k] = H[i] · w at entry (v, k): blocks of width 1 in [N, K]
+      const Var wcol = ops::reshape(t, wpos, d, 1);
+      // Per level, then the [E, 1] column stacked: no [E, d] copy for pair tasks, and the same
+      // products (the same bits) whichever outputs are asked for.
+      std::vector<Var> parts;
+      for (const Var& h : levels) parts.push_back(ops::matmul(t, h, wcol));
+      const Var dots = ops::concat_rows(t, parts);
+      out.z_pos = ops::scatter_blocks(t, Var{}, entries, dots, n, k);
+    }
+    if (all || want == GirOutputs::z) {  // Z[v] = (1/K) Σ_k P[v, k]: the rows of v's entries summed
+      std::vector<int64_t> nodes;
+      nodes.reserve(entries.size());
+      for (const auto& level : level_nodes) nodes.insert(nodes.end(), level->begin(), level->end());
+      out.z = ops::scale(t, ops::index_add_rows(t, rows, nodes, n), T(1) / static_cast<T>(k));
+    }
     if (all) out.state = ops::scatter_blocks(t, Var{}, entries, rows, n, width);
     return out;
   } else {

@@ -29,8 +29,11 @@
 // the end. Time O(N·K·(deg + d)·d) and tape memory O(N·K·d) whatever the number of hops
 // H, so exact depths (max_hops −1) stay affordable. update_reached: the full state is aggregated
 // every hop, one gspmm over [N, K·d] on the graph itself: O(H·E·K·d) time, O(H·N·K·d) memory.
-// No N×N buffer and no per-entry small matrices either way (the update of all entries of a hop
-// is one gather, one [|F|, 2d]·[2d, d] matmul and one scatter or concatenation).
+// No N×N buffer and no per-entry small matrices either way. Under the frontier rule W_l is split
+// into its rows acting on M and on x U (W_top, W_bot): a hop is H_{l−1} W_top ([|level l−1|, d]·
+// [d, d]), then ops::gir_hop's fused aggregation, node term (x U + b_U) W_bot + b_l (computed once
+// per node) and ReLU; the reached rule updates with one gather, a [|F|, 2d]·[2d, d] matmul and a
+// scatter.
 #pragma once
 #include <cstdint>
 #include <memory>

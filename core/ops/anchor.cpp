@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/kernels/gspmm.hpp"
+#include "core/kernels/row_ops.hpp"
 #include "core/ops/basic.hpp"
 #include "core/text.hpp"
 
@@ -187,13 +189,89 @@ Var index_add_rows(Tape<T>& t, Var x, std::span<const int64_t> idx, int64_t n) {
   });
 }
 
+template <class T>
+Var gir_hop(Tape<T>& t, std::shared_ptr<const Csr> a, Var hw, Var y, std::shared_ptr<const std::vector<int64_t>> node,
+            std::shared_ptr<const std::vector<T>> s) {
+  check(a != nullptr && node != nullptr, "gir_hop: no hop graph or node list");
+  const int64_t f = a->num_dst, d = t.cols(hw), v = t.rows(y);
+  check(t.rows(hw) == a->num_src, "gir_hop: hw has " + std::to_string(t.rows(hw)) + " rows, the hop graph " +
+                                      std::to_string(a->num_src) + " sources");
+  check(t.cols(y) == d, "gir_hop: y " + dims(v, t.cols(y)) + " and hw " + dims(t.rows(hw), d) + " differ in width");
+  check(static_cast<int64_t>(node->size()) == f,
+        "gir_hop: " + std::to_string(node->size()) + " nodes for " + std::to_string(f) + " hop-graph rows");
+  check(!s || static_cast<int64_t>(s->size()) == v,
+        "gir_hop: the scale has " + std::to_string(s ? s->size() : 0) + " entries, y " + std::to_string(v) + " rows");
+  for (int64_t i = 0; i < f; ++i)
+    if ((*node)[i] < 0 || (*node)[i] >= v || (i > 0 && (*node)[i] < (*node)[i - 1]))
+      check(false, "gir_hop: node " + std::to_string((*node)[i]) + " at row " + std::to_string(i) +
+                       " is outside [0, " + std::to_string(v) + ") or below the row before");
+  MatT<T> out(f, d);
+  const T* hv = t.value(hw).data();
+  const T* yv = t.value(y).data();
+  T* o = out.data();
+  const bool weighted = a->has_weights();
+  kernels::dispatch_width(d, [&](auto width) {
+    constexpr int kD = decltype(width)::value;
+    const int64_t w = kD ? kD : d;
+    detail::for_each_row(f, (a->num_edges() + f) * d / std::max<int64_t>(f, 1), [&](int64_t i) {  // ≈ (nnz + F)·d work
+      T* row = o + i * w;
+      std::fill_n(row, w, T(0));
+      for (int64_t p = a->indptr[i]; p < a->indptr[i + 1]; ++p) {
+        const T wt = weighted ? static_cast<T>(a->weights[p]) : T(1);
+        const T* src = hv + static_cast<int64_t>(a->indices[p]) * w;
+        for (int64_t c = 0; c < w; ++c) row[c] += wt * src[c];
+      }
+      const int64_t u = (*node)[i];
+      const T sc = s ? (*s)[u] : T(1);
+      const T* yr = yv + u * w;
+      for (int64_t c = 0; c < w; ++c) row[c] = std::max(T(0), sc * row[c] + yr[c]);
+    });
+  });
+  return t.push(std::move(out), "gir_hop", {hw, y}, [a, hw, y, node, s](Tape<T>& t, Var self) {
+    const int64_t f = a->num_dst, d = t.cols(hw);
+    const T* g = t.grad(self).data();
+    const T* o = t.value(self).data();
+    MatT<T> gm(f, d);  // G ⊙ [out > 0]
+    T* gmv = gm.data();
+    detail::for_each_row(f, d, [&](int64_t i) {
+      for (int64_t c = 0; c < d; ++c) gmv[i * d + c] = o[i * d + c] > T(0) ? g[i * d + c] : T(0);
+    });
+    if (t.requires_grad(y)) {
+      // Runs of equal nodes (node is non-decreasing): dy[u] = Σ of its run, one thread per run.
+      std::vector<int64_t> run{0};
+      for (int64_t i = 1; i < f; ++i)
+        if ((*node)[i] != (*node)[i - 1]) run.push_back(i);
+      run.push_back(f);
+      T* gy = t.grad(y).data();
+      const int64_t runs = static_cast<int64_t>(run.size()) - 1;
+      detail::for_each_row(runs, f / std::max<int64_t>(runs, 1) * d, [&](int64_t r) {
+        if (run[r] == run[r + 1]) return;
+        T* dst = gy + (*node)[run[r]] * d;
+        for (int64_t i = run[r]; i < run[r + 1]; ++i)
+          for (int64_t c = 0; c < d; ++c) dst[c] += gmv[i * d + c];
+      });
+    }
+    if (t.requires_grad(hw)) {
+      if (s)
+        detail::for_each_row(f, d, [&](int64_t i) {
+          const T sc = (*s)[(*node)[i]];
+          for (int64_t c = 0; c < d; ++c) gmv[i * d + c] *= sc;
+        });
+      const T* none = nullptr;
+      kernels::spmm_csr_heads(a->reversed(), gmv, 1, d, none, false, t.grad(hw).data(), true);  // dhw += aᵀ g
+    }
+  });
+}
+
 #define LOCUS_INSTANTIATE(T)                                                               \
   template Var reshape<T>(Tape<T>&, Var, int64_t, int64_t);                                \
   template Var repeat_rows<T>(Tape<T>&, Var, int64_t);                                     \
   template Var gather_blocks<T>(Tape<T>&, Var, std::span<const int64_t>, int64_t);         \
   template Var scatter_blocks<T>(Tape<T>&, Var, std::span<const int64_t>, Var, int64_t, int64_t); \
   template Var gather_rows_or_zero<T>(Tape<T>&, Var, std::span<const int32_t>);           \
-  template Var index_add_rows<T>(Tape<T>&, Var, std::span<const int64_t>, int64_t);
+  template Var index_add_rows<T>(Tape<T>&, Var, std::span<const int64_t>, int64_t);          \
+  template Var gir_hop<T>(Tape<T>&, std::shared_ptr<const Csr>, Var, Var,                  \
+                          std::shared_ptr<const std::vector<int64_t>>, std::shared_ptr<const std::vector<T>>);
 LOCUS_INSTANTIATE(float)
 LOCUS_INSTANTIATE(double)
 #undef LOCUS_INSTANTIATE

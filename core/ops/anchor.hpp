@@ -9,8 +9,11 @@
 // thread count.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <vector>
 
+#include "core/graph.hpp"
 #include "core/tape.hpp"
 
 namespace locus::ops {
@@ -47,5 +50,19 @@ template <class T> Var gather_rows_or_zero(Tape<T>& t, Var table, std::span<cons
 // increasing i (a stable counting sort: bit-identical for any thread count); rows no index names
 // are zero. The transpose of gather_rows: backward dx[i] = G[idx[i]]. idx is copied.
 template <class T> Var index_add_rows(Tape<T>& t, Var x, std::span<const int64_t> idx, int64_t n);
+
+// One GIR frontier hop, fused (layers/gir.hpp): the per-entry part of
+//   H_l = ReLU([A_l H_{l−1} ‖ x U + b_U] W + b) = ReLU(s ⊙ A_l (H_{l−1} W_top) + (x U + b_U) W_bot + b)
+// once the products with W_top and W_bot are taken outside (d×d each, instead of one 2d×d product
+// per entry and a [|F|, 2d] concatenation):
+//   out[i] = ReLU(s[node[i]] · Σ_j a_ij hw[j] + y[node[i]])
+// a [F, P] (weights w_ij, 1 when it has none), hw [P, d], y [V, d], node [F] non-decreasing in [0, V)
+// (GIR's frontier entries e = v·K + k are increasing, so their nodes are), s [V] or null (1).
+// Backward, with g = G ⊙ [out > 0]: dy[u] += Σ_{node[i] = u} g[i] (in increasing i) and
+// dhw += aᵀ (s[node] ⊙ g) over a's cached reverse; each output row is written by one thread: the same
+// bits for any thread count. The tape co-owns a, node and s until its backward pass.
+template <class T>
+Var gir_hop(Tape<T>& t, std::shared_ptr<const Csr> a, Var hw, Var y, std::shared_ptr<const std::vector<int64_t>> node,
+            std::shared_ptr<const std::vector<T>> s = nullptr);
 
 }  // namespace locus::ops

@@ -197,6 +197,41 @@ TEST_CASE("anchor ops: values, errors and gradients") {
     check_grad([&](Tape<double>& t, const std::vector<Var>& in) { return reduce_random(t, ops::index_add_rows(t, in[0], idx, 5)); },
                {x});
   }
+  SUBCASE("gir_hop: ReLU(s[node] · a·hw + y[node]) against a dense product; gradients; errors") {
+    // a [4, 3] with weights, rows of nodes 0, 0, 2, 3 of y [4, 2]; hw [3, 2].
+    auto a = std::make_shared<Csr>();
+    a->num_dst = 4;
+    a->num_src = 3;
+    a->indptr = {0, 2, 3, 3, 5};
+    a->indices = {0, 2, 1, 0, 1};
+    a->weights = {0.5f, 2.0f, -1.0f, 1.5f, 0.25f};
+    auto node = std::make_shared<const std::vector<int64_t>>(std::vector<int64_t>{0, 0, 2, 3});
+    auto s = std::make_shared<const std::vector<double>>(std::vector<double>{0.5, 2.0, 3.0, -0.75});
+    const MatD hw = random_matrix(3, 2, 31), y = random_matrix(4, 2, 32);
+    MatD dense = MatD::Zero(4, 3);
+    for (int64_t i = 0; i < 4; ++i)
+      for (int64_t p = a->indptr[i]; p < a->indptr[i + 1]; ++p) dense(i, a->indices[p]) += a->weights[p];
+    const MatD m = dense * hw;
+    for (bool scaled : {false, true}) {
+      CAPTURE(scaled);
+      Tape<double> t;
+      const MatD out = t.value(ops::gir_hop(t, a, t.constant(hw), t.constant(y), node, scaled ? s : nullptr));
+      for (int64_t i = 0; i < 4; ++i)
+        for (int64_t c = 0; c < 2; ++c) {
+          const int64_t u = (*node)[i];
+          CHECK(out(i, c) == doctest::Approx(std::max(0.0, (scaled ? (*s)[u] : 1.0) * m(i, c) + y(u, c))));
+        }
+      check_grad(
+          [&](Tape<double>& t, const std::vector<Var>& in) {
+            return reduce_random(t, ops::gir_hop(t, a, in[0], in[1], node, scaled ? s : nullptr));
+          },
+          {hw, y});
+    }
+    Tape<double> t;
+    auto unsorted = std::make_shared<const std::vector<int64_t>>(std::vector<int64_t>{0, 2, 1, 3});
+    CHECK_THROWS_AS(ops::gir_hop(t, a, t.constant(hw), t.constant(y), unsorted), ShapeError);
+    CHECK_THROWS_AS(ops::gir_hop(t, a, t.constant(y), t.constant(y), node), ShapeError);  // 4 rows, 3 sources
+  }
 }
 
 TEST_CASE("anchor indication: indicator, concat and embedding") {
