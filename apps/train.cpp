@@ -70,7 +70,8 @@ std::string model_description(const GnnSpec& spec) {
   if (pe.anchor) s += fmt::format(" + anchors→{}{}", pe.anchor_dim, pe.anchor_cutoff >= 0 ? fmt::format(" (cutoff {})", pe.anchor_cutoff) : "");
   if (pe.spd) s += fmt::format(" + SPD bias ≤{} hops", pe.spd_max_dist);
   if (pe.seq != "none") s += " + " + pe.seq;
-  if (spec.position != "none") s += " + " + spec.position + " branch (" + spec.fusion + ")";
+  if (spec.position != "none")
+    s += " + " + spec.position + " branch (" + spec.fusion + (selects_branch(spec) ? ", kept if validation says so)" : ")");
   if (spec.att_norm != "softmax") s += " (" + spec.att_norm + " attention)";
   return s;
 }
@@ -96,7 +97,7 @@ void print_header(const ExperimentConfig& cfg, const ExperimentInfo& info, std::
                      model_description(info.spec), ops::act_name(cfg.gnn.act), cfg.gnn.dropout,
                      optim_kind_name(t.optim.kind), t.optim.lr, t.optim.weight_decay,
                      cfg.gnn.decay_first_only ? "first" : "all", t.max_epoch, cfg.run.num_runs, info.num_threads);
-  if (const std::string pos = position_protocol(cfg); !pos.empty()) log << "position: " << pos << "\n";
+  if (const std::string pos = position_protocol(info.spec); !pos.empty()) log << "position: " << pos << "\n";
   if (info.resumed)
     log << fmt::format("resuming {}: {} of {} runs finished{}\n", checkpoint_path(cfg.run.out_dir), info.runs_done,
                        cfg.run.num_runs,
@@ -110,10 +111,12 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   using Clock = std::chrono::steady_clock;
   const StopSignals signals;
   std::string label;  // "AUC " before the pair tasks' scores
+  bool selecting = false;  // gnn.fusion_select in force: each run says whether it kept the branch
   auto last_print = Clock::now();
   ExperimentCallbacks cb;
   cb.on_start = [&](const ExperimentInfo& info) {
     label = info.problem->pair_task() ? "AUC " : "";
+    selecting = selects_branch(info.spec);
     print_header(cfg, info, log);
   };
   cb.on_epoch = [&](int run, const EpochMetrics& m) {
@@ -128,8 +131,9 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
     if (progress) log << "\r\033[K";
     if (!cfg.run.out_dir.empty()) write_run_csv(cfg.run.out_dir, label.empty() ? "acc" : "auc", run, r);
     if (finished)
-      log << fmt::format("run {}/{} seed {}: best epoch {} val {}{} test {}{}\n", run + 1, cfg.run.num_runs, r.seed,
-                         r.best_epoch, label, percent(r.val_acc), label, percent(r.test_acc))
+      log << fmt::format("run {}/{} seed {}: best epoch {} val {}{} test {}{}{}\n", run + 1, cfg.run.num_runs, r.seed,
+                         r.best_epoch, label, percent(r.val_acc), label, percent(r.test_acc),
+                         selecting ? (r.branch_used ? " (anchor branch kept)" : " (anchor branch off)") : "")
           << std::flush;
   };
   cb.stop_requested = [&] { return signals.received(); };
@@ -213,6 +217,8 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
                     {"val_" + m, num(r.val_acc)},
                     {"test_" + m, num(r.test_acc)},
                     {"params_checksum", fmt::format("{:016x}", r.params_checksum)}});
+  if (s.selects_branch)  // gnn.fusion_select: which path each run's selected epoch used
+    for (size_t i = 0; i < s.runs.size(); ++i) runs[i]["branch_used"] = s.runs[i].branch_used;
   j["runs"] = runs;
   write_file_atomic(path, j.dump(2) + "\n");
 }

@@ -31,6 +31,24 @@ std::vector<std::string> position_branch_kinds() {
   return kinds;
 }
 
+bool anchor_branch_alone(const GnnSpec& spec) {
+  return layer_descriptor(spec.layer_type).structure == Structure::AnchorOnly;
+}
+
+std::string anchor_branch_kind(const GnnSpec& spec) {
+  return anchor_branch_alone(spec) ? spec.layer_type : spec.position == "none" ? std::string() : spec.position;
+}
+
+bool selects_branch(const GnnSpec& spec) {
+  const bool on = spec.fusion_select == Toggle::On || (spec.fusion_select == Toggle::Auto && !spec.embeddings);
+  return on && spec.position != "none" && !anchor_branch_alone(spec);
+}
+
+bool anchors_fixed(const GnnSpec& spec) {
+  return spec.anchor_nodes || spec.anchor_resample == Toggle::Off ||
+         (spec.anchor_resample == Toggle::Auto && selects_branch(spec));
+}
+
 std::vector<ConfigProblem> validate(const GnnSpec& spec) {
   std::vector<ConfigProblem> out;
   const LayerDescriptor* layer = find_layer(spec.layer_type);
@@ -52,7 +70,8 @@ std::vector<ConfigProblem> validate(const GnnSpec& spec) {
                    "node is reached) or a value >= gnn.layers_mp", ""});
   if (spec.anchor_readout == AnchorReadout::Anchors && !spec.embeddings && !anchors_fixed(spec))
     out.push_back({"gnn.anchor_readout", "gnn.anchor_readout=anchors reads one column per anchor set, but the sets are "
-                                         "drawn anew every training epoch (gnn.anchor_resample=true):",
+                                         "drawn anew every training epoch (gnn.anchor_resample=" +
+                                         std::string(spec.anchor_resample == Toggle::On ? "true" : "auto") + "):",
                    "set gnn.anchor_resample=false or gnn.anchors=nodes, or gnn.anchor_readout=auto", "anchors"});
   // Options that act inside a layer: only types that read them may be asked for them.
   const std::string& type = spec.layer_type;
@@ -99,7 +118,7 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
     graph_ = std::move(cache.graph);
     edge_class_ = std::move(cache.edge_class);
   }
-  if (layer_->structure == Structure::AnchorOnly || spec.position != "none") raw_ = std::make_shared<const Csr>(graph);
+  if (!anchor_branch_kind(spec).empty()) raw_ = std::make_shared<const Csr>(graph);
   if (!graph_) graph_ = std::make_shared<const Csr>();
   pos_ = std::make_shared<pe::PositionalInputs<T>>(store, rng, spec.posenc, GraphRef(graph), spec.posenc_seed);
   build(store, rng);
@@ -127,14 +146,13 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
   const GnnSpec& spec = spec_;
   check(spec.layers >= 1, "GnnClassifier: at least one layer");
   check(spec.in_dim > 0 && spec.out_dim > 0 && spec.hidden > 0, "GnnClassifier: sizes must be positive");
-  const std::string& type = spec.layer_type;
   const GraphRef topo = topology();
   const int64_t in_dim = spec.in_dim + pos_->dim();  // node features ‖ positional columns
   // The anchor branch: alone (layer_type gir / pgnn) or fused with the GNN stack below.
-  const bool anchor_only = layer_->structure == Structure::AnchorOnly;
-  if (anchor_only || spec.position != "none") {
+  const bool anchor_only = anchor_branch_alone(spec);
+  if (const std::string kind = anchor_branch_kind(spec); !kind.empty()) {
     PositionBranchSpec ps;
-    ps.kind = anchor_only ? type : spec.position;
+    ps.kind = kind;
     // Fused, the branch reads position only (a constant input) unless position_features: the GNN
     // branch carries the features, and a second, unsmoothed feature path would overfit them.
     const_branch_input_ = !anchor_only && !spec.position_features;
@@ -144,7 +162,7 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     ps.pgnn_cutoff = spec.pgnn_cutoff;
     ps.gir = spec.gir;
     ps.fixed_nodes = spec.anchor_nodes;
-    ps.resample = spec.anchor_resample;
+    ps.resample = !anchors_fixed(spec);
     ps.dropout = spec.dropout;
     ps.eval_seed = splitmix64(spec.posenc_seed ^ 0xB4A7C4ull);
     ps.eval_sets = spec.branch_eval_sets;
@@ -168,6 +186,8 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
       head_pos_ = std::make_shared<Linear<T>>(store, rng, "fusion.pos", k, spec.out_dim);
       fusion_weight_ = store.add("fusion.weight", 1, 1, Init::Ones, rng, false);
     }
+    // Set by the trainer from validation, never by gradients (the tape does not read it).
+    if (locus::selects_branch(spec)) gate_ = store.add("fusion.gate", 1, 1, Init::Ones, rng, false);
   }
   // Concat fusion widens the last layer's input by the branch's columns; the stack itself is the
   // plain GNN's (a GNN with the branch output at zero is exactly the plain one).
@@ -201,17 +221,29 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
 }
 
 template <class T>
-Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const {
-  return run(t, x, training, key, false);
+Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key, BranchUse use) const {
+  return run(t, x, training, key, false, use);
 }
 
 template <class T>
 Var GnnClassifier<T>::embed(Tape<T>& t, const Features<T>& x) const {
-  return run(t, x, false, 0, true);
+  return run(t, x, false, 0, true, BranchUse::Model);
 }
 
 template <class T>
-Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint64_t key, bool embed) const {
+bool GnnClassifier<T>::branch_used() const {
+  return !selects_branch() || store_->value(gate_)(0, 0) > T(0.5);
+}
+
+template <class T>
+void GnnClassifier<T>::set_branch_used(bool on) {
+  check(selects_branch(), "GnnClassifier::set_branch_used: the model has no fusion gate (gnn.fusion_select)");
+  store_->value(gate_)(0, 0) = on ? T(1) : T(0);
+}
+
+template <class T>
+Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint64_t key, bool embed,
+                          BranchUse use) const {
   // Layer scopes (Tape::scope) name where a NaN/Inf starts: "positional inputs", "layer i (type)"
   // (1-based; the dropout before a layer and the activation after it belong to it; transformer:
   // "encoder (linear)", "layer i (transformer)", "head (linear)"), "anchor branch (gir|pgnn)",
@@ -245,8 +277,12 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
     }
     return finish(out);
   }
+  // A fused model's path: with the branch off, Z's columns are zero (concat: exactly the plain GNN
+  // with a wider last layer) and sum fusion adds nothing.
+  const bool branch_on = use == BranchUse::On || (use == BranchUse::Model && branch_used());
   // The anchor branch's output Z, with the feature dropout of the GNN layers.
   auto branch_output = [&](const Features<T>& in) {
+    if (!branch_on) return t.constant(MatT<T>::Zero(raw_->num_dst, fuse_cols_));
     auto scope = t.scope(branch_scope);
     const Var z = branch_->forward(
         t, const_branch_input_ ? Features<T>{t.constant(MatT<T>::Ones(raw_->num_dst, 1)), nullptr} : in, training,
@@ -311,7 +347,7 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
     }
     gnn_out = h.var;
   }
-  if (!branch_ || fuse_cols_ > 0) return finish(gnn_out);
+  if (!branch_ || fuse_cols_ > 0 || !branch_on) return finish(gnn_out);
   // Sum fusion: out = GNN(x) + b·Linear(Z).
   const Var z = branch_output(first_input);
   Var out;

@@ -112,9 +112,9 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
   const pe::PosEncSpec& pe = spec.posenc;
   const pe::SeqPE seq = pe::parse_seq_pe(pe.seq);
   const LayerDescriptor& layer = layer_descriptor(type);
-  const bool anchor_only = layer.structure == Structure::AnchorOnly;
-  const std::string branch = anchor_only ? type : spec.position;
-  const bool has_branch = anchor_only || spec.position != "none";
+  const bool anchor_only = anchor_branch_alone(spec);
+  const std::string branch = anchor_branch_kind(spec);
+  const bool has_branch = !branch.empty();
   const double K = static_cast<double>(anchor_set_count(g.num_nodes));
   double sum_sq = 0;  // Σ n_b² over the sentence blocks (every dense edge slot)
   for (int64_t b : g.sentence_blocks) sum_sq += static_cast<double>(b) * static_cast<double>(b);
@@ -253,6 +253,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
     }
     if (!anchor_only && spec.fusion == "sum") params += d * out_dim + out_dim + 1;
     if (anchor_only) params += d * out_dim + out_dim;  // head
+    if (selects_branch(spec)) params += 1;             // fusion.gate
   }
   act += 4 * n * out_dim;  // log-softmax / normalisation, loss gradient, evaluation output
   add(fmt::format("parameters + Adam state (4 × {} floats)", count_text(params)), 4 * kF * params, "params");
@@ -354,7 +355,7 @@ void check_memory(const MemoryEstimate& e, double limit_bytes, const GnnSpec& sp
     if (std::find(alts.begin(), alts.end(), s) == alts.end()) alts.push_back(s);
   };
   const LayerDescriptor& layer = layer_descriptor(spec.layer_type);
-  const bool anchor_only = layer.structure == Structure::AnchorOnly;
+  const bool anchor_only = anchor_branch_alone(spec);
   for (const MemoryItem* i : v) {
     if (i->bytes < 0.2 * total) continue;
     const std::string& k = i->kind;

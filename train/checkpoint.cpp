@@ -14,9 +14,10 @@ namespace {
 // arithmetic anyway), so the machine's byte order is fine (core/binary_file.hpp).
 const BinaryFormat& checkpoint_format() {
   // Version 2: the config lines follow the schema's order (train/config.hpp). Version 3: each run
-  // holds its selected epoch's parameters (RunResult::params, for model files).
+  // holds its selected epoch's parameters (RunResult::params, for model files). Version 4: and
+  // whether that epoch used the anchor branch (gnn.fusion_select).
   static const BinaryFormat f{{'L', 'O', 'C', 'U', 'S', 'C', 'K', 'P'},
-                              3,
+                              4,
                               "checkpoint",
                               "out_dir holds another program's checkpoint.bin; choose another out_dir",
                               "finish it with the Locus that wrote it, or delete out_dir to start over",
@@ -31,6 +32,7 @@ void put_run(BinaryWriter& w, const RunResult& r) {
   w.pod(r.val_acc);
   w.pod(r.test_acc);
   w.pod(r.params_checksum);
+  w.pod(static_cast<uint8_t>(r.branch_used));
   w.vec(r.history);  // EpochMetrics is plain numbers
   w.vec(r.params);
 }
@@ -44,6 +46,7 @@ RunResult get_run(BinaryReader& r) {
   x.val_acc = r.pod<double>();
   x.test_acc = r.pod<double>();
   x.params_checksum = r.pod<uint64_t>();
+  x.branch_used = r.pod<uint8_t>() != 0;
   x.history = r.vec<EpochMetrics>();
   x.params = r.vec<float>();
   return x;

@@ -206,6 +206,12 @@ ConfigKey mapped(std::string name, std::string doc, std::vector<std::pair<std::s
       });
 }
 
+// auto | true | false, auto left to the task (Toggle).
+ConfigKey toggle(std::string name, std::string doc, Field<Toggle> field) {
+  return mapped<Toggle>(std::move(name), std::move(doc), {{"auto", Toggle::Auto}, {"true", Toggle::On}, {"false", Toggle::Off}},
+                        field);
+}
+
 // A free-form string (a name or a path); null or empty leaves it unset.
 ConfigKey text(std::string name, std::string doc, Field<std::string> field, std::string example) {
   ConfigKey k = new_key(std::move(name), "text", std::move(doc));
@@ -335,13 +341,19 @@ std::vector<ConfigKey> make_schema() {
              [](C& c) -> std::string& { return c.gnn.position; }),
       choice("gnn.fusion", "concat: the last GNN layer reads [h ‖ Z]; sum: GNN(x) + b·Linear(Z), b learnt from 1",
              {"concat", "sum"}, [](C& c) -> std::string& { return c.gnn.fusion; }),
+      toggle("gnn.fusion_select",
+             "fused anchor branch: train the plain path (branch off) beside the fused one and let validation choose "
+             "at every evaluation which one the model uses, so that a branch that does not help is dropped. auto: "
+             "true for node classification, false for pair tasks",
+             [](C& c) -> Toggle& { return c.gnn.fusion_select; }),
       mapped<bool>("gnn.anchors",
                    "anchor branch: sets (P-GNN's, resampled every training epoch) or nodes (⌊log₂ n⌋² fixed single nodes)",
                    {{"sets", false}, {"nodes", true}}, [](C& c) -> bool& { return c.gnn.anchor_nodes; }),
-      boolean("gnn.anchor_resample",
-              "anchor branch with gnn.anchors=sets: fresh sets every training epoch (P-GNN's protocol, for graphs "
-              "a model has not seen); false: the evaluation sets throughout (one graph, transductive)",
-              [](C& c) -> bool& { return c.gnn.anchor_resample; }),
+      toggle("gnn.anchor_resample",
+             "anchor branch with gnn.anchors=sets: true, fresh sets every training epoch (P-GNN's protocol, for graphs "
+             "a model has not seen); false, the evaluation sets throughout (one graph, transductive); auto: false "
+             "where gnn.fusion_select is in force, else true",
+             [](C& c) -> Toggle& { return c.gnn.anchor_resample; }),
       integer<int64_t>("gnn.branch_dim",
                        "width of the anchor branch (GIR's per-anchor state, P-GNN's hidden); 0: gnn.dim_inner. "
                        "GIR's time and memory grow with its square",
@@ -608,14 +620,18 @@ const std::vector<ModelAddon>& model_addons() {
         a.push_back({kind + (fusion == "sum" ? ":sum" : ""),
                      {"gnn.position=" + kind, "gnn.fusion=" + fusion},
                      [kind, fusion](const C& c) { return c.gnn.position == kind && c.gnn.fusion == fusion; }});
+    // The fused branch used without a validation choice (gnn.fusion_select=false).
+    a.push_back({"noselect", {"gnn.fusion_select=false"}, [](const C& c) {
+                   return c.gnn.fusion_select == Toggle::Off && c.gnn.position != "none" && !anchor_branch_alone(c.gnn);
+                 }});
     // Fixed coordinates (position_protocol): a position source that would be randomised every
     // training epoch keeps evaluation's signs or anchor sets instead.
     a.push_back({"fixed",
                  {"posenc_LapPE.sign_flip=false", "posenc_Anchor.resample=false", "posenc_AnchorInd.resample=false",
                   "gnn.anchor_resample=false"},
                  [](const C& c) {
-                   for (const PositionSource& s : position_sources(c))
-                     if (!s.randomised) return true;
+                   for (const PositionSource& s : position_sources(c.gnn))
+                     if (!s.randomised && !s.automatic) return true;
                    return false;
                  }});
     for (const std::string& kind : pe::seq_pe_names())
@@ -656,25 +672,24 @@ std::vector<std::string> variant_overrides(const std::string& variant) {
   return out;
 }
 
-std::vector<PositionSource> position_sources(const ExperimentConfig& cfg) {
-  const pe::PosEncSpec& pe = cfg.gnn.posenc;
+std::vector<PositionSource> position_sources(const GnnSpec& spec) {
+  const pe::PosEncSpec& pe = spec.posenc;
   std::vector<PositionSource> out;
   if (pe.lap) out.push_back({"LapPE signs", "posenc_LapPE.sign_flip", pe.lap_sign_flip});
   if (pe.anchor) out.push_back({"AnchorPE sets", "posenc_Anchor.resample", pe.anchor_resample});
   if (pe.indication) out.push_back({"anchor indication sets", "posenc_AnchorInd.resample", pe.indication_resample});
-  const LayerDescriptor* layer = find_layer(cfg.gnn.layer_type);
-  const bool anchor_only = layer && layer->structure == Structure::AnchorOnly;
-  if ((anchor_only || cfg.gnn.position != "none") && !cfg.gnn.anchor_nodes)
-    out.push_back({(anchor_only ? cfg.gnn.layer_type : cfg.gnn.position) + " anchor sets", "gnn.anchor_resample",
-                   cfg.gnn.anchor_resample});
+  if (find_layer(spec.layer_type) == nullptr) return out;  // validation names it
+  if (const std::string kind = anchor_branch_kind(spec); !kind.empty() && !spec.anchor_nodes)
+    out.push_back({kind + " anchor sets", "gnn.anchor_resample", !anchors_fixed(spec),
+                   spec.anchor_resample == Toggle::Auto});
   return out;
 }
 
-std::string position_protocol(const ExperimentConfig& cfg) {
+std::string position_protocol(const GnnSpec& spec) {
   std::string out;
-  for (const PositionSource& s : position_sources(cfg))
+  for (const PositionSource& s : position_sources(spec))
     out += (out.empty() ? "" : "; ") + s.what + (s.randomised ? " drawn anew every epoch" : " fixed") + " (" + s.key +
-           ")";
+           (s.automatic ? "=auto" : "") + ")";
   return out;
 }
 

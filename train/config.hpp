@@ -135,11 +135,14 @@ struct PositionSource {
   std::string what;  // "LapPE signs", "gir anchor sets", ...
   std::string key;   // posenc_LapPE.sign_flip, gnn.anchor_resample, ...
   bool randomised = true;
+  bool automatic = false;  // the key is auto: the task decided (gnn.anchor_resample)
 };
-std::vector<PositionSource> position_sources(const ExperimentConfig& cfg);
+// `spec` as the model is built (GnnSpec::embeddings set for pair tasks: spec_for), or a config's
+// gnn (auto resolved as for node classification).
+std::vector<PositionSource> position_sources(const GnnSpec& spec);
 // One line for a run header: "LapPE signs fixed (posenc_LapPE.sign_flip); gir anchor sets drawn
 // anew every epoch (gnn.anchor_resample)"; "" without such sources.
-std::string position_protocol(const ExperimentConfig& cfg);
+std::string position_protocol(const GnnSpec& spec);
 
 struct ModelAddon {
   std::string name;

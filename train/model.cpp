@@ -153,6 +153,11 @@ Model Model::load(const std::string& path) {
   r.str();  // the Locus version that wrote it (informational)
   const uint64_t lines = r.count();
   for (uint64_t i = 0; i < lines; ++i) m.config_.push_back(r.str());
+  // Files written before gnn.fusion_select hold no fusion.gate: their fused models always use the
+  // branch (their gnn.anchor_resample line says true or false, which still reads the same).
+  if (std::none_of(m.config_.begin(), m.config_.end(),
+                   [](const std::string& l) { return l.rfind("gnn.fusion_select=", 0) == 0; }))
+    m.config_.push_back("gnn.fusion_select=false");
   m.seed_ = r.pod<uint64_t>();
   m.run_index_ = r.pod<int>();
   m.best_epoch_ = r.pod<int>();

@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/io.hpp"
 #include "core/numeric_guard.hpp"
+#include "core/ops/basic.hpp"
 #include "core/rng.hpp"
 
 namespace locus {
@@ -48,9 +49,17 @@ const EpochMetrics& Trainer::epoch() {
   tape_.clear();
   store_.zero_grad();
   if (comm) comm->bytes_sent = 0, comm->wait_ms = 0;
-  const Var out = model_->forward(tape_, problem_.input(tape_), true, rng_.next_key());
+  const uint64_t key = rng_.next_key();
   Var loss;
-  {
+  if (model_->selects_branch()) {
+    // gnn.fusion_select: the mean of the fused and the plain path's losses (same dropout masks).
+    const Features<float> in = problem_.input(tape_);
+    const Var on = model_->forward(tape_, in, true, key, BranchUse::On);
+    const Var off = model_->forward(tape_, in, true, key, BranchUse::Off);
+    const auto scope = tape_.scope("loss");
+    loss = ops::scale(tape_, ops::add(tape_, task_.loss(tape_, on), task_.loss(tape_, off)), 0.5f);
+  } else {
+    const Var out = model_->forward(tape_, problem_.input(tape_), true, key);
     const auto scope = tape_.scope("loss");
     loss = task_.loss(tape_, out);
   }
@@ -71,9 +80,21 @@ const EpochMetrics& Trainer::epoch() {
     loss_value = comm->sum(loss_value);
   }
 
-  // Evaluation (not timed): dropout off.
-  const Mat eval = predict();
-  const SplitScores sc = task_.scores(eval);
+  // Evaluation (not timed): dropout off. With gnn.fusion_select, both paths; the gate takes the one
+  // with the higher validation metric (training metric without a val split), the plain one on ties.
+  Mat eval;
+  SplitScores sc;
+  if (model_->selects_branch()) {
+    Mat on = predict(BranchUse::On), off = predict(BranchUse::Off);
+    const SplitScores s_on = task_.scores(on), s_off = task_.scores(off);
+    const bool keep_branch = problem_.has_val() ? s_on.val > s_off.val : s_on.train > s_off.train;
+    model_->set_branch_used(keep_branch);
+    eval = keep_branch ? std::move(on) : std::move(off);
+    sc = keep_branch ? s_on : s_off;
+  } else {
+    eval = predict();
+    sc = task_.scores(eval);
+  }
   run_.history.push_back(EpochMetrics{epoch, loss_value, sc.train, sc.val, sc.test, ms});
   run_.epochs_run = epoch;
   // Model selection (train.select); the last epoch is kept when there is no val split. The
@@ -85,6 +106,7 @@ const EpochMetrics& Trainer::epoch() {
     run_.train_acc = sc.train;
     run_.val_acc = sc.val;
     run_.test_acc = sc.test;
+    run_.branch_used = model_->branch_used();
     run_.params.assign(store_.values().begin(), store_.values().end());
   }
   finished_ = v.stop || epoch >= options_.max_epoch;
@@ -113,10 +135,10 @@ Mat Trainer::embeddings() const {
 
 SplitScores Trainer::evaluate() const { return task_.scores(predict()); }
 
-Mat Trainer::predict() const {
+Mat Trainer::predict(BranchUse use) const {
   tape_.clear();
   const Tape<float>::NoGrad no_grad(tape_);  // inference: no closures, transient values freed
-  return tape_.value(model_->forward(tape_, problem_.input(tape_), false, 0));
+  return tape_.value(model_->forward(tape_, problem_.input(tape_), false, 0, use));
 }
 
 void Trainer::set_parameters(const std::vector<float>& params) {

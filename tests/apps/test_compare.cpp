@@ -152,24 +152,34 @@ TEST_CASE("compare: position sources and their protocol name the model and the r
     for (const auto& o : variant_overrides(variant)) apply_config_line(cfg, o);
     return cfg;
   };
-  CHECK(position_protocol(cfg_of("gcn")).empty());
+  CHECK(position_protocol(cfg_of("gcn").gnn).empty());
   CHECK(model_name(cfg_of("gcn+LapPE")) == "gcn+LapPE");
-  CHECK(position_protocol(cfg_of("gcn+LapPE")) == "LapPE signs drawn anew every epoch (posenc_LapPE.sign_flip)");
+  CHECK(position_protocol(cfg_of("gcn+LapPE").gnn) == "LapPE signs drawn anew every epoch (posenc_LapPE.sign_flip)");
   const ExperimentConfig fixed = cfg_of("gcn+LapPE+gir+fixed");
   CHECK(model_name(fixed) == "gcn+LapPE+gir+fixed");
-  CHECK(position_protocol(fixed) ==
+  CHECK(position_protocol(fixed.gnn) ==
         "LapPE signs fixed (posenc_LapPE.sign_flip); gir anchor sets fixed (gnn.anchor_resample)");
   // Single-node anchors are fixed by construction: not a randomised source.
   ExperimentConfig nodes = cfg_of("gcn+gir");
   apply_config_line(nodes, "gnn.anchors=nodes");
-  CHECK(position_sources(nodes).empty());
+  CHECK(position_sources(nodes.gnn).empty());
   CHECK(model_name(nodes) == "gcn+gir");
   // Mixed: one source fixed is enough for the name; the header says which.
   ExperimentConfig mixed = cfg_of("pgnn+AnchorPE");
   apply_config_line(mixed, "posenc_Anchor.resample=false");
   CHECK(model_name(mixed) == "pgnn+AnchorPE+fixed");
-  CHECK(position_protocol(mixed) ==
-        "AnchorPE sets fixed (posenc_Anchor.resample); pgnn anchor sets drawn anew every epoch (gnn.anchor_resample)");
+  CHECK(position_protocol(mixed.gnn) ==
+        "AnchorPE sets fixed (posenc_Anchor.resample); pgnn anchor sets drawn anew every epoch (gnn.anchor_resample=auto)");
+  // gnn.anchor_resample=auto: fixed sets where validation guards a fused branch (node
+  // classification), P-GNN's resampling for pair tasks and anchor-only models; not named `+fixed`.
+  ExperimentConfig fused = cfg_of("gcn+gir");
+  CHECK(position_protocol(fused.gnn) == "gir anchor sets fixed (gnn.anchor_resample=auto)");
+  CHECK(model_name(fused) == "gcn+gir");
+  fused.gnn.embeddings = true;  // a pair task
+  CHECK(position_protocol(fused.gnn) == "gir anchor sets drawn anew every epoch (gnn.anchor_resample=auto)");
+  CHECK(position_protocol(cfg_of("gcn+gir+noselect").gnn) ==
+        "gir anchor sets drawn anew every epoch (gnn.anchor_resample=auto)");
+  CHECK(position_protocol(cfg_of("gir").gnn) == "gir anchor sets drawn anew every epoch (gnn.anchor_resample=auto)");
 
   TempDir dir;
   const auto r = run_locus("train " + dir.write("c.yaml", "dataset:\n  name: karate\noptim:\n  max_epoch: 2\nnum_runs: 1\n") +

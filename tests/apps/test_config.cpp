@@ -609,7 +609,8 @@ TEST_CASE("model names: model_name inverts variant_overrides for every addition"
     const std::string& o = a.overrides.front();
     const bool attention = o.rfind("posenc_seq", 0) == 0 || o.rfind("gnn.att_norm", 0) == 0 || o.rfind("posenc_SPD", 0) == 0;
     const bool fixed = a.name == "fixed";  // names something only with a source it fixes
-    names.push_back((attention ? "transformer+" : fixed ? "gcn+LapPE+" : "gcn+") + a.name);
+    const bool fused = a.name == "noselect";  // ... or with a fused branch
+    names.push_back((attention ? "transformer+" : fixed ? "gcn+LapPE+" : fused ? "gcn+gir+" : "gcn+") + a.name);
   }
   for (const auto& layer : locus::layer_names()) names.push_back(layer);
   for (const std::string& name : names) {
@@ -687,4 +688,16 @@ TEST_CASE("config: the anchor branch's width and readout") {
                        doctest::Contains("gnn.anchor_readout"), locus::InputError);
   CHECK_THROWS_WITH_AS(locus::load_config("", {"dataset.name=karate", "gnn.branch_dim=-1"}),
                        doctest::Contains("gnn.branch_dim"), locus::InputError);
+  // gnn.fusion_select: auto | true | false; `+noselect` names the fused branch without it.
+  CHECK(dflt.gnn.fusion_select == locus::Toggle::Auto);
+  CHECK(locus::load_config("", {"dataset.name=karate", "gnn.fusion_select=true"}).gnn.fusion_select ==
+        locus::Toggle::On);
+  CHECK_THROWS_WITH_AS(locus::load_config("", {"dataset.name=karate", "gnn.fusion_select=maybe"}),
+                       doctest::Contains("gnn.fusion_select"), locus::InputError);
+  std::vector<std::string> o{"dataset.name=karate"};
+  for (const auto& x : locus::variant_overrides("gcn+gir+noselect")) o.push_back(x);
+  const auto noselect = locus::load_config("", o);
+  CHECK(noselect.gnn.fusion_select == locus::Toggle::Off);
+  CHECK(locus::model_name(noselect) == "gcn+gir+noselect");
+  CHECK(locus::model_name(locus::load_config("", {"dataset.name=karate", "gnn.position=gir"})) == "gcn+gir");
 }

@@ -674,7 +674,7 @@ TEST_CASE("anchor readout: a classifier reads Z_pos (one column per set) exactly
       spec.layer_type = kind;
       spec.in_dim = 3, spec.hidden = 5, spec.out_dim = 4;
       spec.anchor_nodes = c.nodes;
-      spec.anchor_resample = c.resample;
+      spec.anchor_resample = c.resample ? Toggle::On : Toggle::Off;
       spec.anchor_readout = c.readout;
       CHECK(validate(spec).empty());
       ParamStore<double> store;
@@ -692,7 +692,7 @@ TEST_CASE("anchor readout: a classifier reads Z_pos (one column per set) exactly
     spec.layer_type = "gcn";
     spec.position = "gir";
     spec.in_dim = 3, spec.hidden = 5, spec.out_dim = 4, spec.branch_dim = 3;
-    spec.anchor_resample = !fixed;
+    spec.anchor_resample = fixed ? Toggle::Off : Toggle::On;
     ParamStore<double> store;
     Rng rng(63);
     GnnClassifier<double> model(store, rng, spec, g);
@@ -716,4 +716,92 @@ TEST_CASE("anchor readout: a classifier reads Z_pos (one column per set) exactly
   CHECK(problems[0].fix.find("gnn.anchor_resample=false") != std::string::npos);
   bad.embeddings = true;  // pair tasks read Z_pos under P-GNN's resampling anyway
   CHECK(validate(bad).empty());
+}
+
+TEST_CASE("fusion_select: the plain path reads no branch parameter; the gate picks the path; gir alone has none") {
+  const int n = 64;
+  const Csr g = undirected(n, grid_edges(8, 8));
+  const MatD x = random_matrix(n, 3, 71);
+  for (const std::string fusion : {"concat", "sum"})
+    for (const std::string kind : {"gir", "pgnn"}) {
+      CAPTURE(fusion);
+      CAPTURE(kind);
+      GnnSpec spec;
+      spec.layer_type = "gcn";
+      spec.position = kind;
+      spec.fusion = fusion;
+      spec.fusion_select = Toggle::On;
+      spec.anchor_nodes = true;
+      spec.in_dim = 3, spec.hidden = 5, spec.out_dim = 4;
+      ParamStore<double> store;
+      Rng rng(72);
+      GnnClassifier<double> model(store, rng, spec, g);
+      REQUIRE(model.selects_branch());
+      CHECK(model.branch_used());  // the gate starts open
+      auto out = [&](BranchUse use, bool training = false) {
+        Tape<double> t;
+        return MatD(t.value(model.forward(t, Features<double>{t.constant(x), nullptr}, training, 5, use)));
+      };
+      const MatD on = out(BranchUse::On), off = out(BranchUse::Off);
+      CHECK((on - off).norm() > 1e-3);  // the branch moves the output
+      CHECK(out(BranchUse::Model) == on);
+      model.set_branch_used(false);
+      CHECK(!model.branch_used());
+      CHECK(out(BranchUse::Model) == off);
+      // The branch's parameters (gir.*, pgnn0.*, ...) and sum fusion's Linear and weight (not the gate).
+      auto in_branch = [&](const ParamInfo& p) {
+        return (p.name.rfind(kind, 0) == 0 || p.name.rfind("fusion.", 0) == 0) && p.name != "fusion.gate";
+      };
+      // Training the plain path leaves every branch parameter without gradient, and others with one.
+      {
+        Tape<double> t;
+        store.zero_grad();
+        t.backward(reduce_random(t, model.forward(t, Features<double>{t.constant(x), nullptr}, true, 5, BranchUse::Off)));
+        double branch_grad = 0, other_grad = 0;
+        int64_t branch_params = 0;
+        for (const ParamInfo& p : store.params()) {
+          double gsum = 0;
+          for (int64_t i = 0; i < p.rows * p.cols; ++i) gsum += std::abs(store.grads()[p.offset + i]);
+          if (in_branch(p)) branch_grad += gsum, branch_params += p.rows * p.cols;
+          else other_grad += gsum;
+        }
+        CHECK(branch_params > 0);
+        CHECK(branch_grad == 0.0);
+        CHECK(other_grad > 0.0);
+      }
+      // Changing every branch parameter moves the fused path only.
+      for (const ParamInfo& p : store.params())
+        if (in_branch(p))
+          for (int64_t i = 0; i < p.rows * p.cols; ++i) store.values()[p.offset + i] += 0.25;
+      CHECK(out(BranchUse::Off) == off);
+      CHECK((out(BranchUse::On) - on).norm() > 1e-3);
+    }
+  // The anchor branch alone is the model: no gate to set.
+  GnnSpec alone;
+  alone.layer_type = "gir";
+  alone.fusion_select = Toggle::On;
+  alone.in_dim = 3, alone.hidden = 5, alone.out_dim = 4;
+  ParamStore<double> store;
+  Rng rng(73);
+  GnnClassifier<double> model(store, rng, alone, g);
+  CHECK(!model.selects_branch());
+  CHECK(model.branch_used());
+  CHECK_THROWS_AS(model.set_branch_used(false), ShapeError);
+  CHECK(!selects_branch(alone));
+  for (const ParamInfo& p : store.params()) CHECK(p.name != "fusion.gate");
+  // The default (auto): on for node classification, off for pair tasks (embeddings).
+  GnnSpec fused;
+  fused.position = "pgnn";
+  CHECK(fused.fusion_select == Toggle::Auto);
+  CHECK(selects_branch(fused));
+  fused.embeddings = true;
+  CHECK(!selects_branch(fused));
+  fused.fusion_select = Toggle::On;
+  CHECK(selects_branch(fused));
+  fused.fusion_select = Toggle::Off;
+  fused.embeddings = false;
+  CHECK(!selects_branch(fused));
+  fused.fusion_select = Toggle::Auto;
+  fused.position = "none";
+  CHECK(!selects_branch(fused));
 }

@@ -7,6 +7,7 @@
 
 #include "core/io.hpp"
 #include "datasets/builtin.hpp"
+#include "datasets/generators.hpp"
 #include "train/experiment.hpp"
 #include "train/selection.hpp"
 #include "train/trainer.hpp"
@@ -209,5 +210,56 @@ TEST_CASE("Trainer: embeddings of the other structures (transformer head input, 
   CHECK(x.isIdentity());
   GnnSpec fused;
   fused.position = "gir";  // concat: the last layer reads [h ‖ Z]
+  // Node classification fixes the sets (gnn.anchor_resample=auto): Z_pos, one column per set,
+  // ⌊log₂ 34⌋² = 25; resampled sets give the order-free Z, hidden wide.
+  CHECK(Trainer(p, fused, opt, 1).embeddings().cols() == 16 + 25);
+  fused.anchor_resample = Toggle::On;
   CHECK(Trainer(p, fused, opt, 1).embeddings().cols() == 16 + 16);
+}
+
+TEST_CASE("Trainer: gnn.fusion_select trains both paths and each epoch keeps the one validation prefers") {
+  // Four communities, one constant feature: labels follow position only, so the fused path wins.
+  SbmParams g;
+  g.block_sizes = {30, 30, 30, 30};
+  g.p_in = 0.3, g.p_out = 0.01, g.seed = 5;
+  DatasetOptions o;
+  o.features = "constant";
+  const Problem p = make_problem(generate_sbm(g), o);
+  REQUIRE(p.in_dim == 1);
+  TrainOptions opt;
+  opt.max_epoch = 60;
+  GnnSpec spec;
+  spec.position = "gir";
+  spec.anchor_nodes = true;  // fixed anchors: the classifier reads one column per anchor
+  spec.fusion_select = Toggle::On;
+  Trainer t(p, spec, opt, 2);
+  int kept = 0;
+  while (!t.finished()) {
+    const EpochMetrics& m = t.epoch();
+    // The epoch's scores are those of the path the gate now takes, the one of higher validation
+    // accuracy (the plain one on ties).
+    const SplitScores on = t.task().scores(t.predict(BranchUse::On));
+    const SplitScores off = t.task().scores(t.predict(BranchUse::Off));
+    CHECK(t.branch_used() == (on.val > off.val));
+    CHECK(m.val_acc == (t.branch_used() ? on.val : off.val));
+    CHECK(m.test_acc == (t.branch_used() ? on.test : off.test));
+    CHECK(t.evaluate().val == m.val_acc);  // predict() follows the gate
+    kept += t.branch_used();
+  }
+  CHECK(kept > 40);
+  CHECK(t.result().branch_used);
+  CHECK(t.result().test_acc > 0.8);
+  // The plain path alone is a GCN on one constant column: it cannot tell communities apart.
+  CHECK(t.task().scores(t.predict(BranchUse::Off)).test < 0.5);
+  // Restoring a state restores the gate with the parameters.
+  Trainer u(p, spec, opt, 2);
+  TrainerState s = t.state();
+  u.restore(s);
+  CHECK(u.branch_used() == t.branch_used());
+  // Without selection, one path is trained: the plain path's loss is not in the objective.
+  GnnSpec plain_spec = spec;
+  plain_spec.fusion_select = Toggle::Off;
+  Trainer w(p, plain_spec, opt, 2);
+  CHECK(w.num_params() + 1 == t.num_params());  // the gate
+  CHECK(w.branch_used());
 }

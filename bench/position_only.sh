@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Position alone (issue 17): `locus compare apps/configs/position_only.yaml` (one constant input
+# feature; GCN, GCN + each graph encoding, GIR, P-GNN, GCN + GIR, GCN + P-GNN) on generated
+# community graphs and on Cora, next to GCN with one-hot identity features (the reference a
+# position encoding tries to approach). The SBMs have 50-node blocks, p_in 0.1 and p_out set so
+# that a node has ~3.8 expected neighbours outside its block whatever the block count
+# (p_out = 3.8 / (N - 50)), labels = block, a stratified 60/20/20 split, seed 1.
+#
+#   bash bench/position_only.sh          # prints the tables
+#   bash bench/position_only.sh --save   # ... and writes them to bench/results/position_only.md
+#
+# Environment:
+#   RUNS=N            seeds per variant (default 5)
+#   BLOCKS="5 10"     SBM block counts (default 5 10 20 40)
+#   LOCUS_SHARED=DIR  the shared data folder (default ../shared); without Cora there, Cora is skipped
+#   LOCUS_BIN=PATH    the locus program (default build/locus, built by setup.sh; with LOCUS_BIN set,
+#                     setup.sh is not run)
+# Takes about an hour on 2 cores (P-GNN and GIR dominate). Accuracy only: it may run beside other
+# work (bench/gir_cost.sh and bench/position_tables.sh time the same models).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+cd "$root"
+
+say() { printf '[position-only] %s\n' "$*" >&2; }
+die() { printf '[position-only] FAILED: %s\n' "$*" >&2; exit 1; }
+
+save=0
+for arg in "$@"; do
+  case "$arg" in
+    --save) save=1 ;;
+    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$arg' (usage: bash bench/position_only.sh [--save])" ;;
+  esac
+done
+RUNS=${RUNS:-5}
+[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, got '$RUNS'"
+BLOCKS=${BLOCKS:-5 10 20 40}
+for b in $BLOCKS; do [[ "$b" =~ ^[1-9][0-9]*$ && $b -ge 2 ]] || die "BLOCKS must list integers >= 2, got '$b'"; done
+
+if [[ -z "${LOCUS_BIN:-}" ]]; then
+  bash scripts/setup.sh >&2 || die "set-up failed (see above)"
+  LOCUS_BIN=build/locus
+fi
+[[ -x "$LOCUS_BIN" ]] || die "no locus program at $LOCUS_BIN"
+bash scripts/ensure-packages.sh python3 >&2 || die "python3 is needed to format the tables"
+shared=${LOCUS_SHARED:-../shared}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# One case: NAME | TITLE | dataset YAML. Writes $tmp/NAME.json (the variants) and $tmp/NAME.id.json
+# (GCN on identity features).
+cases=()
+declare -A title path
+for b in $BLOCKS; do
+  n=$(( b * 50 ))
+  p_out=$(python3 -c "print(f'{3.8 / ($n - 50):.6g}')")
+  "$LOCUS_BIN" generate sbm --blocks "$b" --block-size 50 --p-in 0.1 --p-out "$p_out" --seed 1 \
+    --out "$tmp/sbm$b" > /dev/null || die "locus generate sbm --blocks $b failed"
+  cases+=("sbm$b")
+  title[sbm$b]="SBM, $b blocks of 50 (p_in 0.1, p_out $p_out)"
+  path[sbm$b]="$tmp/sbm$b/dataset.yaml"
+done
+if [[ -f "$shared/datasets/cora/dataset.yaml" ]]; then
+  cases+=(cora)
+  title[cora]="Cora (Planetoid split), constant features"
+  path[cora]="$(cd "$shared/datasets/cora" && pwd)/dataset.yaml"
+else
+  say "skipping Cora: $shared/datasets/cora is absent"
+fi
+
+for c in "${cases[@]}"; do
+  say "${title[$c]}"
+  start=$(date +%s)
+  "$LOCUS_BIN" compare apps/configs/position_only.yaml "dataset.path=${path[$c]}" "num_runs=$RUNS" \
+    --json "$tmp/$c.json" > "$tmp/$c.log" 2>&1 || { tail -20 "$tmp/$c.log" >&2; die "$c: locus compare failed"; }
+  "$LOCUS_BIN" compare apps/configs/position_only.yaml "dataset.path=${path[$c]}" "num_runs=$RUNS" \
+    dataset.features=identity 'compare.variants=[gcn]' --json "$tmp/$c.id.json" > "$tmp/$c.id.log" 2>&1 ||
+    { tail -20 "$tmp/$c.id.log" >&2; die "$c: locus compare with identity features failed"; }
+  say "  done in $(( $(date +%s) - start )) s"
+done
+
+python3 - "$tmp" "$RUNS" "$(date -u +%Y-%m-%d)" "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" \
+  "${cases[@]}" > "$tmp/tables.md" <<'PY'
+import json, sys
+tmp, runs, day, cores, cpu, *cases = sys.argv[1:]
+titles = {}
+print(f"# Position alone: one constant input feature, test accuracy % (mean ± std over {runs} seeds)\n")
+print(f"Produced by `bash bench/position_only.sh` on {day} ({cores} cores, {cpu}); each case is")
+print("`locus compare apps/configs/position_only.yaml dataset.path=...`, and the reference row the same with")
+print("`dataset.features=identity 'compare.variants=[gcn]'`. `gcn+gir` runs with the defaults")
+print("(fixed anchor sets, the branch kept only where validation prefers it: `kept` counts the runs that")
+print("kept it). Encodings: `+fixed` keeps evaluation's signs / anchor sets in training.\n")
+enc = ["gcn+LapPE", "gcn+LapPE+fixed", "gcn+RWSE", "gcn+AnchorPE", "gcn+AnchorPE+fixed"]
+anchor = ["gir", "gir+fixed", "pgnn", "gcn+gir", "gcn+gir+noselect"]
+summary = []
+for c in cases:
+    d = json.load(open(f"{tmp}/{c}.json"))["variants"]
+    ref = json.load(open(f"{tmp}/{c}.id.json"))["variants"][0]
+    print(f"## {c}: {d[0]['dataset']} ({ref['num_runs']} runs)\n")
+    print("| variant | test acc % | val % | params | kept |")
+    print("|---|---:|---:|---:|---:|")
+    acc = {}
+    for v in d:
+        kept = [r["branch_used"] for r in v["runs"] if "branch_used" in r]
+        k = f"{sum(kept)}/{len(kept)}" if kept else ""
+        acc[v["variant"]] = 100 * v["test_acc_mean"]
+        print(f"| {v['variant']} | {100*v['test_acc_mean']:.1f} ± {100*v['test_acc_std']:.1f} | "
+              f"{100*v['val_acc_mean']:.1f} | {v['num_params']} | {k} |")
+    ident = 100 * ref["test_acc_mean"]
+    print(f"| gcn, identity features (reference) | {ident:.1f} ± {100*ref['test_acc_std']:.1f} | "
+          f"{100*ref['val_acc_mean']:.1f} | {ref['num_params']} | |\n")
+    best_enc = max((acc[e], e) for e in enc if e in acc)
+    best_anc = max((acc[a], a) for a in anchor if a in acc)
+    summary.append((c, best_enc, best_anc, ident))
+print("## Summary\n")
+print("| case | best encoding row | best GIR / P-GNN row | GIR − encoding | % of identity |")
+print("|---|---|---|---:|---:|")
+for c, (ea, e), (aa, a), ident in summary:
+    print(f"| {c} | {e} {ea:.1f} | {a} {aa:.1f} | {aa - ea:+.1f} | {100 * aa / ident:.0f} % |")
+PY
+cat "$tmp/tables.md"
+if (( save )); then
+  mkdir -p bench/results
+  mv "$tmp/tables.md" bench/results/position_only.md.tmp && mv bench/results/position_only.md.tmp bench/results/position_only.md
+  say "wrote bench/results/position_only.md"
+fi
