@@ -25,24 +25,11 @@
 # records the load average before each model's runs.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-cd "$root"
-
-say() { printf '[bench] %s\n' "$*" >&2; }
-die() { printf '[bench] FAILED: %s\n' "$*" >&2; exit 1; }
-
-save=0
-for arg in "$@"; do
-  case "$arg" in
-    --save) save=1 ;;
-    -h|--help) sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$arg' (usage: bash bench/cora_models.sh [--save])" ;;
-  esac
-done
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_start bench "$@"
 
 RUNS=${RUNS:-10}
-[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, got '$RUNS'"
+positive RUNS
 read -r -a models <<<"${MODELS:-gcn gat sage gin}"
 [[ ${#models[@]} -gt 0 ]] || die "MODELS is empty"
 for m in "${models[@]}"; do

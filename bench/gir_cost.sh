@@ -17,21 +17,8 @@
 # Takes about 2 minutes per build on 2 cores; needs about 6 GiB of memory (gir_bench).
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-cd "$root"
-
-say() { printf '[gir-cost] %s\n' "$*" >&2; }
-die() { printf '[gir-cost] FAILED: %s\n' "$*" >&2; exit 1; }
-
-save=0
-for arg in "$@"; do
-  case "$arg" in
-    --save) save=1 ;;
-    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$arg' (usage: bash bench/gir_cost.sh [--save])" ;;
-  esac
-done
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_start gir-cost "$@"
 builds=("${LOCUS_BUILD_DIR:-build}")
 [[ -n "${LOCUS_BASE_DIR:-}" ]] && builds+=("$LOCUS_BASE_DIR")
 for b in "${builds[@]}"; do
@@ -39,8 +26,7 @@ for b in "${builds[@]}"; do
 done
 cora="${LOCUS_SHARED:-../shared}/datasets/cora/dataset.yaml"
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+bench_tmp
 "${builds[0]}/locus" generate sbm --blocks 20 --block-size 50 --p-in 0.3 --p-out 0.02 --seed 1 --out "$tmp/sbm" >/dev/null ||
   die "locus generate sbm failed"
 

@@ -18,25 +18,12 @@
 # versions.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-cd "$root"
-
-say() { printf '[inductive] %s\n' "$*" >&2; }
-die() { printf '[inductive] FAILED: %s\n' "$*" >&2; exit 1; }
-
-save=0
-for arg in "$@"; do
-  case "$arg" in
-    --save) save=1 ;;
-    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$arg' (usage: bash bench/inductive.sh [--save])" ;;
-  esac
-done
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_start inductive "$@"
 SEEDS=${SEEDS:-5}
 THREADS=${THREADS:-2}
-[[ "$SEEDS" =~ ^[1-9][0-9]*$ ]] || die "SEEDS must be a positive integer, got '$SEEDS'"
-[[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || die "THREADS must be a positive integer, got '$THREADS'"
+positive SEEDS
+positive THREADS
 build=${LOCUS_BUILD_DIR:-build}
 for prog in locus inductive_bench; do
   [[ -x "$build/$prog" ]] || die "no $build/$prog: build it first (ninja -C $build locus inductive_bench)"
@@ -44,8 +31,7 @@ done
 cora="${LOCUS_SHARED:-../shared}/datasets/cora/dataset.yaml"
 [[ -f "$cora" ]] || die "no Cora at $cora (set LOCUS_SHARED)"
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+bench_tmp
 cp "$build/locus" "$build/inductive_bench" "$tmp/"
 
 generate=(generate sbm --blocks 5 --block-size 400 --p-in 0.02 --p-out 0.005 --features 4 --seed 0)

@@ -16,38 +16,20 @@
 #                   setup.sh is not run)
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-cd "$root"
-
-say() { printf '[posenc] %s\n' "$*" >&2; }
-die() { printf '[posenc] FAILED: %s\n' "$*" >&2; exit 1; }
-
-save=0
-for arg in "$@"; do
-  case "$arg" in
-    --save) save=1 ;;
-    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$arg' (usage: bash bench/posenc_table.sh [--save])" ;;
-  esac
-done
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_start posenc "$@"
 RUNS=${RUNS:-5}
 JOBS=${JOBS:-$(nproc)}
-[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, got '$RUNS'"
-[[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || die "JOBS must be a positive integer, got '$JOBS'"
+positive RUNS
+positive JOBS
 
-if [[ -z "${LOCUS_BIN:-}" ]]; then
-  bash scripts/setup.sh >&2 || die "set-up failed (see above)"
-  LOCUS_BIN=build/locus
-fi
-[[ -x "$LOCUS_BIN" ]] || die "no locus program at $LOCUS_BIN"
+bench_locus
 bash scripts/ensure-packages.sh python3 >&2 || die "python3 is needed to format the tables"
 
 shared=${LOCUS_SHARED:-../shared}
 cora="$shared/datasets/cora/dataset.yaml"
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+bench_tmp
 
 # One line per case: NAME|CONFIG|OVERRIDES (NAME = table/row/column, used to assemble the tables).
 cases="$tmp/cases"

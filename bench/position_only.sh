@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Position alone (issue 17): `locus compare apps/configs/position_only.yaml` (one constant input
-# feature; GCN, GCN + each graph encoding, GIR, P-GNN, GCN + GIR, GCN + P-GNN) on generated
-# community graphs and on Cora, next to GCN with one-hot identity features (the reference a
-# position encoding tries to approach). The SBMs have 50-node blocks, p_in 0.1 and p_out set so
+# feature; GCN, GCN + each graph encoding, GIR and P-GNN alone, GCN + GIR) on generated community
+# graphs and on Cora, next to GCN with one-hot identity features (the reference a position
+# encoding tries to approach). The SBMs have 50-node blocks, p_in 0.1 and p_out set so
 # that a node has ~3.8 expected neighbours outside its block whatever the block count
 # (p_out = 3.8 / (N - 50)), labels = block, a stratified 60/20/20 split, seed 1.
 #
@@ -18,37 +18,16 @@
 # Takes about an hour on 2 cores (P-GNN and GIR dominate). Accuracy only: it may run beside other
 # work (bench/gir_cost.sh and bench/position_tables.sh time the same models).
 set -euo pipefail
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-cd "$root"
-
-say() { printf '[position-only] %s\n' "$*" >&2; }
-die() { printf '[position-only] FAILED: %s\n' "$*" >&2; exit 1; }
-
-save=0
-for arg in "$@"; do
-  case "$arg" in
-    --save) save=1 ;;
-    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$arg' (usage: bash bench/position_only.sh [--save])" ;;
-  esac
-done
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_start position-only "$@"
 RUNS=${RUNS:-5}
-[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, got '$RUNS'"
+positive RUNS
 BLOCKS=${BLOCKS:-5 10 20 40}
 for b in $BLOCKS; do [[ "$b" =~ ^[1-9][0-9]*$ && $b -ge 2 ]] || die "BLOCKS must list integers >= 2, got '$b'"; done
-
-if [[ -z "${LOCUS_BIN:-}" ]]; then
-  bash scripts/setup.sh >&2 || die "set-up failed (see above)"
-  LOCUS_BIN=build/locus
-fi
-[[ -x "$LOCUS_BIN" ]] || die "no locus program at $LOCUS_BIN"
+bench_locus
 bash scripts/ensure-packages.sh python3 >&2 || die "python3 is needed to format the tables"
 shared=${LOCUS_SHARED:-../shared}
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+bench_tmp
 
 # One case: NAME | TITLE | dataset YAML. Writes $tmp/NAME.json (the variants) and $tmp/NAME.id.json
 # (GCN on identity features).

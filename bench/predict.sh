@@ -16,32 +16,18 @@
 # Needs about 4 GiB of memory and 2 GiB of temp space; takes about 2 minutes on 2 cores.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-cd "$root"
-
-say() { printf '[predict-bench] %s\n' "$*" >&2; }
-die() { printf '[predict-bench] FAILED: %s\n' "$*" >&2; exit 1; }
-
-save=0
-for arg in "$@"; do
-  case "$arg" in
-    --save) save=1 ;;
-    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$arg' (usage: bash bench/predict.sh [--save])" ;;
-  esac
-done
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_start predict-bench "$@"
 REPEATS=${REPEATS:-3}
 THREADS=${THREADS:-2}
-[[ "$REPEATS" =~ ^[1-9][0-9]*$ ]] || die "REPEATS must be a positive integer, got '$REPEATS'"
-[[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || die "THREADS must be a positive integer, got '$THREADS'"
+positive REPEATS
+positive THREADS
 build=${LOCUS_BUILD_DIR:-build}
 [[ -x "$build/locus" ]] || die "no $build/locus: build it first (ninja -C $build locus)"
 cora="${LOCUS_SHARED:-../shared}/datasets/cora/dataset.yaml"
 [[ -f "$cora" ]] || die "no Cora at $cora (set LOCUS_SHARED)"
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+bench_tmp
 cp "$build/locus" "$tmp/locus"  # a relink during the run cannot mix two versions
 locus="$tmp/locus"
 export OMP_NUM_THREADS=$THREADS
