@@ -76,7 +76,7 @@ sbm_edges=$(wc -l <"$tmp/sbm/edges.tsv")
     for b in "${builds[@]}"; do line+=" ${cell[$b,$3]} |"; done
     echo "$line"
   }
-  row "Cora, GCN + GIR fusion (apps/configs/cora_compare.yaml, gnn.position=gir)" "≤ 5 ms" cora
+  row "Cora, GCN + GIR fusion, each build's defaults (apps/configs/cora_compare.yaml, gnn.position=gir)" "≤ 5 ms" cora
   row "SBM, 1000 nodes, $sbm_edges undirected edges, GIR alone, hidden 64, constant feature" "≤ 10 ms" sbm
   row "gir_bench epoch: 100k nodes, ${edges:-2M directed edges}, 64 sets, d = 32, exact depths" "≤ 1 s" big
   row "gir_bench peak RSS" "≤ 3 GiB" rss
