@@ -6,6 +6,7 @@
 #
 #   bash bench/position_tables.sh          # prints the tables
 #   bash bench/position_tables.sh --save   # ... and writes them to bench/results/position_tables.md
+#                                          # and their summary to docs/benchmarks.md
 #
 # Environment:
 #   RUNS=N            seeds per variant (default 5)
@@ -15,35 +16,17 @@
 #                     setup.sh is not run)
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-cd "$root"
-
-say() { printf '[position] %s\n' "$*" >&2; }
-die() { printf '[position] FAILED: %s\n' "$*" >&2; exit 1; }
-
-save=0
-for arg in "$@"; do
-  case "$arg" in
-    --save) save=1 ;;
-    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$arg' (usage: bash bench/position_tables.sh [--save])" ;;
-  esac
-done
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_start position "$@"
 RUNS=${RUNS:-5}
-[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, got '$RUNS'"
+positive RUNS
 CASES=${CASES:-grid_t grid communities_link communities_pairs cora}
 
-if [[ -z "${LOCUS_BIN:-}" ]]; then
-  bash scripts/setup.sh >&2 || die "set-up failed (see above)"
-  LOCUS_BIN=build/locus
-fi
-[[ -x "$LOCUS_BIN" ]] || die "no locus program at $LOCUS_BIN"
+bench_locus
 bash scripts/ensure-packages.sh python3 >&2 || die "python3 is needed to format the tables"
 shared=${LOCUS_SHARED:-../shared}
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+bench_tmp
 
 # case: title | config | overrides | published P-GNN-E-2L AUC (GIR.md)
 declare -A title config extra published
@@ -98,4 +81,7 @@ if (( save )); then
   mkdir -p bench/results
   mv "$tmp/tables.md" bench/results/position_tables.md.tmp && mv bench/results/position_tables.md.tmp bench/results/position_tables.md
   say "wrote bench/results/position_tables.md"
+  python3 bench/position_summary.py bench/results/position_tables.md --docs docs/benchmarks.md >/dev/null ||
+    die "could not write the summary into docs/benchmarks.md"
+  say "wrote its summary into docs/benchmarks.md (bench/position_summary.py)"
 fi
