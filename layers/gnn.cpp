@@ -41,7 +41,7 @@ std::string anchor_branch_kind(const GnnSpec& spec) {
 
 bool selects_branch(const GnnSpec& spec) {
   const bool on = spec.fusion_select == Toggle::On || (spec.fusion_select == Toggle::Auto && !spec.embeddings);
-  return on && spec.position != "none" && !anchor_branch_alone(spec);
+  return on && anchor_branch_fused(spec);
 }
 
 bool anchors_fixed(const GnnSpec& spec) {

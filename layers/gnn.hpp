@@ -115,6 +115,8 @@ inline int64_t branch_width(const GnnSpec& spec) { return spec.branch_dim > 0 ? 
 // with a Linear head) or fused with the GNN stack (gnn.position).
 std::string anchor_branch_kind(const GnnSpec& spec);
 bool anchor_branch_alone(const GnnSpec& spec);
+// A branch fused with a GNN stack (gnn.position set, layer_type not gir / pgnn): it has a plain path.
+inline bool anchor_branch_fused(const GnnSpec& spec) { return spec.position != "none" && !anchor_branch_alone(spec); }
 // Throws ConfigError for the first problem of validate(spec).
 void throw_if_invalid(const GnnSpec& spec);
 // The anchor-branch kinds gnn.position may name: the registered AnchorOnly types (gir, pgnn).

@@ -622,7 +622,7 @@ const std::vector<ModelAddon>& model_addons() {
                      [kind, fusion](const C& c) { return c.gnn.position == kind && c.gnn.fusion == fusion; }});
     // The fused branch used without a validation choice (gnn.fusion_select=false).
     a.push_back({"noselect", {"gnn.fusion_select=false"}, [](const C& c) {
-                   return c.gnn.fusion_select == Toggle::Off && c.gnn.position != "none" && !anchor_branch_alone(c.gnn);
+                   return c.gnn.fusion_select == Toggle::Off && anchor_branch_fused(c.gnn);
                  }});
     // Fixed coordinates (position_protocol): a position source that would be randomised every
     // training epoch keeps evaluation's signs or anchor sets instead.
