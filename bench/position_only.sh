@@ -70,10 +70,12 @@ print(f"# Position alone: one constant input feature, test accuracy % (mean ± s
 print(f"Produced by `bash bench/position_only.sh` on {day} ({cores} cores, {cpu}); each case is")
 print("`locus compare apps/configs/position_only.yaml dataset.path=...`, and the reference row the same with")
 print("`dataset.features=identity 'compare.variants=[gcn]'`. `gcn+gir` runs with the defaults")
-print("(fixed anchor sets, the branch kept only where validation prefers it: `kept` counts the runs that")
-print("kept it). Encodings: `+fixed` keeps evaluation's signs / anchor sets in training.\n")
+print("(fixed single-node anchors, the branch output read by the first GCN layer, the branch kept only")
+print("where validation prefers it: `kept` counts the runs that kept it); `gcn+gir:concat` reads it at")
+print("the last layer instead, `gcn+gir+noselect` is the former default (resampled sets, last layer, no")
+print("selection). Encodings: `+fixed` keeps evaluation's signs / anchor sets in training.\n")
 enc = ["gcn+LapPE", "gcn+LapPE+fixed", "gcn+RWSE", "gcn+AnchorPE", "gcn+AnchorPE+fixed"]
-anchor = ["gir", "gir+fixed", "pgnn", "gcn+gir", "gcn+gir+noselect"]
+anchor = ["gir", "gir+fixed", "pgnn", "gcn+gir", "gcn+gir:concat", "gcn+gir+noselect"]
 summary = []
 for c in cases:
     d = json.load(open(f"{tmp}/{c}.json"))["variants"]

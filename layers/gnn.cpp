@@ -31,6 +31,11 @@ std::vector<std::string> position_branch_kinds() {
   return kinds;
 }
 
+const std::vector<std::string>& fusion_names() {
+  static const std::vector<std::string> names{"auto", "input", "concat", "sum"};
+  return names;
+}
+
 bool anchor_branch_alone(const GnnSpec& spec) {
   return layer_descriptor(spec.layer_type).structure == Structure::AnchorOnly;
 }
@@ -44,8 +49,17 @@ bool selects_branch(const GnnSpec& spec) {
   return on && anchor_branch_fused(spec);
 }
 
+bool anchor_nodes(const GnnSpec& spec) {
+  return spec.anchors == AnchorKind::Nodes || (spec.anchors == AnchorKind::Auto && selects_branch(spec));
+}
+
+std::string fusion_mode(const GnnSpec& spec) {
+  if (spec.fusion != "auto") return spec.fusion;
+  return selects_branch(spec) ? "input" : "concat";
+}
+
 bool anchors_fixed(const GnnSpec& spec) {
-  return spec.anchor_nodes || spec.anchor_resample == Toggle::Off ||
+  return anchor_nodes(spec) || spec.anchor_resample == Toggle::Off ||
          (spec.anchor_resample == Toggle::Auto && selects_branch(spec));
 }
 
@@ -62,8 +76,9 @@ std::vector<ConfigProblem> validate(const GnnSpec& spec) {
   if (spec.position != "none" && std::find(kinds.begin(), kinds.end(), spec.position) == kinds.end())
     out.push_back({"gnn.position", "gnn.position must be none or one of " + join(kinds) + ", got",
                    "set gnn.position to none, " + join(kinds), ""});
-  if (spec.fusion != "concat" && spec.fusion != "sum")
-    out.push_back({"gnn.fusion", "gnn.fusion must be concat or sum, got", "set gnn.fusion=concat or gnn.fusion=sum", ""});
+  if (std::find(fusion_names().begin(), fusion_names().end(), spec.fusion) == fusion_names().end())
+    out.push_back({"gnn.fusion", "gnn.fusion must be one of " + join(fusion_names()) + ", got",
+                   "set gnn.fusion to one of " + join(fusion_names()), ""});
   if (spec.gir.max_hops > 0 && spec.gir.max_hops < spec.layers)
     out.push_back({"gnn.gir_hops", "gnn.gir_hops is below gnn.layers_mp (" + std::to_string(spec.layers) + "):",
                    "GIR propagates at least one hop per layer: set gnn.gir_hops to 0 (= layers_mp), -1 (until every "
@@ -161,7 +176,7 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     ps.layers = spec.layers;
     ps.pgnn_cutoff = spec.pgnn_cutoff;
     ps.gir = spec.gir;
-    ps.fixed_nodes = spec.anchor_nodes;
+    ps.fixed_nodes = anchor_nodes(spec);
     ps.resample = !anchors_fixed(spec);
     ps.dropout = spec.dropout;
     ps.eval_seed = splitmix64(spec.posenc_seed ^ 0xB4A7C4ull);
@@ -178,8 +193,9 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
       head_pos_ = std::make_shared<Linear<T>>(store, rng, "head", k, spec.out_dim);
       return;
     }
-    if (spec.fusion == "concat") {
-      fuse_cols_ = k;  // the last layer reads [h ‖ Z]
+    if (const std::string mode = fusion_mode(spec); mode != "sum") {
+      fuse_cols_ = k;  // the first layer reads [x ‖ Z] (input) or the last [h ‖ Z] (concat)
+      fuse_input_ = mode == "input";
     } else {
       // out = GNN(x) + b·Linear(Z), b a learnt scale from 1 (from 0 the pair tasks stay stuck at the
       // plain GNN: Linear(Z) gets no gradient while b = 0).
@@ -203,18 +219,19 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     // with the encoder as the first layer.
     residual_stack_ = true;
     const bool decay_rest = !spec.decay_first_only;
+    const int64_t encoder_in = in_dim + (fuse_input_ ? fuse_cols_ : 0), head_in = spec.hidden + (fuse_input_ ? 0 : fuse_cols_);
     layers_.push_back(
-        std::make_unique<LayerAdapter<T, Linear<T>>>(Linear<T>(store, rng, "encoder", in_dim, spec.hidden), topo));
+        std::make_unique<LayerAdapter<T, Linear<T>>>(Linear<T>(store, rng, "encoder", encoder_in, spec.hidden), topo));
     for (int l = 0; l < spec.layers; ++l)
       add_layer("layer" + std::to_string(l), spec.hidden, spec.hidden, l + 1 == spec.layers, decay_rest);
     layers_.push_back(std::make_unique<LayerAdapter<T, Linear<T>>>(
-        Linear<T>(store, rng, "head", spec.hidden + fuse_cols_, stack_out, true, decay_rest), topo));
+        Linear<T>(store, rng, "head", head_in, stack_out, true, decay_rest), topo));
     return;
   }
   int64_t in = in_dim;
   for (int l = 0; l < spec.layers; ++l) {
     const bool last = l + 1 == spec.layers;
-    if (last) in += fuse_cols_;
+    if (fuse_input_ ? l == 0 : last) in += fuse_cols_;
     in = add_layer("layer" + std::to_string(l), in, last ? stack_out : spec.hidden, last,
                    !spec.decay_first_only || l == 0);
   }
@@ -277,8 +294,8 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
     }
     return finish(out);
   }
-  // A fused model's path: with the branch off, Z's columns are zero (concat: exactly the plain GNN
-  // with a wider last layer) and sum fusion adds nothing.
+  // A fused model's path: with the branch off, Z's columns are zero (input / concat: exactly the
+  // plain GNN with a wider first / last layer) and sum fusion adds nothing.
   const bool branch_on = use == BranchUse::On || (use == BranchUse::Model && branch_used());
   // The anchor branch's output Z, with the feature dropout of the GNN layers.
   auto branch_output = [&](const Features<T>& in) {
@@ -319,7 +336,8 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
     }
     first_input = h;
     for (size_t l = 0; l < n; ++l) {
-      const Var z = l + 1 == n && fuse_cols_ > 0 ? branch_output(first_input) : Var{};  // the head reads [h ‖ z]
+      // The encoder reads [x ‖ z] (input fusion) or the head [h ‖ z] (concat).
+      const Var z = (fuse_input_ ? l == 0 : l + 1 == n) && fuse_cols_ > 0 ? branch_output(first_input) : Var{};
       auto scope = t.scope(name(l));
       if (z.valid()) h = append(t, h, z);
       if (embed && l + 1 == n) return dense(t, h);
@@ -336,7 +354,7 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
         h = dropout(t, h, spec_.dropout, k, training, spec_.partition_rows.get());
       }
       if (l == 0) first_input = h;
-      const Var z = l + 1 == spec_.layers && fuse_cols_ > 0 ? branch_output(first_input) : Var{};
+      const Var z = (fuse_input_ ? l == 0 : l + 1 == spec_.layers) && fuse_cols_ > 0 ? branch_output(first_input) : Var{};
       auto scope = t.scope(name);
       if (z.valid()) h = append(t, h, z);
       if (embed && l + 1 == spec_.layers) return dense(t, h);

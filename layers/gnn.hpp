@@ -27,6 +27,8 @@ struct LocalLayout;
 // GnnSpec::anchor_resample).
 enum class AnchorReadout { Auto, Mean, Anchors };
 enum class Toggle { Auto, On, Off };
+// gnn.anchors: P-GNN's sets, single nodes, or Auto (see anchor_nodes()).
+enum class AnchorKind { Auto, Sets, Nodes };
 
 struct GnnSpec {
   std::string layer_type = "gcn";  // a registered layer type (layers/registry.hpp)
@@ -52,13 +54,17 @@ struct GnnSpec {
   // L2-normalised (as P-GNN), instead of log-probabilities; out_dim is the embedding width.
   bool embeddings = false;
   // Anchor-based branch (layers/position_branch.hpp): none | gir | pgnn, fused with the GNN by
-  //   concat: the last GNN layer reads [h ‖ Z] (Z: the branch output, dropped out like h), or
+  //   input:  the first GNN layer reads [x ‖ Z] (Z: the branch output, dropped out like x), so
+  //           every layer propagates and mixes it, as a positional encoding's columns;
+  //   concat: the last GNN layer reads [h ‖ Z];
   //   sum:    out = GNN(x) + b·Linear(Z), b learnt from 1;
-  // with a zero Z, concat is exactly the plain GNN and sum adds only a constant (b times Linear's
-  // bias). Z is order-free for classification and Z_pos for pair tasks (layers/position_branch.hpp).
+  //   auto:   input where validation chooses the branch (selects_branch: node classification),
+  //           else concat (pair tasks, P-GNN's). See fusion_mode().
+  // With a zero Z, input and concat are exactly the plain GNN and sum adds only a constant (b
+  // times Linear's bias). Z is order-free or Z_pos (anchor_readout; layers/position_branch.hpp).
   // layer_type gir / pgnn builds the branch alone (then a Linear head).
   std::string position = "none";
-  std::string fusion = "concat";
+  std::string fusion = "auto";
   // Fused models: also train the plain path (the branch off: Z's columns at zero, or no sum term)
   // on the same loss, and let validation choose per evaluation which of the two the model uses
   // (the "fusion.gate" parameter, 1 or 0, saved with the model). Where position cannot help, the
@@ -76,7 +82,9 @@ struct GnnSpec {
   // Fused branch input: false (default) = a constant column, so the branch encodes position alone
   // and the GNN branch the features; true = the node features (and positional columns) as well.
   bool position_features = false;
-  bool anchor_nodes = false;  // fixed single-node anchors instead of resampled P-GNN sets (PositionBranchSpec)
+  // Anchors: P-GNN's sets (their sizes n/2, n/4, ...), or ⌊log₂ n⌋² fixed single nodes (GIR.md's
+  // alternative; PositionBranchSpec::fixed_nodes); Auto: nodes where selects_branch. See anchor_nodes().
+  AnchorKind anchors = AnchorKind::Auto;
   // P-GNN sets: On, fresh every training call (P-GNN's protocol, for graphs a model has not seen);
   // Off, the evaluation sets throughout (one graph, transductive); Auto: Off where validation
   // guards the fused branch (fusion_select on), else On. See anchors_fixed().
@@ -109,6 +117,18 @@ bool selects_branch(const GnnSpec& spec);
 // Anchor-only models (gir, pgnn) have no plain path and keep P-GNN's resampling (Cora, fixed:
 // GIR 44.5 %, P-GNN 67.9 %).
 bool anchors_fixed(const GnnSpec& spec);
+// Whether the anchor branch uses single-node anchors: gnn.anchors=nodes, or auto where
+// selects_branch. One node per anchor says which node is near, where a set says only that some
+// member is: position alone on generated SBMs (GCN + GIR, input fusion, 5 seeds), 5 / 10 / 20
+// blocks gave 89.6 / 90.4 / 91.3 % with nodes against 86.8 / 85.2 / 89.0 % with fixed sets
+// (`gcn+gir:input`, apps/configs/position_only.yaml). Pair tasks keep P-GNN's sets.
+bool anchor_nodes(const GnnSpec& spec);
+// gnn.fusion resolved: input, concat or sum. Auto is input where selects_branch, else concat. At
+// the input, Z is smoothed by every layer like a positional encoding; read by the last layer
+// alone, it reaches the classifier through one aggregation. Position alone on generated SBMs
+// (GCN + GIR, fixed single-node anchors, 5 seeds): 5 / 10 / 20 / 40 blocks 89.6 / 90.4 / 91.3 / 92.5 %
+// at the input against 87.6 / 88.2 / 90.3 / 91.7 % at the last layer (bench/results/position_only.md).
+std::string fusion_mode(const GnnSpec& spec);
 // The anchor branch's width: gnn.branch_dim, or the GNN's hidden width when it is 0.
 inline int64_t branch_width(const GnnSpec& spec) { return spec.branch_dim > 0 ? spec.branch_dim : spec.hidden; }
 // The anchor branch of `spec`: "" (none), or its kind (gir, pgnn), alone (layer_type gir / pgnn
@@ -121,6 +141,8 @@ inline bool anchor_branch_fused(const GnnSpec& spec) { return spec.position != "
 void throw_if_invalid(const GnnSpec& spec);
 // The anchor-branch kinds gnn.position may name: the registered AnchorOnly types (gir, pgnn).
 std::vector<std::string> position_branch_kinds();
+// gnn.fusion's values: auto, input, concat, sum (GnnSpec::fusion).
+const std::vector<std::string>& fusion_names();
 
 struct LayerDescriptor;
 
@@ -175,7 +197,8 @@ class GnnClassifier {
   std::shared_ptr<PositionBranch<T>> branch_;
   std::shared_ptr<Linear<T>> head_pos_;                // sum-fusion / anchor-only head
   bool const_branch_input_ = false;                    // fused branch reads a constant column (position only)
-  int64_t fuse_cols_ = 0;                              // concat fusion: Z's columns appended to the last layer's input
+  int64_t fuse_cols_ = 0;                              // input / concat fusion: Z's columns appended to a layer's input
+  bool fuse_input_ = false;                            // ... to the first layer's (input fusion), else the last's
   ParamId fusion_weight_;                              // sum fusion: the weight b [1, 1] of the anchor branch
   ParamId gate_;                                       // fusion_select: [1, 1], 1 = branch on, 0 = off (no gradient)
   ParamStore<T>* store_ = nullptr;

@@ -193,10 +193,11 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
     tally(layer.memory(shape, in, out_dim, true));
   } else if (layer.structure == Structure::Stack) {
     double w_in = in;
+    const std::string fusion = has_branch ? fusion_mode(spec) : "";
     for (int l = 0; l < L; ++l) {
       const bool last = l + 1 == L;
       const double w_out = last ? out_dim : h;
-      if (last && has_branch && spec.fusion == "concat") w_in += h;  // [h ‖ Z]
+      if ((fusion == "input" && l == 0) || (fusion == "concat" && last)) w_in += h;  // [x ‖ Z] or [h ‖ Z]
       const LayerMemory m = layer.memory(shape, w_in, w_out, last);
       tally(m);
       w_in = m.out_width > 0 ? m.out_width : w_out;
@@ -251,7 +252,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
           L * 12 * kF * entries * d, "anchor_state");
       act += L * 6 * n * d;
     }
-    if (!anchor_only && spec.fusion == "sum") params += d * out_dim + out_dim + 1;
+    if (!anchor_only && fusion_mode(spec) == "sum") params += d * out_dim + out_dim + 1;
     if (anchor_only) params += d * out_dim + out_dim;  // head
     if (selects_branch(spec)) params += 1;             // fusion.gate
   }

@@ -339,16 +339,21 @@ std::vector<ConfigKey> make_schema() {
               [](C& c) -> bool& { return c.gnn.pre_norm; }),
       choice("gnn.position", "an anchor branch fused with the GNN", position_choices,
              [](C& c) -> std::string& { return c.gnn.position; }),
-      choice("gnn.fusion", "concat: the last GNN layer reads [h ‖ Z]; sum: GNN(x) + b·Linear(Z), b learnt from 1",
-             {"concat", "sum"}, [](C& c) -> std::string& { return c.gnn.fusion; }),
+      choice("gnn.fusion",
+             "input: the first GNN layer reads [x ‖ Z] (Z: the anchor branch's output); concat: the last layer reads "
+             "[h ‖ Z]; sum: GNN(x) + b·Linear(Z), b learnt from 1; auto: input where gnn.fusion_select is in force, "
+             "else concat",
+             fusion_names(), [](C& c) -> std::string& { return c.gnn.fusion; }),
       toggle("gnn.fusion_select",
              "fused anchor branch: train the plain path (branch off) beside the fused one and let validation choose "
              "at every evaluation which one the model uses, so that a branch that does not help is dropped. auto: "
              "true for node classification, false for pair tasks",
              [](C& c) -> Toggle& { return c.gnn.fusion_select; }),
-      mapped<bool>("gnn.anchors",
-                   "anchor branch: sets (P-GNN's, resampled every training epoch) or nodes (⌊log₂ n⌋² fixed single nodes)",
-                   {{"sets", false}, {"nodes", true}}, [](C& c) -> bool& { return c.gnn.anchor_nodes; }),
+      mapped<AnchorKind>("gnn.anchors",
+                         "anchor branch: sets (P-GNN's, of sizes n/2, n/4, ...; see gnn.anchor_resample) or nodes "
+                         "(⌊log₂ n⌋² fixed single nodes); auto: nodes where gnn.fusion_select is in force, else sets",
+                         {{"auto", AnchorKind::Auto}, {"sets", AnchorKind::Sets}, {"nodes", AnchorKind::Nodes}},
+                         [](C& c) -> AnchorKind& { return c.gnn.anchors; }),
       toggle("gnn.anchor_resample",
              "anchor branch with gnn.anchors=sets: true, fresh sets every training epoch (P-GNN's protocol, for graphs "
              "a model has not seen); false, the evaluation sets throughout (one graph, transductive); auto: false "
@@ -615,9 +620,10 @@ const std::vector<ModelAddon>& model_addons() {
         {"SPD", {"posenc_SPD.enable=true"}, [](const C& c) { return c.gnn.posenc.spd; }},
         {"anchor", {"posenc_AnchorInd.enable=true"}, [](const C& c) { return c.gnn.posenc.indication; }},
     };
-    for (const std::string fusion : {"concat", "sum"})
+    // gcn+gir is the default fusion (auto); gcn+gir:concat, gcn+gir:input, gcn+gir:sum name one.
+    for (const std::string& fusion : fusion_names())
       for (const std::string& kind : position_branch_kinds())
-        a.push_back({kind + (fusion == "sum" ? ":sum" : ""),
+        a.push_back({kind + (fusion == "auto" ? "" : ":" + fusion),
                      {"gnn.position=" + kind, "gnn.fusion=" + fusion},
                      [kind, fusion](const C& c) { return c.gnn.position == kind && c.gnn.fusion == fusion; }});
     // The fused branch used without a validation choice (gnn.fusion_select=false).
@@ -630,8 +636,8 @@ const std::vector<ModelAddon>& model_addons() {
                  {"posenc_LapPE.sign_flip=false", "posenc_Anchor.resample=false", "posenc_AnchorInd.resample=false",
                   "gnn.anchor_resample=false"},
                  [](const C& c) {
-                   for (const PositionSource& s : position_sources(c.gnn))
-                     if (!s.randomised && !s.automatic) return true;
+                   for (const PositionSource& s : position_sources(c.gnn))  // single nodes are never drawn anew
+                     if (!s.randomised && !s.automatic && s.key != "gnn.anchors") return true;
                    return false;
                  }});
     for (const std::string& kind : pe::seq_pe_names())
@@ -679,9 +685,13 @@ std::vector<PositionSource> position_sources(const GnnSpec& spec) {
   if (pe.anchor) out.push_back({"AnchorPE sets", "posenc_Anchor.resample", pe.anchor_resample});
   if (pe.indication) out.push_back({"anchor indication sets", "posenc_AnchorInd.resample", pe.indication_resample});
   if (find_layer(spec.layer_type) == nullptr) return out;  // validation names it
-  if (const std::string kind = anchor_branch_kind(spec); !kind.empty() && !spec.anchor_nodes)
+  if (const std::string kind = anchor_branch_kind(spec); kind.empty()) {
+  } else if (anchor_nodes(spec)) {  // always fixed; named for the auto choice of nodes over sets
+    out.push_back({kind + " anchor nodes", "gnn.anchors", false, spec.anchors == AnchorKind::Auto});
+  } else {
     out.push_back({kind + " anchor sets", "gnn.anchor_resample", !anchors_fixed(spec),
                    spec.anchor_resample == Toggle::Auto});
+  }
   return out;
 }
 

@@ -216,11 +216,9 @@ Var gir_hop(Tape<T>& t, std::shared_ptr<const Csr> a, Var hw, Var y, std::shared
     detail::for_each_row(f, (a->num_edges() + f) * d / std::max<int64_t>(f, 1), [&](int64_t i) {  // ≈ (nnz + F)·d work
       T* row = o + i * w;
       std::fill_n(row, w, T(0));
-      for (int64_t p = a->indptr[i]; p < a->indptr[i + 1]; ++p) {
-        const T wt = weighted ? static_cast<T>(a->weights[p]) : T(1);
-        const T* src = hv + static_cast<int64_t>(a->indices[p]) * w;
-        for (int64_t c = 0; c < w; ++c) row[c] += wt * src[c];
-      }
+      for (int64_t p = a->indptr[i]; p < a->indptr[i + 1]; ++p)  // restrict + simd: one vector per row at d = 16
+        kernels::axpy<kD>(weighted ? static_cast<T>(a->weights[p]) : T(1), hv + static_cast<int64_t>(a->indices[p]) * w,
+                          row, w);
       const int64_t u = (*node)[i];
       const T sc = s ? (*s)[u] : T(1);
       const T* yr = yv + u * w;

@@ -26,7 +26,9 @@ TEST_CASE("compare: variant names expand to config overrides") {
         std::vector<std::string>{"gnn.layer_type=transformer", "posenc_SPD.enable=true", "posenc_RWSE.enable=true"});
   CHECK(variant_overrides("sage+AnchorPE+LapPE").back() == "posenc_LapPE.enable=true");
   CHECK(variant_overrides("gcn+gir") ==
-        std::vector<std::string>{"gnn.layer_type=gcn", "gnn.position=gir", "gnn.fusion=concat"});
+        std::vector<std::string>{"gnn.layer_type=gcn", "gnn.position=gir", "gnn.fusion=auto"});
+  CHECK(variant_overrides("gcn+gir:input").back() == "gnn.fusion=input");
+  CHECK(variant_overrides("gcn+pgnn:concat").back() == "gnn.fusion=concat");
   CHECK(variant_overrides("gat+pgnn:sum") ==
         std::vector<std::string>{"gnn.layer_type=gat", "gnn.position=pgnn", "gnn.fusion=sum"});
   CHECK(variant_overrides("gcn+anchor").back() == "posenc_AnchorInd.enable=true");
@@ -158,22 +160,28 @@ TEST_CASE("compare: position sources and their protocol name the model and the r
   const ExperimentConfig fixed = cfg_of("gcn+LapPE+gir+fixed");
   CHECK(model_name(fixed) == "gcn+LapPE+gir+fixed");
   CHECK(position_protocol(fixed.gnn) ==
-        "LapPE signs fixed (posenc_LapPE.sign_flip); gir anchor sets fixed (gnn.anchor_resample)");
-  // Single-node anchors are fixed by construction: not a randomised source.
+        "LapPE signs fixed (posenc_LapPE.sign_flip); gir anchor nodes fixed (gnn.anchors=auto)");
+  // Single-node anchors are fixed by construction: named in the header, not a `+fixed` source.
   ExperimentConfig nodes = cfg_of("gcn+gir");
   apply_config_line(nodes, "gnn.anchors=nodes");
-  CHECK(position_sources(nodes.gnn).empty());
+  REQUIRE(position_sources(nodes.gnn).size() == 1);
+  CHECK(!position_sources(nodes.gnn)[0].randomised);
+  CHECK(position_protocol(nodes.gnn) == "gir anchor nodes fixed (gnn.anchors)");
   CHECK(model_name(nodes) == "gcn+gir");
+  ExperimentConfig sets = cfg_of("gcn+gir+fixed");
+  apply_config_line(sets, "gnn.anchors=sets");
+  CHECK(position_protocol(sets.gnn) == "gir anchor sets fixed (gnn.anchor_resample)");
+  CHECK(model_name(sets) == "gcn+gir+fixed");
   // Mixed: one source fixed is enough for the name; the header says which.
   ExperimentConfig mixed = cfg_of("pgnn+AnchorPE");
   apply_config_line(mixed, "posenc_Anchor.resample=false");
   CHECK(model_name(mixed) == "pgnn+AnchorPE+fixed");
   CHECK(position_protocol(mixed.gnn) ==
         "AnchorPE sets fixed (posenc_Anchor.resample); pgnn anchor sets drawn anew every epoch (gnn.anchor_resample=auto)");
-  // gnn.anchor_resample=auto: fixed sets where validation guards a fused branch (node
-  // classification), P-GNN's resampling for pair tasks and anchor-only models; not named `+fixed`.
+  // gnn.anchors=auto: single nodes where validation guards a fused branch (node classification),
+  // P-GNN's sets, resampled (gnn.anchor_resample=auto), for pair tasks and anchor-only models.
   ExperimentConfig fused = cfg_of("gcn+gir");
-  CHECK(position_protocol(fused.gnn) == "gir anchor sets fixed (gnn.anchor_resample=auto)");
+  CHECK(position_protocol(fused.gnn) == "gir anchor nodes fixed (gnn.anchors=auto)");
   CHECK(model_name(fused) == "gcn+gir");
   fused.gnn.embeddings = true;  // a pair task
   CHECK(position_protocol(fused.gnn) == "gir anchor sets drawn anew every epoch (gnn.anchor_resample=auto)");

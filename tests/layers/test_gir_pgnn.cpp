@@ -673,7 +673,7 @@ TEST_CASE("anchor readout: a classifier reads Z_pos (one column per set) exactly
       GnnSpec spec;
       spec.layer_type = kind;
       spec.in_dim = 3, spec.hidden = 5, spec.out_dim = 4;
-      spec.anchor_nodes = c.nodes;
+      spec.anchors = c.nodes ? AnchorKind::Nodes : AnchorKind::Sets;
       spec.anchor_resample = c.resample ? Toggle::On : Toggle::Off;
       spec.anchor_readout = c.readout;
       CHECK(validate(spec).empty());
@@ -693,12 +693,25 @@ TEST_CASE("anchor readout: a classifier reads Z_pos (one column per set) exactly
     spec.position = "gir";
     spec.in_dim = 3, spec.hidden = 5, spec.out_dim = 4, spec.branch_dim = 3;
     spec.anchor_resample = fixed ? Toggle::Off : Toggle::On;
+    spec.anchors = AnchorKind::Sets;
+    spec.fusion = "concat";
     ParamStore<double> store;
     Rng rng(63);
     GnnClassifier<double> model(store, rng, spec, g);
     Tape<double> t;
     // embed(): the last GCN layer's input [h ‖ Z], h 5 wide.
     CHECK(t.cols(model.embed(t, Features<double>{t.constant(x), nullptr})) == 5 + (fixed ? 36 : 3));
+    // Input fusion: the first layer reads [x ‖ Z] (3 + 36 or 3 + 3 rows), the last h alone.
+    GnnSpec first = spec;
+    first.fusion = "input";
+    ParamStore<double> store_in;
+    Rng rng_in(63);
+    GnnClassifier<double> model_in(store_in, rng_in, first, g);
+    CHECK(t.cols(model_in.embed(t, Features<double>{t.constant(x), nullptr})) == 5);
+    const auto& pin = store_in.params();
+    const auto w0 = std::find_if(pin.begin(), pin.end(), [](const ParamInfo& p) { return p.name == "layer0.weight"; });
+    REQUIRE(w0 != pin.end());
+    CHECK(w0->rows == 3 + (fixed ? 36 : 3));
     const auto& ps = store.params();
     const auto u = std::find_if(ps.begin(), ps.end(), [](const ParamInfo& p) { return p.name == "gir.input.weight"; });
     REQUIRE(u != ps.end());
@@ -722,7 +735,7 @@ TEST_CASE("fusion_select: the plain path reads no branch parameter; the gate pic
   const int n = 64;
   const Csr g = undirected(n, grid_edges(8, 8));
   const MatD x = random_matrix(n, 3, 71);
-  for (const std::string fusion : {"concat", "sum"})
+  for (const std::string fusion : {"input", "concat", "sum"})
     for (const std::string kind : {"gir", "pgnn"}) {
       CAPTURE(fusion);
       CAPTURE(kind);
@@ -731,7 +744,7 @@ TEST_CASE("fusion_select: the plain path reads no branch parameter; the gate pic
       spec.position = kind;
       spec.fusion = fusion;
       spec.fusion_select = Toggle::On;
-      spec.anchor_nodes = true;
+      spec.anchors = AnchorKind::Nodes;
       spec.in_dim = 3, spec.hidden = 5, spec.out_dim = 4;
       ParamStore<double> store;
       Rng rng(72);
@@ -804,4 +817,30 @@ TEST_CASE("fusion_select: the plain path reads no branch parameter; the gate pic
   fused.fusion_select = Toggle::Auto;
   fused.position = "none";
   CHECK(!selects_branch(fused));
+  // gnn.fusion=auto and gnn.anchors=auto follow selection: the first layer reads Z and single
+  // nodes anchor it where validation chooses the branch; pair tasks keep P-GNN's concat and sets.
+  fused.position = "gir";
+  CHECK(fused.fusion == "auto");
+  CHECK(fused.anchors == AnchorKind::Auto);
+  CHECK(fusion_mode(fused) == "input");
+  CHECK(anchor_nodes(fused));
+  CHECK(anchors_fixed(fused));
+  fused.embeddings = true;
+  CHECK(fusion_mode(fused) == "concat");
+  CHECK(!anchor_nodes(fused));
+  CHECK(!anchors_fixed(fused));
+  fused.fusion = "sum";
+  fused.anchors = AnchorKind::Nodes;
+  CHECK(fusion_mode(fused) == "sum");
+  CHECK(anchor_nodes(fused));
+  fused.embeddings = false;
+  fused.fusion_select = Toggle::Off;  // no plain path to fall back on: P-GNN's sets
+  fused.anchors = AnchorKind::Auto;
+  fused.fusion = "auto";
+  CHECK(fusion_mode(fused) == "concat");
+  CHECK(!anchor_nodes(fused));
+  fused.fusion = "last";
+  REQUIRE(validate(fused).size() == 1);
+  CHECK(validate(fused)[0].key == "gnn.fusion");
+  CHECK(validate(fused)[0].problem.find("auto, input, concat, sum") != std::string::npos);
 }

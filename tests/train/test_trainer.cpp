@@ -209,10 +209,12 @@ TEST_CASE("Trainer: embeddings of the other structures (transformer head input, 
   CHECK(x.cols() == 34);
   CHECK(x.isIdentity());
   GnnSpec fused;
-  fused.position = "gir";  // concat: the last layer reads [h ‖ Z]
+  fused.position = "gir";
+  fused.fusion = "concat";  // the last layer reads [h ‖ Z]
   // Node classification fixes the sets (gnn.anchor_resample=auto): Z_pos, one column per set,
   // ⌊log₂ 34⌋² = 25; resampled sets give the order-free Z, hidden wide.
   CHECK(Trainer(p, fused, opt, 1).embeddings().cols() == 16 + 25);
+  fused.anchors = AnchorKind::Sets;
   fused.anchor_resample = Toggle::On;
   CHECK(Trainer(p, fused, opt, 1).embeddings().cols() == 16 + 16);
 }
@@ -230,7 +232,8 @@ TEST_CASE("Trainer: gnn.fusion_select trains both paths and each epoch keeps the
   opt.max_epoch = 60;
   GnnSpec spec;
   spec.position = "gir";
-  spec.anchor_nodes = true;  // fixed anchors: the classifier reads one column per anchor
+  spec.anchors = AnchorKind::Nodes;  // fixed anchors: the classifier reads one column per anchor
+  spec.fusion = "input";
   spec.fusion_select = Toggle::On;
   Trainer t(p, spec, opt, 2);
   int kept = 0;
