@@ -71,7 +71,8 @@ std::string model_description(const GnnSpec& spec) {
   if (pe.spd) s += fmt::format(" + SPD bias ≤{} hops", pe.spd_max_dist);
   if (pe.seq != "none") s += " + " + pe.seq;
   if (spec.position != "none")
-    s += " + " + spec.position + " branch (" + fusion_mode(spec) + (spec.fusion == "auto" ? "=auto" : "") + (selects_branch(spec) ? ", kept if validation says so)" : ")");
+    s += " + " + spec.position + " branch (" + fusion_mode(spec) + (spec.fusion == "auto" ? "=auto" : "") +
+         (selects_branch(spec) ? ", kept if validation says so)" : ")");
   if (spec.att_norm != "softmax") s += " (" + spec.att_norm + " attention)";
   return s;
 }

@@ -194,8 +194,11 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
       return;
     }
     if (const std::string mode = fusion_mode(spec); mode != "sum") {
-      fuse_cols_ = k;  // the first layer reads [x ‖ Z] (input) or the last [h ‖ Z] (concat)
-      fuse_input_ = mode == "input";
+      // The first layer reads [x ‖ Z] (input) or the last [h ‖ Z] (concat); a residual stack
+      // has its encoder and head around the spec.layers layers.
+      fuse_cols_ = k;
+      const int depth = spec.layers + (layer_->structure == Structure::Residual ? 2 : 0);
+      fuse_at_ = mode == "input" ? 0 : depth - 1;
     } else {
       // out = GNN(x) + b·Linear(Z), b a learnt scale from 1 (from 0 the pair tasks stay stuck at the
       // plain GNN: Linear(Z) gets no gradient while b = 0).
@@ -219,19 +222,19 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     // with the encoder as the first layer.
     residual_stack_ = true;
     const bool decay_rest = !spec.decay_first_only;
-    const int64_t encoder_in = in_dim + (fuse_input_ ? fuse_cols_ : 0), head_in = spec.hidden + (fuse_input_ ? 0 : fuse_cols_);
-    layers_.push_back(
-        std::make_unique<LayerAdapter<T, Linear<T>>>(Linear<T>(store, rng, "encoder", encoder_in, spec.hidden), topo));
+    const int head = spec.layers + 1;  // its index in layers_
+    layers_.push_back(std::make_unique<LayerAdapter<T, Linear<T>>>(
+        Linear<T>(store, rng, "encoder", in_dim + (fuse_at_ == 0 ? fuse_cols_ : 0), spec.hidden), topo));
     for (int l = 0; l < spec.layers; ++l)
       add_layer("layer" + std::to_string(l), spec.hidden, spec.hidden, l + 1 == spec.layers, decay_rest);
     layers_.push_back(std::make_unique<LayerAdapter<T, Linear<T>>>(
-        Linear<T>(store, rng, "head", head_in, stack_out, true, decay_rest), topo));
+        Linear<T>(store, rng, "head", spec.hidden + (fuse_at_ == head ? fuse_cols_ : 0), stack_out, true, decay_rest), topo));
     return;
   }
   int64_t in = in_dim;
   for (int l = 0; l < spec.layers; ++l) {
     const bool last = l + 1 == spec.layers;
-    if (fuse_input_ ? l == 0 : last) in += fuse_cols_;
+    if (l == fuse_at_) in += fuse_cols_;
     in = add_layer("layer" + std::to_string(l), in, last ? stack_out : spec.hidden, last,
                    !spec.decay_first_only || l == 0);
   }
@@ -337,7 +340,7 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
     first_input = h;
     for (size_t l = 0; l < n; ++l) {
       // The encoder reads [x ‖ z] (input fusion) or the head [h ‖ z] (concat).
-      const Var z = (fuse_input_ ? l == 0 : l + 1 == n) && fuse_cols_ > 0 ? branch_output(first_input) : Var{};
+      const Var z = static_cast<int>(l) == fuse_at_ ? branch_output(first_input) : Var{};
       auto scope = t.scope(name(l));
       if (z.valid()) h = append(t, h, z);
       if (embed && l + 1 == n) return dense(t, h);
@@ -354,7 +357,7 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
         h = dropout(t, h, spec_.dropout, k, training, spec_.partition_rows.get());
       }
       if (l == 0) first_input = h;
-      const Var z = (fuse_input_ ? l == 0 : l + 1 == spec_.layers) && fuse_cols_ > 0 ? branch_output(first_input) : Var{};
+      const Var z = l == fuse_at_ ? branch_output(first_input) : Var{};
       auto scope = t.scope(name);
       if (z.valid()) h = append(t, h, z);
       if (embed && l + 1 == spec_.layers) return dense(t, h);

@@ -198,7 +198,7 @@ class GnnClassifier {
   std::shared_ptr<Linear<T>> head_pos_;                // sum-fusion / anchor-only head
   bool const_branch_input_ = false;                    // fused branch reads a constant column (position only)
   int64_t fuse_cols_ = 0;                              // input / concat fusion: Z's columns appended to a layer's input
-  bool fuse_input_ = false;                            // ... to the first layer's (input fusion), else the last's
+  int fuse_at_ = -1;                                   // ... that of layers_[fuse_at_]: 0 (input) or the last (concat)
   ParamId fusion_weight_;                              // sum fusion: the weight b [1, 1] of the anchor branch
   ParamId gate_;                                       // fusion_select: [1, 1], 1 = branch on, 0 = off (no gradient)
   ParamStore<T>* store_ = nullptr;

@@ -685,13 +685,13 @@ std::vector<PositionSource> position_sources(const GnnSpec& spec) {
   if (pe.anchor) out.push_back({"AnchorPE sets", "posenc_Anchor.resample", pe.anchor_resample});
   if (pe.indication) out.push_back({"anchor indication sets", "posenc_AnchorInd.resample", pe.indication_resample});
   if (find_layer(spec.layer_type) == nullptr) return out;  // validation names it
-  if (const std::string kind = anchor_branch_kind(spec); kind.empty()) {
-  } else if (anchor_nodes(spec)) {  // always fixed; named for the auto choice of nodes over sets
+  const std::string kind = anchor_branch_kind(spec);
+  if (kind.empty()) return out;
+  if (anchor_nodes(spec))  // always fixed; named for the auto choice of nodes over sets
     out.push_back({kind + " anchor nodes", "gnn.anchors", false, spec.anchors == AnchorKind::Auto});
-  } else {
+  else
     out.push_back({kind + " anchor sets", "gnn.anchor_resample", !anchors_fixed(spec),
                    spec.anchor_resample == Toggle::Auto});
-  }
   return out;
 }
 
