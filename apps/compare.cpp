@@ -91,7 +91,7 @@ void write_compare_json(const std::vector<VariantResult>& results, const std::st
     for (const auto& run : s.runs) {
       runs.push_back({{"seed", run.seed}, {"best_epoch", run.best_epoch}, {"val_acc", num(run.val_acc)},
                       {"test_acc", num(run.test_acc)}});
-      if (s.selects_branch) runs.back()["branch_used"] = run.branch_used;  // gnn.fusion_select's choice
+      if (s.selects_position) runs.back()["position_used"] = run.position_used;  // gnn.fusion_select / posenc_select's choice
     }
     variants.push_back({{"variant", r.variant},
                         {"dataset", s.dataset},

@@ -70,6 +70,7 @@ std::string model_description(const GnnSpec& spec) {
   if (pe.anchor) s += fmt::format(" + anchors→{}{}", pe.anchor_dim, pe.anchor_cutoff >= 0 ? fmt::format(" (cutoff {})", pe.anchor_cutoff) : "");
   if (pe.spd) s += fmt::format(" + SPD bias ≤{} hops", pe.spd_max_dist);
   if (pe.seq != "none") s += " + " + pe.seq;
+  if (selects_posenc(spec)) s += " (positional columns kept if validation says so)";
   if (spec.position != "none")
     s += " + " + spec.position + " branch (" + fusion_mode(spec) + (spec.fusion == "auto" ? "=auto" : "") +
          (selects_branch(spec) ? ", kept if validation says so)" : ")");
@@ -112,12 +113,15 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   using Clock = std::chrono::steady_clock;
   const StopSignals signals;
   std::string label;  // "AUC " before the pair tasks' scores
-  bool selecting = false;  // gnn.fusion_select in force: each run says whether it kept the branch
+  std::string selected;  // what gnn.fusion_select / posenc_select choose over: each run says whether it kept it
   auto last_print = Clock::now();
   ExperimentCallbacks cb;
   cb.on_start = [&](const ExperimentInfo& info) {
     label = info.problem->pair_task() ? "AUC " : "";
-    selecting = selects_branch(info.spec);
+    const bool branch = selects_branch(info.spec), columns = selects_posenc(info.spec);
+    selected = branch && columns ? "anchor branch and positional columns" : branch ? "anchor branch"
+               : columns         ? "positional columns"
+                                 : "";
     print_header(cfg, info, log);
   };
   cb.on_epoch = [&](int run, const EpochMetrics& m) {
@@ -134,7 +138,7 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
     if (finished)
       log << fmt::format("run {}/{} seed {}: best epoch {} val {}{} test {}{}{}\n", run + 1, cfg.run.num_runs, r.seed,
                          r.best_epoch, label, percent(r.val_acc), label, percent(r.test_acc),
-                         selecting ? (r.branch_used ? " (anchor branch kept)" : " (anchor branch off)") : "")
+                         selected.empty() ? "" : " (" + selected + (r.position_used ? " kept)" : " off)"))
           << std::flush;
   };
   cb.stop_requested = [&] { return signals.received(); };
@@ -218,8 +222,8 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
                     {"val_" + m, num(r.val_acc)},
                     {"test_" + m, num(r.test_acc)},
                     {"params_checksum", fmt::format("{:016x}", r.params_checksum)}});
-  if (s.selects_branch)  // gnn.fusion_select: which path each run's selected epoch used
-    for (size_t i = 0; i < s.runs.size(); ++i) runs[i]["branch_used"] = s.runs[i].branch_used;
+  if (s.selects_position)  // gnn.fusion_select / posenc_select: which path each run's selected epoch used
+    for (size_t i = 0; i < s.runs.size(); ++i) runs[i]["position_used"] = s.runs[i].position_used;
   j["runs"] = runs;
   write_file_atomic(path, j.dump(2) + "\n");
 }

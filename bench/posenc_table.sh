@@ -7,10 +7,13 @@
 #
 #   bash bench/posenc_table.sh            # prints the tables
 #   bash bench/posenc_table.sh --save     # ... and writes them to bench/results/posenc_accuracy.md
+#   TABLES=cora bash bench/posenc_table.sh --save   # re-runs the Cora table alone and replaces it
+#                                                   # there (the file says which table ran when)
 #
 # Environment:
 #   RUNS=N          seeds per case (default 5)
 #   JOBS=N          cases run at once (default: the number of cores)
+#   TABLES="seq cora"  the tables to run (default both)
 #   LOCUS_SHARED=DIR  the shared data folder (default ../shared); without Cora there, the Cora rows are skipped
 #   LOCUS_BIN=PATH  the locus program (default build/locus, built by setup.sh; with LOCUS_BIN set,
 #                   setup.sh is not run)
@@ -22,6 +25,9 @@ RUNS=${RUNS:-5}
 JOBS=${JOBS:-$(nproc)}
 positive RUNS
 positive JOBS
+TABLES=${TABLES:-seq cora}
+for t in $TABLES; do [[ "$t" == seq || "$t" == cora ]] || die "TABLES lists seq and/or cora, got '$t'"; done
+wants() { [[ " $TABLES " == *" $1 "* ]]; }
 
 bench_locus
 bash scripts/ensure-packages.sh python3 >&2 || die "python3 is needed to format the tables"
@@ -36,6 +42,7 @@ cases="$tmp/cases"
 : >"$cases"
 seq_rows=(none sinusoidal learned fourier cape rope t5_bias fft_kernel rope+l2 t5_bias+l2)
 for task in probe order lengthgen; do
+  wants seq || break
   for row in "${seq_rows[@]}"; do
     # FFT attention pays off on long sequences only: on these short sentences it costs ~0.5 s per
     # epoch per 4k tokens (many tiny FFTs), so it runs on the probe alone.
@@ -46,7 +53,9 @@ for task in probe order lengthgen; do
     echo "seq/$row/$task|apps/configs/seq_$task.yaml|posenc_seq.kind=$kind gnn.att_norm=$norm" >>"$cases"
   done
 done
-if [[ -f "$cora" ]]; then
+if ! wants cora; then
+  :
+elif [[ -f "$cora" ]]; then
   cora=$(cd "$(dirname "$cora")" && pwd)/dataset.yaml
   declare -A graph_pe=(
     [none]=""
@@ -117,14 +126,32 @@ PY
 printf '%s\n' "$table"
 if [[ $save -eq 1 ]]; then
   mkdir -p bench/results
-  {
-    echo "# Positional encodings: test accuracy per task"
-    echo
-    echo "\`bash bench/posenc_table.sh --save\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'),"
-    echo "$RUNS seeds per case (seeds 0..$((RUNS - 1))), $(nproc) cores, $JOBS runs at a time."
-    echo
-    printf '%s\n' "$table"
-  } >bench/results/posenc_accuracy.md.tmp
-  mv bench/results/posenc_accuracy.md.tmp bench/results/posenc_accuracy.md
-  say "wrote bench/results/posenc_accuracy.md"
+  results=bench/results/posenc_accuracy.md
+  subset=""
+  [[ "$TABLES" != "seq cora" ]] && subset="TABLES=\"$TABLES\" "
+  ran="\`${subset}bash bench/posenc_table.sh --save\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'),
+$RUNS seeds per case (seeds 0..$((RUNS - 1))), $(nproc) cores, $JOBS runs at a time"
+  if [[ "$TABLES" == "seq cora" || ! -f $results ]]; then
+    printf '# Positional encodings: test accuracy per task\n\n%s.\n\n%s\n' "$ran" "$table" >"$results.tmp"
+  else
+    # A subset: its tables (a bold title line, the table, a blank line) replace theirs in the file,
+    # and a line says which ran when; the others keep their runs.
+    python3 - "$results" "$ran" "$table" >"$results.tmp" <<'PY' || die "could not update $results"
+import re, sys
+path, ran, new = sys.argv[1:4]
+def blocks(text):  # {"**title**": the block}
+    return {m.group(1): m.group(0) for m in re.finditer(r"(\*\*[^*]+\*\*)[^\n]*\n\n(?:[^\n]+\n)*", text)}
+text = open(path).read()
+for title, block in blocks(new + "\n").items():
+    old = blocks(text).get(title)
+    if old is None:
+        sys.exit(f"no table {title} in {path}: run every table (TABLES unset)")
+    text = text.replace(old, block)
+head, _, rest = text.partition("\n\n**")
+redone = " and ".join(t.strip("*") for t in blocks(new + "\n"))
+print(head.rstrip() + "\n\n" + ran.replace("\n", " ") + f" (re-run of {redone}).\n\n**" + rest, end="")
+PY
+  fi
+  mv "$results.tmp" "$results"
+  say "wrote $results"
 fi

@@ -11,7 +11,7 @@
 #
 # Environment:
 #   RUNS=N            seeds per variant (default 5)
-#   BLOCKS="5 10"     SBM block counts (default 5 10 20 40)
+#   BLOCKS="5 10"     SBM block counts (default 5 10 20 40; empty: none, Cora alone)
 #   LOCUS_SHARED=DIR  the shared data folder (default ../shared); without Cora there, Cora is skipped
 #   LOCUS_BIN=PATH    the locus program (default build/locus, built by setup.sh; with LOCUS_BIN set,
 #                     setup.sh is not run)
@@ -22,7 +22,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 bench_start position-only "$@"
 RUNS=${RUNS:-5}
 positive RUNS
-BLOCKS=${BLOCKS:-5 10 20 40}
+BLOCKS=${BLOCKS-5 10 20 40}
 for b in $BLOCKS; do [[ "$b" =~ ^[1-9][0-9]*$ && $b -ge 2 ]] || die "BLOCKS must list integers >= 2, got '$b'"; done
 bench_locus
 bash scripts/ensure-packages.sh python3 >&2 || die "python3 is needed to format the tables"
@@ -50,6 +50,7 @@ else
   say "skipping Cora: $shared/datasets/cora is absent"
 fi
 
+(( ${#cases[@]} > 0 )) || die "nothing to run: BLOCKS is empty and there is no Cora"
 for c in "${cases[@]}"; do
   say "${title[$c]}"
   start=$(date +%s)
@@ -73,8 +74,9 @@ print("`dataset.features=identity 'compare.variants=[gcn]'`. `gcn+gir` runs with
 print("(fixed single-node anchors, the branch output read by the first GCN layer, the branch kept only")
 print("where validation prefers it: `kept` counts the runs that kept it); `gcn+gir:concat` reads it at")
 print("the last layer instead, `gcn+gir+noselect` is the former default (resampled sets, last layer, no")
-print("selection). Encodings: `+fixed` keeps evaluation's signs / anchor sets in training.\n")
-enc = ["gcn+LapPE", "gcn+LapPE+fixed", "gcn+RWSE", "gcn+AnchorPE", "gcn+AnchorPE+fixed"]
+print("selection). Encodings run with the defaults (evaluation's signs / anchor sets in training too, the")
+print("columns kept only where validation prefers them); `+random` flips signs and draws sets anew every epoch.\n")
+enc = ["gcn+LapPE", "gcn+LapPE+random", "gcn+RWSE", "gcn+AnchorPE", "gcn+AnchorPE+random"]
 anchor = ["gir", "gir+fixed", "pgnn", "gcn+gir", "gcn+gir:concat", "gcn+gir+noselect"]
 summary = []
 for c in cases:
@@ -85,7 +87,7 @@ for c in cases:
     print("|---|---:|---:|---:|---:|")
     acc = {}
     for v in d:
-        kept = [r["branch_used"] for r in v["runs"] if "branch_used" in r]
+        kept = [r["position_used"] for r in v["runs"] if "position_used" in r]
         k = f"{sum(kept)}/{len(kept)}" if kept else ""
         acc[v["variant"]] = 100 * v["test_acc_mean"]
         print(f"| {v['variant']} | {100*v['test_acc_mean']:.1f} ± {100*v['test_acc_std']:.1f} | "

@@ -49,6 +49,19 @@ bool selects_branch(const GnnSpec& spec) {
   return on && anchor_branch_fused(spec);
 }
 
+bool selects_posenc(const GnnSpec& spec) {
+  const bool on = spec.posenc_select == Toggle::On || (spec.posenc_select == Toggle::Auto && !spec.embeddings);
+  return on && spec.posenc.graph_columns();
+}
+
+pe::PosEncSpec resolve_posenc(const GnnSpec& spec) {
+  pe::PosEncSpec pe = spec.posenc;
+  const Toggle by_protocol = selects_posenc(spec) ? Toggle::Off : Toggle::On;
+  for (Toggle* t : {&pe.lap_sign_flip, &pe.anchor_resample, &pe.indication_resample})
+    if (*t == Toggle::Auto) *t = by_protocol;
+  return pe;
+}
+
 bool anchor_nodes(const GnnSpec& spec) {
   return spec.anchors == AnchorKind::Nodes || (spec.anchors == AnchorKind::Auto && selects_branch(spec));
 }
@@ -135,7 +148,8 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
   }
   if (!anchor_branch_kind(spec).empty()) raw_ = std::make_shared<const Csr>(graph);
   if (!graph_) graph_ = std::make_shared<const Csr>();
-  pos_ = std::make_shared<pe::PositionalInputs<T>>(store, rng, spec.posenc, GraphRef(graph), spec.posenc_seed);
+  num_nodes_ = graph.num_dst;
+  pos_ = std::make_shared<pe::PositionalInputs<T>>(store, rng, resolve_posenc(spec), GraphRef(graph), spec.posenc_seed);
   build(store, rng);
 }
 
@@ -151,7 +165,7 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
     throw InputError("gnn.layer_type '" + spec.layer_type +
                      "' needs an edge-list graph; on sentences (complete graphs) use one of " + ok);
   }
-  pos_ = std::make_shared<pe::PositionalInputs<T>>(store, rng, spec.posenc, GraphRef(*dense_), spec.posenc_seed);
+  pos_ = std::make_shared<pe::PositionalInputs<T>>(store, rng, resolve_posenc(spec), GraphRef(*dense_), spec.posenc_seed);
   build(store, rng);
 }
 
@@ -205,9 +219,10 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
       head_pos_ = std::make_shared<Linear<T>>(store, rng, "fusion.pos", k, spec.out_dim);
       fusion_weight_ = store.add("fusion.weight", 1, 1, Init::Ones, rng, false);
     }
-    // Set by the trainer from validation, never by gradients (the tape does not read it).
-    if (locus::selects_branch(spec)) gate_ = store.add("fusion.gate", 1, 1, Init::Ones, rng, false);
   }
+  // Set by the trainer from validation, never by gradients (the tape does not read it).
+  if (locus::selects_position(spec)) gate_ = store.add("fusion.gate", 1, 1, Init::Ones, rng, false);
+  posenc_gated_ = locus::selects_posenc(spec);
   // Concat fusion widens the last layer's input by the branch's columns; the stack itself is the
   // plain GNN's (a GNN with the branch output at zero is exactly the plain one).
   const int64_t stack_out = spec.out_dim;
@@ -241,37 +256,41 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
 }
 
 template <class T>
-Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key, BranchUse use) const {
+Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key, PositionUse use) const {
   return run(t, x, training, key, false, use);
 }
 
 template <class T>
 Var GnnClassifier<T>::embed(Tape<T>& t, const Features<T>& x) const {
-  return run(t, x, false, 0, true, BranchUse::Model);
+  return run(t, x, false, 0, true, PositionUse::Model);
 }
 
 template <class T>
-bool GnnClassifier<T>::branch_used() const {
-  return !selects_branch() || store_->value(gate_)(0, 0) > T(0.5);
+bool GnnClassifier<T>::position_used() const {
+  return !selects_position() || store_->value(gate_)(0, 0) > T(0.5);
 }
 
 template <class T>
-void GnnClassifier<T>::set_branch_used(bool on) {
-  check(selects_branch(), "GnnClassifier::set_branch_used: the model has no fusion gate (gnn.fusion_select)");
+void GnnClassifier<T>::set_position_used(bool on) {
+  check(selects_position(), "GnnClassifier::set_position_used: the model has no fusion gate (gnn.fusion_select, "
+                            "gnn.posenc_select)");
   store_->value(gate_)(0, 0) = on ? T(1) : T(0);
 }
 
 template <class T>
 Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint64_t key, bool embed,
-                          BranchUse use) const {
+                          PositionUse use) const {
   // Layer scopes (Tape::scope) name where a NaN/Inf starts: "positional inputs", "layer i (type)"
   // (1-based; the dropout before a layer and the activation after it belong to it; transformer:
   // "encoder (linear)", "layer i (transformer)", "head (linear)"), "anchor branch (gir|pgnn)",
   // "head (linear)" / "fusion (sum)" of the branch, and "model output" (log-softmax / L2 norm).
+  // The position path: the anchor branch and the positional columns (off: Z and the columns at zero).
+  const bool position_on = use == PositionUse::On || (use == PositionUse::Model && position_used());
   Features<T> h = x;
   {
     auto scope = t.scope("positional inputs");
-    h.extra = pos_->forward(t, training, splitmix64(key ^ 0x9E3779B97F4A7C15ull));
+    h.extra = posenc_gated_ && !position_on ? t.constant(MatT<T>::Zero(num_nodes_, pos_->dim()))
+                                            : pos_->forward(t, training, splitmix64(key ^ 0x9E3779B97F4A7C15ull));
   }
   auto finish = [&](Var out) {
     auto scope = t.scope("model output");
@@ -299,7 +318,7 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
   }
   // A fused model's path: with the branch off, Z's columns are zero (input / concat: exactly the
   // plain GNN with a wider first / last layer) and sum fusion adds nothing.
-  const bool branch_on = use == BranchUse::On || (use == BranchUse::Model && branch_used());
+  const bool branch_on = position_on || !locus::selects_branch(spec_);
   // The anchor branch's output Z, with the feature dropout of the GNN layers.
   auto branch_output = [&](const Features<T>& in) {
     if (!branch_on) return t.constant(MatT<T>::Zero(raw_->num_dst, fuse_cols_));

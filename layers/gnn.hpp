@@ -23,10 +23,8 @@ class Comm;
 struct LocalLayout;
 }  // namespace dist
 
-// See GnnSpec::anchor_readout; Toggle: a switch whose Auto the task decides (GnnSpec::fusion_select,
-// GnnSpec::anchor_resample).
+// See GnnSpec::anchor_readout. (Toggle, a switch whose Auto the task decides: layers/positional/inputs.hpp.)
 enum class AnchorReadout { Auto, Mean, Anchors };
-enum class Toggle { Auto, On, Off };
 // gnn.anchors: P-GNN's sets, single nodes, or Auto (see anchor_nodes()).
 enum class AnchorKind { Auto, Sets, Nodes };
 
@@ -72,6 +70,12 @@ struct GnnSpec {
   // training labels by position; off for pair tasks (embeddings), P-GNN's protocol. layer_type
   // gir / pgnn alone and unfused models have no plain path.
   Toggle fusion_select = Toggle::Auto;
+  // The same choice for the graph positional columns (LapPE, RWSE, AnchorPE, anchor indication):
+  // also train the path with those columns at zero, and let validation choose per evaluation (the
+  // same "fusion.gate"; with a selected branch too, its off path has neither). Auto: on for node
+  // classification, where fixed coordinates let a model fit the training labels by position (Cora,
+  // GCN + AnchorPE with fixed sets: 64.2 % against 81.4 % resampled); off for pair tasks.
+  Toggle posenc_select = Toggle::Auto;
   // The anchor branch's width (GIR's per-anchor state d, P-GNN's hidden); 0: hidden. GIR costs
   // O(N·K·d²) per hop, so a narrow branch beside a wide GNN is where its time goes down.
   int64_t branch_dim = 0;
@@ -108,6 +112,16 @@ struct GnnSpec {
 std::vector<ConfigProblem> validate(const GnnSpec& spec);
 // A fused branch whose use validation chooses (gnn.fusion_select; see GnnSpec::fusion_select).
 bool selects_branch(const GnnSpec& spec);
+// Graph positional columns whose use validation chooses (gnn.posenc_select; GnnSpec::posenc_select).
+bool selects_posenc(const GnnSpec& spec);
+// Either: the model has a position path and a plain one, and a gate between them.
+inline bool selects_position(const GnnSpec& spec) { return selects_branch(spec) || selects_posenc(spec); }
+// spec.posenc with every Auto randomisation resolved by the protocol: fixed coordinates (evaluation's
+// eigenvector signs and anchor sets in training too) where selects_posenc, a transductive node task
+// guarded by validation; randomised (the papers' protocol, for graphs a model has not seen) elsewhere.
+// Position alone on generated SBMs (constant features, 5 seeds), GCN + LapPE gave 91.6 / 85.4 / 78.0 %
+// (5 / 10 / 20 blocks) with fixed signs against 37.6 / 14.8 / 7.8 % flipped (bench/results/position_only.md).
+pe::PosEncSpec resolve_posenc(const GnnSpec& spec);
 // Whether the anchor branch keeps one set of anchors through training (gnn.anchors=nodes, or
 // sets with anchor_resample off), so that Z_pos's columns name the same anchors every epoch.
 // Auto fixes them exactly where selects_branch: fixed coordinates let a transductive node task
@@ -120,14 +134,14 @@ bool anchors_fixed(const GnnSpec& spec);
 // Whether the anchor branch uses single-node anchors: gnn.anchors=nodes, or auto where
 // selects_branch. One node per anchor says which node is near, where a set says only that some
 // member is: position alone on generated SBMs (GCN + GIR, input fusion, 5 seeds), 5 / 10 / 20
-// blocks gave 89.6 / 90.4 / 91.3 % with nodes against 86.8 / 85.2 / 89.0 % with fixed sets
+// blocks gave 88.8 / 92.0 / 91.8 % with nodes against 88.8 / 82.0 / 88.7 % with fixed sets
 // (`gcn+gir:input`, apps/configs/position_only.yaml). Pair tasks keep P-GNN's sets.
 bool anchor_nodes(const GnnSpec& spec);
 // gnn.fusion resolved: input, concat or sum. Auto is input where selects_branch, else concat. At
 // the input, Z is smoothed by every layer like a positional encoding; read by the last layer
 // alone, it reaches the classifier through one aggregation. Position alone on generated SBMs
-// (GCN + GIR, fixed single-node anchors, 5 seeds): 5 / 10 / 20 / 40 blocks 89.6 / 90.4 / 91.3 / 92.5 %
-// at the input against 87.6 / 88.2 / 90.3 / 91.7 % at the last layer (bench/results/position_only.md).
+// (GCN + GIR, fixed single-node anchors, 5 seeds): 5 / 10 / 20 / 40 blocks 88.8 / 92.0 / 91.8 / 92.8 %
+// at the input against 88.0 / 88.6 / 90.0 / 91.1 % at the last layer (bench/results/position_only.md).
 std::string fusion_mode(const GnnSpec& spec);
 // The anchor branch's width: gnn.branch_dim, or the GNN's hidden width when it is 0.
 inline int64_t branch_width(const GnnSpec& spec) { return spec.branch_dim > 0 ? spec.branch_dim : spec.hidden; }
@@ -146,8 +160,9 @@ const std::vector<std::string>& fusion_names();
 
 struct LayerDescriptor;
 
-// Which path a fused model's forward takes: its gate's (Model), or one forced (selection's two).
-enum class BranchUse { Model, On, Off };
+// Which path a model with selects_position takes: its gate's (Model), or one forced (selection's
+// two: On with the anchor branch and positional columns, Off with them at zero).
+enum class PositionUse { Model, On, Off };
 
 // One message-passing layer of the stack, whatever its type.
 template <class T>
@@ -168,12 +183,13 @@ class GnnClassifier {
   // Log-probabilities [n, out_dim] (or normalised embeddings, see GnnSpec::embeddings). `key`
   // seeds this call's dropout masks.
   Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key,
-              BranchUse use = BranchUse::Model) const;
-  // spec.fusion_select on a fused model: the two paths train together and validation sets the gate.
-  bool selects_branch() const { return gate_.index >= 0; }
-  // The gate: whether forward(Model) uses the anchor branch (true without selection).
-  bool branch_used() const;
-  void set_branch_used(bool on);
+              PositionUse use = PositionUse::Model) const;
+  // selects_position(spec): the position path (the anchor branch, the positional columns or both)
+  // and the plain one train together and validation sets the gate.
+  bool selects_position() const { return gate_.index >= 0; }
+  // The gate: whether forward(Model) uses the position path (true without selection).
+  bool position_used() const;
+  void set_position_used(bool on);
   // The node representations the output is computed from, at evaluation (dropout off): the last
   // layer's input [n, width] (hidden width; with concat fusion [h ‖ Z]; a one-layer stack: the
   // input features and positional columns), or the anchor branch's output for gir / pgnn alone.
@@ -186,7 +202,7 @@ class GnnClassifier {
   GnnSpec spec_;
   const LayerDescriptor* layer_;  // the registry entry of spec_.layer_type
   void build(ParamStore<T>& store, Rng& rng);
-  Var run(Tape<T>& t, const Features<T>& x, bool training, uint64_t key, bool embed, BranchUse use) const;
+  Var run(Tape<T>& t, const Features<T>& x, bool training, uint64_t key, bool embed, PositionUse use) const;
   GraphRef topology() const { return dense_ ? GraphRef(*dense_) : GraphRef(*graph_); }
 
   std::shared_ptr<const Csr> graph_;  // the topology the layers use (GCN: Â; GAT: with self loops)
@@ -200,7 +216,9 @@ class GnnClassifier {
   int64_t fuse_cols_ = 0;                              // input / concat fusion: Z's columns appended to a layer's input
   int fuse_at_ = -1;                                   // ... that of layers_[fuse_at_]: 0 (input) or the last (concat)
   ParamId fusion_weight_;                              // sum fusion: the weight b [1, 1] of the anchor branch
-  ParamId gate_;                                       // fusion_select: [1, 1], 1 = branch on, 0 = off (no gradient)
+  ParamId gate_;                                       // selects_position: [1, 1], 1 = position on, 0 = off (no gradient)
+  bool posenc_gated_ = false;                          // selects_posenc: the gate's off path zeroes pos_'s columns
+  int64_t num_nodes_ = 0;                              // rows of the input (edge-list graphs)
   ParamStore<T>* store_ = nullptr;
   std::vector<std::unique_ptr<StackLayer<T>>> layers_;
   bool residual_stack_ = false;  // transformer: no activation between layers, dropout inside them

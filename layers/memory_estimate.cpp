@@ -189,6 +189,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
     if (!m.edge_what.empty()) attn_what = m.edge_what, attn_kind = m.edge_kind;
     for (const MemoryItem& i : m.items) add(i.what, i.bytes, i.kind.c_str());
   };
+  const double act_before_stack = act;
   if (layer.structure == Structure::Residual) {
     tally(layer.memory(shape, in, out_dim, true));
   } else if (layer.structure == Structure::Stack) {
@@ -203,6 +204,9 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
       w_in = m.out_width > 0 ? m.out_width : w_out;
     }
   }
+  // Selection (gnn.fusion_select / posenc_select) runs the stack twice per step: with the position
+  // path and without it; the gate is one parameter.
+  if (selects_position(spec)) act += act - act_before_stack, params += 1;
   // --- The anchor branch.
   if (has_branch) {
     const double d = static_cast<double>(branch_width(spec));
@@ -254,7 +258,6 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
     }
     if (!anchor_only && fusion_mode(spec) == "sum") params += d * out_dim + out_dim + 1;
     if (anchor_only) params += d * out_dim + out_dim;  // head
-    if (selects_branch(spec)) params += 1;             // fusion.gate
   }
   act += 4 * n * out_dim;  // log-softmax / normalisation, loss gradient, evaluation output
   add(fmt::format("parameters + Adam state (4 × {} floats)", count_text(params)), 4 * kF * params, "params");

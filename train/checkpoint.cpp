@@ -32,7 +32,7 @@ void put_run(BinaryWriter& w, const RunResult& r) {
   w.pod(r.val_acc);
   w.pod(r.test_acc);
   w.pod(r.params_checksum);
-  w.pod(static_cast<uint8_t>(r.branch_used));
+  w.pod(static_cast<uint8_t>(r.position_used));
   w.vec(r.history);  // EpochMetrics is plain numbers
   w.vec(r.params);
 }
@@ -46,7 +46,7 @@ RunResult get_run(BinaryReader& r) {
   x.val_acc = r.pod<double>();
   x.test_acc = r.pod<double>();
   x.params_checksum = r.pod<uint64_t>();
-  x.branch_used = r.pod<uint8_t>() != 0;
+  x.position_used = r.pod<uint8_t>() != 0;
   x.history = r.vec<EpochMetrics>();
   x.params = r.vec<float>();
   return x;

@@ -349,6 +349,11 @@ std::vector<ConfigKey> make_schema() {
              "at every evaluation which one the model uses, so that a branch that does not help is dropped. auto: "
              "true for node classification, false for pair tasks",
              [](C& c) -> Toggle& { return c.gnn.fusion_select; }),
+      toggle("gnn.posenc_select",
+             "graph positional columns (posenc_LapPE, RWSE, Anchor, AnchorInd): train the path with those columns at "
+             "zero beside the one with them and let validation choose at every evaluation (with gnn.fusion_select "
+             "too, one choice: both on or both off). auto: true for node classification, false for pair tasks",
+             [](C& c) -> Toggle& { return c.gnn.posenc_select; }),
       mapped<AnchorKind>("gnn.anchors",
                          "anchor branch: sets (P-GNN's, of sizes n/2, n/4, ...; see gnn.anchor_resample) or nodes "
                          "(⌊log₂ n⌋² fixed single nodes); auto: nodes where gnn.fusion_select is in force, else sets",
@@ -383,10 +388,11 @@ std::vector<ConfigKey> make_schema() {
       // positional encodings
       boolean("posenc_LapPE.enable", "Laplacian eigenvectors → Linear → dim_pe input columns",
               [](C& c) -> bool& { return c.gnn.posenc.lap; }),
-      boolean("posenc_LapPE.sign_flip",
-              "random eigenvector signs every training epoch (signs are arbitrary; for graphs a model has not seen); "
-              "false: the deterministic signs of evaluation throughout (one graph, transductive)",
-              [](C& c) -> bool& { return c.gnn.posenc.lap_sign_flip; }),
+      toggle("posenc_LapPE.sign_flip",
+             "true: random eigenvector signs every training epoch (signs are arbitrary; for graphs a model has not "
+             "seen); false: the deterministic signs of evaluation throughout (one graph, transductive); auto: false "
+             "where gnn.posenc_select is in force, else true",
+             [](C& c) -> Toggle& { return c.gnn.posenc.lap_sign_flip; }),
       integer<int>("posenc_LapPE.dim_pe", "LapPE columns", [](C& c) -> int& { return c.gnn.posenc.lap_dim; }, 1, 8),
       integer<int>("posenc_LapPE.eigen.max_freqs", "LapPE eigenvectors k", [](C& c) -> int& { return c.gnn.posenc.lap_freqs; },
                    1, 8),
@@ -401,14 +407,16 @@ std::vector<ConfigKey> make_schema() {
                    16),
       integer<int>("posenc_Anchor.cutoff", "anchor distances: hop cutoff (-1: none)",
                    [](C& c) -> int& { return c.gnn.posenc.anchor_cutoff; }, -1, 2),
-      boolean("posenc_Anchor.resample",
-              "fresh anchor sets every training epoch (P-GNN's protocol); false: the evaluation sets throughout",
-              [](C& c) -> bool& { return c.gnn.posenc.anchor_resample; }),
+      toggle("posenc_Anchor.resample",
+             "true: fresh anchor sets every training epoch (P-GNN's protocol); false: the evaluation sets throughout; "
+             "auto: false where gnn.posenc_select is in force, else true",
+             [](C& c) -> Toggle& { return c.gnn.posenc.anchor_resample; }),
       boolean("posenc_AnchorInd.enable", "GIR's anchor indication: one column per anchor set",
               [](C& c) -> bool& { return c.gnn.posenc.indication; }),
-      boolean("posenc_AnchorInd.resample",
-              "anchor indication: fresh sets every training epoch; false: the evaluation sets throughout",
-              [](C& c) -> bool& { return c.gnn.posenc.indication_resample; }),
+      toggle("posenc_AnchorInd.resample",
+             "anchor indication: true, fresh sets every training epoch; false, the evaluation sets throughout; auto: "
+             "false where gnn.posenc_select is in force, else true",
+             [](C& c) -> Toggle& { return c.gnn.posenc.indication_resample; }),
       boolean("posenc_SPD.enable", "transformer on graphs: attend within max_dist hops with a learnt bias per distance",
               [](C& c) -> bool& { return c.gnn.posenc.spd; }),
       integer<int>("posenc_SPD.max_dist", "SPD: hops attended", [](C& c) -> int& { return c.gnn.posenc.spd_max_dist; }, 1, 2),
@@ -626,9 +634,10 @@ const std::vector<ModelAddon>& model_addons() {
         a.push_back({kind + (fusion == "auto" ? "" : ":" + fusion),
                      {"gnn.position=" + kind, "gnn.fusion=" + fusion},
                      [kind, fusion](const C& c) { return c.gnn.position == kind && c.gnn.fusion == fusion; }});
-    // The fused branch used without a validation choice (gnn.fusion_select=false).
-    a.push_back({"noselect", {"gnn.fusion_select=false"}, [](const C& c) {
-                   return c.gnn.fusion_select == Toggle::Off && anchor_branch_fused(c.gnn);
+    // The fused branch and the positional columns used without a validation choice.
+    a.push_back({"noselect", {"gnn.fusion_select=false", "gnn.posenc_select=false"}, [](const C& c) {
+                   return (c.gnn.fusion_select == Toggle::Off && anchor_branch_fused(c.gnn)) ||
+                          (c.gnn.posenc_select == Toggle::Off && c.gnn.posenc.graph_columns());
                  }});
     // Fixed coordinates (position_protocol): a position source that would be randomised every
     // training epoch keeps evaluation's signs or anchor sets instead.
@@ -638,6 +647,16 @@ const std::vector<ModelAddon>& model_addons() {
                  [](const C& c) {
                    for (const PositionSource& s : position_sources(c.gnn))  // single nodes are never drawn anew
                      if (!s.randomised && !s.automatic && s.key != "gnn.anchors") return true;
+                   return false;
+                 }});
+    // Randomised coordinates, the papers' protocol whatever the task: flipped signs, anchor sets
+    // drawn anew every training epoch.
+    a.push_back({"random",
+                 {"posenc_LapPE.sign_flip=true", "posenc_Anchor.resample=true", "posenc_AnchorInd.resample=true",
+                  "gnn.anchors=sets", "gnn.anchor_resample=true"},
+                 [](const C& c) {
+                   for (const PositionSource& s : position_sources(c.gnn))
+                     if (s.randomised && !s.automatic) return true;
                    return false;
                  }});
     for (const std::string& kind : pe::seq_pe_names())
@@ -680,10 +699,14 @@ std::vector<std::string> variant_overrides(const std::string& variant) {
 
 std::vector<PositionSource> position_sources(const GnnSpec& spec) {
   const pe::PosEncSpec& pe = spec.posenc;
+  const pe::PosEncSpec resolved = resolve_posenc(spec);
   std::vector<PositionSource> out;
-  if (pe.lap) out.push_back({"LapPE signs", "posenc_LapPE.sign_flip", pe.lap_sign_flip});
-  if (pe.anchor) out.push_back({"AnchorPE sets", "posenc_Anchor.resample", pe.anchor_resample});
-  if (pe.indication) out.push_back({"anchor indication sets", "posenc_AnchorInd.resample", pe.indication_resample});
+  auto add = [&](const char* what, const char* key, Toggle pe::PosEncSpec::*t) {
+    out.push_back({what, key, pe::randomised(resolved.*t), pe.*t == Toggle::Auto});
+  };
+  if (pe.lap) add("LapPE signs", "posenc_LapPE.sign_flip", &pe::PosEncSpec::lap_sign_flip);
+  if (pe.anchor) add("AnchorPE sets", "posenc_Anchor.resample", &pe::PosEncSpec::anchor_resample);
+  if (pe.indication) add("anchor indication sets", "posenc_AnchorInd.resample", &pe::PosEncSpec::indication_resample);
   if (find_layer(spec.layer_type) == nullptr) return out;  // validation names it
   const std::string kind = anchor_branch_kind(spec);
   if (kind.empty()) return out;

@@ -159,7 +159,7 @@ TrainSummary run_experiment(const ExperimentConfig& cfg, const ExperimentCallbac
   s.dataset = ds.name;
   s.model = model_name(cfg);
   s.metric = problem.pair_task() ? "auc" : "acc";
-  s.selects_branch = selects_branch(spec);
+  s.selects_position = selects_position(spec);
   s.num_nodes = ds.num_nodes;
   s.num_edges = problem.num_edges;
   s.num_features = problem.in_dim;

@@ -24,7 +24,7 @@ struct TrainSummary {
   int32_t num_classes = 0;
   int num_threads = 0;
   std::vector<RunResult> runs;
-  bool selects_branch = false;  // gnn.fusion_select in force: each run's branch_used says what it kept
+  bool selects_position = false;  // gnn.fusion_select / posenc_select in force: each run's position_used says what it kept
   double test_acc_mean = 0, test_acc_std = 0, val_acc_mean = 0;  // over runs (population std)
   double epoch_ms_median = 0;  // training epochs only (forward, loss, backward, step), after warm-up
   double peak_rss_mib = 0;

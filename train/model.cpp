@@ -153,11 +153,12 @@ Model Model::load(const std::string& path) {
   r.str();  // the Locus version that wrote it (informational)
   const uint64_t lines = r.count();
   for (uint64_t i = 0; i < lines; ++i) m.config_.push_back(r.str());
-  // Files written before gnn.fusion_select hold no fusion.gate: their fused models always use the
-  // branch (their gnn.anchor_resample line says true or false, which still reads the same).
-  if (std::none_of(m.config_.begin(), m.config_.end(),
-                   [](const std::string& l) { return l.rfind("gnn.fusion_select=", 0) == 0; }))
-    m.config_.push_back("gnn.fusion_select=false");
+  // Files written before gnn.fusion_select (or gnn.posenc_select) hold no fusion.gate for it: their
+  // models always use the branch (the positional columns). Their gnn.anchor_resample and
+  // posenc_*.sign_flip / resample lines say true or false, which still read the same.
+  for (const char* key : {"gnn.fusion_select=", "gnn.posenc_select="})
+    if (std::none_of(m.config_.begin(), m.config_.end(), [&](const std::string& l) { return l.rfind(key, 0) == 0; }))
+      m.config_.push_back(std::string(key) + "false");
   m.seed_ = r.pod<uint64_t>();
   m.run_index_ = r.pod<int>();
   m.best_epoch_ = r.pod<int>();

@@ -29,7 +29,7 @@ struct RunResult {
   int best_epoch = 0;  // 1-based
   int epochs_run = 0;
   double train_acc = 0, val_acc = 0, test_acc = 0;  // at best_epoch
-  bool branch_used = true;  // gnn.fusion_select: best_epoch's path used the anchor branch
+  bool position_used = true;  // gnn.fusion_select / posenc_select: best_epoch's path used the position path
   uint64_t params_checksum = 0;  // FNV-1a of the final parameters: equal runs have equal checksums
   std::vector<float> params;     // the parameters of best_epoch (what a model file saves)
   std::vector<EpochMetrics> history;
@@ -77,10 +77,10 @@ class Trainer {
   // The evaluation output with the current parameters: log-probabilities [N, classes] for node
   // classification (a rank: its owned rows), L2-normalised embeddings for pair tasks. `use` forces
   // a fused model's path (gnn.fusion_select); by default the model's gate decides.
-  Mat predict(BranchUse use = BranchUse::Model) const;
+  Mat predict(PositionUse use = PositionUse::Model) const;
   // gnn.fusion_select: whether the model uses its anchor branch now (after an epoch: the path that
   // epoch's evaluation chose); true for every other model with a branch.
-  bool branch_used() const { return model_->branch_used(); }
+  bool position_used() const { return model_->position_used(); }
   // Class probabilities [N, classes] (node classification; InputError for pair tasks).
   Mat probabilities() const;
   // Node representations the output is computed from (GnnClassifier::embed) [N, width].

@@ -96,18 +96,18 @@ Var PositionalInputs<T>::forward(Tape<T>& t, bool training, uint64_t key) const 
   if (enc_->lap) {
     // A random sign per eigenvector and call in training (the sign of an eigenvector is
     // arbitrary), unless lap_sign_flip is off: then the evaluation's deterministic signs.
-    const Mat v = training && spec_.lap_sign_flip ? random_sign_flip(lap_, splitmix64(key ^ 1)) : lap_;
+    const Mat v = training && randomised(spec_.lap_sign_flip) ? random_sign_flip(lap_, splitmix64(key ^ 1)) : lap_;
     parts.push_back(enc_->lap->forward(t, Features<T>{t.constant(cast<T>(v)), nullptr}));
   }
   if (enc_->rwse) parts.push_back(enc_->rwse->forward(t, Features<T>{t.constant(cast<T>(rwse_)), nullptr}));
   if (enc_->anchor) {
     // Fresh anchor sets every training call (P-GNN); the fixed evaluation sets otherwise.
-    const Mat a = training && spec_.anchor_resample ? anchor_values(*graph_, splitmix64(key ^ 2), spec_.anchor_cutoff)
+    const Mat a = training && randomised(spec_.anchor_resample) ? anchor_values(*graph_, splitmix64(key ^ 2), spec_.anchor_cutoff)
                                                     : anchors_eval_;
     parts.push_back(enc_->anchor->forward(t, Features<T>{t.constant(cast<T>(a)), nullptr}));
   }
   if (spec_.indication)
-    parts.push_back(training && spec_.indication_resample
+    parts.push_back(training && randomised(spec_.indication_resample)
                         ? t.constant(anchor_indicator<T>(sample_anchor_sets(graph_->num_dst, splitmix64(key ^ 4)),
                                                          graph_->num_dst))
                         : t.constant(indicator_eval_));

@@ -13,11 +13,18 @@
 #include "layers/linear.hpp"
 #include "layers/positional/sequence.hpp"
 
+namespace locus {
+// A switch whose Auto the task decides (GnnSpec::fusion_select, the encodings' randomisation).
+enum class Toggle { Auto, On, Off };
+}  // namespace locus
+
 namespace locus::pe {
 
 struct PosEncSpec {
   bool lap = false;       // posenc_LapPE.enable
-  bool lap_sign_flip = true;  // posenc_LapPE.sign_flip: random eigenvector signs every training call
+  // posenc_LapPE.sign_flip: random eigenvector signs every training call (On), evaluation's signs
+  // throughout (Off); Auto is resolved by the model (resolve_posenc in layers/gnn.hpp) and reads On here.
+  Toggle lap_sign_flip = Toggle::Auto;
   int lap_dim = 8;        // posenc_LapPE.dim_pe
   int lap_freqs = 8;      // posenc_LapPE.eigen.max_freqs: eigenvectors k
   bool rwse = false;      // posenc_RWSE.enable
@@ -26,9 +33,9 @@ struct PosEncSpec {
   bool anchor = false;    // posenc_Anchor.enable
   int anchor_dim = 16;    // posenc_Anchor.dim_pe
   int anchor_cutoff = -1; // posenc_Anchor.cutoff: q-hop cutoff (-1: none)
-  bool anchor_resample = true;  // posenc_Anchor.resample: fresh anchor sets every training call
+  Toggle anchor_resample = Toggle::Auto;  // posenc_Anchor.resample: fresh anchor sets every training call
   bool indication = false;  // posenc_AnchorInd.enable: GIR's anchor indication, I [N, K] appended
-  bool indication_resample = true;  // posenc_AnchorInd.resample: fresh sets every training call
+  Toggle indication_resample = Toggle::Auto;  // posenc_AnchorInd.resample: fresh sets every training call
   bool spd = false;       // posenc_SPD.enable (transformer on graphs)
   int spd_max_dist = 2;   // posenc_SPD.max_dist: attend within this many hops
   // posenc_seq.kind: none | sinusoidal | learned | rope | fourier | cape | t5_bias | fft_kernel
@@ -38,7 +45,13 @@ struct PosEncSpec {
   int seq_buckets = 32;      // posenc_seq.buckets: T5 buckets
   int seq_max_distance = 128;  // posenc_seq.max_distance: T5 offsets beyond share the last bucket;
                                // fft_kernel: the bias table covers offsets ±max_distance
+  // Graph columns appended to the input (LapPE, RWSE, AnchorPE, anchor indication); SPD and the
+  // sequence encodings are not graph columns.
+  bool graph_columns() const { return lap || rwse || anchor || indication; }
 };
+
+// A randomisation toggle as PositionalInputs reads it: Auto (unresolved) randomises, as the papers do.
+inline bool randomised(Toggle t) { return t != Toggle::Off; }
 
 template <class T>
 class PositionalInputs {

@@ -156,7 +156,16 @@ TEST_CASE("compare: position sources and their protocol name the model and the r
   };
   CHECK(position_protocol(cfg_of("gcn").gnn).empty());
   CHECK(model_name(cfg_of("gcn+LapPE")) == "gcn+LapPE");
-  CHECK(position_protocol(cfg_of("gcn+LapPE").gnn) == "LapPE signs drawn anew every epoch (posenc_LapPE.sign_flip)");
+  // Node classification (validation guards the columns): fixed signs; `+random` the papers' flips.
+  CHECK(position_protocol(cfg_of("gcn+LapPE").gnn) == "LapPE signs fixed (posenc_LapPE.sign_flip=auto)");
+  CHECK(model_name(cfg_of("gcn+LapPE+random")) == "gcn+LapPE+random");
+  CHECK(position_protocol(cfg_of("gcn+LapPE+random").gnn) == "LapPE signs drawn anew every epoch (posenc_LapPE.sign_flip)");
+  CHECK(position_protocol(cfg_of("gcn+gir+random").gnn) == "gir anchor sets drawn anew every epoch (gnn.anchor_resample)");
+  CHECK(position_protocol(cfg_of("gcn+AnchorPE+noselect").gnn) ==
+        "AnchorPE sets drawn anew every epoch (posenc_Anchor.resample=auto)");
+  ExperimentConfig pair = cfg_of("gcn+AnchorPE");
+  pair.gnn.embeddings = true;  // as spec_for sets it for pair tasks
+  CHECK(position_protocol(pair.gnn) == "AnchorPE sets drawn anew every epoch (posenc_Anchor.resample=auto)");
   const ExperimentConfig fixed = cfg_of("gcn+LapPE+gir+fixed");
   CHECK(model_name(fixed) == "gcn+LapPE+gir+fixed");
   CHECK(position_protocol(fixed.gnn) ==

@@ -603,12 +603,13 @@ TEST_CASE("schema: every key has a type, a documentation line, a default that re
 }
 
 TEST_CASE("model names: model_name inverts variant_overrides for every addition") {
-  std::vector<std::string> names{"gcn", "gat+pgnn", "gcn+gir:sum", "transformer+LapPE+SPD", "sage+RWSE+AnchorPE+anchor"};
+  std::vector<std::string> names{"gcn", "gat+pgnn", "gcn+gir:sum", "transformer+LapPE+SPD", "sage+RWSE+AnchorPE+anchor",
+                                 "gcn+RWSE+noselect", "gcn+gir+random"};
   // Each addition on a base that takes it (attention-only ones need a transformer).
   for (const auto& a : locus::model_addons()) {
     const std::string& o = a.overrides.front();
     const bool attention = o.rfind("posenc_seq", 0) == 0 || o.rfind("gnn.att_norm", 0) == 0 || o.rfind("posenc_SPD", 0) == 0;
-    const bool fixed = a.name == "fixed";  // names something only with a source it fixes
+    const bool fixed = a.name == "fixed" || a.name == "random";  // names something only with a source it sets
     const bool fused = a.name == "noselect";  // ... or with a fused branch
     names.push_back((attention ? "transformer+" : fixed ? "gcn+LapPE+" : fused ? "gcn+gir+" : "gcn+") + a.name);
   }

@@ -145,6 +145,18 @@ TEST_CASE("locus train: a fused model's JSON names the whole model and records i
   CHECK(j["config"]["gnn.fusion"] == "sum");
   CHECK(j["config"]["gnn.gir_aggregate"] == "mean");
   CHECK(j["config"]["optim.clip_grad_norm"] == 0);
+  // One validation choice covers the branch and the columns; the header and each run say so, and
+  // the fixed coordinates of node classification are named with the key that chose them.
+  CHECK(j["config"]["gnn.posenc_select"] == "auto");
+  REQUIRE(j["runs"].size() == 1);
+  REQUIRE(j["runs"][0].contains("position_used"));
+  const std::string kept = j["runs"][0]["position_used"] ? "kept)" : "off)";
+  CHECK_MESSAGE(c.output.find("(positional columns kept if validation says so)") != std::string::npos, c.output);
+  CHECK_MESSAGE(c.output.find("gir branch (sum, kept if validation says so)") != std::string::npos, c.output);
+  CHECK_MESSAGE(c.output.find("position: LapPE signs fixed (posenc_LapPE.sign_flip=auto); gir anchor nodes fixed "
+                              "(gnn.anchors=auto)") != std::string::npos,
+                c.output);
+  CHECK_MESSAGE(c.output.find("(anchor branch and positional columns " + kept) != std::string::npos, c.output);
 }
 
 TEST_CASE("locus train: command-line errors name the problem and write nothing") {

@@ -749,18 +749,18 @@ TEST_CASE("fusion_select: the plain path reads no branch parameter; the gate pic
       ParamStore<double> store;
       Rng rng(72);
       GnnClassifier<double> model(store, rng, spec, g);
-      REQUIRE(model.selects_branch());
-      CHECK(model.branch_used());  // the gate starts open
-      auto out = [&](BranchUse use, bool training = false) {
+      REQUIRE(model.selects_position());
+      CHECK(model.position_used());  // the gate starts open
+      auto out = [&](PositionUse use, bool training = false) {
         Tape<double> t;
         return MatD(t.value(model.forward(t, Features<double>{t.constant(x), nullptr}, training, 5, use)));
       };
-      const MatD on = out(BranchUse::On), off = out(BranchUse::Off);
+      const MatD on = out(PositionUse::On), off = out(PositionUse::Off);
       CHECK((on - off).norm() > 1e-3);  // the branch moves the output
-      CHECK(out(BranchUse::Model) == on);
-      model.set_branch_used(false);
-      CHECK(!model.branch_used());
-      CHECK(out(BranchUse::Model) == off);
+      CHECK(out(PositionUse::Model) == on);
+      model.set_position_used(false);
+      CHECK(!model.position_used());
+      CHECK(out(PositionUse::Model) == off);
       // The branch's parameters (gir.*, pgnn0.*, ...) and sum fusion's Linear and weight (not the gate).
       auto in_branch = [&](const ParamInfo& p) {
         return (p.name.rfind(kind, 0) == 0 || p.name.rfind("fusion.", 0) == 0) && p.name != "fusion.gate";
@@ -769,7 +769,7 @@ TEST_CASE("fusion_select: the plain path reads no branch parameter; the gate pic
       {
         Tape<double> t;
         store.zero_grad();
-        t.backward(reduce_random(t, model.forward(t, Features<double>{t.constant(x), nullptr}, true, 5, BranchUse::Off)));
+        t.backward(reduce_random(t, model.forward(t, Features<double>{t.constant(x), nullptr}, true, 5, PositionUse::Off)));
         double branch_grad = 0, other_grad = 0;
         int64_t branch_params = 0;
         for (const ParamInfo& p : store.params()) {
@@ -786,8 +786,8 @@ TEST_CASE("fusion_select: the plain path reads no branch parameter; the gate pic
       for (const ParamInfo& p : store.params())
         if (in_branch(p))
           for (int64_t i = 0; i < p.rows * p.cols; ++i) store.values()[p.offset + i] += 0.25;
-      CHECK(out(BranchUse::Off) == off);
-      CHECK((out(BranchUse::On) - on).norm() > 1e-3);
+      CHECK(out(PositionUse::Off) == off);
+      CHECK((out(PositionUse::On) - on).norm() > 1e-3);
     }
   // The anchor branch alone is the model: no gate to set.
   GnnSpec alone;
@@ -797,9 +797,9 @@ TEST_CASE("fusion_select: the plain path reads no branch parameter; the gate pic
   ParamStore<double> store;
   Rng rng(73);
   GnnClassifier<double> model(store, rng, alone, g);
-  CHECK(!model.selects_branch());
-  CHECK(model.branch_used());
-  CHECK_THROWS_AS(model.set_branch_used(false), ShapeError);
+  CHECK(!model.selects_position());
+  CHECK(model.position_used());
+  CHECK_THROWS_AS(model.set_position_used(false), ShapeError);
   CHECK(!selects_branch(alone));
   for (const ParamInfo& p : store.params()) CHECK(p.name != "fusion.gate");
   // The default (auto): on for node classification, off for pair tasks (embeddings).

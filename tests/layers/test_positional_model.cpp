@@ -266,7 +266,8 @@ TEST_CASE("GnnClassifier: anchor branches alone and fused, anchor indication col
 TEST_CASE("positional inputs: per-epoch randomisation of LapPE signs and anchor sets, or the evaluation's throughout") {
   const Csr g = path_graph(40);
   for (const std::string source : {"lap", "anchor", "indication"})
-    for (bool randomise : {true, false}) {
+    for (Toggle toggle : {Toggle::On, Toggle::Off, Toggle::Auto}) {  // Auto unresolved reads as On
+      const bool randomise = toggle != Toggle::Off;
       CAPTURE(source);
       CAPTURE(randomise);
       Rng init(3);
@@ -275,7 +276,7 @@ TEST_CASE("positional inputs: per-epoch randomisation of LapPE signs and anchor 
       spec.lap = source == "lap";
       spec.anchor = source == "anchor";
       spec.indication = source == "indication";
-      spec.lap_sign_flip = spec.anchor_resample = spec.indication_resample = randomise;
+      spec.lap_sign_flip = spec.anchor_resample = spec.indication_resample = toggle;
       pe::PositionalInputs<double> inputs(store, init, spec, GraphRef(g), 11);
       Tape<double> t;
       const MatD train1 = t.value(inputs.forward(t, true, 1)), train2 = t.value(inputs.forward(t, true, 2));
@@ -283,4 +284,90 @@ TEST_CASE("positional inputs: per-epoch randomisation of LapPE signs and anchor 
       CHECK((train1 == train2) == !randomise);
       CHECK((train1 == eval) == !randomise);
     }
+}
+
+TEST_CASE("posenc_select: auto by task, fixed coordinates where selected; the off path reads no encoder, the gate picks") {
+  const Csr g = path_graph(40);
+  const MatD x = random_matrix(40, 3, 81);
+  // Auto: on for node classification with graph columns, off for pair tasks and without columns.
+  GnnSpec spec;
+  spec.in_dim = 3, spec.hidden = 6, spec.out_dim = 4;
+  CHECK(!selects_posenc(spec));  // no graph columns
+  spec.posenc.lap = spec.posenc.anchor = spec.posenc.indication = true;
+  CHECK(selects_posenc(spec));
+  CHECK(selects_position(spec));
+  for (const Toggle t : {resolve_posenc(spec).lap_sign_flip, resolve_posenc(spec).anchor_resample,
+                         resolve_posenc(spec).indication_resample})
+    CHECK(t == Toggle::Off);  // transductive node task: evaluation's signs and sets in training
+  spec.posenc.anchor_resample = Toggle::On;  // an explicit choice wins
+  CHECK(resolve_posenc(spec).anchor_resample == Toggle::On);
+  spec.posenc.anchor_resample = Toggle::Auto;
+  spec.embeddings = true;  // pair tasks: no selection, the papers' randomisation
+  CHECK(!selects_posenc(spec));
+  CHECK(resolve_posenc(spec).lap_sign_flip == Toggle::On);
+  CHECK(resolve_posenc(spec).anchor_resample == Toggle::On);
+  spec.embeddings = false;
+  spec.posenc_select = Toggle::Off;  // no plain path to fall back on: randomised
+  CHECK(!selects_posenc(spec));
+  CHECK(resolve_posenc(spec).indication_resample == Toggle::On);
+  spec.posenc_select = Toggle::Auto;
+  pe::PosEncSpec seq_only;
+  seq_only.spd = true;  // an attention bias, not a column
+  spec.posenc = seq_only;
+  CHECK(!selects_posenc(spec));
+
+  for (const std::string source : {"lap", "rwse", "anchor"}) {
+    CAPTURE(source);
+    GnnSpec s;
+    s.in_dim = 3, s.hidden = 6, s.out_dim = 4;
+    s.posenc.lap = source == "lap";
+    s.posenc.rwse = source == "rwse";
+    s.posenc.anchor = source == "anchor";
+    ParamStore<double> store;
+    Rng rng(82);
+    GnnClassifier<double> model(store, rng, s, g);
+    REQUIRE(model.selects_position());
+    CHECK(model.position_used());
+    auto out = [&](PositionUse use, bool training, uint64_t key = 5) {
+      Tape<double> t;
+      return MatD(t.value(model.forward(t, Features<double>{t.constant(x), nullptr}, training, key, use)));
+    };
+    const MatD on = out(PositionUse::On, false), off = out(PositionUse::Off, false);
+    CHECK((on - off).norm() > 1e-3);
+    CHECK(out(PositionUse::Model, false) == on);
+    model.set_position_used(false);
+    CHECK(out(PositionUse::Model, false) == off);
+    // Fixed coordinates: with dropout off, training calls with different keys give the same
+    // positional columns (the same output); randomised ones would not (see the test above).
+    GnnSpec nodrop = s;
+    nodrop.dropout = 0;
+    ParamStore<double> store2;
+    Rng rng2(83);
+    GnnClassifier<double> fixed(store2, rng2, nodrop, g);
+    auto train_out = [&](uint64_t key) {
+      Tape<double> t;
+      return MatD(t.value(fixed.forward(t, Features<double>{t.constant(x), nullptr}, true, key, PositionUse::On)));
+    };
+    CHECK(train_out(1) == train_out(2));
+    // The off path gives the encoders no gradient; changing them moves the on path only.
+    auto is_encoder = [](const ParamInfo& p) { return p.name.rfind("posenc.", 0) == 0; };
+    {
+      Tape<double> t;
+      store.zero_grad();
+      t.backward(reduce_random(t, model.forward(t, Features<double>{t.constant(x), nullptr}, true, 5, PositionUse::Off)));
+      double enc_grad = 0, other_grad = 0;
+      for (const ParamInfo& p : store.params()) {
+        double gsum = 0;
+        for (int64_t i = 0; i < p.rows * p.cols; ++i) gsum += std::abs(store.grads()[p.offset + i]);
+        (is_encoder(p) ? enc_grad : other_grad) += gsum;
+      }
+      CHECK(enc_grad == 0.0);
+      CHECK(other_grad > 0.0);
+    }
+    for (const ParamInfo& p : store.params())
+      if (is_encoder(p))
+        for (int64_t i = 0; i < p.rows * p.cols; ++i) store.values()[p.offset + i] += 0.25;
+    CHECK(out(PositionUse::Off, false) == off);
+    CHECK((out(PositionUse::On, false) - on).norm() > 1e-3);
+  }
 }

@@ -241,28 +241,28 @@ TEST_CASE("Trainer: gnn.fusion_select trains both paths and each epoch keeps the
     const EpochMetrics& m = t.epoch();
     // The epoch's scores are those of the path the gate now takes, the one of higher validation
     // accuracy (the plain one on ties).
-    const SplitScores on = t.task().scores(t.predict(BranchUse::On));
-    const SplitScores off = t.task().scores(t.predict(BranchUse::Off));
-    CHECK(t.branch_used() == (on.val > off.val));
-    CHECK(m.val_acc == (t.branch_used() ? on.val : off.val));
-    CHECK(m.test_acc == (t.branch_used() ? on.test : off.test));
+    const SplitScores on = t.task().scores(t.predict(PositionUse::On));
+    const SplitScores off = t.task().scores(t.predict(PositionUse::Off));
+    CHECK(t.position_used() == (on.val > off.val));
+    CHECK(m.val_acc == (t.position_used() ? on.val : off.val));
+    CHECK(m.test_acc == (t.position_used() ? on.test : off.test));
     CHECK(t.evaluate().val == m.val_acc);  // predict() follows the gate
-    kept += t.branch_used();
+    kept += t.position_used();
   }
   CHECK(kept > 40);
-  CHECK(t.result().branch_used);
+  CHECK(t.result().position_used);
   CHECK(t.result().test_acc > 0.8);
   // The plain path alone is a GCN on one constant column: it cannot tell communities apart.
-  CHECK(t.task().scores(t.predict(BranchUse::Off)).test < 0.5);
+  CHECK(t.task().scores(t.predict(PositionUse::Off)).test < 0.5);
   // Restoring a state restores the gate with the parameters.
   Trainer u(p, spec, opt, 2);
   TrainerState s = t.state();
   u.restore(s);
-  CHECK(u.branch_used() == t.branch_used());
+  CHECK(u.position_used() == t.position_used());
   // Without selection, one path is trained: the plain path's loss is not in the objective.
   GnnSpec plain_spec = spec;
   plain_spec.fusion_select = Toggle::Off;
   Trainer w(p, plain_spec, opt, 2);
   CHECK(w.num_params() + 1 == t.num_params());  // the gate
-  CHECK(w.branch_used());
+  CHECK(w.position_used());
 }
