@@ -40,7 +40,16 @@ AnchorState make_anchor_state(const Csr& g, pe::AnchorSets sets, int hops, bool 
       if (d == 0) st.start.push_back(e);
       else if (d > 0) st.frontier[d - 1].push_back(e);
     }
-  if (hop_graphs) st.hop = make_hop_graphs(g, st, st.hops);
+  if (hop_graphs) {
+    st.hop = make_hop_graphs(g, st, st.hops);
+    for (int l = 0; l <= st.hops; ++l) {
+      const std::vector<int64_t>& level = l == 0 ? st.start : st.frontier[l - 1];
+      std::vector<int64_t> node(level.size());
+      for (size_t i = 0; i < level.size(); ++i) node[i] = level[i] / k;
+      st.level_entry.push_back(std::make_shared<const std::vector<int64_t>>(level));
+      st.level_node.push_back(std::make_shared<const std::vector<int64_t>>(std::move(node)));
+    }
+  }
   return st;
 }
 
@@ -166,55 +175,57 @@ GirOutput GirEncoder<T>::forward(Tape<T>& t, const Csr& g, const Features<T>& x,
       }
     }
     // Split W_l = [W_top; W_bot] (rows acting on M, on x U + b_U): the node part
-    // y_l = (x U + b_U) W_bot + b_l [N, d] is computed once per distinct weight, and each hop multiplies
-    // the previous level by W_top before aggregating (ops::gir_hop): d×d per entry instead of 2d×d,
-    // no [|F|, 2d] concatenation, and no gather of x U per entry.
-    std::vector<Var> y(hops_), w_top(hops_);
-    auto node_part = [&](int h) {  // h = l' − 1
-      if (!y[h].valid()) {
-        const Linear<T>& lin = hop_[h];
-        const Var w = t.param(*store_, lin.weight());
-        w_top[h] = ops::slice_rows(t, w, 0, d);
-        y[h] = lin.add_bias(t, ops::matmul(t, xu, ops::slice_rows(t, w, d, d)));
+    // y_l = (x U + b_U) W_bot + b_l [N, d] is computed once per distinct weight, and each hop
+    // multiplies a level's aggregate by W_top inside ops::gir_frontier: d×d per entry instead of
+    // 2d×d, no [|F|, 2d] concatenation, no gather of x U per entry, and no per-level tape buffers.
+    ops::GirLevels<T> plan;
+    plan.num_nodes = n;
+    plan.num_sets = k;
+    if (!inv_deg.empty()) plan.scale = std::make_shared<const std::vector<T>>(std::move(inv_deg));
+    // Level l's entries and nodes: the state's cached lists, or built here.
+    auto add_level = [&](int l) {
+      if (static_cast<int>(anchors.level_entry.size()) > l) {
+        plan.entry.push_back(anchors.level_entry[l]);
+        plan.node.push_back(anchors.level_node[l]);
+      } else {
+        const std::vector<int64_t>& level = l == 0 ? anchors.start : anchors.frontier[l - 1];
+        plan.entry.push_back(std::make_shared<const std::vector<int64_t>>(level));
+        plan.node.push_back(std::make_shared<const std::vector<int64_t>>(nodes_of(level)));
       }
     };
-    std::shared_ptr<const std::vector<T>> scale;
-    if (!inv_deg.empty()) scale = std::make_shared<const std::vector<T>>(std::move(inv_deg));
-    std::vector<Var> levels{start};
-    std::vector<std::shared_ptr<const std::vector<int64_t>>> level_nodes{
-        std::make_shared<const std::vector<int64_t>>(nodes_of(anchors.start))};
+    add_level(0);
     for (int l = 1; l <= propagate; ++l) {
-      const std::vector<int64_t>& frontier = anchors.frontier[l - 1];
-      if (frontier.empty()) break;  // BFS levels are contiguous: nothing deeper either
-      const int h = std::min(l, hops_) - 1;
-      node_part(h);
-      auto nodes = std::make_shared<const std::vector<int64_t>>(nodes_of(frontier));
-      const Var hw = ops::matmul(t, levels.back(), w_top[h]);  // H_{l−1} W_top  [|level l−1|, d]
-      levels.push_back(ops::gir_hop(t, hop_graph[l - 1], hw, y[h], nodes, scale));
-      level_nodes.push_back(std::move(nodes));
+      if (anchors.frontier[l - 1].empty()) break;  // BFS levels are contiguous: nothing deeper either
+      plan.hop.push_back(hop_graph[l - 1]);
+      add_level(l);
+      plan.weight.push_back(std::min(l, hops_) - 1);
     }
-    // Every written entry, level by level: entry entries[i] in row i of the levels stacked.
-    std::vector<int64_t> entries = anchors.start;
-    for (size_t l = 1; l < levels.size(); ++l)
-      entries.insert(entries.end(), anchors.frontier[l - 1].begin(), anchors.frontier[l - 1].end());
-    Var rows;  // [E, d], built only for the outputs that read whole rows
-    if (all || want == GirOutputs::z) rows = ops::concat_rows(t, levels);
-    if (all || want == GirOutputs::z_pos) {  // Z_pos[v, k] = H[i] · w at entry (v, k): blocks of width 1 in [N, K]
-      const Var wcol = ops::reshape(t, wpos, d, 1);
-      // Per level, then the [E, 1] column stacked: no [E, d] copy for pair tasks, and the same
-      // products (the same bits) whichever outputs are asked for.
-      std::vector<Var> parts;
-      for (const Var& h : levels) parts.push_back(ops::matmul(t, h, wcol));
-      const Var dots = ops::concat_rows(t, parts);
-      out.z_pos = ops::scatter_blocks(t, Var{}, entries, dots, n, k);
+    const int used = plan.weight.empty() ? 0 : plan.weight.back() + 1;  // distinct weights read
+    Var w_top, y;
+    if (used > 0) {
+      std::vector<Var> tops, nodes;
+      for (int h = 0; h < used; ++h) {
+        const Linear<T>& lin = hop_[h];
+        const Var w = t.param(*store_, lin.weight());
+        tops.push_back(ops::slice_rows(t, w, 0, d));
+        nodes.push_back(lin.add_bias(t, ops::matmul(t, xu, ops::slice_rows(t, w, d, d))));
+      }
+      w_top = used == 1 ? tops[0] : ops::concat_rows(t, tops);
+      y = used == 1 ? nodes[0] : ops::concat_cols(t, nodes);
     }
-    if (all || want == GirOutputs::z) {  // Z[v] = (1/K) Σ_k P[v, k]: the rows of v's entries summed
-      std::vector<int64_t> nodes;
-      nodes.reserve(entries.size());
-      for (const auto& level : level_nodes) nodes.insert(nodes.end(), level->begin(), level->end());
-      out.z = ops::scale(t, ops::index_add_rows(t, rows, nodes, n), T(1) / static_cast<T>(k));
+    // Each output is its own propagation (`all` is for tests): no [E, d] tape buffer for z or z_pos.
+    if (all || want == GirOutputs::z) {  // Z[v] = (1/K) Σ_k P[v, k]
+      const T inv_k = T(1) / static_cast<T>(k);
+      out.z = ops::gir_frontier(t, plan, start, w_top, y, ops::GirReadout::node_sum, static_cast<double>(inv_k));
     }
-    if (all) out.state = ops::scatter_blocks(t, Var{}, entries, rows, n, width);
+    if (all || want == GirOutputs::z_pos)  // Z_pos[v, k] = P[v, k] · w
+      out.z_pos = ops::gir_frontier(t, plan, start, w_top, y, ops::GirReadout::entry_dot, 1.0, wpos);
+    if (all) {  // P [N, K·d]: the rows stacked level by level, scattered to their entries
+      std::vector<int64_t> entries;
+      for (const auto& level : plan.entry) entries.insert(entries.end(), level->begin(), level->end());
+      out.state = ops::scatter_blocks(t, Var{}, entries, ops::gir_frontier(t, plan, start, w_top, y, ops::GirReadout::rows),
+                                      n, width);
+    }
     return out;
   } else {
     // Every reached entry, every hop: aggregate the whole [N, K·d] state over the graph.

@@ -25,15 +25,15 @@
 // Two evaluation paths, the same values. Frontier rule: each entry is written once, from its
 // in-neighbours one level closer, so the state is kept per level, H_l [|level l|, d], and
 // M_l = A_l · H_{l−1} is one SpMM over the hop graph A_l (AnchorState::hop: the other in-
-// neighbours' entries are still zero when a frontier entry is written); P is assembled once at
-// the end. Time O(N·K·(deg + d)·d) and tape memory O(N·K·d) whatever the number of hops
-// H, so exact depths (max_hops −1) stay affordable. update_reached: the full state is aggregated
-// every hop, one gspmm over [N, K·d] on the graph itself: O(H·E·K·d) time, O(H·N·K·d) memory.
-// No N×N buffer and no per-entry small matrices either way. Under the frontier rule W_l is split
-// into its rows acting on M and on x U (W_top, W_bot): a hop is H_{l−1} W_top ([|level l−1|, d]·
-// [d, d]), then ops::gir_hop's fused aggregation, node term (x U + b_U) W_bot + b_l (computed once
-// per node) and ReLU; the reached rule updates with one gather, a [|F|, 2d]·[2d, d] matmul and a
-// scatter.
+// neighbours' entries are still zero when a frontier entry is written). The whole propagation
+// and the readout are one op, ops::gir_frontier: W_l is split into its rows acting on M and on
+// x U (W_top, W_bot), a hop is M_l W_top plus the node term (x U + b_U) W_bot + b_l (computed once
+// per node) and ReLU, and Z or Z_pos is summed inside the op, so the only state-sized buffer is
+// the levels' rows (its backward adds two level-sized scratch buffers). Time O(N·K·(deg + d)·d)
+// and memory O(N·K·d) whatever the number of hops H, so exact depths (max_hops −1) stay
+// affordable. update_reached: the full state is aggregated every hop, one gspmm over [N, K·d] on
+// the graph itself: O(H·E·K·d) time, O(H·N·K·d) memory; it updates with one gather, a
+// [|F|, 2d]·[2d, d] matmul and a scatter. No N×N buffer and no per-entry small matrices either way.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -62,6 +62,9 @@ struct AnchorState {
   // (Mean then divides by v's in-degree). Empty when not built; GirEncoder::forward then builds
   // them per call.
   std::vector<std::shared_ptr<const Csr>> hop;
+  // Built with the hop graphs, for ops::gir_frontier: per level (0 = start, l = frontier[l−1]) its
+  // entries, and the node v = e / K of each.
+  std::vector<std::shared_ptr<const std::vector<int64_t>>> level_entry, level_node;
   int64_t num_nodes() const { return depth.rows(); }
   int64_t num_sets() const { return sets.num_sets(); }
 };

@@ -229,12 +229,13 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
         hops = g.depth_hint > 0 ? static_cast<double>(g.depth_hint)
                                 : std::ceil(std::log(std::max(n, 2.0)) / std::log(std::max(mean_deg, 2.0))) + 2;
       if (!spec.gir.update_reached) {
-        // Frontier rule (ops::gir_hop per level): H_{l−1} W_top and the level's output, each with its
-        // gradient, the backward's masked gradient and the product with W_topᵀ: ~6 state-sized
-        // buffers whatever the number of hops (measured: peak RSS 4.9 GiB with one [N·K, d] state
-        // of 0.76 GiB at 100k nodes, 64 sets, d = 32; gir_bench).
-        add(fmt::format("GIR per-anchor state (frontier: 6 × N·K·d = 6 × {} × {} × {} floats)", count_text(n), K, d),
-            6 * kF * entries * d, "anchor_state");
+        // Frontier rule (ops::gir_frontier): the levels' rows [N·K, d] (kept for backward, and
+        // built again by each evaluation forward), and backward's two level-sized scratch buffers,
+        // at most a state each: ≤ 3 state-sized buffers whatever the number of hops (measured:
+        // peak RSS 2.9 GiB with one [N·K, d] state of 0.76 GiB at 100k nodes, 64 sets, d = 32,
+        // with the graph, the anchor state and its hop graphs; gir_bench).
+        add(fmt::format("GIR per-anchor state (frontier: 3 × N·K·d = 3 × {} × {} × {} floats)", count_text(n), K, d),
+            3 * kF * entries * d, "anchor_state");
       } else {
         // Reached rule: the full [N, K·d] state is aggregated and rewritten every hop (gspmm,
         // scatter, gathers of the update set 1 ≤ depth ≤ l, which grows to every entry): about

@@ -13,7 +13,7 @@
 namespace locus {
 
 struct MemoryItem {
-  std::string what;  // readable, with the formula, e.g. "GIR anchor state (frontier: 6 × N·K·d = …)"
+  std::string what;  // readable, with the formula, e.g. "GIR anchor state (frontier: 3 × N·K·d = …)"
   double bytes = 0;
   std::string kind;  // graph | features | params | activations | dense_attention | sparse_attention |
                      // anchor_state | laplacian | positional | pairs | runtime (selects the alternatives offered)

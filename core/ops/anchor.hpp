@@ -2,7 +2,8 @@
 // a free reshape ([N, K·d] ↔ [N·K, d], the same row-major data), a per-row broadcast (each node row
 // repeated for its K anchor entries), a gather and a scatter of d-wide blocks (read / overwrite some
 // (v, k) entries of an [N, K·d] state in place of a reshape: the masked update of a frontier) and a
-// row gather whose negative indices read a zero row.
+// row gather whose negative indices read a zero row; and GIR's whole frontier propagation fused
+// into one op (gir_frontier).
 // Shapes are in the comments; each op checks them and throws ShapeError naming the op.
 // Parallel over rows when rows × cols ≥ 2^18 (see basic.hpp); every forward and backward loop has
 // each output row written by one thread in a fixed order, so results are bit-identical for any
@@ -51,18 +52,47 @@ template <class T> Var gather_rows_or_zero(Tape<T>& t, Var table, std::span<cons
 // are zero. The transpose of gather_rows: backward dx[i] = G[idx[i]]. idx is copied.
 template <class T> Var index_add_rows(Tape<T>& t, Var x, std::span<const int64_t> idx, int64_t n);
 
-// One GIR frontier hop, fused (layers/gir.hpp): the per-entry part of
-//   H_l = ReLU([A_l H_{l−1} ‖ x U + b_U] W + b) = ReLU(s ⊙ A_l (H_{l−1} W_top) + (x U + b_U) W_bot + b)
-// once the products with W_top and W_bot are taken outside (d×d each, instead of one 2d×d product
-// per entry and a [|F|, 2d] concatenation):
-//   out[i] = ReLU(s[node[i]] · Σ_j a_ij hw[j] + y[node[i]])
-// a [F, P] (weights w_ij, 1 when it has none), hw [P, d], y [V, d], node [F] non-decreasing in [0, V)
-// (GIR's frontier entries e = v·K + k are increasing, so their nodes are), s [V] or null (1).
-// Backward, with g = G ⊙ [out > 0]: dy[u] += Σ_{node[i] = u} g[i] (in increasing i) and
-// dhw += aᵀ (s[node] ⊙ g) over a's cached reverse; each output row is written by one thread: the same
-// bits for any thread count. The tape co-owns a, node and s until its backward pass.
+// The fixed structure of one GIR frontier propagation (layers/gir.hpp), built once per anchor
+// sampling: level 0 holds the anchors' own entries, level l the entries first reached at hop l.
 template <class T>
-Var gir_hop(Tape<T>& t, std::shared_ptr<const Csr> a, Var hw, Var y, std::shared_ptr<const std::vector<int64_t>> node,
-            std::shared_ptr<const std::vector<T>> s = nullptr);
+struct GirLevels {
+  int64_t num_nodes = 0;  // V: nodes of the graph (rows of y and of a node_sum output)
+  // hop[l−1] = A_l [|level l|, |level l−1|], weights a_ij (1 when it has none), l = 1..L.
+  std::vector<std::shared_ptr<const Csr>> hop;
+  // node[l]: the node of each row of level l, l = 0..L, non-decreasing (GIR's entries e = v·K + k
+  // are increasing within a level, so their nodes are).
+  std::vector<std::shared_ptr<const std::vector<int64_t>>> node;
+  // weight[l−1]: the block b of w_top and y that hop l reads (hops past the last weight reuse it).
+  std::vector<int> weight;
+  // s [V] (Mean aggregation: 1 / in-degree) or null (1).
+  std::shared_ptr<const std::vector<T>> scale;
+  // For the entry_dot readout only: K, and entry[l] = the entry e = v·K + k of each row of level l
+  // (node[l][i] = entry[l][i] / K), distinct across levels.
+  int64_t num_sets = 0;
+  std::vector<std::shared_ptr<const std::vector<int64_t>>> entry;
+};
+// What gir_frontier returns: the rows of every level stacked [E, d], their sum per node [V, d], or
+// each row's dot product with a vector at its entry [V, K].
+enum class GirReadout { rows, node_sum, entry_dot };
+
+// GIR's frontier propagation as one op (layers/gir.hpp), with u = node_l[i] and b = weight[l−1]:
+//   H_0 = start,   H_l[i] = ReLU(s[u] · (Σ_j a_ij H_{l−1}[j]) · W_top[b] + y[u, b])
+// start [|level 0|, d], w_top [B·d, d] (block b = rows [b·d, (b+1)·d)), y [V, B·d] (block b =
+// columns [b·d, (b+1)·d)); w_top and y may be invalid Vars when there is no hop.
+//   rows:     out [E, d] = H_0, H_1, ..., H_L stacked (E = Σ_l |level l|)
+//   node_sum: out [V, d], out[v] = out_scale · Σ of v's rows, in level order and increasing row
+//             within a level (zero for a node without rows): the same bits as rows, index_add_rows
+//             and scale.
+//   entry_dot: out [V, K], out[v, k] = H[row of entry (v, k)] · w_out (w_out [1, d]), zero at
+//             entries without a row: GIR's Z_pos.
+// Only the stacked H is kept for backward (node_sum and entry_dot keep it off the tape: no [E, d]
+// gradient);
+// backward walks the levels from the deepest, recomputes each level's aggregate, and needs two
+// level-sized scratch buffers. Each output row, and each fixed block of rows' share of the d×d
+// weight gradient (the blocks then added in order), is summed by one thread in a fixed order: the same
+// bits for any thread count. The tape co-owns `levels` until its backward pass.
+template <class T>
+Var gir_frontier(Tape<T>& t, GirLevels<T> levels, Var start, Var w_top, Var y, GirReadout readout,
+                 double out_scale = 1.0, Var w_out = Var{});
 
 }  // namespace locus::ops

@@ -197,40 +197,115 @@ TEST_CASE("anchor ops: values, errors and gradients") {
     check_grad([&](Tape<double>& t, const std::vector<Var>& in) { return reduce_random(t, ops::index_add_rows(t, in[0], idx, 5)); },
                {x});
   }
-  SUBCASE("gir_hop: ReLU(s[node] · a·hw + y[node]) against a dense product; gradients; errors") {
-    // a [4, 3] with weights, rows of nodes 0, 0, 2, 3 of y [4, 2]; hw [3, 2].
-    auto a = std::make_shared<Csr>();
-    a->num_dst = 4;
-    a->num_src = 3;
-    a->indptr = {0, 2, 3, 3, 5};
-    a->indices = {0, 2, 1, 0, 1};
-    a->weights = {0.5f, 2.0f, -1.0f, 1.5f, 0.25f};
-    auto node = std::make_shared<const std::vector<int64_t>>(std::vector<int64_t>{0, 0, 2, 3});
-    auto s = std::make_shared<const std::vector<double>>(std::vector<double>{0.5, 2.0, 3.0, -0.75});
-    const MatD hw = random_matrix(3, 2, 31), y = random_matrix(4, 2, 32);
-    MatD dense = MatD::Zero(4, 3);
-    for (int64_t i = 0; i < 4; ++i)
-      for (int64_t p = a->indptr[i]; p < a->indptr[i + 1]; ++p) dense(i, a->indices[p]) += a->weights[p];
-    const MatD m = dense * hw;
-    for (bool scaled : {false, true}) {
-      CAPTURE(scaled);
-      Tape<double> t;
-      const MatD out = t.value(ops::gir_hop(t, a, t.constant(hw), t.constant(y), node, scaled ? s : nullptr));
-      for (int64_t i = 0; i < 4; ++i)
-        for (int64_t c = 0; c < 2; ++c) {
-          const int64_t u = (*node)[i];
-          CHECK(out(i, c) == doctest::Approx(std::max(0.0, (scaled ? (*s)[u] : 1.0) * m(i, c) + y(u, c))));
+  SUBCASE("gir_frontier: levels against plain loops, both readouts; gradients; errors") {
+    // V = 5 nodes, d = 2. Level 0: nodes 0, 2; level 1: nodes 1, 1, 3 (A_1 [3, 2], weighted);
+    // level 2: nodes 0, 4 (A_2 [2, 3], unweighted).
+    auto a1 = std::make_shared<Csr>();
+    a1->num_dst = 3;
+    a1->num_src = 2;
+    a1->indptr = {0, 2, 3, 4};
+    a1->indices = {0, 1, 1, 0};
+    a1->weights = {0.5f, 2.0f, -1.0f, 1.5f};
+    auto a2 = std::make_shared<Csr>();
+    a2->num_dst = 2;
+    a2->num_src = 3;
+    a2->indptr = {0, 1, 3};
+    a2->indices = {2, 0, 1};
+    auto list = [](std::vector<int64_t> v) { return std::make_shared<const std::vector<int64_t>>(std::move(v)); };
+    auto s = std::make_shared<const std::vector<double>>(std::vector<double>{0.5, 2.0, 3.0, -0.75, 1.25});
+    const MatD start = random_matrix(2, 2, 30), wt = random_matrix(4, 2, 31), y = random_matrix(5, 4, 32);
+    for (bool scaled : {false, true})
+      for (bool shared : {false, true}) {  // hop 2 reads its own weight block, or hop 1's
+        CAPTURE(scaled);
+        CAPTURE(shared);
+        ops::GirLevels<double> plan;
+        plan.num_nodes = 5;
+        plan.hop = {a1, a2};
+        plan.node = {list({0, 2}), list({1, 1, 3}), list({0, 4})};
+        plan.weight = {0, shared ? 0 : 1};
+        if (scaled) plan.scale = s;
+        plan.num_sets = 3;  // entries e = v·3 + k
+        plan.entry = {list({1, 6}), list({3, 5, 11}), list({0, 13})};
+        // Plain loops: H_l[i] = ReLU(s[u] · (Σ_j a_ij H_{l−1}[j]) W_b + y[u, b]).
+        std::vector<MatD> h{start};
+        for (int l = 1; l <= 2; ++l) {
+          const Csr& a = *plan.hop[l - 1];
+          const int b = plan.weight[l - 1];
+          MatD next(a.num_dst, 2);
+          for (int64_t i = 0; i < a.num_dst; ++i) {
+            Eigen::RowVectorXd m = Eigen::RowVectorXd::Zero(2);
+            for (int64_t p = a.indptr[i]; p < a.indptr[i + 1]; ++p) m += a.weight(p) * h[l - 1].row(a.indices[p]);
+            const int64_t u = (*plan.node[l])[i];
+            next.row(i) = relu((scaled ? (*s)[u] : 1.0) * m * wt.middleRows(2 * b, 2) + y.block(u, 2 * b, 1, 2));
+          }
+          h.push_back(next);
         }
-      check_grad(
-          [&](Tape<double>& t, const std::vector<Var>& in) {
-            return reduce_random(t, ops::gir_hop(t, a, in[0], in[1], node, scaled ? s : nullptr));
-          },
-          {hw, y});
-    }
+        MatD rows(7, 2), sums = MatD::Zero(5, 2);
+        rows << h[0], h[1], h[2];
+        for (int l = 0, r = 0; l <= 2; ++l)
+          for (int64_t i = 0; i < h[l].rows(); ++i, ++r) sums.row((*plan.node[l])[i]) += rows.row(r);
+        REQUIRE(rows.bottomRows(5).cwiseAbs().maxCoeff() > 0);  // not every hop killed by the ReLU
+        Tape<double> t;
+        const MatD got = t.value(ops::gir_frontier(t, plan, t.constant(start), t.constant(wt), t.constant(y),
+                                                   ops::GirReadout::rows));
+        CHECK((got - rows).cwiseAbs().maxCoeff() < 1e-14);
+        const MatD sum = t.value(ops::gir_frontier(t, plan, t.constant(start), t.constant(wt), t.constant(y),
+                                                   ops::GirReadout::node_sum, 0.25));
+        CHECK((sum - 0.25 * sums).cwiseAbs().maxCoeff() < 1e-14);
+        CHECK(sum.row(2) == MatD(0.25 * h[0].row(1)));  // node 2: one row; node 3's row may be zeroed
+        const MatD w = random_matrix(1, 2, 33);
+        const MatD dots = t.value(ops::gir_frontier(t, plan, t.constant(start), t.constant(wt), t.constant(y),
+                                                    ops::GirReadout::entry_dot, 1.0, t.constant(w)));
+        REQUIRE(dots.rows() == 5);
+        REQUIRE(dots.cols() == 3);
+        MatD expect = MatD::Zero(5, 3);
+        for (int l = 0, r = 0; l <= 2; ++l)
+          for (int64_t e : *plan.entry[l]) expect(e / 3, e % 3) = rows.row(r++).dot(w.row(0));
+        CHECK((dots - expect).cwiseAbs().maxCoeff() < 1e-14);
+        for (ops::GirReadout readout : {ops::GirReadout::rows, ops::GirReadout::node_sum, ops::GirReadout::entry_dot})
+          check_grad(
+              [&](Tape<double>& t, const std::vector<Var>& in) {
+                return reduce_random(t, ops::gir_frontier(t, plan, in[0], in[1], in[2], readout, 0.5, in[3]));
+              },
+              {start, wt, y, w});
+      }
+    ops::GirLevels<double> plan;
+    plan.num_nodes = 5;
+    plan.hop = {a1};
+    plan.node = {list({0, 2}), list({1, 1, 3})};
+    plan.weight = {0};
     Tape<double> t;
-    auto unsorted = std::make_shared<const std::vector<int64_t>>(std::vector<int64_t>{0, 2, 1, 3});
-    CHECK_THROWS_AS(ops::gir_hop(t, a, t.constant(hw), t.constant(y), unsorted), ShapeError);
-    CHECK_THROWS_AS(ops::gir_hop(t, a, t.constant(y), t.constant(y), node), ShapeError);  // 4 rows, 3 sources
+    auto run = [&](const ops::GirLevels<double>& p, const MatD& w, const MatD& yv) {
+      return ops::gir_frontier(t, p, t.constant(start), t.constant(w), t.constant(yv), ops::GirReadout::rows);
+    };
+    CHECK(t.rows(run(plan, wt, y)) == 5);
+    auto bad = plan;
+    bad.node[1] = list({1, 3, 1});  // not non-decreasing
+    CHECK_THROWS_AS(run(bad, wt, y), ShapeError);
+    bad = plan;
+    bad.node[1] = list({1, 5, 5});  // outside the 5 nodes
+    CHECK_THROWS_AS(run(bad, wt, y), ShapeError);
+    bad = plan;
+    bad.weight = {2};  // w_top has blocks 0 and 1
+    CHECK_THROWS_AS(run(bad, wt, y), ShapeError);
+    bad = plan;
+    bad.hop = {a2};  // [2, 3] where level 1 has 3 rows and level 0 two
+    CHECK_THROWS_AS(run(bad, wt, y), ShapeError);
+    CHECK_THROWS_AS(run(plan, wt, MatD(y.leftCols(3))), ShapeError);  // y must be [5, 4]
+    bad = plan;
+    bad.scale = std::make_shared<const std::vector<double>>(4, 1.0);  // 4 entries for 5 nodes
+    CHECK_THROWS_AS(run(bad, wt, y), ShapeError);
+    auto dot = [&](const ops::GirLevels<double>& p) {
+      return ops::gir_frontier(t, p, t.constant(start), t.constant(wt), t.constant(y), ops::GirReadout::entry_dot, 1.0,
+                               t.constant(MatD(random_matrix(1, 2, 34))));
+    };
+    CHECK_THROWS_AS(dot(plan), ShapeError);  // no entry lists
+    bad = plan;
+    bad.num_sets = 3;
+    bad.entry = {list({1, 6}), list({3, 5, 11})};
+    CHECK(t.rows(dot(bad)) == 5);
+    bad.entry[1] = list({3, 6, 11});  // entry 6 is node 2's, the row is node 1's
+    CHECK_THROWS_AS(dot(bad), ShapeError);
   }
 }
 
@@ -594,9 +669,10 @@ TEST_CASE("GIR and P-GNN: 1 and 2 threads give identical values and gradients") 
     Tape<float> t;
     const GirOutput o = gir.forward(t, g, Features<float>{t.constant(x), nullptr}, st);
     const PgnnOutput p = pgnn.forward(t, Features<float>{o.z, nullptr}, dist);
+    const Var z = gir.forward(t, g, Features<float>{t.constant(x), nullptr}, st, GirOutputs::z).z;  // node_sum
     const Mat wz = random_matrix(n, 81, 44).cast<float>(), wh = random_matrix(n, 8, 45).cast<float>();
     const Var loss = ops::add(t, ops::add(t, ops::weighted_sum(t, o.z_pos, wz), ops::weighted_sum(t, p.z_pos, wz)),
-                              ops::weighted_sum(t, p.h, wh));
+                              ops::add(t, ops::weighted_sum(t, p.h, wh), ops::weighted_sum(t, z, wh)));
     t.backward(loss);
     omp_set_num_threads(omp_get_num_procs());
     return std::tuple{Mat(t.value(o.z_pos)), Mat(t.value(p.h)), store.grads()};

@@ -85,9 +85,9 @@ TEST_CASE("memory estimate: GIR's per-anchor state is linear in K and d") {
   // The d-dependent part (the tape) doubles; the sets/depths part does not depend on d.
   const double fixed = 2 * s32 - s64;
   CHECK(fixed > 0);
-  CHECK(fixed < 0.3 * s32);
+  CHECK(fixed < 0.5 * s32);  // at d = 32 the three state-sized buffers still outweigh the depths and hop graphs
   const double n = 1 << 16, K = 256;
-  CHECK(s32 - fixed == doctest::Approx(6.0 * 4 * n * K * 32));
+  CHECK(s32 - fixed == doctest::Approx(3.0 * 4 * n * K * 32));
   // Linear in K at fixed N: an anchor set count of 17² instead of 16² scales the N·K·d term.
   GraphShape g2 = grid_like(1 << 17);
   const double t32 = item_bytes(estimate_training_memory(gir_spec(32), g2), "anchor_state");
