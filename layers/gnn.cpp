@@ -222,7 +222,6 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
   }
   // Set by the trainer from validation, never by gradients (the tape does not read it).
   if (locus::selects_position(spec)) gate_ = store.add("fusion.gate", 1, 1, Init::Ones, rng, false);
-  posenc_gated_ = locus::selects_posenc(spec);
   // Concat fusion widens the last layer's input by the branch's columns; the stack itself is the
   // plain GNN's (a GNN with the branch output at zero is exactly the plain one).
   const int64_t stack_out = spec.out_dim;
@@ -289,8 +288,10 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
   Features<T> h = x;
   {
     auto scope = t.scope("positional inputs");
-    h.extra = posenc_gated_ && !position_on ? t.constant(MatT<T>::Zero(num_nodes_, pos_->dim()))
-                                            : pos_->forward(t, training, splitmix64(key ^ 0x9E3779B97F4A7C15ull));
+    // Under posenc selection the gate's off path zeroes the positional columns.
+    h.extra = locus::selects_posenc(spec_) && !position_on
+                  ? t.constant(MatT<T>::Zero(num_nodes_, pos_->dim()))
+                  : pos_->forward(t, training, splitmix64(key ^ 0x9E3779B97F4A7C15ull));
   }
   auto finish = [&](Var out) {
     auto scope = t.scope("model output");

@@ -217,7 +217,6 @@ class GnnClassifier {
   int fuse_at_ = -1;                                   // ... that of layers_[fuse_at_]: 0 (input) or the last (concat)
   ParamId fusion_weight_;                              // sum fusion: the weight b [1, 1] of the anchor branch
   ParamId gate_;                                       // selects_position: [1, 1], 1 = position on, 0 = off (no gradient)
-  bool posenc_gated_ = false;                          // selects_posenc: the gate's off path zeroes pos_'s columns
   int64_t num_nodes_ = 0;                              // rows of the input (edge-list graphs)
   ParamStore<T>* store_ = nullptr;
   std::vector<std::unique_ptr<StackLayer<T>>> layers_;

@@ -444,7 +444,10 @@ Var gir_frontier(Tape<T>& t, GirLevels<T> levels, Var start, Var w_top, Var y, G
         T* gy = want_y ? t.grad(y).data() + b * d : nullptr;
         for_each_run(run, d, [&](int64_t r) {
           for (int64_t i = run[r]; i < run[r + 1]; ++i) {
-            const auto [er, ext_factor] = ext_row(l, i);
+            // Plain variables, not a structured binding: clang 14 cannot use one inside omp simd.
+            const std::pair<const T*, T> ext = ext_row(l, i);
+            const T* __restrict er = ext.first;
+            const T ext_factor = ext.second;
             const T* __restrict hr = cur + i * d;
             const T* __restrict cr = carry + i * d;
             T* __restrict gr = gm + i * d;
@@ -502,7 +505,9 @@ Var gir_frontier(Tape<T>& t, GirLevels<T> levels, Var start, Var w_top, Var y, G
       T* gs = t.grad(start).data();
       const int64_t f = t.rows(start);
       detail::for_each_row(f, d, [&](int64_t i) {
-        const auto [er, ext_factor] = ext_row(0, i);
+        const std::pair<const T*, T> ext = ext_row(0, i);
+        const T* er = ext.first;
+        const T ext_factor = ext.second;
         for (int64_t c = 0; c < d; ++c) gs[i * d + c] += ext_factor * er[c] + (hops > 0 ? carry[i * d + c] : T(0));
       });
     }
