@@ -406,18 +406,15 @@ Var gir_frontier(Tape<T>& t, GirLevels<T> levels, Var start, Var w_top, Var y, G
       }
     };
     if (readout == GirReadout::entry_dot && t.requires_grad(w_out)) {
-      // dw_out = Σ_rows dOut[e] H[i]: per level, fixed blocks of rows, the partials added in order.
+      // dw_out = Σ_rows dOut[e] H[i], per level through detail::reduce_rows (fixed blocks, added in order).
       T* gw = t.grad(w_out).data();
       for (int64_t l = 0; l <= hops; ++l) {
         const std::vector<int64_t>& en = *lv.entry[l];
-        const int64_t f = static_cast<int64_t>(en.size()), nblocks = (f + kGirBlock - 1) / kGirBlock;
         const T* rows = hv + offset[l] * d;
-        MatT<T> partial = MatT<T>::Zero(nblocks, d);
-        for_each_block(f, d, [&](int64_t blk, int64_t first, int64_t last) {
-          for (int64_t i = first; i < last; ++i) kernels::axpy<0>(g[en[i]], rows + i * d, partial.data() + blk * d, d);
+        const MatT<T> sum = detail::reduce_rows<T>(static_cast<int64_t>(en.size()), d, 1, [&](int64_t i, T* acc) {
+          kernels::axpy<0>(g[en[i]], rows + i * d, acc, d);
         });
-        for (int64_t blk = 0; blk < nblocks; ++blk)
-          for (int64_t c = 0; c < d; ++c) gw[c] += partial(blk, c);
+        for (int64_t c = 0; c < d; ++c) gw[c] += sum(0, c);
       }
     }
     int64_t widest = 0;
@@ -474,14 +471,8 @@ Var gir_frontier(Tape<T>& t, GirLevels<T> levels, Var start, Var w_top, Var y, G
         // pass over the reversed hop graph (sources in increasing row order), no recomputed M.
         const Csr& rev = a.reversed();  // cached on the hop graph: once per anchor sampling
         const int64_t p = rev.num_dst;
-        const bool weighted = rev.has_weights();
-        detail::for_each_row(p, (rev.num_edges() + p) * d / std::max<int64_t>(p, 1), [&](int64_t j) {
-          T* dst = carry + j * d;
-          std::fill_n(dst, d, T(0));
-          for (int64_t q = rev.indptr[j]; q < rev.indptr[j + 1]; ++q)
-            kernels::axpy<kD>(weighted ? static_cast<T>(rev.weights[q]) : T(1),
-                              gm + static_cast<int64_t>(rev.indices[q]) * d, dst, d);
-        });
+        detail::for_each_row(p, (rev.num_edges() + p) * d / std::max<int64_t>(p, 1),
+                             [&](int64_t j) { aggregate_row<kD>(rev, j, gm, carry + j * d, d); });
         // Per block of Q's rows: dW_top[b] += H_{l−1}ᵀ Q, then Q ← Q W_top[b]ᵀ (= dH_{l−1} from level l).
         const MatT<T> wt = Eigen::Map<const MatT<T>>(t.value(w_top).data() + b * d * d, d, d).transpose();
         const int64_t nblocks = (p + kGirBlock - 1) / kGirBlock;
