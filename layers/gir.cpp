@@ -258,7 +258,7 @@ LayerDescriptor gir_layer() {
   d.summary = "GIR anchor-path encoder alone, with a Linear head (GIR.md)";
   d.formula = "P_l[v,k] = ReLU([agg_{u→v} P_{l-1}[u,k] ‖ x_v U] W_l) on the frontier D[v,k] = l,  Z_v = mean_k P_L[v,k]";
   d.structure = Structure::AnchorOnly;
-  d.options = {"gnn.anchors", "gnn.anchor_readout", "gnn.branch_dim", "gnn.gir_hops", "gnn.gir_aggregate", "gnn.gir_update"};
+  d.options = {"gnn.anchors", "gnn.num_anchors", "gnn.anchor_readout", "gnn.branch_dim", "gnn.gir_hops", "gnn.gir_aggregate", "gnn.gir_update"};
   return d;
 }
 

@@ -101,6 +101,11 @@ std::vector<ConfigProblem> validate(const GnnSpec& spec) {
                                          "drawn anew every training epoch (gnn.anchor_resample=" +
                                          std::string(spec.anchor_resample == Toggle::On ? "true" : "auto") + "):",
                    "set gnn.anchor_resample=false or gnn.anchors=nodes, or gnn.anchor_readout=auto", "anchors"});
+  if (spec.num_anchors > 0 && !anchor_branch_kind(spec).empty() && !anchor_nodes(spec))
+    out.push_back({"gnn.num_anchors", "gnn.num_anchors counts single-node anchors, but this branch uses P-GNN's "
+                                      "anchor sets (⌊log₂ n⌋², gnn.anchors=" +
+                                          std::string(spec.anchors == AnchorKind::Sets ? "sets" : "auto") + "):",
+                   "set gnn.anchors=nodes, or gnn.num_anchors=0", std::to_string(spec.num_anchors)});
   // Options that act inside a layer: only types that read them may be asked for them.
   const std::string& type = spec.layer_type;
   if (spec.posenc.spd && !layer->reads("posenc_SPD.enable"))
@@ -125,6 +130,15 @@ std::vector<ConfigProblem> validate(const GnnSpec& spec) {
   return out;
 }
 
+GnnSpec plain_spec(const GnnSpec& spec) {
+  GnnSpec p = spec;
+  p.position = "none";
+  p.posenc.lap = p.posenc.rwse = p.posenc.anchor = p.posenc.indication = false;
+  p.fusion_select = p.posenc_select = Toggle::Off;
+  p.param_prefix = spec.param_prefix + "plain.";
+  return p;
+}
+
 void throw_if_invalid(const GnnSpec& spec) {
   const std::vector<ConfigProblem> problems = validate(spec);
   if (!problems.empty())
@@ -137,6 +151,11 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
   throw_if_invalid(spec);
   if (!layer_->csr)
     throw InputError("gnn.layer_type '" + spec.layer_type + "' runs on sentences only (complete graphs), not on an edge-list graph");
+  // A selecting model draws its plain GNN from `rng` as the plain model would, and the rest from a
+  // stream of its own, so that `rng` moves on (dropout keys) as after the plain model alone.
+  Rng own;
+  if (locus::selects_position(spec)) plain_ = std::make_shared<GnnClassifier<T>>(store, rng, plain_spec(spec), graph);
+  Rng& draw = plain_ ? (own = Rng(splitmix64(rng.state() ^ 0x51EC7ED9A7B0F00Dull))) : rng;
   // Partitioned training: `graph` is this rank's part in local numbering; linked to its halo, the
   // graph caches below stay linked (and GCN's degrees include the halo's).
   const Csr linked = spec.partition ? dist::link_halo(graph, spec.partition, spec.comm) : Csr();
@@ -148,9 +167,8 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
   }
   if (!anchor_branch_kind(spec).empty()) raw_ = std::make_shared<const Csr>(graph);
   if (!graph_) graph_ = std::make_shared<const Csr>();
-  num_nodes_ = graph.num_dst;
-  pos_ = std::make_shared<pe::PositionalInputs<T>>(store, rng, resolve_posenc(spec), GraphRef(graph), spec.posenc_seed);
-  build(store, rng);
+  pos_ = std::make_shared<pe::PositionalInputs<T>>(store, draw, resolve_posenc(spec), GraphRef(graph), spec.posenc_seed);
+  build(store, draw);
 }
 
 template <class T>
@@ -165,8 +183,11 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
     throw InputError("gnn.layer_type '" + spec.layer_type +
                      "' needs an edge-list graph; on sentences (complete graphs) use one of " + ok);
   }
-  pos_ = std::make_shared<pe::PositionalInputs<T>>(store, rng, resolve_posenc(spec), GraphRef(*dense_), spec.posenc_seed);
-  build(store, rng);
+  Rng own;  // as in the edge-list constructor
+  if (locus::selects_position(spec)) plain_ = std::make_shared<GnnClassifier<T>>(store, rng, plain_spec(spec), sentences);
+  Rng& draw = plain_ ? (own = Rng(splitmix64(rng.state() ^ 0x51EC7ED9A7B0F00Dull))) : rng;
+  pos_ = std::make_shared<pe::PositionalInputs<T>>(store, draw, resolve_posenc(spec), GraphRef(*dense_), spec.posenc_seed);
+  build(store, draw);
 }
 
 template <class T>
@@ -191,6 +212,7 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     ps.pgnn_cutoff = spec.pgnn_cutoff;
     ps.gir = spec.gir;
     ps.fixed_nodes = anchor_nodes(spec);
+    ps.num_anchors = spec.num_anchors;
     ps.resample = !anchors_fixed(spec);
     ps.dropout = spec.dropout;
     ps.eval_seed = splitmix64(spec.posenc_seed ^ 0xB4A7C4ull);
@@ -222,11 +244,11 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
   }
   // Set by the trainer from validation, never by gradients (the tape does not read it).
   if (locus::selects_position(spec)) gate_ = store.add("fusion.gate", 1, 1, Init::Ones, rng, false);
-  // Concat fusion widens the last layer's input by the branch's columns; the stack itself is the
-  // plain GNN's (a GNN with the branch output at zero is exactly the plain one).
+  // Input / concat fusion widens the first / last layer's input by the branch's columns.
   const int64_t stack_out = spec.out_dim;
   auto add_layer = [&](const std::string& name, int64_t in, int64_t out, bool last, bool decay) {
-    BuiltLayer<T> b = layer_->factory<T>()(LayerArgs<T>{store, rng, spec, topo, name, in, out, last, decay});
+    BuiltLayer<T> b =
+        layer_->factory<T>()(LayerArgs<T>{store, rng, spec, topo, spec.param_prefix + name, in, out, last, decay});
     b.layer->extras = AttentionExtras{pos_->positions(), edge_class_.get()};  // positions for RoPE, SPD classes
     layers_.push_back(std::move(b.layer));
     return b.out_dim;
@@ -238,11 +260,11 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     const bool decay_rest = !spec.decay_first_only;
     const int head = spec.layers + 1;  // its index in layers_
     layers_.push_back(std::make_unique<LayerAdapter<T, Linear<T>>>(
-        Linear<T>(store, rng, "encoder", in_dim + (fuse_at_ == 0 ? fuse_cols_ : 0), spec.hidden), topo));
+        Linear<T>(store, rng, spec.param_prefix + "encoder", in_dim + (fuse_at_ == 0 ? fuse_cols_ : 0), spec.hidden), topo));
     for (int l = 0; l < spec.layers; ++l)
       add_layer("layer" + std::to_string(l), spec.hidden, spec.hidden, l + 1 == spec.layers, decay_rest);
     layers_.push_back(std::make_unique<LayerAdapter<T, Linear<T>>>(
-        Linear<T>(store, rng, "head", spec.hidden + (fuse_at_ == head ? fuse_cols_ : 0), stack_out, true, decay_rest), topo));
+        Linear<T>(store, rng, spec.param_prefix + "head", spec.hidden + (fuse_at_ == head ? fuse_cols_ : 0), stack_out, true, decay_rest), topo));
     return;
   }
   int64_t in = in_dim;
@@ -282,16 +304,21 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
   // Layer scopes (Tape::scope) name where a NaN/Inf starts: "positional inputs", "layer i (type)"
   // (1-based; the dropout before a layer and the activation after it belong to it; transformer:
   // "encoder (linear)", "layer i (transformer)", "head (linear)"), "anchor branch (gir|pgnn)",
-  // "head (linear)" / "fusion (sum)" of the branch, and "model output" (log-softmax / L2 norm).
-  // The position path: the anchor branch and the positional columns (off: Z and the columns at zero).
+  // "head (linear)" / "fusion (sum)" of the branch, and "model output" (log-softmax / L2 norm);
+  // the plain path of a selecting model under "plain path/".
+  // The position path: the anchor branch and the positional columns; off, the plain GNN. Its own
+  // parameters, not the fused stack's with Z at zero: shared, the two losses pulled one set of
+  // weights two ways, and on Cora GIN + GIR lost a point to GIN (73.1 ± 3.9 % against 74.2 ± 1.6 %,
+  // 5 seeds; one seed 65.6 % against GIN's 72.5 %).
   const bool position_on = use == PositionUse::On || (use == PositionUse::Model && position_used());
+  if (plain_ && !position_on) {
+    auto scope = t.scope("plain path");
+    return plain_->run(t, x, training, key, embed, PositionUse::Model);
+  }
   Features<T> h = x;
   {
     auto scope = t.scope("positional inputs");
-    // Under posenc selection the gate's off path zeroes the positional columns.
-    h.extra = locus::selects_posenc(spec_) && !position_on
-                  ? t.constant(MatT<T>::Zero(num_nodes_, pos_->dim()))
-                  : pos_->forward(t, training, splitmix64(key ^ 0x9E3779B97F4A7C15ull));
+    h.extra = pos_->forward(t, training, splitmix64(key ^ 0x9E3779B97F4A7C15ull));
   }
   auto finish = [&](Var out) {
     auto scope = t.scope("model output");
@@ -317,12 +344,8 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
     }
     return finish(out);
   }
-  // A fused model's path: with the branch off, Z's columns are zero (input / concat: exactly the
-  // plain GNN with a wider first / last layer) and sum fusion adds nothing.
-  const bool branch_on = position_on || !locus::selects_branch(spec_);
   // The anchor branch's output Z, with the feature dropout of the GNN layers.
   auto branch_output = [&](const Features<T>& in) {
-    if (!branch_on) return t.constant(MatT<T>::Zero(raw_->num_dst, fuse_cols_));
     auto scope = t.scope(branch_scope);
     const Var z = branch_->forward(
         t, const_branch_input_ ? Features<T>{t.constant(MatT<T>::Ones(raw_->num_dst, 1)), nullptr} : in, training,
@@ -388,7 +411,7 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
     }
     gnn_out = h.var;
   }
-  if (!branch_ || fuse_cols_ > 0 || !branch_on) return finish(gnn_out);
+  if (!branch_ || fuse_cols_ > 0) return finish(gnn_out);
   // Sum fusion: out = GNN(x) + b·Linear(Z).
   const Var z = branch_output(first_input);
   Var out;

@@ -63,15 +63,15 @@ struct GnnSpec {
   // layer_type gir / pgnn builds the branch alone (then a Linear head).
   std::string position = "none";
   std::string fusion = "auto";
-  // Fused models: also train the plain path (the branch off: Z's columns at zero, or no sum term)
-  // on the same loss, and let validation choose per evaluation which of the two the model uses
+  // Fused models: also train the plain path (a plain GNN of its own, plain_spec()) on the summed
+  // loss, and let validation choose per evaluation which of the two the model uses
   // (the "fusion.gate" parameter, 1 or 0, saved with the model). Where position cannot help, the
   // model keeps the plain GNN. Auto: on for node classification, where a branch can fit the few
   // training labels by position; off for pair tasks (embeddings), P-GNN's protocol. layer_type
   // gir / pgnn alone and unfused models have no plain path.
   Toggle fusion_select = Toggle::Auto;
   // The same choice for the graph positional columns (LapPE, RWSE, AnchorPE, anchor indication):
-  // also train the path with those columns at zero, and let validation choose per evaluation (the
+  // also train the plain GNN without those columns, and let validation choose per evaluation (the
   // same "fusion.gate"; with a selected branch too, its off path has neither). Auto: on for node
   // classification, where fixed coordinates let a model fit the training labels by position (Cora,
   // GCN + AnchorPE with fixed sets: 64.2 % against 81.4 % resampled); off for pair tasks.
@@ -86,9 +86,12 @@ struct GnnSpec {
   // Fused branch input: false (default) = a constant column, so the branch encodes position alone
   // and the GNN branch the features; true = the node features (and positional columns) as well.
   bool position_features = false;
-  // Anchors: P-GNN's sets (their sizes n/2, n/4, ...), or ⌊log₂ n⌋² fixed single nodes (GIR.md's
+  // Anchors: P-GNN's sets (their sizes n/2, n/4, ...), or fixed single nodes (GIR.md's
   // alternative; PositionBranchSpec::fixed_nodes); Auto: nodes where selects_branch. See anchor_nodes().
   AnchorKind anchors = AnchorKind::Auto;
+  // Single-node anchors: how many; 0: pe::anchor_node_count's rule (⌊log₂ n⌋², every node on
+  // graphs small enough). Only with anchor_nodes(spec) (validate() says so otherwise).
+  int64_t num_anchors = 0;
   // P-GNN sets: On, fresh every training call (P-GNN's protocol, for graphs a model has not seen);
   // Off, the evaluation sets throughout (one graph, transductive); Auto: Off where validation
   // guards the fused branch (fusion_select on), else On. See anchors_fixed().
@@ -104,6 +107,8 @@ struct GnnSpec {
   // ... and where its input rows sit in the whole input, so its feature dropout draws the masks
   // of one process (DropoutRows; GAT's attention dropout stays per rank).
   std::shared_ptr<const DropoutRows> partition_rows;
+  // Prefix of the stack's parameter names (a selecting model's own plain stack: "plain.").
+  std::string param_prefix;
 };
 
 // Every problem of `spec` (empty: valid): an unregistered layer type or branch, options the
@@ -151,6 +156,9 @@ std::string anchor_branch_kind(const GnnSpec& spec);
 bool anchor_branch_alone(const GnnSpec& spec);
 // A branch fused with a GNN stack (gnn.position set, layer_type not gir / pgnn): it has a plain path.
 inline bool anchor_branch_fused(const GnnSpec& spec) { return spec.position != "none" && !anchor_branch_alone(spec); }
+// The plain GNN a selecting model falls back to: `spec` without the anchor branch and the graph
+// positional columns, its parameters named "plain.*".
+GnnSpec plain_spec(const GnnSpec& spec);
 // Throws ConfigError for the first problem of validate(spec).
 void throw_if_invalid(const GnnSpec& spec);
 // The anchor-branch kinds gnn.position may name: the registered AnchorOnly types (gir, pgnn).
@@ -161,7 +169,7 @@ const std::vector<std::string>& fusion_names();
 struct LayerDescriptor;
 
 // Which path a model with selects_position takes: its gate's (Model), or one forced (selection's
-// two: On with the anchor branch and positional columns, Off with them at zero).
+// two: On with the anchor branch and positional columns, Off the model's plain GNN).
 enum class PositionUse { Model, On, Off };
 
 // One message-passing layer of the stack, whatever its type.
@@ -185,7 +193,9 @@ class GnnClassifier {
   Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key,
               PositionUse use = PositionUse::Model) const;
   // selects_position(spec): the position path (the anchor branch, the positional columns or both)
-  // and the plain one train together and validation sets the gate.
+  // and the plain one train together and validation sets the gate. The plain path is a GNN of its
+  // own (plain_spec(spec), parameters "plain.*"), drawn first from the same generator: trained on
+  // the summed loss, it is exactly the plain model of the same seed, whatever the position path does.
   bool selects_position() const { return gate_.index >= 0; }
   // The gate: whether forward(Model) uses the position path (true without selection).
   bool position_used() const;
@@ -201,6 +211,8 @@ class GnnClassifier {
  private:
   GnnSpec spec_;
   const LayerDescriptor* layer_;  // the registry entry of spec_.layer_type
+  // selects_position: the plain path (built before anything else of this model; see above).
+  std::shared_ptr<GnnClassifier<T>> plain_;
   void build(ParamStore<T>& store, Rng& rng);
   Var run(Tape<T>& t, const Features<T>& x, bool training, uint64_t key, bool embed, PositionUse use) const;
   GraphRef topology() const { return dense_ ? GraphRef(*dense_) : GraphRef(*graph_); }
@@ -217,7 +229,6 @@ class GnnClassifier {
   int fuse_at_ = -1;                                   // ... that of layers_[fuse_at_]: 0 (input) or the last (concat)
   ParamId fusion_weight_;                              // sum fusion: the weight b [1, 1] of the anchor branch
   ParamId gate_;                                       // selects_position: [1, 1], 1 = position on, 0 = off (no gradient)
-  int64_t num_nodes_ = 0;                              // rows of the input (edge-list graphs)
   ParamStore<T>* store_ = nullptr;
   std::vector<std::unique_ptr<StackLayer<T>>> layers_;
   bool residual_stack_ = false;  // transformer: no activation between layers, dropout inside them

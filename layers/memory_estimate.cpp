@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "layers/positional/anchors.hpp"
 #include "layers/positional/sequence.hpp"
 #include "layers/registry.hpp"
 
@@ -115,7 +116,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
   const bool anchor_only = anchor_branch_alone(spec);
   const std::string branch = anchor_branch_kind(spec);
   const bool has_branch = !branch.empty();
-  const double K = static_cast<double>(anchor_set_count(g.num_nodes));
+  const double K = static_cast<double>(anchor_set_count(g.num_nodes));  // posenc_Anchor / indication sets
   double sum_sq = 0;  // Σ n_b² over the sentence blocks (every dense edge slot)
   for (int64_t b : g.sentence_blocks) sum_sq += static_cast<double>(b) * static_cast<double>(b);
   const MemoryShape shape{spec, n, edges, g.weighted, sentences, sum_sq};
@@ -189,7 +190,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
     if (!m.edge_what.empty()) attn_what = m.edge_what, attn_kind = m.edge_kind;
     for (const MemoryItem& i : m.items) add(i.what, i.bytes, i.kind.c_str());
   };
-  const double act_before_stack = act;
+  const double act_before_stack = act, params_before_stack = params;
   if (layer.structure == Structure::Residual) {
     tally(layer.memory(shape, in, out_dim, true));
   } else if (layer.structure == Structure::Stack) {
@@ -204,11 +205,14 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
       w_in = m.out_width > 0 ? m.out_width : w_out;
     }
   }
-  // Selection (gnn.fusion_select / posenc_select) runs the stack twice per step: with the position
-  // path and without it; the gate is one parameter.
-  if (selects_position(spec)) act += act - act_before_stack, params += 1;
+  // Selection (gnn.fusion_select / posenc_select) runs two stacks per step: the fused one and the
+  // plain GNN beside it (its own parameters, a few fewer: no fused columns); the gate is one parameter.
+  if (selects_position(spec)) act += act - act_before_stack, params += params - params_before_stack + 1;
   // --- The anchor branch.
   if (has_branch) {
+    // The branch's anchors: P-GNN's K sets, or single nodes, as many as PositionBranch draws.
+    const double K = anchor_nodes(spec) ? static_cast<double>(pe::anchor_node_count(g.num_nodes, spec.num_anchors))
+                                        : static_cast<double>(anchor_set_count(g.num_nodes));
     const double d = static_cast<double>(branch_width(spec));
     const double in_b = (anchor_only || spec.position_features) ? in : 1;
     const double entries = n * K;  // every (node, set) pair; the frontier writes each reached one once
@@ -377,7 +381,8 @@ void check_memory(const MemoryEstimate& e, double limit_bytes, const GnnSpec& sp
       if (spec.gir.update_reached) offer("gnn.gir_update=frontier (each anchor entry written once: memory independent of the hops)");
       if (spec.gir.update_reached && spec.gir.max_hops != 0) offer("gnn.gir_hops=0 (propagate gnn.layers_mp hops only)");
       offer("a smaller gnn.branch_dim (now " + std::to_string(branch_width(spec)) +
-            "; the anchor state is N × K × branch_dim with K = ⌊log₂ N⌋² anchor sets, fixed by N also with gnn.anchors=nodes)");
+            "; the anchor state is N × K × branch_dim with K = ⌊log₂ N⌋² anchor sets, or gnn.num_anchors single nodes)");
+      if (anchor_nodes(spec)) offer("a smaller gnn.num_anchors (single-node anchors; 0: ⌊log₂ N⌋², or more on small graphs)");
       if (!anchor_only) offer("gnn.position=none (no anchor branch)");
       else offer("gnn.layer_type=gcn with posenc_Anchor.enable=true (anchor distances as input columns, O(N·K))");
     } else if (k == "laplacian") {

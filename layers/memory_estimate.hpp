@@ -51,8 +51,9 @@ std::string count_text(double x);
 // at least the radius and at most the diameter of node 0's component.
 int64_t bfs_depth_hint(const Csr& g);
 
-// Anchor sets of the position branch / posenc_Anchor for N nodes: K = ⌊log₂ N⌋² (at least 1) for
-// P-GNN's sets and for gnn.anchors=nodes alike (pe::sample_anchor_sets, PositionBranch).
+// P-GNN's anchor sets for N nodes (posenc_Anchor, anchor indication, the position branch with
+// gnn.anchors=sets): K = ⌊log₂ N⌋² (at least 1), as pe::sample_anchor_sets. Single-node anchors
+// count by pe::anchor_node_count.
 int64_t anchor_set_count(int64_t num_nodes);
 
 // Peak bytes of one training run with the model of `spec` on a graph of shape `g` (float).

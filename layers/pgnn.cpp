@@ -92,7 +92,7 @@ LayerDescriptor pgnn_layer() {
   d.summary = "P-GNN, position-aware messages to anchor sets, with a Linear head (You et al., ICML 2019)";
   d.formula = "m_{v,i} = ReLU(W [MLP(1/(d(v,u_i)+1)) h_{u_i} ‖ h_v] + b),  h'_v = mean_i m_{v,i}";
   d.structure = Structure::AnchorOnly;
-  d.options = {"gnn.anchors", "gnn.anchor_readout", "gnn.branch_dim", "gnn.pgnn_cutoff"};
+  d.options = {"gnn.anchors", "gnn.num_anchors", "gnn.anchor_readout", "gnn.branch_dim", "gnn.pgnn_cutoff"};
   return d;
 }
 

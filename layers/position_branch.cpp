@@ -1,7 +1,5 @@
 #include "layers/position_branch.hpp"
 
-#include <cmath>
-
 #include "core/error.hpp"
 #include "layers/positional/anchors.hpp"
 
@@ -11,7 +9,6 @@ template <class T>
 PositionBranch<T>::PositionBranch(ParamStore<T>& store, Rng& rng, const PositionBranchSpec& spec, const Csr& graph)
     : spec_(spec), graph_(&graph) {
   const int64_t n = graph.num_dst;
-  const int64_t log2n = n > 1 ? static_cast<int64_t>(std::floor(std::log2(static_cast<double>(n)))) : 1;
   if (spec.eval_sets) {
     for (int32_t v : spec.eval_sets->nodes)
       if (v < 0 || v >= n)
@@ -20,7 +17,7 @@ PositionBranch<T>::PositionBranch(ParamStore<T>& store, Rng& rng, const Position
     eval_sets_ = spec.eval_sets;
   } else {
     eval_sets_ = std::make_shared<const pe::AnchorSets>(spec.fixed_nodes
-                                                            ? pe::sample_anchor_nodes(n, spec.eval_seed, log2n * log2n)
+                                                            ? pe::sample_anchor_nodes(n, spec.eval_seed, pe::anchor_node_count(n, spec.num_anchors))
                                                             : pe::sample_anchor_sets(n, spec.eval_seed));
   }
   const pe::AnchorSets& sets = *eval_sets_;

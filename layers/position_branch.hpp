@@ -23,9 +23,11 @@ struct PositionBranchSpec {
   int layers = 2;            // GIR hops; P-GNN layers
   int pgnn_cutoff = -1;      // P-GNN distance cutoff: 2 (P-GNN-F) or -1 (exact, P-GNN-E)
   GirOptions gir;            // GIR aggregation, update rule and hops propagated (layers/gir.hpp)
-  // false: P-GNN's anchor sets, resampled every training call; true: K = ⌊log₂ n⌋² single-node
-  // anchors fixed from eval_seed, the same at training and evaluation (GIR.md's alternative).
+  // false: P-GNN's anchor sets, resampled every training call; true: K single-node anchors
+  // (pe::anchor_node_count(n, num_anchors)) fixed from eval_seed, the same at training and
+  // evaluation (GIR.md's alternative).
   bool fixed_nodes = false;
+  int64_t num_anchors = 0;   // with fixed_nodes: the anchor count asked for; 0: pe::anchor_node_count's rule
   bool resample = true;      // P-GNN's sets: fresh every training call; false: the evaluation sets throughout
   double dropout = 0.5;      // between P-GNN layers
   uint64_t eval_seed = 0;    // the fixed evaluation anchor sets

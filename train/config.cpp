@@ -345,18 +345,19 @@ std::vector<ConfigKey> make_schema() {
              "else concat",
              fusion_names(), [](C& c) -> std::string& { return c.gnn.fusion; }),
       toggle("gnn.fusion_select",
-             "fused anchor branch: train the plain path (branch off) beside the fused one and let validation choose "
+             "fused anchor branch: train the plain GNN (its own parameters, plain.*) beside the fused one and let validation choose "
              "at every evaluation which one the model uses, so that a branch that does not help is dropped. auto: "
              "true for node classification, false for pair tasks",
              [](C& c) -> Toggle& { return c.gnn.fusion_select; }),
       toggle("gnn.posenc_select",
-             "graph positional columns (posenc_LapPE, RWSE, Anchor, AnchorInd): train the path with those columns at "
-             "zero beside the one with them and let validation choose at every evaluation (with gnn.fusion_select "
+             "graph positional columns (posenc_LapPE, RWSE, Anchor, AnchorInd): train a plain GNN without those "
+             "columns beside the one with them and let validation choose at every evaluation (with gnn.fusion_select "
              "too, one choice: both on or both off). auto: true for node classification, false for pair tasks",
              [](C& c) -> Toggle& { return c.gnn.posenc_select; }),
       mapped<AnchorKind>("gnn.anchors",
                          "anchor branch: sets (P-GNN's, of sizes n/2, n/4, ...; see gnn.anchor_resample) or nodes "
-                         "(⌊log₂ n⌋² fixed single nodes); auto: nodes where gnn.fusion_select is in force, else sets",
+                         "(fixed single nodes, see gnn.num_anchors); auto: nodes where gnn.fusion_select is in force, "
+                         "else sets",
                          {{"auto", AnchorKind::Auto}, {"sets", AnchorKind::Sets}, {"nodes", AnchorKind::Nodes}},
                          [](C& c) -> AnchorKind& { return c.gnn.anchors; }),
       toggle("gnn.anchor_resample",
@@ -364,6 +365,11 @@ std::vector<ConfigKey> make_schema() {
              "a model has not seen); false, the evaluation sets throughout (one graph, transductive); auto: false "
              "where gnn.fusion_select is in force, else true",
              [](C& c) -> Toggle& { return c.gnn.anchor_resample; }),
+      integer<int64_t>("gnn.num_anchors",
+                       "single-node anchors (gnn.anchors=nodes): how many; 0: ⌊log₂ n⌋², or more on a small graph: "
+                       "every node while n·K stays within 65536 node-anchor pairs (K = min(n, max(⌊log₂ n⌋², "
+                       "65536 / n)))",
+                       [](C& c) -> int64_t& { return c.gnn.num_anchors; }, 0, 256),
       integer<int64_t>("gnn.branch_dim",
                        "width of the anchor branch (GIR's per-anchor state, P-GNN's hidden); 0: gnn.dim_inner. "
                        "GIR's time and memory grow with its square",

@@ -257,6 +257,16 @@ AnchorSets sample_anchor_sets(int64_t n, uint64_t seed) {
   return sample_anchor_sets(n, seed, c, c);
 }
 
+int64_t anchor_node_count(int64_t n, int64_t requested) {
+  check(n >= 0 && requested >= 0, "pe::anchor_node_count: n or requested out of range");
+  if (n == 0) return 0;
+  if (requested > 0) return std::min(requested, n);
+  int64_t c = 0;
+  while ((int64_t(1) << (c + 1)) <= n) ++c;  // floor(log2 n)
+  c = std::max<int64_t>(c, 1);
+  return std::min(n, std::max(c * c, kAnchorNodePairs / n));
+}
+
 AnchorSets sample_anchor_nodes(int64_t n, uint64_t seed, int64_t k) {
   check(n >= 0 && n <= INT32_MAX && k >= 0, "pe::sample_anchor_nodes: n or k out of range");
   k = std::min(k, n);

@@ -555,6 +555,9 @@ std::vector<Case> cases() {
       {"gir_hops below layers_mp", [](const Dir& d) { base(d, "", "gnn.layers_mp: 3\ngnn.gir_hops: 2\n"); }, "",
        {"{T}/config.yaml:9: gnn.gir_hops is below gnn.layers_mp (3): '2'. GIR propagates at least one hop per layer: "
         "set gnn.gir_hops to 0 (= layers_mp), -1 (until every node is reached) or a value >= gnn.layers_mp"}},
+      {"num_anchors with anchor sets", [](const Dir& d) { base(d, "", "gnn.layer_type: gir\ngnn.num_anchors: 20\n"); }, "",
+       {"{T}/config.yaml:9: gnn.num_anchors counts single-node anchors, but this branch uses P-GNN's anchor sets "
+        "(⌊log₂ n⌋², gnn.anchors=auto): '20'. set gnn.anchors=nodes, or gnn.num_anchors=0"}},
       {"unknown built-in dataset name", [](const Dir& d) { config_only(d); }, "dataset.name=karat",
        {"command line: unknown built-in dataset 'dataset.name=karat'. did you mean 'karate'? available: "
         "karate, grid, grid-T, communities, communities-T, sbm, random, seq_probe, seq_order, seq_lengthgen (or give "

@@ -689,6 +689,10 @@ TEST_CASE("config: the anchor branch's width and readout") {
                        doctest::Contains("gnn.anchor_readout"), locus::InputError);
   CHECK_THROWS_WITH_AS(locus::load_config("", {"dataset.name=karate", "gnn.branch_dim=-1"}),
                        doctest::Contains("gnn.branch_dim"), locus::InputError);
+  CHECK(dflt.gnn.num_anchors == 0);  // pe::anchor_node_count's rule
+  CHECK(locus::load_config("", {"dataset.name=karate", "gnn.num_anchors=12"}).gnn.num_anchors == 12);
+  CHECK_THROWS_WITH_AS(locus::load_config("", {"dataset.name=karate", "gnn.num_anchors=-3"}),
+                       doctest::Contains("gnn.num_anchors must be >= 0"), locus::InputError);
   // gnn.fusion_select: auto | true | false; `+noselect` names the fused branch without it.
   CHECK(dflt.gnn.fusion_select == locus::Toggle::Auto);
   CHECK(locus::load_config("", {"dataset.name=karate", "gnn.fusion_select=true"}).gnn.fusion_select ==

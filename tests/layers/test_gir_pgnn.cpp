@@ -685,6 +685,40 @@ TEST_CASE("GIR and P-GNN: 1 and 2 threads give identical values and gradients") 
   CHECK(z1.cwiseAbs().maxCoeff() > 0);
 }
 
+TEST_CASE("single-node anchor count: ⌊log₂ n⌋², every node while n·K fits the budget, or the count asked for") {
+  CHECK(pe::kAnchorNodePairs == 65536);
+  CHECK(pe::anchor_node_count(0) == 0);
+  CHECK(pe::anchor_node_count(1) == 1);
+  CHECK(pe::anchor_node_count(34) == 34);      // karate: every node
+  CHECK(pe::anchor_node_count(250) == 250);    // 250 · 250 = 62500 pairs
+  CHECK(pe::anchor_node_count(257) == 255);    // 65536 / 257 = 255 > ⌊log₂ 257⌋² = 64
+  CHECK(pe::anchor_node_count(500) == 131);    // 65536 / 500
+  CHECK(pe::anchor_node_count(1000) == 81);    // ⌊log₂ 1000⌋² = 81 > 65
+  CHECK(pe::anchor_node_count(2708) == 121);   // Cora: ⌊log₂ 2708⌋² = 121
+  CHECK(pe::anchor_node_count(100000) == 256);
+  CHECK(pe::anchor_node_count(2708, 7) == 7);  // asked for
+  CHECK(pe::anchor_node_count(5, 7) == 5);     // clamped to n
+  CHECK_THROWS(pe::anchor_node_count(-1));
+  CHECK_THROWS(pe::anchor_node_count(5, -1));
+
+  // The branch draws that many fixed nodes (gnn.num_anchors through PositionBranchSpec).
+  const Csr g = undirected(64, grid_edges(8, 8));
+  for (const int64_t asked : {int64_t(0), int64_t(5)}) {
+    CAPTURE(asked);
+    Rng rng(60);
+    ParamStore<double> store;
+    PositionBranchSpec spec;
+    spec.kind = "gir";
+    spec.in_dim = 1;
+    spec.hidden = 3;
+    spec.fixed_nodes = true;
+    spec.num_anchors = asked;
+    PositionBranch<double> branch(store, rng, spec, g);
+    CHECK(branch.out_dim() == (asked ? 5 : 64));
+    CHECK(branch.eval_sets()->num_sets() == branch.out_dim());
+  }
+}
+
 TEST_CASE("anchor branch: P-GNN sets are resampled per training call unless resample is off; single-node anchors stay fixed") {
   const pe::AnchorSets a = pe::sample_anchor_nodes(10, 7, 4), b = pe::sample_anchor_nodes(10, 7, 4);
   REQUIRE(a.num_sets() == 4);
@@ -716,7 +750,8 @@ TEST_CASE("anchor branch: P-GNN sets are resampled per training call unless resa
       spec.resample = resample;
       spec.eval_seed = 53;
       PositionBranch<double> branch(store, rng, spec, g);
-      CHECK(branch.out_dim() == 36);  // ⌊log₂ 64⌋² sets either way
+      // ⌊log₂ 64⌋² sets; every node as a single-node anchor (64 · 64 pairs fit the budget)
+      CHECK(branch.out_dim() == (nodes ? 64 : 36));
       Tape<double> t;
       const Features<double> in{t.constant(x), nullptr};
       const MatD train1 = t.value(branch.forward(t, in, true, 1)), train2 = t.value(branch.forward(t, in, true, 2));
@@ -736,10 +771,10 @@ TEST_CASE("anchor readout: a classifier reads Z_pos (one column per set) exactly
     AnchorReadout readout;
     int64_t width;  // embed(): the anchor branch's output alone (layer_type gir)
   };
-  // ⌊log₂ 64⌋² = 36 sets; hidden 5.
+  // ⌊log₂ 64⌋² = 36 sets, or all 64 nodes as single-node anchors (pe::anchor_node_count); hidden 5.
   const std::vector<Case> cases{{false, true, AnchorReadout::Auto, 5},    {false, false, AnchorReadout::Auto, 36},
-                                {true, true, AnchorReadout::Auto, 36},    {false, false, AnchorReadout::Mean, 5},
-                                {true, true, AnchorReadout::Anchors, 36}, {false, false, AnchorReadout::Anchors, 36}};
+                                {true, true, AnchorReadout::Auto, 64},    {false, false, AnchorReadout::Mean, 5},
+                                {true, true, AnchorReadout::Anchors, 64}, {false, false, AnchorReadout::Anchors, 36}};
   for (const std::string kind : {"gir", "pgnn"})
     for (const Case& c : cases) {
       CAPTURE(kind);
@@ -804,6 +839,15 @@ TEST_CASE("anchor readout: a classifier reads Z_pos (one column per set) exactly
   CHECK(problems[0].key == "gnn.anchor_readout");
   CHECK(problems[0].fix.find("gnn.anchor_resample=false") != std::string::npos);
   bad.embeddings = true;  // pair tasks read Z_pos under P-GNN's resampling anyway
+  CHECK(validate(bad).empty());
+  // An anchor count for P-GNN's sets, which have their own: refused; with single nodes, taken.
+  bad.num_anchors = 20;
+  const std::vector<ConfigProblem> count = validate(bad);
+  REQUIRE(count.size() == 1);
+  CHECK(count[0].key == "gnn.num_anchors");
+  CHECK(count[0].token == "20");
+  CHECK(count[0].fix.find("gnn.anchors=nodes") != std::string::npos);
+  bad.anchors = AnchorKind::Nodes;
   CHECK(validate(bad).empty());
 }
 

@@ -222,6 +222,7 @@ TEST_CASE("GnnClassifier: anchor branches alone and fused, anchor indication col
       const std::string& name = store.params()[p].name;
       if (name.size() > 4 && name.compare(name.size() - 4, 4, ".pos") == 0) continue;
       if (name == "fusion.gate") continue;  // set by validation (gnn.fusion_select), never by gradients
+      if (name.rfind("plain.", 0) == 0) continue;  // the plain path's own GNN: not on the fused path
       // Sum fusion starts at b = 0: at the first step only b (and the GNN) get a gradient.
       const bool branch_param = name.rfind("gir", 0) == 0 || name.rfind("pgnn", 0) == 0 || name.rfind("fusion.pos", 0) == 0;
       if (c.fusion == "sum" && branch_param) continue;

@@ -225,7 +225,8 @@ TEST_CASE("model file: given evaluation anchor sets replace the drawn ones; sets
   ExperimentConfig cfg = config({"dataset.name=karate", "gnn.layer_type=gcn", "gnn.position=gir"});
   const Problem problem = make_problem(load_dataset(cfg.dataset), cfg.dataset);
   const Trainer drawn(problem, cfg.gnn, cfg.train, 7);
-  auto other = std::make_shared<const pe::AnchorSets>(pe::sample_anchor_sets(problem.data.num_nodes, 12345));
+  const int64_t n = problem.data.num_nodes;  // as many single-node anchors as drawn (all 34)
+  auto other = std::make_shared<const pe::AnchorSets>(pe::sample_anchor_nodes(n, 12345, pe::anchor_node_count(n)));
   REQUIRE(other->nodes != drawn.branch_eval_sets()->nodes);
   cfg.gnn.branch_eval_sets = other;
   Trainer given(problem, cfg.gnn, cfg.train, 7);

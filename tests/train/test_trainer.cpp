@@ -211,9 +211,10 @@ TEST_CASE("Trainer: embeddings of the other structures (transformer head input, 
   GnnSpec fused;
   fused.position = "gir";
   fused.fusion = "concat";  // the last layer reads [h ‖ Z]
-  // Node classification fixes the sets (gnn.anchor_resample=auto): Z_pos, one column per set,
-  // ⌊log₂ 34⌋² = 25; resampled sets give the order-free Z, hidden wide.
-  CHECK(Trainer(p, fused, opt, 1).embeddings().cols() == 16 + 25);
+  // Node classification anchors at fixed single nodes (gnn.anchors=auto): Z_pos, one column per
+  // anchor, all 34 nodes of this small graph (pe::anchor_node_count); resampled sets give the
+  // order-free Z, hidden wide.
+  CHECK(Trainer(p, fused, opt, 1).embeddings().cols() == 16 + 34);
   fused.anchors = AnchorKind::Sets;
   fused.anchor_resample = Toggle::On;
   CHECK(Trainer(p, fused, opt, 1).embeddings().cols() == 16 + 16);
@@ -236,9 +237,18 @@ TEST_CASE("Trainer: gnn.fusion_select trains both paths and each epoch keeps the
   spec.fusion = "input";
   spec.fusion_select = Toggle::On;
   Trainer t(p, spec, opt, 2);
+  // The plain path is a GCN of its own: step for step, bit for bit, the plain GCN of the same seed.
+  GnnSpec gcn;
+  Trainer alone(p, gcn, opt, 2);
   int kept = 0;
   while (!t.finished()) {
     const EpochMetrics& m = t.epoch();
+    REQUIRE(!alone.finished());
+    const EpochMetrics& a = alone.epoch();
+    const Mat off_path = t.predict(PositionUse::Off), plain = alone.predict();
+    REQUIRE(off_path.rows() == plain.rows());
+    CHECK((off_path.array() == plain.array()).all());
+    CHECK(m.loss >= a.loss);  // the sum of both paths' losses (the fused one may round away)
     // The epoch's scores are those of the path the gate now takes, the one of higher validation
     // accuracy (the plain one on ties).
     const SplitScores on = t.task().scores(t.predict(PositionUse::On));
@@ -263,6 +273,6 @@ TEST_CASE("Trainer: gnn.fusion_select trains both paths and each epoch keeps the
   GnnSpec plain_spec = spec;
   plain_spec.fusion_select = Toggle::Off;
   Trainer w(p, plain_spec, opt, 2);
-  CHECK(w.num_params() + 1 == t.num_params());  // the gate
+  CHECK(w.num_params() + 1 + alone.num_params() == t.num_params());  // the gate and the plain GCN
   CHECK(w.position_used());
 }
