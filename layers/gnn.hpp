@@ -124,8 +124,8 @@ inline bool selects_position(const GnnSpec& spec) { return selects_branch(spec) 
 // spec.posenc with every Auto randomisation resolved by the protocol: fixed coordinates (evaluation's
 // eigenvector signs and anchor sets in training too) where selects_posenc, a transductive node task
 // guarded by validation; randomised (the papers' protocol, for graphs a model has not seen) elsewhere.
-// Position alone on generated SBMs (constant features, 5 seeds), GCN + LapPE gave 91.6 / 85.4 / 78.0 %
-// (5 / 10 / 20 blocks) with fixed signs against 34.8 / 14.8 / 7.6 % flipped (bench/results/position_only.md).
+// Position alone on generated SBMs (constant features, 5 seeds), GCN + LapPE gave 92.0 / 82.4 / 78.9 %
+// (5 / 10 / 20 blocks) with fixed signs against 34.0 / 26.2 / 7.4 % flipped (bench/results/position_only.md).
 pe::PosEncSpec resolve_posenc(const GnnSpec& spec);
 // Whether the anchor branch keeps one set of anchors through training (gnn.anchors=nodes, or
 // sets with anchor_resample off), so that Z_pos's columns name the same anchors every epoch.
@@ -145,8 +145,8 @@ bool anchor_nodes(const GnnSpec& spec);
 // gnn.fusion resolved: input, concat or sum. Auto is input where selects_branch, else concat. At
 // the input, Z is smoothed by every layer like a positional encoding; read by the last layer
 // alone, it reaches the classifier through one aggregation. Position alone on generated SBMs
-// (GCN + GIR, fixed single-node anchors, 5 seeds): 5 / 10 / 20 / 40 blocks 88.4 / 91.4 / 91.7 / 93.2 %
-// at the input against 88.0 / 88.8 / 90.1 / 91.1 % at the last layer (bench/results/position_only.md).
+// (GCN + GIR, fixed single-node anchors, 5 seeds): 5 / 10 / 20 / 40 blocks 93.6 / 90.8 / 91.5 / 93.2 %
+// at the input against 93.2 / 90.4 / 90.4 / 91.5 % at the last layer (bench/results/position_only.md).
 std::string fusion_mode(const GnnSpec& spec);
 // The anchor branch's width: gnn.branch_dim, or the GNN's hidden width when it is 0.
 inline int64_t branch_width(const GnnSpec& spec) { return spec.branch_dim > 0 ? spec.branch_dim : spec.hidden; }
