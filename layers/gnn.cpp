@@ -146,22 +146,34 @@ void throw_if_invalid(const GnnSpec& spec) {
 }
 
 template <class T>
+template <class Topology>
+Rng& GnnClassifier<T>::make_plain(ParamStore<T>& store, Rng& rng, const Topology& topology, Rng& own) {
+  if (!locus::selects_position(spec_)) return rng;
+  // Drawn from `rng` as the plain model would be; the rest of this model from a stream of its own,
+  // so that `rng` moves on (dropout keys) as after the plain model alone.
+  plain_ = std::make_shared<GnnClassifier<T>>(store, rng, plain_spec(spec_), topology);
+  own = Rng(splitmix64(rng.state() ^ 0x51EC7ED9A7B0F00Dull));
+  return own;
+}
+
+template <class T>
 GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& spec, const Csr& graph)
     : spec_(spec), layer_(&layer_descriptor(spec.layer_type)) {
   throw_if_invalid(spec);
   if (!layer_->csr)
     throw InputError("gnn.layer_type '" + spec.layer_type + "' runs on sentences only (complete graphs), not on an edge-list graph");
-  // A selecting model draws its plain GNN from `rng` as the plain model would, and the rest from a
-  // stream of its own, so that `rng` moves on (dropout keys) as after the plain model alone.
   Rng own;
-  if (locus::selects_position(spec)) plain_ = std::make_shared<GnnClassifier<T>>(store, rng, plain_spec(spec), graph);
-  Rng& draw = plain_ ? (own = Rng(splitmix64(rng.state() ^ 0x51EC7ED9A7B0F00Dull))) : rng;
-  // Partitioned training: `graph` is this rank's part in local numbering; linked to its halo, the
-  // graph caches below stay linked (and GCN's degrees include the halo's).
-  const Csr linked = spec.partition ? dist::link_halo(graph, spec.partition, spec.comm) : Csr();
-  const Csr& base = spec.partition ? linked : graph;
-  if (layer_->graph) {
-    GraphCache cache = layer_->graph(base, spec);
+  Rng& draw = make_plain(store, rng, graph, own);
+  if (plain_) {
+    // The same layer type on the same graph: the plain GNN's cache serves both (the graph hooks
+    // read the partition and posenc_SPD, which plain_spec keeps).
+    graph_ = plain_->graph_;
+    edge_class_ = plain_->edge_class_;
+  } else if (layer_->graph) {
+    // Partitioned training: `graph` is this rank's part in local numbering; linked to its halo, the
+    // graph caches below stay linked (and GCN's degrees include the halo's).
+    const Csr linked = spec.partition ? dist::link_halo(graph, spec.partition, spec.comm) : Csr();
+    GraphCache cache = layer_->graph(spec.partition ? linked : graph, spec);
     graph_ = std::move(cache.graph);
     edge_class_ = std::move(cache.edge_class);
   }
@@ -183,9 +195,8 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
     throw InputError("gnn.layer_type '" + spec.layer_type +
                      "' needs an edge-list graph; on sentences (complete graphs) use one of " + ok);
   }
-  Rng own;  // as in the edge-list constructor
-  if (locus::selects_position(spec)) plain_ = std::make_shared<GnnClassifier<T>>(store, rng, plain_spec(spec), sentences);
-  Rng& draw = plain_ ? (own = Rng(splitmix64(rng.state() ^ 0x51EC7ED9A7B0F00Dull))) : rng;
+  Rng own;
+  Rng& draw = make_plain(store, rng, sentences, own);
   pos_ = std::make_shared<pe::PositionalInputs<T>>(store, draw, resolve_posenc(spec), GraphRef(*dense_), spec.posenc_seed);
   build(store, draw);
 }

@@ -213,6 +213,10 @@ class GnnClassifier {
   const LayerDescriptor* layer_;  // the registry entry of spec_.layer_type
   // selects_position: the plain path (built before anything else of this model; see above).
   std::shared_ptr<GnnClassifier<T>> plain_;
+  // Builds plain_ where selects_position (a Csr or the sentences); returns the generator the rest
+  // of the model draws from: `rng` without a plain path, else `own`, seeded from it.
+  template <class Topology>
+  Rng& make_plain(ParamStore<T>& store, Rng& rng, const Topology& topology, Rng& own);
   void build(ParamStore<T>& store, Rng& rng);
   Var run(Tape<T>& t, const Features<T>& x, bool training, uint64_t key, bool embed, PositionUse use) const;
   GraphRef topology() const { return dense_ ? GraphRef(*dense_) : GraphRef(*graph_); }

@@ -89,14 +89,6 @@ int64_t bfs_depth_hint(const Csr& g) {
   return maxd;
 }
 
-int64_t anchor_set_count(int64_t n) {
-  if (n <= 0) return 0;
-  int64_t c = 0;
-  while ((int64_t(1) << (c + 1)) <= n) ++c;  // ⌊log₂ n⌋, as pe::sample_anchor_sets
-  c = std::max<int64_t>(c, 1);
-  return c * c;  // sets: c sizes × c copies; nodes: ⌊log₂ n⌋² single nodes (min n)
-}
-
 MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g) {
   MemoryEstimate e;
   auto add = [&](std::string what, double bytes, const char* kind) {
@@ -116,7 +108,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
   const bool anchor_only = anchor_branch_alone(spec);
   const std::string branch = anchor_branch_kind(spec);
   const bool has_branch = !branch.empty();
-  const double K = static_cast<double>(anchor_set_count(g.num_nodes));  // posenc_Anchor / indication sets
+  const double K = static_cast<double>(pe::anchor_set_count(g.num_nodes));  // posenc_Anchor / indication sets
   double sum_sq = 0;  // Σ n_b² over the sentence blocks (every dense edge slot)
   for (int64_t b : g.sentence_blocks) sum_sq += static_cast<double>(b) * static_cast<double>(b);
   const MemoryShape shape{spec, n, edges, g.weighted, sentences, sum_sq};
@@ -212,7 +204,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
   if (has_branch) {
     // The branch's anchors: P-GNN's K sets, or single nodes, as many as PositionBranch draws.
     const double K = anchor_nodes(spec) ? static_cast<double>(pe::anchor_node_count(g.num_nodes, spec.num_anchors))
-                                        : static_cast<double>(anchor_set_count(g.num_nodes));
+                                        : static_cast<double>(pe::anchor_set_count(g.num_nodes));
     const double d = static_cast<double>(branch_width(spec));
     const double in_b = (anchor_only || spec.position_features) ? in : 1;
     const double entries = n * K;  // every (node, set) pair; the frontier writes each reached one once

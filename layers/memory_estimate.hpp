@@ -51,11 +51,6 @@ std::string count_text(double x);
 // at least the radius and at most the diameter of node 0's component.
 int64_t bfs_depth_hint(const Csr& g);
 
-// P-GNN's anchor sets for N nodes (posenc_Anchor, anchor indication, the position branch with
-// gnn.anchors=sets): K = ⌊log₂ N⌋² (at least 1), as pe::sample_anchor_sets. Single-node anchors
-// count by pe::anchor_node_count.
-int64_t anchor_set_count(int64_t num_nodes);
-
 // Peak bytes of one training run with the model of `spec` on a graph of shape `g` (float).
 MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g);
 

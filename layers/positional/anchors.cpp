@@ -249,11 +249,21 @@ struct SetBfs {
 
 }  // namespace
 
-AnchorSets sample_anchor_sets(int64_t n, uint64_t seed) {
-  if (n <= 0) return {};
+int anchor_set_sizes(int64_t n) {
+  if (n <= 0) return 0;
   int c = 0;
   while ((int64_t(1) << (c + 1)) <= n) ++c;  // floor(log2 n)
-  c = std::max(c, 1);
+  return std::max(c, 1);
+}
+
+int64_t anchor_set_count(int64_t n) {
+  const int64_t c = anchor_set_sizes(n);
+  return c * c;
+}
+
+AnchorSets sample_anchor_sets(int64_t n, uint64_t seed) {
+  if (n <= 0) return {};
+  const int c = anchor_set_sizes(n);
   return sample_anchor_sets(n, seed, c, c);
 }
 
@@ -261,10 +271,7 @@ int64_t anchor_node_count(int64_t n, int64_t requested) {
   check(n >= 0 && requested >= 0, "pe::anchor_node_count: n or requested out of range");
   if (n == 0) return 0;
   if (requested > 0) return std::min(requested, n);
-  int64_t c = 0;
-  while ((int64_t(1) << (c + 1)) <= n) ++c;  // floor(log2 n)
-  c = std::max<int64_t>(c, 1);
-  return std::min(n, std::max(c * c, kAnchorNodePairs / n));
+  return std::min(n, std::max(anchor_set_count(n), kAnchorNodePairs / n));
 }
 
 AnchorSets sample_anchor_nodes(int64_t n, uint64_t seed, int64_t k) {

@@ -24,6 +24,10 @@ struct AnchorSets {
 // (partial Fisher-Yates) from its own generator Rng(splitmix64(seed ^ splitmix64(set index))), so
 // the sets depend only on (n, seed), also when sampled in parallel.
 AnchorSets sample_anchor_sets(int64_t n, uint64_t seed);
+// That scheme's c = max(⌊log₂ n⌋, 1) (0 when n ≤ 0), and its c² sets: the K of P-GNN's sets for
+// posenc_Anchor, anchor indication and the position branch (the memory estimate counts by it too).
+int anchor_set_sizes(int64_t n);
+int64_t anchor_set_count(int64_t n);
 // The same with explicit counts (num_sizes sizes, copies sets each; sizes as above, clamped to 1).
 AnchorSets sample_anchor_sets(int64_t n, uint64_t seed, int num_sizes, int copies);
 // Single-node anchors (GIR.md's alternative): min(k, n) distinct nodes drawn uniformly without

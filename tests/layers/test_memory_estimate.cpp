@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "layers/memory_estimate.hpp"
+#include "layers/positional/anchors.hpp"
 
 using namespace locus;
 
@@ -76,9 +77,9 @@ TEST_CASE("memory estimate: GAT's dense attention on sentences grows as the sum 
 
 TEST_CASE("memory estimate: GIR's per-anchor state is linear in K and d") {
   // K = ⌊log₂ N⌋²: 16² at 2^16 nodes, 17² at 2^17.
-  CHECK(anchor_set_count(1 << 16) == 256);
-  CHECK(anchor_set_count((1 << 17) + 5) == 289);
-  CHECK(anchor_set_count(1) == 1);
+  CHECK(pe::anchor_set_count(1 << 16) == 256);
+  CHECK(pe::anchor_set_count((1 << 17) + 5) == 289);
+  CHECK(pe::anchor_set_count(1) == 1);
   const GraphShape g = grid_like(1 << 16);
   const double s32 = item_bytes(estimate_training_memory(gir_spec(32), g), "anchor_state");
   const double s64 = item_bytes(estimate_training_memory(gir_spec(64), g), "anchor_state");
