@@ -186,6 +186,14 @@ const Csr& Csr::reversed() const {
   return *reversed_;
 }
 
+void Csr::set_reversed(Csr r) {
+  check(r.num_dst == num_src && r.num_src == num_dst && r.num_edges() == num_edges() &&
+            static_cast<int64_t>(r.indptr.size()) == num_src + 1 && (r.perm.empty() || static_cast<int64_t>(r.perm.size()) == num_edges()) &&
+            r.weights.size() == weights.size(),
+        "Csr::set_reversed: the graph given is not shaped as this graph's transpose");
+  reversed_ = std::make_shared<const Csr>(std::move(r));
+}
+
 Dense Dense::complete(int64_t n, bool causal) {
   Dense g;
   g.offsets = {0, n};

@@ -20,6 +20,7 @@ struct Csr {
   std::vector<int32_t> indices;    // [E] source of each edge; sorted within a row
   std::vector<float> weights;      // [E] per-edge weight; empty means all ones
   std::vector<int64_t> perm;       // [E] set by reverse(): position of each edge in the original
+                                   // (empty on a transpose given to set_reversed without one)
   // Set on one rank's part of a partitioned graph (dist::localise): rows are the owned nodes,
   // sources [0, num_dst) the same nodes and [num_dst, num_src) the halo; gspmm exchanges it.
   std::shared_ptr<const dist::HaloLink> halo;
@@ -47,6 +48,11 @@ struct Csr {
   Csr reverse() const;
   // reverse(), computed once and cached; call only on a graph that is no longer modified.
   const Csr& reversed() const;
+  // Caches r as reversed(), for a caller that builds the transpose faster from what it knows of
+  // the graph (GIR's hop graphs, layers/gir.cpp). r must equal reverse() except that its perm may
+  // be empty, for a graph no kernel reads edge values through (they check); only the sizes are
+  // checked here, the caller's tests compare the rest.
+  void set_reversed(Csr r);
 
  private:
   mutable std::shared_ptr<const Csr> reversed_;

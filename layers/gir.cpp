@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "core/error.hpp"
 #include "core/ops/anchor.hpp"
@@ -17,29 +18,48 @@ namespace locus {
 AnchorState make_anchor_state(const Csr& g, pe::AnchorSets sets, int hops, bool hop_graphs) {
   check(hops >= -1, "make_anchor_state: hops must be ≥ 0 or −1 (no cutoff), got " + std::to_string(hops));
   check(g.num_dst == g.num_src, "make_anchor_state: the graph must be square");
-  const pe::AnchorDistances dist = pe::anchor_distances(g, sets, hops);
   AnchorState st;
+  st.depth = pe::anchor_depths(g, sets, hops);
   st.sets = std::move(sets);
   st.exact = hops < 0;
   const int64_t n = g.num_dst, k = st.sets.num_sets();
-  st.depth.resize(n, k);
-  for (int64_t v = 0; v < n; ++v)
-    for (int64_t s = 0; s < k; ++s) {
-      const float val = dist.value(v, s);
-      // value = 1/(d+1), so d+1 = 1/value, exact after rounding for any realistic depth.
-      const int32_t d = val > 0.0f ? static_cast<int32_t>(std::lround(1.0 / static_cast<double>(val))) - 1 : -1;
-      st.depth(v, s) = d;
-      st.hops = std::max(st.hops, d);
-    }
-  if (hops >= 0) st.hops = hops;
+  const int32_t* depth = st.depth.data();
+  // Entries e = v·K + k by level, each list increasing: nodes in chunks of fixed size, counted per
+  // chunk and level, then each chunk writes its run of every level (the same lists for any
+  // thread count).
+  constexpr int64_t kChunk = 4096;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  int32_t deepest = 0;
+#pragma omp parallel for schedule(static) reduction(max : deepest) if (n * k >= (int64_t(1) << 18))
+  for (int64_t e = 0; e < n * k; ++e) deepest = std::max(deepest, depth[e]);
+  st.hops = hops >= 0 ? hops : deepest;
+  const int64_t nl = static_cast<int64_t>(std::max(st.hops, deepest)) + 1;  // levels 0..deepest counted
+  std::vector<int64_t> count(static_cast<size_t>(chunks * nl), 0);  // [chunk, level], then offsets
+#pragma omp parallel for schedule(static) if (n * k >= (int64_t(1) << 18))
+  for (int64_t c = 0; c < chunks; ++c)
+    for (int64_t e = c * kChunk * k; e < std::min(n, (c + 1) * kChunk) * k; ++e)
+      if (depth[e] >= 0) ++count[c * nl + depth[e]];
+  std::vector<std::vector<int64_t>*> list(static_cast<size_t>(nl), nullptr);
   st.frontier.assign(st.hops, {});
-  for (int64_t v = 0; v < n; ++v)
-    for (int64_t s = 0; s < k; ++s) {
-      const int32_t d = st.depth(v, s);
-      const int64_t e = v * k + s;
-      if (d == 0) st.start.push_back(e);
-      else if (d > 0) st.frontier[d - 1].push_back(e);
+  list[0] = &st.start;
+  for (int64_t l = 1; l <= st.hops; ++l) list[l] = &st.frontier[l - 1];
+  for (int64_t l = 0; l < nl; ++l) {
+    int64_t total = 0;
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t here = count[c * nl + l];
+      count[c * nl + l] = total;
+      total += here;
     }
+    if (list[l]) list[l]->resize(total);
+  }
+#pragma omp parallel for schedule(static) if (n * k >= (int64_t(1) << 18))
+  for (int64_t c = 0; c < chunks; ++c) {
+    int64_t* at = count.data() + c * nl;
+    for (int64_t e = c * kChunk * k; e < std::min(n, (c + 1) * kChunk) * k; ++e) {
+      const int32_t d = depth[e];
+      if (d >= 0 && list[d]) (*list[d])[at[d]++] = e;
+    }
+  }
   if (hop_graphs) {
     st.hop = make_hop_graphs(g, st, st.hops);
     for (int l = 0; l <= st.hops; ++l) {
@@ -59,52 +79,125 @@ std::vector<std::shared_ptr<const Csr>> make_hop_graphs(const Csr& g, const Anch
   check(levels >= 0 && levels <= static_cast<int>(st.frontier.size()),
         "make_hop_graphs: the state has " + std::to_string(st.frontier.size()) + " levels, asked for " +
             std::to_string(levels));
-  // Position of every entry within its level (levels are increasing lists of e = v·K + k).
+  auto level_of = [&](int l) -> const std::vector<int64_t>& { return l == 0 ? st.start : st.frontier[l - 1]; };
+  // Position of every entry of levels 0..levels within its level (levels are increasing lists of
+  // e = v·K + k); −1 elsewhere.
   std::vector<int32_t> pos(static_cast<size_t>(n * k), -1);
-  auto number = [&](const std::vector<int64_t>& level) {
+  for (int l = 0; l <= levels; ++l) {
+    const std::vector<int64_t>& level = level_of(l);
     check(level.size() < static_cast<size_t>(INT32_MAX), "make_hop_graphs: a level has 2^31 entries or more");
-    for (size_t i = 0; i < level.size(); ++i) pos[level[i]] = static_cast<int32_t>(i);
-  };
-  number(st.start);
-  std::vector<std::shared_ptr<const Csr>> out;
+    const int64_t f = static_cast<int64_t>(level.size());
+#pragma omp parallel for schedule(static) if (f >= (int64_t(1) << 16))
+    for (int64_t i = 0; i < f; ++i) pos[level[i]] = static_cast<int32_t>(i);
+  }
+  // fwd[l−1] = A_l (rows: level l, columns: level l−1); rev[l−1] = A_lᵀ, built here rather than by
+  // Csr::reverse (a serial scatter over every hop edge, which cost as much as the forward pass).
+  std::vector<std::shared_ptr<Csr>> fwd(levels);
+  std::vector<Csr> rev(levels);
   const bool weighted = g.has_weights();
   for (int l = 1; l <= levels; ++l) {
-    const std::vector<int64_t>& rows = st.frontier[l - 1];
-    const int64_t prev = l == 1 ? static_cast<int64_t>(st.start.size())
-                                : static_cast<int64_t>(st.frontier[l - 2].size());
-    auto a = std::make_shared<Csr>();
-    a->num_dst = static_cast<int64_t>(rows.size());
-    a->num_src = prev;
-    a->indptr.assign(rows.size() + 1, 0);
-    // Two passes (count, fill), parallel over rows; sources of a row stay sorted, as g's are.
-    auto each_source = [&](int64_t e, auto&& visit) {
-      const int64_t v = e / k, s = e % k;
+    fwd[l - 1] = std::make_shared<Csr>();
+    Csr& a = *fwd[l - 1];
+    a.num_dst = static_cast<int64_t>(level_of(l).size());
+    a.num_src = static_cast<int64_t>(level_of(l - 1).size());
+    a.indptr.assign(a.num_dst + 1, 0);
+    rev[l - 1].num_dst = a.num_src;
+    rev[l - 1].num_src = a.num_dst;
+    rev[l - 1].indptr.assign(a.num_src + 1, 0);
+  }
+  if (levels == 0) return {};
+  // Node-major, every set at once: node v's K depths are one contiguous row, compared with each
+  // neighbour's row. Entry (v, s) at depth l ∈ [1, levels] has a parent (u, s) for every in-edge
+  // u → v with depth(u, s) = l − 1 (g's row v, in order); its children are the (w, s) with u → w
+  // in reversed g and depth(w, s) = depth(u, s) + 1 ≤ levels.
+  const Csr& gr = g.reversed();
+  const int32_t* depth = st.depth.data();
+  const int32_t lv = levels;
+  auto is_parent = [lv](int32_t dv, int32_t du) { return dv >= 1 && dv <= lv && du == dv - 1; };
+  // Counts, written as row lengths into indptr[pos + 1] of the level's graph.
+  const int64_t chunk = std::max<int64_t>(1, 4096 / std::max<int64_t>(k, 1));
+#pragma omp parallel
+  {
+    std::vector<int32_t> cnt(k);
+#pragma omp for schedule(dynamic, chunk)
+    for (int64_t v = 0; v < n; ++v) {
+      const int32_t* dv = depth + v * k;
+      std::fill(cnt.begin(), cnt.end(), 0);
       for (int64_t j = g.indptr[v]; j < g.indptr[v + 1]; ++j) {
-        const int64_t u = g.indices[j];
-        if (st.depth(u, s) == l - 1) visit(j, pos[u * k + s]);
+        const int32_t* du = depth + static_cast<int64_t>(g.indices[j]) * k;
+        for (int64_t s = 0; s < k; ++s) cnt[s] += is_parent(dv[s], du[s]);
       }
-    };
-    const int64_t r = a->num_dst;
-#pragma omp parallel for schedule(dynamic, 1024)
-    for (int64_t i = 0; i < r; ++i) {
-      int64_t c = 0;
-      each_source(rows[i], [&](int64_t, int32_t) { ++c; });
-      a->indptr[i + 1] = c;
+      for (int64_t s = 0; s < k; ++s)
+        if (dv[s] >= 1 && dv[s] <= lv) fwd[dv[s] - 1]->indptr[pos[v * k + s] + 1] = cnt[s];
+      std::fill(cnt.begin(), cnt.end(), 0);
+      for (int64_t q = gr.indptr[v]; q < gr.indptr[v + 1]; ++q) {
+        const int32_t* dw = depth + static_cast<int64_t>(gr.indices[q]) * k;
+        for (int64_t s = 0; s < k; ++s) cnt[s] += is_parent(dw[s], dv[s]);
+      }
+      for (int64_t s = 0; s < k; ++s)
+        if (dv[s] >= 0 && dv[s] < lv) rev[dv[s]].indptr[pos[v * k + s] + 1] = cnt[s];
     }
-    for (int64_t i = 0; i < r; ++i) a->indptr[i + 1] += a->indptr[i];
-    a->indices.resize(a->indptr[r]);
-    if (weighted) a->weights.resize(a->indptr[r]);
-#pragma omp parallel for schedule(dynamic, 1024)
-    for (int64_t i = 0; i < r; ++i) {
-      int64_t q = a->indptr[i];
-      each_source(rows[i], [&](int64_t j, int32_t col) {
-        a->indices[q] = col;
-        if (weighted) a->weights[q] = g.weights[j];
-        ++q;
-      });
+  }
+  for (int l = 1; l <= levels; ++l) {
+    for (std::vector<int64_t>* ptr : {&fwd[l - 1]->indptr, &rev[l - 1].indptr})
+      std::partial_sum(ptr->begin(), ptr->end(), ptr->begin());
+    const int64_t m = fwd[l - 1]->indptr.back();
+    check(rev[l - 1].indptr.back() == m, "make_hop_graphs: parent and child counts disagree");
+    fwd[l - 1]->indices.resize(m);
+    rev[l - 1].indices.resize(m);  // no perm: gir_frontier reads no edge values through it
+    if (weighted) fwd[l - 1]->weights.resize(m), rev[l - 1].weights.resize(m);
+  }
+  // Fill, both graphs in one sweep over the nodes: node v fills its own rows of each (no two
+  // threads write one row); a row's edges come in g's (reversed g's) order, as Csr::reverse would.
+#pragma omp parallel
+  {
+    std::vector<int64_t> next(k), rnext(k);  // next free slot of each of the node's rows
+    std::vector<int32_t> hit(k);             // the sets s where the neighbour is a parent (child)
+#pragma omp for schedule(dynamic, chunk)
+    for (int64_t v = 0; v < n; ++v) {
+      const int32_t* dv = depth + v * k;
+      for (int64_t s = 0; s < k; ++s) {
+        if (dv[s] >= 1 && dv[s] <= lv) next[s] = fwd[dv[s] - 1]->indptr[pos[v * k + s]];
+        if (dv[s] >= 0 && dv[s] < lv) rnext[s] = rev[dv[s]].indptr[pos[v * k + s]];
+      }
+      for (int64_t j = g.indptr[v]; j < g.indptr[v + 1]; ++j) {  // parents (u, s)
+        const int64_t u = g.indices[j];
+        const int32_t* du = depth + u * k;
+        int64_t h = 0;
+        for (int64_t s = 0; s < k; ++s) {  // branch-free compaction of the matching sets
+          hit[h] = static_cast<int32_t>(s);
+          h += is_parent(dv[s], du[s]);
+        }
+        for (int64_t i = 0; i < h; ++i) {
+          const int64_t s = hit[i];
+          Csr& a = *fwd[dv[s] - 1];
+          const int64_t q = next[s]++;
+          a.indices[q] = pos[u * k + s];
+          if (weighted) a.weights[q] = g.weights[j];
+        }
+      }
+      for (int64_t q = gr.indptr[v]; q < gr.indptr[v + 1]; ++q) {  // children (w, s)
+        const int64_t w = gr.indices[q];
+        const int32_t* dw = depth + w * k;
+        int64_t h = 0;
+        for (int64_t s = 0; s < k; ++s) {
+          hit[h] = static_cast<int32_t>(s);
+          h += is_parent(dw[s], dv[s]);
+        }
+        for (int64_t i = 0; i < h; ++i) {
+          const int64_t s = hit[i];
+          Csr& r = rev[dv[s]];
+          const int64_t p = rnext[s]++;
+          r.indices[p] = pos[w * k + s];
+          if (weighted) r.weights[p] = gr.weights[q];
+        }
+      }
     }
-    number(rows);
-    out.push_back(std::move(a));
+  }
+  std::vector<std::shared_ptr<const Csr>> out;
+  for (int l = 1; l <= levels; ++l) {
+    fwd[l - 1]->set_reversed(std::move(rev[l - 1]));
+    out.push_back(std::move(fwd[l - 1]));
   }
   return out;
 }

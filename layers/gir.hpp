@@ -19,7 +19,7 @@
 // On a symmetric graph the in-neighbours of a frontier entry (depth l) have depth l−1, l or l+1,
 // and only those at l−1 are non-zero when it is updated: the state flows along the shortest-path
 // DAG of each set; entries never reached within H hops stay exactly zero (P-GNN's cutoff).
-// Depths come from pe::anchor_distances on the undirected simple view of the graph; on a
+// Depths come from pe::anchor_depths on the undirected simple view of the graph; on a
 // directed graph a frontier entry may have no in-neighbour one hop closer (its M is then 0).
 //
 // Two evaluation paths, the same values. Frontier rule: each entry is written once, from its
@@ -69,12 +69,16 @@ struct AnchorState {
   int64_t num_sets() const { return sets.num_sets(); }
 };
 
-// depth from pe::anchor_distances(g, sets, hops) (BFS of every set with cutoff = hops, on the
-// undirected simple view of g), d = round(1/value) − 1. hops ≥ 0, or −1 for no cutoff (then
-// `hops` and `frontier` take the largest depth found). With `hop_graphs`, also AnchorState::hop.
-// O(BFS + N·K), plus O(N·K·mean degree) for the hop graphs.
+// depth from pe::anchor_depths(g, sets, hops) (BFS of every set with cutoff = hops, on the
+// undirected simple view of g). hops ≥ 0, or −1 for no cutoff (then `hops` and `frontier` take
+// the largest depth found). With `hop_graphs`, also AnchorState::hop. O(BFS + N·K), plus
+// O(N·K·mean degree) for the hop graphs; the levels' lists and the hop graphs are built in
+// parallel, the same for any thread count.
 AnchorState make_anchor_state(const Csr& g, pe::AnchorSets sets, int hops, bool hop_graphs = false);
-// The hop graphs alone (AnchorState::hop) for levels 1..levels of `st`.
+// The hop graphs alone (AnchorState::hop) for levels 1..levels of `st`, each with its transpose
+// (Csr::reversed, what gir_frontier's backward walks) built alongside it, without perm. One
+// sweep over the nodes compares each node's row of K depths with its neighbours' rows, every set
+// at once, instead of one entry and one depth lookup at a time.
 std::vector<std::shared_ptr<const Csr>> make_hop_graphs(const Csr& g, const AnchorState& st, int levels);
 
 struct GirOptions {

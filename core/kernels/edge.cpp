@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/error.hpp"
 #include "core/kernels/row_ops.hpp"
 
 namespace locus::kernels {
@@ -70,6 +71,7 @@ void edge_sums(GraphRef g, const T* e, int64_t heads, T* out_dst, T* out_src) {
   if (g.csr) {
     // Sources own rows of the reversed graph, so each is written by one thread.
     const Csr& r = g.csr->reversed();
+    check(static_cast<int64_t>(r.perm.size()) == r.num_edges(), "edge sums: a transposed graph without its perm");
     const bool parallel = r.num_edges() * heads >= kParallelWork;
 #pragma omp parallel for schedule(dynamic, 256) if (parallel)
     for (int64_t s = 0; s < r.num_dst; ++s)

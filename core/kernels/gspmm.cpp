@@ -3,6 +3,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 
+#include "core/error.hpp"
 #include "core/kernels/row_ops.hpp"
 #include "core/tensor.hpp"
 
@@ -17,6 +18,8 @@ void spmm_csr(const Csr& g, const T* x, int64_t dim, const T* edge_val, bool via
   const int64_t* __restrict indptr = g.indptr.data();
   const int32_t* __restrict indices = g.indices.data();
   const float* __restrict weights = g.has_weights() ? g.weights.data() : nullptr;
+  check(!via_perm || !edge_val || static_cast<int64_t>(g.perm.size()) == g.num_edges(),
+        "spmm_csr: edge values through a transposed graph without its perm");
   const int64_t* __restrict perm = via_perm ? g.perm.data() : nullptr;
   const bool parallel = g.num_edges() * dim >= kParallelWork;
   dispatch_width(dim, [&](auto width) {
@@ -96,6 +99,8 @@ void spmm_csr_heads(const Csr& g, const T* x, int64_t heads, int64_t dim, const 
   const int64_t* __restrict indptr = g.indptr.data();
   const int32_t* __restrict indices = g.indices.data();
   const float* __restrict weights = g.has_weights() ? g.weights.data() : nullptr;
+  check(!via_perm || !edge_val || static_cast<int64_t>(g.perm.size()) == g.num_edges(),
+        "spmm_csr: edge values through a transposed graph without its perm");
   const int64_t* __restrict perm = via_perm ? g.perm.data() : nullptr;
   const bool parallel = g.num_edges() * row >= kParallelWork;
   dispatch_width(dim, [&](auto width) {

@@ -235,6 +235,15 @@ void rows_times(const T* __restrict x, const T* __restrict w, T* __restrict out,
 // m[0:n] = Σ_p a_p x[idx_p] over row i of a (rows of x n wide).
 template <int D, class T>
 inline void aggregate_row(const Csr& a, int64_t i, const T* __restrict x, T* __restrict m, int64_t n) {
+  // The rows gathered lie scattered over the level before and the loop waits on them: fetch those
+  // of row i + kAhead now (no arithmetic changes, so the sums keep their bits).
+  constexpr int64_t kAhead = 4;
+  if (i + kAhead < a.num_dst) {
+    const int64_t bytes = n * static_cast<int64_t>(sizeof(T));
+    for (int64_t p = a.indptr[i + kAhead]; p < a.indptr[i + kAhead + 1]; ++p)
+      for (int64_t b = 0; b < bytes; b += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(x + static_cast<int64_t>(a.indices[p]) * n) + b);
+  }
   std::fill_n(m, n, T(0));
   const bool weighted = a.has_weights();
   for (int64_t p = a.indptr[i]; p < a.indptr[i + 1]; ++p)
@@ -339,6 +348,7 @@ Var gir_frontier(Tape<T>& t, GirLevels<T> levels, Var start, Var w_top, Var y, G
       const T* prev = hv + offset[l - 1] * d;
       T* cur = hv + offset[l] * d;
       // Per block: the aggregates M [rows, d], then M W_top into the level's rows.
+      const int64_t dk = kD > 0 ? kD : d;  // d, known at compile time where it can be (whole-vector loops)
       for_each_block(a.num_dst, d * d, [&](int64_t, int64_t first, int64_t last) {
         MatT<T> m(last - first, d);
         for (int64_t i = first; i < last; ++i) aggregate_row<kD>(a, i, prev, m.data() + (i - first) * d, d);
@@ -346,9 +356,10 @@ Var gir_frontier(Tape<T>& t, GirLevels<T> levels, Var start, Var w_top, Var y, G
         for (int64_t i = first; i < last; ++i) {
           const int64_t u = nd[i];
           const T sc = sv ? sv[u] : T(1);
-          const T* yr = yv + u * yc;
-          T* row = cur + i * d;
-          for (int64_t c = 0; c < d; ++c) row[c] = std::max(T(0), sc * row[c] + yr[c]);
+          const T* __restrict yr = yv + u * yc;
+          T* __restrict row = cur + i * d;
+#pragma omp simd
+          for (int64_t c = 0; c < dk; ++c) row[c] = std::max(T(0), sc * row[c] + yr[c]);
         }
       });
     }
@@ -436,6 +447,7 @@ Var gir_frontier(Tape<T>& t, GirLevels<T> levels, Var start, Var w_top, Var y, G
         const T* cur = hv + offset[l] * d;
         const T* prev = hv + offset[l - 1] * d;
         const bool carried = l < hops;
+        const int64_t dk = kD > 0 ? kD : d;
         // g = (dOut + carry) ⊙ [H_l > 0]; dy[u, b] += Σ over u's rows (one thread per node); then
         // gm = s g, the gradient of the level's aggregate after W_top: dM = gm W_top[b]ᵀ.
         T* gy = want_y ? t.grad(y).data() + b * d : nullptr;
@@ -450,26 +462,26 @@ Var gir_frontier(Tape<T>& t, GirLevels<T> levels, Var start, Var w_top, Var y, G
             T* __restrict gr = gm + i * d;
             if (carried) {
 #pragma omp simd
-              for (int64_t c = 0; c < d; ++c) gr[c] = hr[c] > T(0) ? ext_factor * er[c] + cr[c] : T(0);
+              for (int64_t c = 0; c < dk; ++c) gr[c] = hr[c] > T(0) ? ext_factor * er[c] + cr[c] : T(0);
             } else {
 #pragma omp simd
-              for (int64_t c = 0; c < d; ++c) gr[c] = hr[c] > T(0) ? ext_factor * er[c] : T(0);
+              for (int64_t c = 0; c < dk; ++c) gr[c] = hr[c] > T(0) ? ext_factor * er[c] : T(0);
             }
           }
           const int64_t u = nd[run[r]];
           if (gy) {
             T* dst = gy + u * yc;
             for (int64_t i = run[r]; i < run[r + 1]; ++i)
-              for (int64_t c = 0; c < d; ++c) dst[c] += gm[i * d + c];
+              for (int64_t c = 0; c < dk; ++c) dst[c] += gm[i * d + c];
           }
           if (sv)
             for (int64_t i = run[r]; i < run[r + 1]; ++i)
-              for (int64_t c = 0; c < d; ++c) gm[i * d + c] *= sv[u];
+              for (int64_t c = 0; c < dk; ++c) gm[i * d + c] *= sv[u];
         });
         // M = A_l H_{l−1}, so with Q = A_lᵀ gm [|level l−1|, d]: dW_top[b] += Mᵀ gm = H_{l−1}ᵀ Q and
         // dH_{l−1} = A_lᵀ dM = Q W_top[b]ᵀ. Q goes into carry (level l's carry is spent): one sparse
         // pass over the reversed hop graph (sources in increasing row order), no recomputed M.
-        const Csr& rev = a.reversed();  // cached on the hop graph: once per anchor sampling
+        const Csr& rev = a.reversed();  // cached on the hop graph (GIR builds it with the graph)
         const int64_t p = rev.num_dst;
         detail::for_each_row(p, (rev.num_edges() + p) * d / std::max<int64_t>(p, 1),
                              [&](int64_t j) { aggregate_row<kD>(rev, j, gm, carry + j * d, d); });

@@ -335,12 +335,18 @@ AnchorSets sample_anchor_sets(int64_t n, uint64_t seed, int num_sizes, int copie
 
 namespace {
 
+// Where anchor_distances_impl writes, each [n, num_sets] row-major: value and nearest
+// (anchor_distances), or depth alone (anchor_depths).
+struct AnchorOut {
+  float* value = nullptr;
+  int32_t* nearest = nullptr;
+  int32_t* depth = nullptr;
+};
+
 template <class D>
-void anchor_distances_impl(const Csr& s, const AnchorSets& sets, int cutoff, BfsDirection dir, AnchorDistances& out) {
+void anchor_distances_impl(const Csr& s, const AnchorSets& sets, int cutoff, BfsDirection dir, AnchorOut out) {
   const int64_t n = s.num_dst, ns = sets.num_sets();
   const bgl::CsrView view{s.indptr.data(), s.indices.data(), n};
-  float* value = out.value.data();
-  int32_t* nearest = out.nearest.data();
   // Sets go in blocks of up to 16 consecutive ones per task, each BFS into its own depth/near column
   // buffers; then the block is written out row by row, w contiguous entries per row. Writing the
   // row-major [n, ns] output one column at a time would touch a new cache line (and often a new
@@ -365,8 +371,16 @@ void anchor_distances_impl(const Csr& s, const AnchorSets& sets, int cutoff, Bfs
         bfs.run(view, sets.nodes.data() + sets.offsets[i0 + c], sets.nodes.data() + sets.offsets[i0 + c + 1]);
       }
       for (int64_t v = 0; v < n; ++v) {
-        float* vo = value + v * ns + i0;
-        int32_t* no = nearest + v * ns + i0;
+        if (out.depth) {
+          int32_t* dout = out.depth + v * ns + i0;
+          for (int64_t c = 0; c < w; ++c) {
+            const D d = depth[c * n + v];
+            dout[c] = d != kUnset<D> ? static_cast<int32_t>(d) : -1;
+          }
+          continue;
+        }
+        float* vo = out.value + v * ns + i0;
+        int32_t* no = out.nearest + v * ns + i0;
         for (int64_t c = 0; c < w; ++c) {
           const D d = depth[c * n + v];
           const bool hit = d != kUnset<D>;
@@ -381,12 +395,23 @@ void anchor_distances_impl(const Csr& s, const AnchorSets& sets, int cutoff, Bfs
 
 }  // namespace
 
+namespace {
+void run_anchor_bfs(const char* who, const Csr& g, const AnchorSets& sets, int cutoff, BfsDirection dir, AnchorOut out) {
+  const int64_t n = g.num_dst;
+  for (int32_t v : sets.nodes)
+    if (v < 0 || v >= n) check(false, std::string(who) + ": anchor " + std::to_string(v) + " outside the graph");
+  const Csr s = undirected_simple(g);
+  if (cutoff >= 0 && cutoff < 255) anchor_distances_impl<uint8_t>(s, sets, cutoff, dir, out);
+  else anchor_distances_impl<int32_t>(s, sets, cutoff, dir, out);
+}
+}  // namespace
+
 AnchorDistances anchor_distances(const Csr& g, const AnchorSets& sets, int cutoff, BfsDirection dir) {
   const int64_t n = g.num_dst, ns = sets.num_sets();
-  for (int32_t v : sets.nodes)
-    if (v < 0 || v >= n) check(false, "pe::anchor_distances: anchor " + std::to_string(v) + " outside the graph");
   AnchorDistances out;
   if (n == 0 || ns == 0) {
+    for (int32_t v : sets.nodes)
+      if (v < 0 || v >= n) check(false, "pe::anchor_distances: anchor " + std::to_string(v) + " outside the graph");
     out.value = Mat::Zero(n, ns);
     out.nearest = IndexMat::Constant(n, ns, -1);
     return out;
@@ -394,10 +419,20 @@ AnchorDistances anchor_distances(const Csr& g, const AnchorSets& sets, int cutof
   // Every entry is written once, below (no zero fill first: 2 x 1.4 GiB at 1M nodes x 361 sets).
   out.value.resize(n, ns);
   out.nearest.resize(n, ns);
-  const Csr s = undirected_simple(g);
-  if (cutoff >= 0 && cutoff < 255) anchor_distances_impl<uint8_t>(s, sets, cutoff, dir, out);
-  else anchor_distances_impl<int32_t>(s, sets, cutoff, dir, out);
+  run_anchor_bfs("pe::anchor_distances", g, sets, cutoff, dir, {out.value.data(), out.nearest.data(), nullptr});
   return out;
+}
+
+IndexMat anchor_depths(const Csr& g, const AnchorSets& sets, int cutoff, BfsDirection dir) {
+  const int64_t n = g.num_dst, ns = sets.num_sets();
+  if (n == 0 || ns == 0) {
+    for (int32_t v : sets.nodes)
+      if (v < 0 || v >= n) check(false, "pe::anchor_depths: anchor " + std::to_string(v) + " outside the graph");
+    return IndexMat::Constant(n, ns, -1);
+  }
+  IndexMat depth(n, ns);  // every entry written once
+  run_anchor_bfs("pe::anchor_depths", g, sets, cutoff, dir, {nullptr, nullptr, depth.data()});
+  return depth;
 }
 
 }  // namespace locus::pe

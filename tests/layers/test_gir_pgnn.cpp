@@ -435,6 +435,51 @@ TEST_CASE("make_anchor_state without a cutoff: every reachable depth; hop graphs
   }
 }
 
+TEST_CASE("make_hop_graphs on a directed, weighted graph with duplicate edges: parents in g's order, and a cached transpose equal to Csr::reverse but for perm") {
+  // Depths come from the undirected view; the hop graphs follow g's own in-edges, duplicates
+  // (2 -> 5 twice, 4 -> 7 twice) and weights included, and a self loop (3 -> 3) is never a parent.
+  const std::vector<int32_t> src{0, 1, 2, 2, 5, 3, 4, 4, 6, 7, 3, 1, 8, 7, 8};
+  const std::vector<int32_t> dst{1, 2, 5, 5, 6, 4, 7, 7, 7, 8, 3, 4, 0, 5, 6};
+  std::vector<float> w;
+  for (size_t i = 0; i < src.size(); ++i) w.push_back(0.5f + 0.25f * static_cast<float>(i));
+  const Csr g = Csr::from_edges(9, src, dst, w);
+  const pe::AnchorSets sets = make_sets({{0}, {3, 8}, {5}, {1, 2, 6}});
+  const int64_t k = sets.num_sets();
+  for (int cutoff : {-1, 2}) {
+    CAPTURE(cutoff);
+    const AnchorState st = make_anchor_state(g, sets, cutoff, true);
+    REQUIRE(st.hop.size() == static_cast<size_t>(st.hops));
+    int64_t edges = 0;
+    for (int l = 1; l <= st.hops; ++l) {
+      const std::vector<int64_t>& rows = st.frontier[l - 1];
+      const std::vector<int64_t>& prev = l == 1 ? st.start : st.frontier[l - 2];
+      const Csr& a = *st.hop[l - 1];
+      REQUIRE(a.num_dst == static_cast<int64_t>(rows.size()));
+      REQUIRE(a.num_src == static_cast<int64_t>(prev.size()));
+      REQUIRE(a.has_weights());
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const int64_t v = rows[i] / k, s = rows[i] % k;
+        std::vector<std::pair<int64_t, float>> want;  // (entry (u, s), weight) of in-edges one level closer
+        for (int64_t q = g.indptr[v]; q < g.indptr[v + 1]; ++q)
+          if (st.depth(g.indices[q], s) == l - 1) want.emplace_back(g.indices[q] * k + s, g.weights[q]);
+        std::vector<std::pair<int64_t, float>> got;
+        for (int64_t q = a.indptr[i]; q < a.indptr[i + 1]; ++q) got.emplace_back(prev[a.indices[q]], a.weights[q]);
+        CHECK(got == want);
+      }
+      edges += a.num_edges();
+      const Csr& cached = a.reversed();  // built with the hop graph
+      const Csr fresh = a.reverse();
+      CHECK(cached.num_dst == fresh.num_dst);
+      CHECK(cached.num_src == fresh.num_src);
+      CHECK(cached.indptr == fresh.indptr);
+      CHECK(cached.indices == fresh.indices);
+      CHECK(cached.weights == fresh.weights);
+      CHECK(cached.perm.empty());  // nothing reads edge values through a hop graph's transpose
+    }
+    CHECK(edges > 10);  // the graph exercises the duplicates and several levels
+  }
+}
+
 TEST_CASE("GIR state equals the brute-force shortest-path recursion; unreached entries are exactly zero") {
   const Csr g = small_graph();
   const int64_t n = 11, in = 3, d = 4;

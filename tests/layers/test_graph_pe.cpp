@@ -395,7 +395,7 @@ TEST_CASE("Anchor sets follow P-GNN's sizes and are reproducible") {
   CHECK(hits < 130);
 }
 
-TEST_CASE("Anchor distances equal brute-force BFS, for 1 and 2 threads and every BFS direction") {
+TEST_CASE("Anchor distances (and anchor_depths) equal brute-force BFS, for 1 and 2 threads and every BFS direction") {
   const int32_t n = 300;
   // Sparse: long paths, several components, isolated nodes (mostly top-down); denser: large sets
   // reach most nodes in one hop (the hybrid goes bottom-up there, and back).
@@ -427,6 +427,9 @@ TEST_CASE("Anchor distances equal brute-force BFS, for 1 and 2 threads and every
       }
       REQUIRE(one.value.rows() == n);
       REQUIRE(one.value.cols() == ns);
+      const pe::IndexMat depth = pe::anchor_depths(g, s, cutoff);  // the same BFS, hop counts only
+      REQUIRE(depth.rows() == n);
+      REQUIRE(depth.cols() == ns);
       int mismatches = 0, reached = 0, beyond = 0;
       for (int64_t i = 0; i < ns; ++i) {
         const auto& [best, arg] = bf[i];
@@ -434,7 +437,7 @@ TEST_CASE("Anchor distances equal brute-force BFS, for 1 and 2 threads and every
           int d = best[v], a = arg[v];
           if (d >= 0 && cutoff >= 0 && d > cutoff) d = -1, a = -1, ++beyond;
           const float want = d < 0 ? 0.0f : 1.0f / static_cast<float>(d + 1);
-          mismatches += one.value(v, i) != want || one.nearest(v, i) != a;
+          mismatches += one.value(v, i) != want || one.nearest(v, i) != a || depth(v, i) != d;
           reached += d >= 0;
         }
       }
