@@ -29,17 +29,20 @@ AnchorState make_anchor_state(const Csr& g, pe::AnchorSets sets, int hops, bool 
   // thread count).
   constexpr int64_t kChunk = 4096;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-  int32_t deepest = 0;
+  st.hops = hops;  // the BFS cutoff keeps every depth ≤ hops; without one, the deepest found
+  if (hops < 0) {
+    int32_t deepest = 0;
 #pragma omp parallel for schedule(static) reduction(max : deepest) if (n * k >= (int64_t(1) << 18))
-  for (int64_t e = 0; e < n * k; ++e) deepest = std::max(deepest, depth[e]);
-  st.hops = hops >= 0 ? hops : deepest;
-  const int64_t nl = static_cast<int64_t>(std::max(st.hops, deepest)) + 1;  // levels 0..deepest counted
+    for (int64_t e = 0; e < n * k; ++e) deepest = std::max(deepest, depth[e]);
+    st.hops = deepest;
+  }
+  const int64_t nl = static_cast<int64_t>(st.hops) + 1;  // levels 0..hops
   std::vector<int64_t> count(static_cast<size_t>(chunks * nl), 0);  // [chunk, level], then offsets
 #pragma omp parallel for schedule(static) if (n * k >= (int64_t(1) << 18))
   for (int64_t c = 0; c < chunks; ++c)
     for (int64_t e = c * kChunk * k; e < std::min(n, (c + 1) * kChunk) * k; ++e)
       if (depth[e] >= 0) ++count[c * nl + depth[e]];
-  std::vector<std::vector<int64_t>*> list(static_cast<size_t>(nl), nullptr);
+  std::vector<std::vector<int64_t>*> list(static_cast<size_t>(nl));
   st.frontier.assign(st.hops, {});
   list[0] = &st.start;
   for (int64_t l = 1; l <= st.hops; ++l) list[l] = &st.frontier[l - 1];
@@ -50,14 +53,14 @@ AnchorState make_anchor_state(const Csr& g, pe::AnchorSets sets, int hops, bool 
       count[c * nl + l] = total;
       total += here;
     }
-    if (list[l]) list[l]->resize(total);
+    list[l]->resize(total);
   }
 #pragma omp parallel for schedule(static) if (n * k >= (int64_t(1) << 18))
   for (int64_t c = 0; c < chunks; ++c) {
     int64_t* at = count.data() + c * nl;
     for (int64_t e = c * kChunk * k; e < std::min(n, (c + 1) * kChunk) * k; ++e) {
       const int32_t d = depth[e];
-      if (d >= 0 && list[d]) (*list[d])[at[d]++] = e;
+      if (d >= 0) (*list[d])[at[d]++] = e;
     }
   }
   if (hop_graphs) {
@@ -114,6 +117,15 @@ std::vector<std::shared_ptr<const Csr>> make_hop_graphs(const Csr& g, const Anch
   const int32_t* depth = st.depth.data();
   const int32_t lv = levels;
   auto is_parent = [lv](int32_t dv, int32_t du) { return dv >= 1 && dv <= lv && du == dv - 1; };
+  // hit[0..h) = the sets s where (parent, s) is a parent of (child, s), as h; branch-free.
+  auto parent_sets = [&](const int32_t* child, const int32_t* parent, int32_t* hit) {
+    int64_t h = 0;
+    for (int64_t s = 0; s < k; ++s) {
+      hit[h] = static_cast<int32_t>(s);
+      h += is_parent(child[s], parent[s]);
+    }
+    return h;
+  };
   // Counts, written as row lengths into indptr[pos + 1] of the level's graph.
   const int64_t chunk = std::max<int64_t>(1, 4096 / std::max<int64_t>(k, 1));
 #pragma omp parallel
@@ -162,12 +174,7 @@ std::vector<std::shared_ptr<const Csr>> make_hop_graphs(const Csr& g, const Anch
       }
       for (int64_t j = g.indptr[v]; j < g.indptr[v + 1]; ++j) {  // parents (u, s)
         const int64_t u = g.indices[j];
-        const int32_t* du = depth + u * k;
-        int64_t h = 0;
-        for (int64_t s = 0; s < k; ++s) {  // branch-free compaction of the matching sets
-          hit[h] = static_cast<int32_t>(s);
-          h += is_parent(dv[s], du[s]);
-        }
+        const int64_t h = parent_sets(dv, depth + u * k, hit.data());
         for (int64_t i = 0; i < h; ++i) {
           const int64_t s = hit[i];
           Csr& a = *fwd[dv[s] - 1];
@@ -178,12 +185,7 @@ std::vector<std::shared_ptr<const Csr>> make_hop_graphs(const Csr& g, const Anch
       }
       for (int64_t q = gr.indptr[v]; q < gr.indptr[v + 1]; ++q) {  // children (w, s)
         const int64_t w = gr.indices[q];
-        const int32_t* dw = depth + w * k;
-        int64_t h = 0;
-        for (int64_t s = 0; s < k; ++s) {
-          hit[h] = static_cast<int32_t>(s);
-          h += is_parent(dw[s], dv[s]);
-        }
+        const int64_t h = parent_sets(depth + w * k, dv, hit.data());
         for (int64_t i = 0; i < h; ++i) {
           const int64_t s = hit[i];
           Csr& r = rev[dv[s]];

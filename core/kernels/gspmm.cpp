@@ -9,6 +9,18 @@
 
 namespace locus::kernels {
 
+namespace {
+// g.perm where edge values are read through it (via_perm), else null; a transpose built without
+// its perm (Csr::set_reversed) cannot serve there.
+template <class T>
+const int64_t* perm_of(const Csr& g, const T* edge_val, bool via_perm) {
+  if (!via_perm) return nullptr;
+  check(!edge_val || static_cast<int64_t>(g.perm.size()) == g.num_edges(),
+        "spmm_csr: edge values through a transposed graph without its perm");
+  return g.perm.data();
+}
+}  // namespace
+
 template <class T>
 void spmm_csr(const Csr& g, const T* x, int64_t dim, const T* edge_val, bool via_perm, T* out,
               bool accumulate) {
@@ -18,9 +30,7 @@ void spmm_csr(const Csr& g, const T* x, int64_t dim, const T* edge_val, bool via
   const int64_t* __restrict indptr = g.indptr.data();
   const int32_t* __restrict indices = g.indices.data();
   const float* __restrict weights = g.has_weights() ? g.weights.data() : nullptr;
-  check(!via_perm || !edge_val || static_cast<int64_t>(g.perm.size()) == g.num_edges(),
-        "spmm_csr: edge values through a transposed graph without its perm");
-  const int64_t* __restrict perm = via_perm ? g.perm.data() : nullptr;
+  const int64_t* __restrict perm = perm_of(g, edge_val, via_perm);
   const bool parallel = g.num_edges() * dim >= kParallelWork;
   dispatch_width(dim, [&](auto width) {
     constexpr int D = decltype(width)::value;
@@ -99,9 +109,7 @@ void spmm_csr_heads(const Csr& g, const T* x, int64_t heads, int64_t dim, const 
   const int64_t* __restrict indptr = g.indptr.data();
   const int32_t* __restrict indices = g.indices.data();
   const float* __restrict weights = g.has_weights() ? g.weights.data() : nullptr;
-  check(!via_perm || !edge_val || static_cast<int64_t>(g.perm.size()) == g.num_edges(),
-        "spmm_csr: edge values through a transposed graph without its perm");
-  const int64_t* __restrict perm = via_perm ? g.perm.data() : nullptr;
+  const int64_t* __restrict perm = perm_of(g, edge_val, via_perm);
   const bool parallel = g.num_edges() * row >= kParallelWork;
   dispatch_width(dim, [&](auto width) {
     constexpr int D = decltype(width)::value;

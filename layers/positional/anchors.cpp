@@ -393,25 +393,25 @@ void anchor_distances_impl(const Csr& s, const AnchorSets& sets, int cutoff, Bfs
   }
 }
 
-}  // namespace
-
-namespace {
-void run_anchor_bfs(const char* who, const Csr& g, const AnchorSets& sets, int cutoff, BfsDirection dir, AnchorOut out) {
-  const int64_t n = g.num_dst;
+void check_anchors(const char* who, int64_t n, const AnchorSets& sets) {
   for (int32_t v : sets.nodes)
     if (v < 0 || v >= n) check(false, std::string(who) + ": anchor " + std::to_string(v) + " outside the graph");
+}
+
+// The BFS of every set on g's undirected simple view, into `out` (anchors already checked).
+void run_anchor_bfs(const Csr& g, const AnchorSets& sets, int cutoff, BfsDirection dir, AnchorOut out) {
   const Csr s = undirected_simple(g);
   if (cutoff >= 0 && cutoff < 255) anchor_distances_impl<uint8_t>(s, sets, cutoff, dir, out);
   else anchor_distances_impl<int32_t>(s, sets, cutoff, dir, out);
 }
+
 }  // namespace
 
 AnchorDistances anchor_distances(const Csr& g, const AnchorSets& sets, int cutoff, BfsDirection dir) {
   const int64_t n = g.num_dst, ns = sets.num_sets();
+  check_anchors("pe::anchor_distances", n, sets);
   AnchorDistances out;
   if (n == 0 || ns == 0) {
-    for (int32_t v : sets.nodes)
-      if (v < 0 || v >= n) check(false, "pe::anchor_distances: anchor " + std::to_string(v) + " outside the graph");
     out.value = Mat::Zero(n, ns);
     out.nearest = IndexMat::Constant(n, ns, -1);
     return out;
@@ -419,19 +419,16 @@ AnchorDistances anchor_distances(const Csr& g, const AnchorSets& sets, int cutof
   // Every entry is written once, below (no zero fill first: 2 x 1.4 GiB at 1M nodes x 361 sets).
   out.value.resize(n, ns);
   out.nearest.resize(n, ns);
-  run_anchor_bfs("pe::anchor_distances", g, sets, cutoff, dir, {out.value.data(), out.nearest.data(), nullptr});
+  run_anchor_bfs(g, sets, cutoff, dir, {out.value.data(), out.nearest.data(), nullptr});
   return out;
 }
 
 IndexMat anchor_depths(const Csr& g, const AnchorSets& sets, int cutoff, BfsDirection dir) {
   const int64_t n = g.num_dst, ns = sets.num_sets();
-  if (n == 0 || ns == 0) {
-    for (int32_t v : sets.nodes)
-      if (v < 0 || v >= n) check(false, "pe::anchor_depths: anchor " + std::to_string(v) + " outside the graph");
-    return IndexMat::Constant(n, ns, -1);
-  }
+  check_anchors("pe::anchor_depths", n, sets);
+  if (n == 0 || ns == 0) return IndexMat::Constant(n, ns, -1);
   IndexMat depth(n, ns);  // every entry written once
-  run_anchor_bfs("pe::anchor_depths", g, sets, cutoff, dir, {nullptr, nullptr, depth.data()});
+  run_anchor_bfs(g, sets, cutoff, dir, {nullptr, nullptr, depth.data()});
   return depth;
 }
 
