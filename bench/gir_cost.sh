@@ -16,6 +16,9 @@
 #   LOCUS_SHARED=DIR  the shared data folder (default ../shared); without Cora there, Cora is skipped
 #   REPEAT=N          runs of every case per build, alternating builds; the table keeps each build's
 #                     fastest (default 3: epoch times on a shared machine vary by 30 %)
+# The floor column is the arithmetic GIR.md's model cannot avoid: 3·R·d² multiply-adds (M·W_top
+# forward, Hᵀ·Q and Q·W_topᵀ backward, R = the state rows past level 0) at the rate Eigen's dense
+# [R, d]·[d, d] product reaches here with 2 threads (`gir_bench floor`; gir_bench prints its own).
 # Takes about 2 minutes per build and repeat on 2 cores; needs about 3 GiB of memory (gir_bench).
 set -euo pipefail
 
@@ -36,6 +39,20 @@ bench_tmp
 
 # "… 12.345 ms per training epoch (median); peak RSS 118.7 MiB" → "12.345 118.7"
 epoch_of() { sed -n 's/.*; \([0-9.]*\) ms per training epoch (median); peak RSS \([0-9.]*\) MiB.*/\1 \2/p' "$1" | tail -1; }
+
+# "… = 0.206 G multiply-adds; 8.710 ms at 23.7 G/s" → "8.710 ms (0.206 G at 23.7 G/s)"
+floor_of() {  # floor_of DATASET nodes|sets DIM
+  "${builds[0]}/gir_bench" floor "$1" "$2" "$3" 2 |
+    sed -n 's/.* = \([0-9.]*\) G multiply-adds; \([0-9.]*\) ms at \([0-9.]*\) G\/s.*/\2 ms (\1 G at \3 G\/s)/p'
+}
+floor_sbm=$(floor_of "$tmp/sbm/dataset.yaml" sets 64)
+[[ -n "$floor_sbm" ]] || die "gir_bench floor failed on the SBM"
+floor_cora="—"
+if [[ -f "$cora" ]]; then
+  floor_cora=$(floor_of "$cora" nodes 16)
+  [[ -n "$floor_cora" ]] || die "gir_bench floor failed on Cora"
+fi
+floor_big=""
 
 declare -A cell best
 # Keeps the smaller epoch time of a case over the repeats (the builds alternate, so a slow spell of
@@ -72,6 +89,12 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
       best[$b,big]=$s
       cell[$b,big]="$s s"
     fi
+    if [[ -z "$floor_big" ]]; then
+      fs=$(sed -n "s/^| their time at Eigen's dense GEMM rate here: a floor for forward + backward (s) | \([0-9.]*\) |.*/\1/p" "$tmp/bench.log")
+      fg=$(sed -n 's/^| 3·R·d² multiply-adds of the R rows past level 0 (G) | \([0-9.]*\) |.*/\1/p' "$tmp/bench.log")
+      fr=$(sed -n "s/^| Eigen's \[2^20, d\]·\[d, d\] float product, [0-9]* threads (G multiply-adds\/s) | \([0-9.]*\) |.*/\1/p" "$tmp/bench.log")
+      floor_big="$fs s ($fg G at $fr G/s; forward + backward only)"
+    fi
     cell[$b,rss]="$gib GiB"  # the same every run (the allocations do not depend on timing)
     edges=$(grep -m1 -o '[0-9]* directed edges' "$tmp/bench.log" || true)
   done
@@ -85,21 +108,24 @@ sbm_edges=$(wc -l <"$tmp/sbm/edges.tsv")
   echo "Median training epoch (forward, loss, backward, Adam step; gir_bench: the median of its 3 epochs), the"
   echo "fastest of $REPEAT alternating runs per build, and each program's peak RSS."
   echo
-  header="| case | target |"
-  rule="|---|---|"
+  echo "Floor: GIR's own multiply-adds alone (3·R·d², R = state rows past level 0) at Eigen's dense-product"
+  echo "rate on this machine in the same run (\`gir_bench floor\`), before any aggregation, GCN layer or evaluation."
+  echo
+  header="| case | target | floor |"
+  rule="|---|---|---:|"
   read -r -a names <<<"${LOCUS_NAMES:-${builds[*]}}"
   for i in "${!builds[@]}"; do header+=" ${names[$i]:-${builds[$i]}} |"; rule+="---:|"; done
   echo "$header"
   echo "$rule"
   row() {
-    local line="| $1 | $2 |"
+    local line="| $1 | $2 | $4 |"
     for b in "${builds[@]}"; do line+=" ${cell[$b,$3]} |"; done
     echo "$line"
   }
-  row "Cora, GCN + GIR fusion, each build's defaults (apps/configs/cora_compare.yaml, gnn.position=gir)" "≤ 5 ms" cora
-  row "SBM, 1000 nodes, $sbm_edges undirected edges, GIR alone, hidden 64, constant feature" "≤ 10 ms" sbm
-  row "gir_bench epoch: 100k nodes, ${edges:-2M directed edges}, 64 sets, d = 32, exact depths" "≤ 1 s" big
-  row "gir_bench peak RSS" "≤ 3 GiB" rss
+  row "Cora, GCN + GIR fusion, each build's defaults (apps/configs/cora_compare.yaml, gnn.position=gir)" "≤ 5 ms" cora "$floor_cora"
+  row "SBM, 1000 nodes, $sbm_edges undirected edges, GIR alone, hidden 64, constant feature" "≤ 10 ms" sbm "$floor_sbm"
+  row "gir_bench epoch: 100k nodes, ${edges:-2M directed edges}, 64 sets, d = 32, exact depths" "≤ 1 s" big "$floor_big"
+  row "gir_bench peak RSS" "≤ 3 GiB" rss "—"
 } >"$tmp/table.md"
 cat "$tmp/table.md"
 if ((save)); then
