@@ -1,6 +1,8 @@
 // The in-memory form of a dataset, as produced by the YAML loader and the built-in datasets.
 // Plain data: no YAML, no graph kernels. The edge list is directed and already expanded
-// (an undirected input line "a b" appears here as a->b and b->a; a self loop once).
+// (an undirected input line "a b" appears here as a->b and b->a; a self loop once). A dataset of
+// many graphs (the YAML's `graphs:`, or a TU folder) is their disjoint union with a graph id per
+// node, graph labels or targets, and splits by graph.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -10,7 +12,7 @@
 
 namespace locus {
 
-enum class Task { NodeClassification, LinkPrediction, PairClassification };
+enum class Task { NodeClassification, LinkPrediction, PairClassification, GraphClassification, GraphRegression };
 
 const char* task_name(Task t);
 
@@ -44,12 +46,33 @@ struct Dataset {
   // Node ids of the splits (node classification).
   std::vector<int32_t> train, val, test;
 
+  // Many graphs: node v is in graph graph_of[v] ∈ [0, num_graphs); every graph has a node and no
+  // edge joins two graphs (the loader checks both). Empty, num_graphs 0, for one graph.
+  std::vector<int32_t> graph_of;
+  int64_t num_graphs = 0;
+  // graph_classification: one class per graph (−1 unlabeled), classes as for node labels.
+  std::vector<int32_t> graph_labels;
+  int32_t num_graph_classes = 0;
+  std::vector<std::string> graph_label_names;  // token labels in sorted order; empty for integers
+  // graph_regression: num_graphs × num_targets floats, row-major.
+  std::vector<float> graph_targets;
+  int64_t num_targets = 0;
+  // Splits by graph (graph ids). A node task on many graphs also lists the labelled nodes of
+  // these graphs in train / val / test (the inductive protocol: whole graphs are held out).
+  std::vector<int32_t> train_graphs, val_graphs, test_graphs;
+  // Edge labels (a TU folder's DS_edge_labels.txt): one per directed edge, aligned with src / dst,
+  // in [0, num_edge_labels); empty when the dataset has none.
+  std::vector<int32_t> edge_labels;
+  int32_t num_edge_labels = 0;
+
   // With `ids: name`: the token for each node index; empty with `ids: index`.
   std::vector<std::string> node_names;
 
   int64_t num_edges() const { return static_cast<int64_t>(src.size()); }
   int64_t num_features() const { return features.cols(); }
   bool is_sentences() const { return !blocks.empty(); }
+  bool has_graphs() const { return num_graphs > 0; }
+  bool is_graph_task() const { return task == Task::GraphClassification || task == Task::GraphRegression; }
 };
 
 }  // namespace locus

@@ -12,8 +12,10 @@
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "core/yaml_input.hpp"
+#include "datasets/graph_readers.hpp"
 #include "datasets/readers.hpp"
 #include "datasets/splits.hpp"
+#include "datasets/tu_reader.hpp"
 
 namespace fs = std::filesystem;
 
@@ -24,6 +26,8 @@ const char* task_name(Task t) {
     case Task::NodeClassification: return "node_classification";
     case Task::LinkPrediction: return "link_prediction";
     case Task::PairClassification: return "pair_classification";
+    case Task::GraphClassification: return "graph_classification";
+    case Task::GraphRegression: return "graph_regression";
   }
   return "?";
 }
@@ -222,7 +226,21 @@ YAML::Node parse_yaml(const std::string& path, const std::string& text) {
 
 }  // namespace
 
+namespace {
+// A folder holding DS_A.txt (a TU dataset as downloaded) and no dataset.yaml.
+bool is_bare_tu_folder(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec) || fs::exists(fs::path(path) / "dataset.yaml", ec)) return false;
+  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() > 6 && name.compare(name.size() - 6, 6, "_A.txt") == 0) return true;
+  }
+  return false;
+}
+}  // namespace
+
 Dataset load_dataset_yaml(const std::string& path) {
+  if (is_bare_tu_folder(path)) return read_tu(path, find_tu_prefix(path), Task::GraphClassification);
   const std::string text = read_whole_file(path);
   const YAML::Node root = parse_yaml(path, text);
   if (!root || root.IsNull())
@@ -232,16 +250,31 @@ Dataset load_dataset_yaml(const std::string& path) {
 
   // ---- Read and check every setting before touching any data file.
   const Section top(root, "", path,
-                    {"name", "task", "directed", "ids", "num_nodes", "edges", "features", "labels", "nodes", "split"});
+                    {"name", "format", "tu_prefix", "task", "directed", "ids", "num_nodes", "edges", "features", "labels",
+                     "nodes", "graphs", "split"});
   Dataset ds;
   ds.source = path;
   top.require("name", "mygraph");
   ds.name = top.scalar("name", "mygraph");
   if (ds.name.empty()) top.fail("name", "empty dataset name", "name", "write 'name: mygraph'");
-  const std::string task = top.choice("task", {"node_classification", "link_prediction", "pair_classification"});
-  ds.task = task == "link_prediction"       ? Task::LinkPrediction
-            : task == "pair_classification" ? Task::PairClassification
-                                            : Task::NodeClassification;
+  const bool tu = top.choice("format", {"edge_list", "tu"}) == "tu";
+  if (top.has("tu_prefix") && !tu)
+    top.fail("tu_prefix", "tu_prefix is for format: tu", "tu_prefix", "add 'format: tu' or remove tu_prefix");
+  if (tu)  // the folder's files say everything these keys would
+    for (const char* key : {"directed", "ids", "num_nodes", "edges", "features", "labels", "nodes", "graphs"})
+      if (top.has(key))
+        top.fail(key, std::string("format: tu reads the TU files of the YAML's folder; '") + key + "' does not apply", key,
+                 std::string("remove '") + key + ":' (only name, tu_prefix, task and split go with format: tu)");
+  const std::vector<std::string> tasks = tu ? std::vector<std::string>{"graph_classification", "graph_regression"}
+                                            : std::vector<std::string>{"node_classification", "link_prediction",
+                                                                       "pair_classification", "graph_classification",
+                                                                       "graph_regression"};
+  const std::string task = top.choice("task", tasks);
+  ds.task = task == "link_prediction"        ? Task::LinkPrediction
+            : task == "pair_classification"  ? Task::PairClassification
+            : task == "graph_classification" ? Task::GraphClassification
+            : task == "graph_regression"     ? Task::GraphRegression
+                                             : Task::NodeClassification;
   ds.directed = top.boolean("directed", false);
   const IdMode id_mode = top.choice("ids", {"index", "name"}) == "name" ? IdMode::Name : IdMode::Index;
   const int64_t declared_nodes =
@@ -299,8 +332,8 @@ Dataset load_dataset_yaml(const std::string& path) {
   NodeTableOptions topt;
   if (top.has("nodes")) {
     nodes_s.emplace(top.get("nodes"), "nodes", path,
-                    std::vector<std::string>{"path", "id_column", "label_column", "feature_columns", "delimiter",
-                                             "comment"},
+                    std::vector<std::string>{"path", "id_column", "label_column", "feature_columns", "graph_column",
+                                             "delimiter", "comment"},
                     top.line("nodes"));
     nodes_s->require("path", "cora.content");
     table_path = data_path(*nodes_s, "path", dir);
@@ -309,6 +342,8 @@ Dataset load_dataset_yaml(const std::string& path) {
     if (nodes_s->has("id_column")) topt.id_column = nodes_s->integer("id_column", INT32_MIN, INT32_MAX, "0");
     if (nodes_s->has("label_column"))
       topt.label_column = nodes_s->integer("label_column", INT32_MIN, INT32_MAX, "-1");
+    if (nodes_s->has("graph_column"))
+      topt.graph_column = nodes_s->integer("graph_column", INT32_MIN, INT32_MAX, "1");
     if (nodes_s->has("feature_columns")) {
       std::string s = nodes_s->scalar("feature_columns", "\"1:-1\"");
       topt.feature_columns = parse_column_slice(s);
@@ -323,28 +358,66 @@ Dataset load_dataset_yaml(const std::string& path) {
       nodes_s->fail("feature_columns", "features given twice: nodes.feature_columns and features:",
                     "feature_columns", "remove one of them");
   }
+  // Many graphs: the graph of every node (graphs.path or nodes.graph_column), graph labels or targets.
+  std::optional<Section> graphs_s;
+  std::string graphs_path, graph_labels_path, graph_targets_path;
+  TextFormat graphs_fmt;
+  int64_t declared_graph_classes = 0;
+  if (top.has("graphs")) {
+    graphs_s.emplace(top.get("graphs"), "graphs", path,
+                     std::vector<std::string>{"path", "labels", "num_classes", "targets", "delimiter", "comment"},
+                     top.line("graphs"));
+    graphs_fmt = text_format(*graphs_s);
+    if (graphs_s->has("path") == topt.graph_column.has_value())
+      graphs_s->fail(graphs_s->has("path") ? "path" : "labels",
+                     graphs_s->has("path") ? "graph ids given twice: graphs.path and nodes.graph_column"
+                                           : "graphs: needs the graph of each node",
+                     "path", graphs_s->has("path") ? "remove one of them" : "add 'path: graphs.tsv' (lines 'node graph') or nodes.graph_column");
+    if (graphs_s->has("path")) graphs_path = data_path(*graphs_s, "path", dir);
+    if (graphs_s->has("labels")) graph_labels_path = data_path(*graphs_s, "labels", dir);
+    if (graphs_s->has("targets")) graph_targets_path = data_path(*graphs_s, "targets", dir);
+    if (graphs_s->has("num_classes"))
+      declared_graph_classes = graphs_s->integer("num_classes", 1, INT32_MAX, "2 (the number of graph classes)");
+    if (ds.task == Task::GraphClassification && graph_labels_path.empty())
+      graphs_s->require("labels", "graph_labels.tsv (lines 'graph label'; needed by graph_classification)");
+    if (ds.task == Task::GraphRegression && graph_targets_path.empty())
+      graphs_s->require("targets", "graph_targets.tsv (lines 'graph v1 ... vt'; needed by graph_regression)");
+    if (ds.task == Task::LinkPrediction || ds.task == Task::PairClassification)
+      top.fail("task", task + " runs on one graph, not on a dataset of many graphs", task,
+               "remove graphs: or choose node_classification, graph_classification or graph_regression");
+  } else if (topt.graph_column) {
+    nodes_s->fail("graph_column", "nodes.graph_column needs a graphs: section", "graph_column",
+                  "add 'graphs:' (with labels: or targets: for a graph task)");
+  } else if (ds.is_graph_task() && !tu) {
+    throw_input_error(path, 0, task + " needs many graphs; missing required key", "graphs",
+                      "add 'graphs:' with 'path: graphs.tsv' (lines 'node graph') and labels: or targets:, or use format: tu");
+  }
   const bool has_labels = label_s || topt.label_column;
   if (ds.task == Task::NodeClassification && !has_labels)
     throw_input_error(path, 0, "node_classification needs labels; missing required key", "labels",
                       "add 'labels:' with 'path: labels.tsv' (or nodes.label_column), or set task: link_prediction");
 
   // Split settings.
-  enum class SplitForm { None, Files, Random, PerClass } form = SplitForm::None;
+  enum class SplitForm { None, Files, Random, PerClass, Folds } form = SplitForm::None;
   std::string split_files[3];
   RandomSplitSpec rspec;
   PerClassSplitSpec pspec;
+  FoldSplitSpec fspec;
   ErrorSite split_site{path, 0};
   TextFormat split_fmt;  // split files: one id per line, '#' comments
   if (top.has("split")) {
     split_s.emplace(top.get("split"), "split", path,
-                    std::vector<std::string>{"train", "val", "test", "random", "per_class"}, top.line("split"));
-    const bool r = split_s->has("random"), p = split_s->has("per_class");
+                    std::vector<std::string>{"train", "val", "test", "random", "per_class", "folds"}, top.line("split"));
+    const bool r = split_s->has("random"), p = split_s->has("per_class"), k = split_s->has("folds");
+    if (int(r) + int(p) + int(k) > 1)
+      split_s->fail(k ? "folds" : "per_class", "split has more than one of random, per_class and folds", k ? "folds" : "per_class",
+                    "keep one split form");
     const bool f = split_s->has("train") || split_s->has("val") || split_s->has("test");
     if (r && p)
       split_s->fail("per_class", "split has both random and per_class", "per_class", "keep one split form");
-    if ((r || p) && f)
+    if ((r || p || k) && f)
       split_s->fail(split_s->has("train") ? "train" : split_s->has("val") ? "val" : "test",
-                    "split mixes split files with a generated split (" + std::string(r ? "random" : "per_class") + ")",
+                    "split mixes split files with a generated split (" + std::string(r ? "random" : p ? "per_class" : "folds") + ")",
                     split_s->has("train") ? "train" : split_s->has("val") ? "val" : "test",
                     "use either train/val/test files or one of random / per_class");
     if (r) {
@@ -365,9 +438,22 @@ Dataset load_dataset_yaml(const std::string& path) {
         rs.fail(rs.has("test") ? "test" : "val", "split.random fractions add up to more than 1:", os.str(),
                 "make train + val + test at most 1");
       }
-      if (rspec.stratify && !has_labels)
-        rs.fail("stratify", "split.random.stratify needs labels", "true", "add labels: or set stratify: false");
+      if (rspec.stratify && ((graphs_s || tu) ? ds.task != Task::GraphClassification : !has_labels))
+        rs.fail("stratify", std::string("split.random.stratify needs ") + ((graphs_s || tu) ? "graph labels (graph_classification)" : "labels"),
+                "true", (graphs_s || tu) ? "set stratify: false" : "add labels: or set stratify: false");
+    } else if (k) {
+      form = SplitForm::Folds;
+      Section fs_(split_s->get("folds"), "split.folds", path, {"k", "fold", "seed", "stratify", "val"}, split_s->line("folds"));
+      split_site.line = split_s->line("folds");
+      fspec.k = fs_.has("k") ? fs_.integer("k", 2, INT32_MAX, "10") : 10;
+      fspec.fold = fs_.has("fold") ? fs_.integer("fold", 0, fspec.k - 1, "0 (the fold to test on, 0..k−1)") : 0;
+      fspec.seed = static_cast<uint64_t>(fs_.has("seed") ? fs_.integer("seed", 0, INT64_MAX, "0") : 0);
+      fspec.stratify = fs_.boolean("stratify", false);
+      fspec.val = fs_.boolean("val", true);
     } else if (p) {
+      if (graphs_s || tu)
+        split_s->fail("per_class", "split.per_class picks nodes per class; a dataset of many graphs splits by graph",
+                      "per_class", "use split.random or split.folds (fractions or folds of the graphs)");
       form = SplitForm::PerClass;
       Section ps(split_s->get("per_class"), "split.per_class", path, {"train", "val", "test", "seed"},
                  split_s->line("per_class"));
@@ -387,12 +473,66 @@ Dataset load_dataset_yaml(const std::string& path) {
     }
   }
 
+  // Splits of a dataset of many graphs are by graph: files of graph ids (1-based for format: tu, as
+  // its files number graphs), fractions or folds of the graphs (stratified by graph label). A node
+  // task then trains on the labelled nodes of its training graphs.
+  auto split_graphs = [&](Dataset& d, int64_t base) {
+    const std::vector<int32_t> no_labels;
+    const std::vector<int32_t>& strata = d.task == Task::GraphClassification ? d.graph_labels : no_labels;
+    SplitIds parts;
+    if (form == SplitForm::Files) {
+      const char* names[3] = {"train", "val", "test"};
+      std::vector<int8_t> part_of(static_cast<size_t>(d.num_graphs), -1);
+      std::vector<long> line_in(static_cast<size_t>(d.num_graphs), 0);
+      std::vector<int32_t>* out[3] = {&parts.train, &parts.val, &parts.test};
+      for (int i = 0; i < 3; ++i) {
+        if (split_files[i].empty()) continue;
+        IdList l = read_graph_id_list(split_files[i], split_fmt, d.num_graphs, base);
+        for (size_t j = 0; j < l.ids.size(); ++j) {
+          const auto g = static_cast<size_t>(l.ids[j]);
+          if (part_of[g] >= 0)
+            throw_input_error(l.path, l.line[j],
+                              std::string("graph is in both the ") + names[part_of[g]] + " split (" + split_files[part_of[g]] +
+                                  ":" + std::to_string(line_in[g]) + ") and the " + names[i] + " split:",
+                              std::to_string(l.ids[j] + base), "remove it from one of the two files");
+          if (!strata.empty() && strata[g] < 0)
+            throw_input_error(l.path, l.line[j], "split graph has no label", std::to_string(l.ids[j] + base),
+                              "label it or remove it from the " + std::string(names[i]) + " split");
+          part_of[g] = static_cast<int8_t>(i);
+          line_in[g] = l.line[j];
+        }
+        *out[i] = std::move(l.ids);
+      }
+    } else if (form == SplitForm::Random) {
+      parts = random_split(strata, d.num_graph_classes, d.num_graphs, rspec, split_site);
+    } else if (form == SplitForm::Folds) {
+      parts = fold_split(strata, d.num_graphs, fspec, split_site);
+    }
+    d.train_graphs = std::move(parts.train), d.val_graphs = std::move(parts.val), d.test_graphs = std::move(parts.test);
+    if (d.task == Task::NodeClassification) {
+      d.train = labelled_nodes_of(d, d.train_graphs);
+      d.val = labelled_nodes_of(d, d.val_graphs);
+      d.test = labelled_nodes_of(d, d.test_graphs);
+    }
+  };
+  if (tu) {
+    const std::string folder = dir.empty() ? std::string(".") : dir.string();
+    const std::string prefix = top.has("tu_prefix") ? top.scalar("tu_prefix", "MUTAG") : find_tu_prefix(folder);
+    Dataset t = read_tu(folder, prefix, ds.task);
+    t.name = ds.name;
+    t.source = path;
+    split_graphs(t, 1);
+    return t;
+  }
+
   // ---- Read the data files: the node-defining ones first, in the documented order.
   const bool table = nodes_s.has_value();
   NodeIdMap ids(id_mode, declared_nodes, path, top.has("num_nodes") ? top.line("num_nodes") : 0);
   ids.set_defining_files(table ? "the node table " + table_path : "the labels, features or edges files");
   NodeTable nt;
   if (table) nt = read_node_table(table_path, topt, ids);
+  LabelEntries graph_entries;
+  if (!graphs_path.empty()) graph_entries = read_node_graphs(graphs_path, graphs_fmt, ids, !table);
   LabelEntries label_entries;
   if (label_s) label_entries = read_labels(label_path, label_fmt, ids, !table);
   FeatureEntries feats;
@@ -453,8 +593,30 @@ Dataset load_dataset_yaml(const std::string& path) {
     ds.features.resize(ds.num_nodes, 0);
   }
 
+  // ---- Many graphs: every node in one, every edge inside one, graph labels or targets.
+  if (graphs_s) {
+    const std::string yaml_at = path + ":" + std::to_string(top.line("graphs"));
+    if (table && topt.graph_column) graph_entries = std::move(nt.graphs);
+    assign_graphs(ds, graph_entries, id_mode == IdMode::Name ? ids.names() : std::vector<std::string>{}, yaml_at);
+    if (edges_s) check_edges_within_graphs(ds, edges_path, eopt.format, ids);
+    if (!graph_labels_path.empty()) {
+      ResolvedLabels rl = resolve_labels(read_graph_labels(graph_labels_path, graphs_fmt, ds.num_graphs), ds.num_graphs,
+                                         declared_graph_classes, path, graphs_s->line("num_classes"));
+      ds.graph_labels = std::move(rl.labels);
+      ds.num_graph_classes = rl.num_classes;
+      ds.graph_label_names = std::move(rl.names);
+    }
+    if (!graph_targets_path.empty()) read_graph_targets(ds, graph_targets_path, graphs_fmt);
+    split_graphs(ds, 0);
+    if (id_mode == IdMode::Name) ds.node_names = ids.take_names();
+    return ds;
+  }
+
   // ---- Splits (after the node set is final: split files never add nodes).
-  if (form == SplitForm::Files) {
+  if (form == SplitForm::Folds) {
+    SplitIds s = fold_split(ds.labels, ds.num_nodes, fspec, split_site);
+    ds.train = std::move(s.train), ds.val = std::move(s.val), ds.test = std::move(s.test);
+  } else if (form == SplitForm::Files) {
     std::vector<int32_t>* out[3] = {&ds.train, &ds.val, &ds.test};
     const char* parts[3] = {"train", "val", "test"};
     std::vector<int8_t> part_of(static_cast<size_t>(ds.num_nodes), -1);

@@ -447,9 +447,10 @@ NodeTable read_node_table(const std::string& path, const NodeTableOptions& opt, 
   LineReader r(path, opt.format);
   NodeTable t;
   t.labels.path = path;
+  t.graphs.path = path;
   t.has_labels = opt.label_column.has_value();
   t.has_features = opt.feature_columns.has_value();
-  size_t width = 0, id_col = 0, label_col = 0, f0 = 0, f1 = 0;
+  size_t width = 0, id_col = 0, label_col = 0, graph_col = 0, f0 = 0, f1 = 0;
   U64Map<long> first_line;
   while (r.next()) {
     const auto& f = r.fields();
@@ -472,6 +473,12 @@ NodeTable read_node_table(const std::string& path, const NodeTableOptions& opt, 
         if (label_col == id_col)
           r.fail("nodes.label_column is the id column", r.line(), "set nodes.label_column (" + opt.where + ") to the label's column");
       }
+      if (opt.graph_column) {
+        graph_col = column(*opt.graph_column, "graph_column");
+        if (graph_col == id_col || (t.has_labels && graph_col == label_col))
+          r.fail(std::string("nodes.graph_column is the ") + (graph_col == id_col ? "id" : "label") + " column", r.line(),
+                 "set nodes.graph_column (" + opt.where + ") to the column of graph ids");
+      }
       if (t.has_features) {
         auto clamp = [&](std::optional<int64_t> v, int64_t dflt) {
           if (!v) return dflt;
@@ -492,6 +499,9 @@ NodeTable read_node_table(const std::string& path, const NodeTableOptions& opt, 
         if (t.has_labels && label_col >= f0 && label_col < f1)
           r.fail("nodes.feature_columns '" + text + "' includes the label column of row", r.line(),
                  "exclude column " + std::to_string(label_col) + " from the slice (" + opt.where + "), e.g. 1:-1");
+        if (opt.graph_column && graph_col >= f0 && graph_col < f1)
+          r.fail("nodes.feature_columns '" + text + "' includes the graph column of row", r.line(),
+                 "exclude column " + std::to_string(graph_col) + " from the slice (" + opt.where + ")");
         t.features.dim = static_cast<int64_t>(f1 - f0);
       }
     } else if (f.size() != width) {
@@ -507,6 +517,11 @@ NodeTable read_node_table(const std::string& path, const NodeTableOptions& opt, 
       t.labels.node.push_back(node);
       t.labels.token.emplace_back(f[label_col]);
       t.labels.line.push_back(r.line_number());
+    }
+    if (opt.graph_column) {
+      t.graphs.node.push_back(node);
+      t.graphs.token.emplace_back(f[graph_col]);
+      t.graphs.line.push_back(r.line_number());
     }
     for (size_t j = f0; j < f1; ++j) {
       float v = parse_value(r, f[j], "feature value");

@@ -129,14 +129,16 @@ struct NodeTableOptions {
   int64_t id_column = 0;
   std::optional<int64_t> label_column;
   std::optional<ColumnSlice> feature_columns;
+  std::optional<int64_t> graph_column;  // datasets of many graphs: the graph id of each node
   std::string where;  // e.g. "nodes in dataset.yaml:12", named in column errors
 };
 struct NodeTable {
   LabelEntries labels;      // empty unless label_column is set
+  LabelEntries graphs;      // (node, graph id token); empty unless graph_column is set
   FeatureEntries features;  // dim 0 unless feature_columns is set
   bool has_labels = false, has_features = false;
 };
-// Every row has the same width; the id, label and feature columns must not overlap.
+// Every row has the same width; the id, label, graph and feature columns must not overlap.
 NodeTable read_node_table(const std::string& path, const NodeTableOptions& opt, NodeIdMap& ids);
 
 }  // namespace locus

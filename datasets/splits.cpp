@@ -167,4 +167,52 @@ SplitIds per_class_split(const std::vector<int32_t>& labels, int32_t num_classes
   return out;
 }
 
+SplitIds fold_split(const std::vector<int32_t>& labels, int64_t num_items, const FoldSplitSpec& spec,
+                    const ErrorSite& at) {
+  if (spec.k < 2)
+    throw_input_error(at.file, at.line, "split.folds.k must be at least 2, not", std::to_string(spec.k),
+                      "write e.g. 'k: 10' (or use split.random for one train / val / test split)");
+  if (spec.fold < 0 || spec.fold >= spec.k)
+    throw_input_error(at.file, at.line, "split.folds.fold must be between 0 and k − 1 = " + std::to_string(spec.k - 1) + ", not",
+                      std::to_string(spec.fold), "pick the fold to test on, 0.." + std::to_string(spec.k - 1));
+  if (spec.stratify && labels.empty())
+    throw_input_error(at.file, at.line, "split.folds.stratify needs labels", "true",
+                      "add labels (graph labels for a graph task) or set stratify: false");
+  SplitRng rng(spec.seed);
+  std::vector<int32_t> fold_of;  // parallel to `dealt`
+  std::vector<int32_t> dealt;
+  int64_t next = 0;  // the fold the next candidate goes to
+  auto deal = [&](std::vector<int32_t> pool) {
+    shuffle_ids(pool, rng);
+    for (const int32_t v : pool) {
+      dealt.push_back(v);
+      fold_of.push_back(static_cast<int32_t>(next));
+      next = (next + 1) % spec.k;
+    }
+  };
+  if (spec.stratify) {
+    const ClassGroups g = group_by_class(labels);
+    for (size_t c = 0; c + 1 < g.groups.size(); ++c)
+      deal(std::vector<int32_t>(g.nodes.begin() + static_cast<std::ptrdiff_t>(g.groups[c].second),
+                                g.nodes.begin() + static_cast<std::ptrdiff_t>(g.groups[c + 1].second)));
+  } else {
+    std::vector<int32_t> pool;
+    for (int64_t v = 0; v < num_items; ++v)
+      if (labels.empty() || labels[static_cast<size_t>(v)] >= 0) pool.push_back(static_cast<int32_t>(v));
+    deal(std::move(pool));
+  }
+  if (static_cast<int64_t>(dealt.size()) < spec.k)
+    throw_input_error(at.file, at.line,
+                      "split.folds.k is larger than the " + std::to_string(dealt.size()) + " labelled items to split",
+                      std::to_string(spec.k), "lower k to at most " + std::to_string(dealt.size()));
+  const int64_t val_fold = spec.val ? (spec.fold + 1) % spec.k : -1;
+  SplitIds out;
+  for (size_t i = 0; i < dealt.size(); ++i) {
+    const int64_t f = fold_of[i];
+    (f == spec.fold ? out.test : f == val_fold ? out.val : out.train).push_back(dealt[i]);
+  }
+  sort_parts(out);
+  return out;
+}
+
 }  // namespace locus

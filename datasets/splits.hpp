@@ -54,4 +54,18 @@ SplitIds per_class_split(const std::vector<int32_t>& labels, int32_t num_classes
                          const std::vector<std::string>& label_names, const PerClassSplitSpec& spec,
                          const ErrorSite& at);
 
+// k-fold cross-validation: the candidates (as random_split's) are shuffled and dealt to folds
+// 0..k−1 in turn; with stratify each class in increasing class order, the dealing carrying on
+// from where the class before stopped, so every fold gets ⌊n_c / k⌋ or ⌈n_c / k⌉ of class c and
+// fold sizes differ by at most one. Fold `fold` is the test part; with val, fold (fold + 1) mod k
+// is the validation part (train : val : test = k−2 : 1 : 1), else val is empty; the other folds
+// train. Sorted by id. 2 ≤ k ≤ the number of candidates, 0 ≤ fold < k (checked).
+struct FoldSplitSpec {
+  int64_t k = 10, fold = 0;
+  bool stratify = false, val = true;
+  uint64_t seed = 0;
+};
+SplitIds fold_split(const std::vector<int32_t>& labels, int64_t num_items, const FoldSplitSpec& spec,
+                    const ErrorSite& at);
+
 }  // namespace locus

@@ -311,7 +311,9 @@ TaskSplit make_task_split(const Dataset& d, Task task, uint64_t seed, double val
   switch (task) {
     case Task::LinkPrediction: return make_link_split(d, seed, val, test);
     case Task::PairClassification: return make_pair_split(d, seed, val, test);
-    case Task::NodeClassification: break;
+    case Task::NodeClassification:
+    case Task::GraphClassification:
+    case Task::GraphRegression: break;
   }
   throw_input_error("", 0, "no pair split for the task", task_name(task),
                     "pair splits exist for link_prediction and pair_classification");

@@ -22,7 +22,9 @@ namespace locus {
 
 namespace {
 
-const char* const kFiles[] = {"edges.tsv", "features.tsv", "labels.tsv", "train.txt", "val.txt", "test.txt"};
+const char* const kFiles[] = {"edges.tsv",        "features.tsv",      "labels.tsv", "graphs.tsv",
+                              "graph_labels.tsv", "graph_targets.tsv", "train.txt",  "val.txt",
+                              "test.txt"};
 
 int decimal_len(int64_t v) {
   int n = v < 0 ? 2 : 1;
@@ -168,6 +170,27 @@ void write_dataset(const Dataset& ds, const std::string& dir, bool overwrite) {
   for (const auto* part : {&ds.train, &ds.val, &ds.test})
     for (int32_t v : *part)
       if (v < 0 || v >= n) check(false, "write_dataset: split id " + std::to_string(v) + " out of range");
+  const bool graphs = ds.has_graphs();
+  if (graphs) {
+    check(static_cast<int64_t>(ds.graph_of.size()) == n, "write_dataset: graph_of is not one per node");
+    for (int32_t g : ds.graph_of)
+      if (g < 0 || g >= ds.num_graphs) check(false, "write_dataset: graph id " + std::to_string(g) + " out of range");
+    check(ds.graph_labels.empty() || static_cast<int64_t>(ds.graph_labels.size()) == ds.num_graphs,
+          "write_dataset: graph_labels is not one per graph");
+    check(static_cast<int64_t>(ds.graph_targets.size()) == ds.num_graphs * ds.num_targets,
+          "write_dataset: graph_targets is not num_targets per graph");
+    for (int32_t l : ds.graph_labels)
+      if (l < -1 || l >= ds.num_graph_classes) check(false, "write_dataset: graph label " + std::to_string(l) + " out of range");
+    for (const auto* part : {&ds.train_graphs, &ds.val_graphs, &ds.test_graphs})
+      for (int32_t g : *part)
+        if (g < 0 || g >= ds.num_graphs) check(false, "write_dataset: split graph " + std::to_string(g) + " out of range");
+    for (float v : ds.graph_targets)
+      if (!std::isfinite(v))
+        cannot(dir, "a graph target is not finite", std::to_string(v), "the loader rejects NaN and Inf; fix the targets first");
+  }
+  if (!ds.edge_labels.empty())
+    cannot(dir, "the dataset has edge labels, which the dataset YAML cannot hold yet", ds.name,
+           "drop the edge labels first, or keep the data in its TU folder");
   for (size_t i = 0; i < ds.weight.size(); ++i)
     if (!std::isfinite(ds.weight[i]))
       cannot(dir, "edge weight " + std::to_string(i) + " is not finite", std::to_string(ds.weight[i]),
@@ -224,24 +247,25 @@ void write_dataset(const Dataset& ds, const std::string& dir, bool overwrite) {
         cannot(dir, "node name is empty, holds a blank or starts with '#':", ds.node_names[static_cast<size_t>(v)],
                "rename the node");
   }
-  if (!ds.label_names.empty()) {
-    check(static_cast<int64_t>(ds.label_names.size()) == ds.num_classes,
-          "write_dataset: label_names is not one per class");
+  // Class names must read back as the same classes: plain tokens, sorted and distinct, not all numbers.
+  auto check_class_names = [&](const std::vector<std::string>& names, int64_t classes, const std::string& what) {
+    if (names.empty()) return;
+    check(static_cast<int64_t>(names.size()) == classes, "write_dataset: " + what + " names are not one per class");
     bool all_int = true;
-    for (size_t c = 0; c < ds.label_names.size(); ++c) {
-      if (!plain_token(ds.label_names[c]))
-        cannot(dir, "label name is empty, holds a blank or starts with '#':", ds.label_names[c], "rename the class");
-      if (c > 0 && !(ds.label_names[c - 1] < ds.label_names[c]))
-        cannot(dir,
-               "label names are not sorted and distinct (the loader numbers names in sorted order):", ds.label_names[c],
+    for (size_t c = 0; c < names.size(); ++c) {
+      if (!plain_token(names[c]))
+        cannot(dir, what + " name is empty, holds a blank or starts with '#':", names[c], "rename the class");
+      if (c > 0 && !(names[c - 1] < names[c]))
+        cannot(dir, what + " names are not sorted and distinct (the loader numbers names in sorted order):", names[c],
                "sort the class names");
-      all_int = all_int && parse_int(ds.label_names[c]).has_value();
+      all_int = all_int && parse_int(names[c]).has_value();
     }
     if (all_int)
-      cannot(dir,
-             "every label name is a number, so the loader would read them as class numbers:", ds.label_names.front(),
-             "clear label_names and use the class numbers");
-  }
+      cannot(dir, "every " + what + " name is a number, so the loader would read them as class numbers:", names.front(),
+             "clear the " + what + " names and use the class numbers");
+  };
+  check_class_names(ds.label_names, ds.num_classes, "label");
+  check_class_names(ds.graph_label_names, ds.num_graph_classes, "graph label");
   auto id_len = [&](int32_t v) -> int64_t {
     return named ? static_cast<int64_t>(ds.node_names[static_cast<size_t>(v)].size()) : decimal_len(v);
   };
@@ -443,17 +467,62 @@ void write_dataset(const Dataset& ds, const std::string& dir, bool overwrite) {
     written.push_back("labels.tsv");
   }
 
-  // ---- train.txt, val.txt, test.txt
+  // ---- graphs.tsv ("node graph"), graph_labels.tsv ("graph label"), graph_targets.tsv ("graph v1 ... vt")
+  if (graphs) {
+    write_file_atomic(path("graphs.tsv"),
+                      format_exact(
+                          "", n, [&](int64_t v) { return id_len(static_cast<int32_t>(v)) + decimal_len(ds.graph_of[static_cast<size_t>(v)]) + 2; },
+                          [&](int64_t v, char* p) {
+                            p = put_id(static_cast<int32_t>(v), p);
+                            *p++ = '\t';
+                            p = put_int(p, ds.graph_of[static_cast<size_t>(v)]);
+                            *p++ = '\n';
+                            return p;
+                          }));
+    written.push_back("graphs.tsv");
+    std::string text;
+    for (int64_t g = 0; g < static_cast<int64_t>(ds.graph_labels.size()); ++g) {
+      const int32_t l = ds.graph_labels[static_cast<size_t>(g)];
+      if (l < 0) continue;
+      text += std::to_string(g) + '\t' +
+              (ds.graph_label_names.empty() ? std::to_string(l) : ds.graph_label_names[static_cast<size_t>(l)]) + '\n';
+    }
+    if (!text.empty()) {
+      write_file_atomic(path("graph_labels.tsv"), text);
+      written.push_back("graph_labels.tsv");
+    }
+    if (ds.num_targets > 0) {
+      const int64_t t = ds.num_targets;
+      write_file_atomic(path("graph_targets.tsv"),
+                        format_chunked(
+                            "", ds.num_graphs, [&](int64_t g) { return decimal_len(g) + t * (1 + kMaxFloatText) + 1; },
+                            [&](int64_t g, char* p) {
+                              p = put_int(p, g);
+                              for (int64_t j = 0; j < t; ++j) {
+                                *p++ = '\t';
+                                p = put_float(p, ds.graph_targets[static_cast<size_t>(g * t + j)]);
+                              }
+                              *p++ = '\n';
+                              return p;
+                            }));
+      written.push_back("graph_targets.tsv");
+    }
+  }
+
+  // ---- train.txt, val.txt, test.txt: node ids, or graph ids for a dataset of many graphs
   const std::pair<const char*, const std::vector<int32_t>*> parts[] = {
-      {"train.txt", &ds.train}, {"val.txt", &ds.val}, {"test.txt", &ds.test}};
+      {"train.txt", graphs ? &ds.train_graphs : &ds.train},
+      {"val.txt", graphs ? &ds.val_graphs : &ds.val},
+      {"test.txt", graphs ? &ds.test_graphs : &ds.test}};
+  auto part_len = [&](int32_t v) -> int64_t { return graphs ? decimal_len(v) : id_len(v); };
   for (const auto& part : parts) {
     const char* file = part.first;
     const std::vector<int32_t>* ids = part.second;  // a plain variable: lambdas capture it (clang 14)
     if (ids->empty()) continue;
     const std::string text = format_exact(
-        "", static_cast<int64_t>(ids->size()), [&](int64_t i) { return id_len((*ids)[static_cast<size_t>(i)]) + 1; },
+        "", static_cast<int64_t>(ids->size()), [&](int64_t i) { return part_len((*ids)[static_cast<size_t>(i)]) + 1; },
         [&](int64_t i, char* p) {
-          p = put_id((*ids)[static_cast<size_t>(i)], p);
+          p = graphs ? put_int(p, (*ids)[static_cast<size_t>(i)]) : put_id((*ids)[static_cast<size_t>(i)], p);
           *p++ = '\n';
           return p;
         });
@@ -491,6 +560,16 @@ void write_dataset(const Dataset& ds, const std::string& dir, bool overwrite) {
     y << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
     y << YAML::Key << "path" << YAML::Value << "labels.tsv";
     y << YAML::Key << "num_classes" << YAML::Value << ds.num_classes;
+    y << YAML::EndMap;
+  }
+  if (graphs) {
+    y << YAML::Key << "graphs" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "path" << YAML::Value << "graphs.tsv";
+    if (has("graph_labels.tsv")) {
+      y << YAML::Key << "labels" << YAML::Value << "graph_labels.tsv";
+      y << YAML::Key << "num_classes" << YAML::Value << ds.num_graph_classes;
+    }
+    if (has("graph_targets.tsv")) y << YAML::Key << "targets" << YAML::Value << "graph_targets.tsv";
     y << YAML::EndMap;
   }
   if (has("train.txt") || has("val.txt") || has("test.txt")) {

@@ -26,7 +26,11 @@ void check_output_dir(const std::string& dir, bool overwrite);
 //   reads back to the same float (std::to_chars), falling back to 17 digits where the loader's
 //   parse-as-double-then-round would differ.
 // - labels.tsv: "node label" per labelled node (label names when ds.label_names is set).
+// - graphs.tsv, for a dataset of many graphs: "node graph" for every node; graph_labels.tsv:
+//   "graph label" per labelled graph; graph_targets.tsv: "graph v1 ... vt" per graph.
 // - train.txt / val.txt / test.txt: one id per line, in the Dataset's order; empty parts omitted.
+//   With many graphs they list graph ids (train_graphs, ...), from which the loader derives a node
+//   task's node splits (the labelled nodes of those graphs). Edge labels cannot be written yet.
 // With ds.node_names, ids are written as names (`ids: name`); the loader numbers named nodes by
 // first appearance, so this needs labels/features/edges to name the nodes in index order (an
 // InputError says so otherwise).

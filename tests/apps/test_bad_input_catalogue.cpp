@@ -289,8 +289,8 @@ std::vector<Case> cases() {
 
       // ---------------------------------------------------------------- the dataset YAML
       {"unknown top-level key, did-you-mean", [](const Dir& d) { base(d, "directd: true\n"); }, "",
-       {"{T}/dataset.yaml:9: unknown key 'directd'. did you mean 'directed'? valid keys: name, task, directed, ids, "
-        "num_nodes, edges, features, labels, nodes, split"}},
+       {"{T}/dataset.yaml:9: unknown key 'directd'. did you mean 'directed'? valid keys: name, format, tu_prefix, "
+        "task, directed, ids, num_nodes, edges, features, labels, nodes, graphs, split"}},
       {"BOM and CRLF in the YAML keep line numbers",
        [](const Dir& d) {
          base(d);
@@ -713,8 +713,8 @@ std::vector<Case> cases() {
         "dataset.yaml or one of karate, grid, grid-T, communities, communities-T, sbm, random, seq_probe, seq_order, "
         "seq_lengthgen"}, 2, "", "predict {T}/m.locus {T}/nope.yaml --out {T}/p.csv"},
       {"predict: malformed dataset", [](const Dir& d) { trained(d); d.write("dataset.yaml", kYaml + "colour: red\n"); },
-       "", {"{T}/dataset.yaml:9: unknown key 'colour'. valid keys: name, task, directed, ids, num_nodes, edges, "
-        "features, labels, nodes, split"}, 2, "", "predict {T}/m.locus {T}/dataset.yaml --out {T}/p.csv"},
+       "", {"{T}/dataset.yaml:9: unknown key 'colour'. valid keys: name, format, tu_prefix, task, directed, ids, "
+        "num_nodes, edges, features, labels, nodes, graphs, split"}, 2, "", "predict {T}/m.locus {T}/dataset.yaml --out {T}/p.csv"},
       {"predict: one-hot model on another graph", [](const Dir& d) { trained(d); }, "",
        {"built-in:karate: the dataset has no features (one-hot node ids, 34 columns), but the model reads one-hot "
         "node ids of 4 nodes (a dataset without features): 'karate'. a model trained without features labels only "

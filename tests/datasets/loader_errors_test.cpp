@@ -8,15 +8,11 @@
 #include "tests/datasets/temp_files.hpp"
 
 using namespace locus;
+using locus::testing::expect_error;
 using locus::testing::load_error;
 using locus::testing::TempDir;
 
 namespace {
-
-void expect_error(const std::string& msg, std::initializer_list<std::string> parts) {
-  CHECK_MESSAGE(!msg.empty(), "expected an InputError");
-  for (const auto& p : parts) CHECK_MESSAGE(msg.find(p) != std::string::npos, "'" << p << "' not in: " << msg);
-}
 
 // A valid base: 4 nodes, 3 edges, 2 classes.
 void write_base(const TempDir& t) {

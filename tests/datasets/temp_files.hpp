@@ -1,6 +1,9 @@
 // Test helpers for the dataset suites: the shared temporary folder, and a way to capture a
 // loader's InputError message.
 #pragma once
+#include <doctest/doctest.h>
+
+#include <initializer_list>
 #include <string>
 
 #include "core/error.hpp"
@@ -17,6 +20,12 @@ inline std::string load_error(const std::string& yaml_path) {
     return e.what();
   }
   return "";
+}
+
+// Checks that `msg` (a load_error result) is an error holding every one of `parts`.
+inline void expect_error(const std::string& msg, std::initializer_list<std::string> parts) {
+  CHECK_MESSAGE(!msg.empty(), "expected an InputError");
+  for (const auto& p : parts) CHECK_MESSAGE(msg.find(p) != std::string::npos, "'" << p << "' not in: " << msg);
 }
 
 }  // namespace locus::testing
