@@ -17,6 +17,7 @@
 #include "core/error.hpp"
 #include "datasets/builtin.hpp"
 #include "datasets/generators.hpp"
+#include "datasets/graph_generators.hpp"
 #include "datasets/text_reader.hpp"
 #include "datasets/writer.hpp"
 
@@ -24,7 +25,14 @@ namespace locus {
 
 namespace {
 
-const std::vector<std::string> kKinds = {"random", "sbm", "grid", "caveman"};
+const std::vector<std::string> kKinds = {"random", "sbm", "grid", "caveman", "pattern", "cluster", "csl"};
+
+// "random, sbm, ... or csl", for messages.
+std::string kinds_text() {
+  std::string s;
+  for (size_t i = 0; i < kKinds.size(); ++i) s += (i == 0 ? "" : i + 1 == kKinds.size() ? " or " : ", ") + kKinds[i];
+  return s;
+}
 
 // Options each kind accepts (besides --out and --force).
 const std::vector<std::string>& kind_options(const std::string& kind) {
@@ -32,7 +40,14 @@ const std::vector<std::string>& kind_options(const std::string& kind) {
   static const std::vector<std::string> sbm = {"blocks", "block-size", "p-in", "p-out", "features", "seed"};
   static const std::vector<std::string> grid = {"rows", "cols", "regions", "features", "seed"};
   static const std::vector<std::string> caveman = {"communities", "size", "p", "features", "seed"};
-  return kind == "random" ? random : kind == "sbm" ? sbm : kind == "grid" ? grid : caveman;
+  static const std::vector<std::string> many = {"train-graphs", "val-graphs", "test-graphs", "seed"};
+  static const std::vector<std::string> csl = {"fold", "seed"};
+  return kind == "random"                         ? random
+         : kind == "sbm"                          ? sbm
+         : kind == "grid"                         ? grid
+         : kind == "pattern" || kind == "cluster" ? many
+         : kind == "csl"                          ? csl
+                                                  : caveman;
 }
 
 std::string join_options(const std::vector<std::string>& v) {
@@ -79,14 +94,14 @@ void run_generate(const GenerateOptions& o, std::ostream& out_stream) {
   // ---- Check every option before touching the file system.
   if (!o.extras.empty())
     fail("unknown argument", o.extras,
-         "run 'locus generate --help' for the options; KIND is one of random, sbm, grid, caveman");
+         "run 'locus generate --help' for the options; KIND is one of " + kinds_text());
   if (o.kind.empty())
     fail("missing KIND", "",
-         "write e.g. 'locus generate grid --rows 20 --cols 20 --out data/grid' (KIND: random, sbm, grid, caveman)");
+         "write e.g. 'locus generate grid --rows 20 --cols 20 --out data/grid' (KIND: " + kinds_text() + ")");
   if (std::find(kKinds.begin(), kKinds.end(), o.kind) == kKinds.end()) {
     const std::string near = nearest(o.kind, kKinds);
     fail("unknown KIND", o.kind,
-         (near.empty() ? "" : "did you mean '" + near + "'? ") + "choose random, sbm, grid or caveman");
+         (near.empty() ? "" : "did you mean '" + near + "'? ") + "choose " + kinds_text());
   }
   const std::vector<std::pair<std::string, const std::string*>> given = {{"nodes", &o.nodes},
                                                                          {"edges", &o.edges},
@@ -102,7 +117,11 @@ void run_generate(const GenerateOptions& o, std::ostream& out_stream) {
                                                                          {"regions", &o.regions},
                                                                          {"communities", &o.communities},
                                                                          {"size", &o.size},
-                                                                         {"p", &o.p}};
+                                                                         {"p", &o.p},
+                                                                         {"train-graphs", &o.train_graphs},
+                                                                         {"val-graphs", &o.val_graphs},
+                                                                         {"test-graphs", &o.test_graphs},
+                                                                         {"fold", &o.fold}};
   const auto& allowed = kind_options(o.kind);
   for (const auto& [name, value] : given)
     if (!value->empty() && std::find(allowed.begin(), allowed.end(), name) == allowed.end())
@@ -150,6 +169,27 @@ void run_generate(const GenerateOptions& o, std::ostream& out_stream) {
     p.seed = seed;
     const bool constant = structure_features(o.features);
     make = [p, constant] { return constant ? with_constant_feature(generate_grid(p)) : generate_grid(p); };
+  } else if (o.kind == "pattern" || o.kind == "cluster") {
+    // Graph counts; the generator checks them against its limits.
+    auto graphs = [&](const std::string& option, const std::string& text, int64_t dflt) {
+      return count(option, text, dflt, 0, INT32_MAX, std::to_string(dflt));
+    };
+    auto with_counts = [&](auto p) {  // PatternParams or ClusterParams
+      p.train_graphs = graphs("train-graphs", o.train_graphs, p.train_graphs);
+      p.val_graphs = graphs("val-graphs", o.val_graphs, p.val_graphs);
+      p.test_graphs = graphs("test-graphs", o.test_graphs, p.test_graphs);
+      p.seed = seed;
+      return p;
+    };
+    if (o.kind == "pattern")
+      make = [p = with_counts(PatternParams{})] { return generate_pattern(p); };
+    else
+      make = [p = with_counts(ClusterParams{})] { return generate_cluster(p); };
+  } else if (o.kind == "csl") {
+    CslParams p;
+    p.fold = static_cast<int32_t>(count("fold", o.fold, p.fold, 0, 4, "0"));
+    p.seed = seed;
+    make = [p] { return generate_csl(p); };
   } else {
     CavemanParams p;
     p.communities = count("communities", o.communities, p.communities, 2, INT32_MAX, "20");
@@ -169,10 +209,16 @@ void run_generate(const GenerateOptions& o, std::ostream& out_stream) {
   const auto t1 = std::chrono::steady_clock::now();
   write_dataset(ds, o.out, o.force);
   const double write_s = seconds_since(t1);
+  const std::string graphs =
+      ds.has_graphs() ? fmt::format("{} graphs (split {}/{}/{}), ", ds.num_graphs, ds.train_graphs.size(),
+                                    ds.val_graphs.size(), ds.test_graphs.size())
+                      : "";
+  const int64_t classes = ds.task == Task::GraphClassification ? ds.num_graph_classes : ds.num_classes;
   out_stream
       << fmt::format(
-             "{}: {} nodes, {} undirected edges, {} classes, {} features; generated in {:.2f} s, written in {:.2f} s\n",
-             o.kind, ds.num_nodes, ds.num_input_edges, ds.num_classes, ds.num_features(), gen_s, write_s)
+             "{}: {}{} nodes, {} undirected edges, {} {}classes, {} features; generated in {:.2f} s, written in {:.2f} s\n",
+             o.kind, graphs, ds.num_nodes, ds.num_input_edges, classes,
+             ds.task == Task::GraphClassification ? "graph " : "", ds.num_features(), gen_s, write_s)
       << (std::filesystem::path(o.out) / "dataset.yaml").string() << "\n";
 }
 
@@ -180,11 +226,13 @@ void add_generate_command(CLI::App& app) {
   auto opts = std::make_shared<GenerateOptions>();
   CLI::App* g = app.add_subcommand(
       "generate",
-      "Write a seeded synthetic graph (random | sbm | grid | caveman) as a dataset folder (dataset.yaml + files)");
+      "Write a seeded synthetic graph (random | sbm | grid | caveman) or set of graphs (pattern | cluster | csl) as a "
+      "dataset folder (dataset.yaml + files)");
   // Unknown arguments stay with this subcommand and are reported by run_generate (status 2).
   g->allow_extras();
   g->add_option("kind", opts->kind,
-                "random: G(n, m) | sbm: stochastic block model | grid: 2-D grid | caveman: connected caveman")
+                "random: G(n, m) | sbm: stochastic block model | grid: 2-D grid | caveman: connected caveman | pattern, "
+                "cluster: benchmarking-GNNs SBM node tasks | csl: circular skip links, graph classification")
       ->type_name("KIND");
   g->add_option("--nodes", opts->nodes, "random: number of nodes (default 2000)")->type_name("N");
   g->add_option("--edges", opts->edges, "random: undirected edges, exactly (default 10000)")->type_name("N");
@@ -207,6 +255,10 @@ void add_generate_command(CLI::App& app) {
       ->type_name("N");
   g->add_option("--size", opts->size, "caveman: nodes per clique (default 20)")->type_name("N");
   g->add_option("--p", opts->p, "caveman: probability of rewiring each edge (default 0.01)")->type_name("P");
+  g->add_option("--train-graphs", opts->train_graphs, "pattern, cluster: training graphs (default 10000)")->type_name("N");
+  g->add_option("--val-graphs", opts->val_graphs, "pattern, cluster: validation graphs (default 2000 / 1000)")->type_name("N");
+  g->add_option("--test-graphs", opts->test_graphs, "pattern, cluster: test graphs (default 2000 / 1000)")->type_name("N");
+  g->add_option("--fold", opts->fold, "csl: the test fold of the stratified 5-fold split, 0..4 (default 0)")->type_name("K");
   g->add_option("--out", opts->out, "folder to write (created; must be new or empty unless --force)")->type_name("DIR");
   g->add_flag("--force", opts->force, "overwrite the dataset files in an existing non-empty folder");
   g->callback([opts, g] {

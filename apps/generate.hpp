@@ -1,5 +1,6 @@
 // `locus generate KIND [options] --out DIR [--force]`: writes a seeded synthetic graph
-// (datasets/generators.hpp: random | sbm | grid | caveman) as a dataset folder in the shared
+// (datasets/generators.hpp: random | sbm | grid | caveman; datasets/graph_generators.hpp: the
+// many-graph pattern | cluster | csl) as a dataset folder in the shared
 // YAML schema (datasets/writer.hpp), ready for `locus train dataset.path=DIR/dataset.yaml`.
 #pragma once
 #include <iosfwd>
@@ -15,11 +16,13 @@ namespace locus {
 // every mistake (a malformed number, an option of another kind, a missing --out) is reported
 // the same way: an InputError naming the option and the fix.
 struct GenerateOptions {
-  std::string kind;                                   // random | sbm | grid | caveman
+  std::string kind;                                   // random | sbm | grid | caveman | pattern | cluster | csl
   std::string nodes, edges, classes, features, seed;  // random (features and seed: sbm too)
   std::string blocks, block_size, p_in, p_out;        // sbm
   std::string rows, cols, regions;                    // grid (seed: the split only)
   std::string communities, size, p;                   // caveman
+  std::string train_graphs, val_graphs, test_graphs;  // pattern, cluster
+  std::string fold;                                   // csl
   std::string out;
   bool force = false;
   std::string extras;  // unrecognised arguments, space-separated; an error when non-empty

@@ -14,6 +14,7 @@
 #include "core/rng.hpp"
 #include "datasets/splits.hpp"
 #include "datasets/tasks.hpp"
+#include "datasets/generator_checks.hpp"
 
 namespace locus {
 
@@ -52,26 +53,10 @@ double portable_log(double x) {
 // An undirected edge {a, b}, a < b, as one sortable 64-bit key (a in the high half).
 uint64_t pair_key(uint64_t a, uint64_t b) { return (a << 32) | b; }
 
-// ---- Parameter errors, worded with the `locus generate` option names.
-std::string num(double v) { return fmt::format("{}", v); }
-
-[[noreturn]] void bad(const std::string& kind, const std::string& option, const std::string& value,
-                      const std::string& rule, const std::string& fix) {
-  throw_input_error("", 0, kind + ": --" + option + " " + rule + ", not", value, fix);
-}
-
-void check_range(const std::string& kind, const std::string& option, int64_t v, int64_t lo, int64_t hi) {
-  if (v >= lo && v <= hi) return;
-  bad(kind, option, std::to_string(v),
-      hi == INT64_MAX ? "must be at least " + std::to_string(lo)
-                      : "must be between " + std::to_string(lo) + " and " + std::to_string(hi),
-      "give --" + option + " " + std::to_string(std::clamp(v, lo, hi)) + " or another value in range");
-}
-
-void check_probability(const std::string& kind, const std::string& option, double p) {
-  if (p >= 0.0 && p <= 1.0) return;  // also rejects NaN
-  bad(kind, option, num(p), "is a probability and must be between 0 and 1", "give e.g. --" + option + " 0.01");
-}
+using gen::bad;
+using gen::check_probability;
+using gen::check_range;
+using gen::num;
 
 // Dense features need num_nodes * features values in a 32-bit-indexed sparse matrix.
 void check_features(const std::string& kind, int64_t nodes, int64_t features) {

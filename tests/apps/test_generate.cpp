@@ -11,6 +11,7 @@
 
 #include "datasets/builtin.hpp"
 #include "datasets/generators.hpp"
+#include "datasets/graph_generators.hpp"
 #include "datasets/loader.hpp"
 #include "tests/testing/paths.hpp"
 #include "tests/testing/process.hpp"
@@ -101,6 +102,52 @@ TEST_CASE("locus generate sbm, grid and caveman") {
   }
 }
 
+TEST_CASE("locus generate pattern, cluster and csl: many graphs, split by graph, the generators' Datasets") {
+  TempDir tmp;
+  const fs::path csl = tmp.root() / "csl";
+  Cmd c = run_locus("generate csl --fold 3 --seed 2 --out " + csl.string(), tmp.root() / "log.txt");
+  REQUIRE_MESSAGE(c.status == 0, c.output);
+  CHECK(contains(c.output, "150 graphs (split 90/30/30)"));
+  CHECK(contains(c.output, "10 graph classes"));
+  CslParams cp;
+  cp.fold = 3, cp.seed = 2;
+  const Dataset g = generate_csl(cp);
+  Dataset d = load_dataset_yaml((csl / "dataset.yaml").string());
+  CHECK(d.task == Task::GraphClassification);
+  CHECK(d.graph_of == g.graph_of);
+  CHECK(d.graph_labels == g.graph_labels);
+  CHECK(d.train_graphs == g.train_graphs);
+  CHECK(d.val_graphs == g.val_graphs);
+  CHECK(d.test_graphs == g.test_graphs);
+  CHECK(d.src == g.src);
+
+  const fs::path cl = tmp.root() / "cluster";
+  c = run_locus("generate cluster --train-graphs 12 --val-graphs 3 --test-graphs 4 --out " + cl.string(), tmp.root() / "log.txt");
+  REQUIRE_MESSAGE(c.status == 0, c.output);
+  CHECK(contains(c.output, "19 graphs (split 12/3/4)"));
+  ClusterParams kp;
+  kp.train_graphs = 12, kp.val_graphs = 3, kp.test_graphs = 4;
+  const Dataset k = generate_cluster(kp);
+  d = load_dataset_yaml((cl / "dataset.yaml").string());
+  CHECK(d.task == Task::NodeClassification);
+  CHECK(d.labels == k.labels);
+  CHECK(d.graph_of == k.graph_of);
+  CHECK(d.train == k.train);  // the nodes of the training graphs
+  CHECK(d.test == k.test);
+  CHECK(d.test_graphs == k.test_graphs);
+  // A node task on many graphs trains on the disjoint union (no edge joins two graphs).
+  c = run_locus("train " + testing::source_dir() + "/apps/configs/karate_gcn.yaml dataset.path=" + (cl / "dataset.yaml").string() +
+                    " num_runs=1 optim.max_epoch=3",
+                tmp.root() / "log.txt");
+  REQUIRE_MESSAGE(c.status == 0, c.output);
+  CHECK(contains(c.output, "19 graphs"));
+  CHECK(contains(c.output, "split by graph 12/3/4"));
+  // A graph task loads but does not train yet, and says so.
+  c = run_locus("train " + testing::source_dir() + "/apps/configs/karate_gcn.yaml dataset.path=" + (csl / "dataset.yaml").string(), tmp.root() / "log.txt");
+  CHECK(c.status == 2);
+  CHECK(contains(c.output, "graph_classification data loads (150 graphs)"));
+}
+
 TEST_CASE("locus generate: the output trains with locus train") {
   TempDir tmp;
   Cmd c =
@@ -147,6 +194,10 @@ TEST_CASE("locus generate: bad options exit with status 2 and create nothing") {
       {"caveman --size 2", "--size"},
       {"caveman --p -0.5", "--p"},
       {"grid --rows 4 --cols 4 --regions 9", "--regions"},
+      {"csl --fold 5", "--fold"},
+      {"csl --train-graphs 10", "--train-graphs"},
+      {"pattern --fold 1", "--fold"},
+      {"cluster --val-graphs x", "--val-graphs"},
       {"", "KIND"},
   };
   for (const auto& k : cases) {

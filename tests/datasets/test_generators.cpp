@@ -21,9 +21,13 @@
 #include "datasets/loader.hpp"
 #include "datasets/writer.hpp"
 #include "tests/datasets/temp_files.hpp"
+#include "tests/testing/errors.hpp"
 #include "tests/testing/paths.hpp"
+#include "tests/testing/threads.hpp"
 
 using namespace locus;
+using locus::testing::input_error_of;
+using locus::testing::with_threads;
 namespace fs = std::filesystem;
 
 namespace {
@@ -135,25 +139,7 @@ Dataset round_trip(const Dataset& d, const testing::TempDir& tmp, const std::str
   return load_dataset_yaml(tmp.path(sub) + "/dataset.yaml");
 }
 
-template <class F>
-std::string input_error(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
 
-// Runs f with `threads` OpenMP threads, then restores the previous setting.
-template <class F>
-auto with_threads(int threads, F&& f) {
-  const int before = omp_get_max_threads();
-  omp_set_num_threads(threads);
-  auto result = f();
-  omp_set_num_threads(before);
-  return result;
-}
 
 }  // namespace
 
@@ -286,15 +272,15 @@ TEST_CASE("random G(n, m): dense features follow the class means") {
 TEST_CASE("random G(n, m): parameter errors name the option") {
   RandomGraphParams p;
   p.nodes = 10, p.edges = 46;
-  std::string msg = input_error([&] { generate_random(p); });
+  std::string msg = input_error_of([&] { generate_random(p); });
   CHECK(msg.find("--edges") != std::string::npos);
   CHECK(msg.find("45") != std::string::npos);
   p.edges = 10, p.classes = 0;
-  CHECK(input_error([&] { generate_random(p); }).find("--classes") != std::string::npos);
+  CHECK(input_error_of([&] { generate_random(p); }).find("--classes") != std::string::npos);
   p.classes = 2, p.nodes = 0;
-  CHECK(input_error([&] { generate_random(p); }).find("--nodes") != std::string::npos);
+  CHECK(input_error_of([&] { generate_random(p); }).find("--nodes") != std::string::npos);
   p.nodes = 10, p.features = -1;
-  CHECK(input_error([&] { generate_random(p); }).find("--features") != std::string::npos);
+  CHECK(input_error_of([&] { generate_random(p); }).find("--features") != std::string::npos);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,15 +347,15 @@ TEST_CASE("SBM: deterministic for a seed and any thread count; features optional
 TEST_CASE("SBM: parameter errors") {
   SbmParams p;
   p.p_in = 1.5;
-  CHECK(input_error([&] { generate_sbm(p); }).find("--p-in") != std::string::npos);
+  CHECK(input_error_of([&] { generate_sbm(p); }).find("--p-in") != std::string::npos);
   p.p_in = 0.1, p.p_out = std::nan("");
-  CHECK(input_error([&] { generate_sbm(p); }).find("--p-out") != std::string::npos);
+  CHECK(input_error_of([&] { generate_sbm(p); }).find("--p-out") != std::string::npos);
   p.p_out = 0.1, p.block_sizes = {};
-  CHECK(input_error([&] { generate_sbm(p); }).find("--blocks") != std::string::npos);
+  CHECK(input_error_of([&] { generate_sbm(p); }).find("--blocks") != std::string::npos);
   p.block_sizes = {10, 0};
-  CHECK(input_error([&] { generate_sbm(p); }).find("--block-size") != std::string::npos);
+  CHECK(input_error_of([&] { generate_sbm(p); }).find("--block-size") != std::string::npos);
   p.block_sizes = {100000, 100000}, p.p_in = 1, p.p_out = 1;  // ~2e10 edges
-  CHECK(input_error([&] { generate_sbm(p); }).find("expected edges") != std::string::npos);
+  CHECK(input_error_of([&] { generate_sbm(p); }).find("expected edges") != std::string::npos);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -414,9 +400,9 @@ TEST_CASE("grid: other shapes and regions") {
   p.rows = 1, p.cols = 1;
   CHECK(generate_grid(p).num_edges() == 0);
   p.rows = 4, p.cols = 4, p.regions = 5;
-  CHECK(input_error([&] { generate_grid(p); }).find("--regions") != std::string::npos);
+  CHECK(input_error_of([&] { generate_grid(p); }).find("--regions") != std::string::npos);
   p.regions = 2, p.rows = 0;
-  CHECK(input_error([&] { generate_grid(p); }).find("--rows") != std::string::npos);
+  CHECK(input_error_of([&] { generate_grid(p); }).find("--rows") != std::string::npos);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -468,11 +454,11 @@ TEST_CASE("connected caveman stays connected even when every edge may move") {
     CHECK(checked_pairs(d).size() == 8 * 6);
     CHECK(connected(d));
   }
-  CHECK(input_error([] {
+  CHECK(input_error_of([] {
           generate_caveman(CavemanParams{1, 20, 0.01, 0});
         }).find("--communities") != std::string::npos);
-  CHECK(input_error([] { generate_caveman(CavemanParams{20, 2, 0.01, 0}); }).find("--size") != std::string::npos);
-  CHECK(input_error([] { generate_caveman(CavemanParams{20, 20, -0.1, 0}); }).find("--p") != std::string::npos);
+  CHECK(input_error_of([] { generate_caveman(CavemanParams{20, 2, 0.01, 0}); }).find("--size") != std::string::npos);
+  CHECK(input_error_of([] { generate_caveman(CavemanParams{20, 20, -0.1, 0}); }).find("--p") != std::string::npos);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -676,7 +662,7 @@ TEST_CASE("writer: refuses a non-empty folder unless overwrite, and cleans up st
   write_dataset(feat, tmp.path("d"));
   CHECK(fs::exists(tmp.path("d/features.tsv")));
   const Dataset grid = generate_grid(GridParams{});
-  const std::string msg = input_error([&] { write_dataset(grid, tmp.path("d")); });
+  const std::string msg = input_error_of([&] { write_dataset(grid, tmp.path("d")); });
   CHECK(msg.find(tmp.path("d")) != std::string::npos);
   CHECK(msg.find("--force") != std::string::npos);
   CHECK_THROWS_AS(check_output_dir(tmp.path("d"), false), InputError);
@@ -692,7 +678,7 @@ TEST_CASE("writer: refuses a non-empty folder unless overwrite, and cleans up st
   fs::create_directories(tmp.path("empty"));
   CHECK_NOTHROW(write_dataset(grid, tmp.path("empty")));
   tmp.write("file", "x");
-  CHECK(input_error([&] { write_dataset(grid, tmp.path("file"), true); }).find("not a folder") != std::string::npos);
+  CHECK(input_error_of([&] { write_dataset(grid, tmp.path("file"), true); }).find("not a folder") != std::string::npos);
   // New folders were staged beside the target and renamed into place: no staging folder is left.
   std::set<std::string> names;
   for (const auto& e : fs::directory_iterator(tmp.root())) names.insert(e.path().filename().string());
@@ -709,11 +695,11 @@ TEST_CASE("writer: inconsistent datasets are refused before anything is written"
   SUBCASE("named nodes not in index order of first appearance") {
     d.node_names = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
     d.labels[0] = -1;  // node 1 is then the first one named
-    CHECK(input_error([&] { write_dataset(d, tmp.path("x")); }).find("first appearance") != std::string::npos);
+    CHECK(input_error_of([&] { write_dataset(d, tmp.path("x")); }).find("first appearance") != std::string::npos);
   }
   SUBCASE("a node name with a blank") {
     d.node_names = {"a", "b", "c", "d", "e", "f", "g", "h", "i j"};
-    CHECK(input_error([&] { write_dataset(d, tmp.path("x")); }).find("'i j'") != std::string::npos);
+    CHECK(input_error_of([&] { write_dataset(d, tmp.path("x")); }).find("'i j'") != std::string::npos);
   }
   CHECK(fs::is_empty(tmp.root()));  // neither x nor a staging folder
 }
