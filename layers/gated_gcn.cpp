@@ -1,0 +1,244 @@
+#include "layers/gated_gcn.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/ops/basic.hpp"
+#include "core/ops/edge.hpp"
+#include "core/ops/message.hpp"
+#include "layers/memory_estimate.hpp"
+#include "layers/registry.hpp"
+
+namespace locus {
+
+namespace {
+
+// Elementwise ops this layer needs and core/ops does not have yet (move them there when a second
+// layer wants them). Row-local loops (ops::detail::for_each_row): results do not depend on threads.
+
+// y = sigmoid(x) = 1 / (1 + e^−x), x [r, c] → [r, c] (the e^x form for x < 0: no overflow).
+// Backward: dx += G ⊙ y (1 − y).
+template <class T>
+Var sigmoid(Tape<T>& t, Var x) {
+  const int64_t n = t.rows(x), m = t.cols(x);
+  MatT<T> out(n, m);
+  const T* xv = t.value(x).data();
+  T* o = out.data();
+  ops::detail::for_each_row(n, m, [&](int64_t r) {
+    for (int64_t j = r * m; j < (r + 1) * m; ++j) {
+      const T v = xv[j];
+      if (v >= T(0)) {
+        o[j] = T(1) / (T(1) + std::exp(-v));
+      } else {
+        const T z = std::exp(v);
+        o[j] = z / (T(1) + z);
+      }
+    }
+  });
+  return t.push(std::move(out), "sigmoid", {x}, [x](Tape<T>& t, Var self) {
+    const int64_t n = t.rows(self), m = t.cols(self);
+    const T* g = t.grad(self).data();
+    const T* y = t.value(self).data();
+    T* gx = t.grad(x).data();
+    ops::detail::for_each_row(n, m, [&](int64_t r) {
+      for (int64_t j = r * m; j < (r + 1) * m; ++j) gx[j] += g[j] * y[j] * (T(1) - y[j]);  // dσ/dx = σ (1 − σ)
+    });
+  });
+}
+
+// y = num / (den + eps), num and den [r, c] → [r, c] (the gate normalisation; den ≥ 0 here).
+// Backward: dnum += G / (den + eps);  dden += −G ⊙ y / (den + eps).
+template <class T>
+Var ratio(Tape<T>& t, Var num, Var den, double eps) {
+  check(t.rows(num) == t.rows(den) && t.cols(num) == t.cols(den), "GatedGCN ratio: num and den must have one shape");
+  const T ep = static_cast<T>(eps);
+  const int64_t n = t.rows(num), m = t.cols(num);
+  MatT<T> out(n, m);
+  const T* a = t.value(num).data();
+  const T* b = t.value(den).data();
+  T* o = out.data();
+  ops::detail::for_each_row(n, m, [&](int64_t r) {
+    for (int64_t j = r * m; j < (r + 1) * m; ++j) o[j] = a[j] / (b[j] + ep);
+  });
+  return t.push(std::move(out), "gate_ratio", {num, den}, [num, den, ep](Tape<T>& t, Var self) {
+    const int64_t n = t.rows(self), m = t.cols(self);
+    const T* g = t.grad(self).data();
+    const T* y = t.value(self).data();
+    const T* b = t.value(den).data();
+    T* ga = t.requires_grad(num) ? t.grad(num).data() : nullptr;
+    T* gb = t.requires_grad(den) ? t.grad(den).data() : nullptr;
+    ops::detail::for_each_row(n, m, [&](int64_t r) {
+      for (int64_t j = r * m; j < (r + 1) * m; ++j) {
+        const T inv = T(1) / (b[j] + ep);
+        if (ga) ga[j] += g[j] * inv;          // d num = G / (den + ε)
+        if (gb) gb[j] -= g[j] * y[j] * inv;   // d den = −G · num / (den + ε)²
+      }
+    });
+  });
+}
+
+// Layers other than the first of a gatedgcn stack: the first one runs the whole stack (it carries
+// the edge state), these hand its output on.
+template <class T>
+struct PassThrough {
+  Var forward(Tape<T>&, const Features<T>& x) const { return x.var; }
+};
+
+}  // namespace
+
+Csr gated_gcn_graph(const Csr& g) {
+  Csr out = g;
+  out.weights.clear();
+  return out;
+}
+
+template <class T>
+GatedGcnLayer<T>::GatedGcnLayer(ParamStore<T>& store, Rng& rng, const std::string& name, int64_t dim,
+                                GatedGcnOptions opt, bool decay)
+    : store_(&store),
+      opt_(opt),
+      dim_(dim),
+      a_(store, rng, name + ".A", dim, dim, true, decay),
+      b_(store, rng, name + ".B", dim, dim, true, decay),
+      c_(store, rng, name + ".C", dim, dim, true, decay),
+      d_(store, rng, name + ".D", dim, dim, true, decay),
+      e_(store, rng, name + ".E", dim, dim, true, decay) {
+  check(dim >= 1, "GatedGcnLayer: width must be positive");
+  if (opt.norm == NormKind::None) return;
+  const char* which[2] = {".norm_h", ".norm_e"};
+  for (int i = 0; i < (opt.update_edges ? 2 : 1); ++i) {
+    gamma_[i] = store.add(name + which[i] + ".gamma", 1, dim, Init::Ones, rng, false);
+    beta_[i] = store.add(name + which[i] + ".beta", 1, dim, Init::Zeros, rng, false);
+    if (opt.norm == NormKind::Batch) bn_[i] = std::make_shared<ops::BatchNormState<T>>(dim);
+  }
+}
+
+template <class T>
+Var GatedGcnLayer<T>::norm(Tape<T>& t, int which, Var x, bool training) const {
+  switch (opt_.norm) {
+    case NormKind::None: return x;
+    case NormKind::Layer: return ops::layer_norm(t, x, t.param(*store_, gamma_[which]), t.param(*store_, beta_[which]));
+    case NormKind::Batch:
+      return ops::batch_norm(t, x, t.param(*store_, gamma_[which]), t.param(*store_, beta_[which]), *bn_[which], training);
+  }
+  return x;
+}
+
+template <class T>
+GatedGcnState GatedGcnLayer<T>::forward(Tape<T>& t, const Csr& g, Var h, Var e, bool training, uint64_t key) const {
+  const int64_t n = g.num_dst, edges = g.num_edges();
+  check(g.num_src == n, "GatedGcnLayer: the graph must be square (sources and destinations are the same nodes)");
+  if (t.rows(h) != n || t.cols(h) != dim_)
+    throw ShapeError(fmt::format("GatedGcnLayer: h must be [{}, {}], got [{}, {}]", n, dim_, t.rows(h), t.cols(h)));
+  if (t.rows(e) != edges || t.cols(e) != dim_)
+    throw ShapeError(fmt::format("GatedGcnLayer: e must be [{}, {}] (one row per edge), got [{}, {}]", edges, dim_,
+                                 t.rows(e), t.cols(e)));
+  const GraphRef gr(g);
+  const Features<T> hin{h, nullptr};
+  const Var ah = a_.forward(t, hin), bh = b_.forward(t, hin), dh = d_.forward(t, hin), eh = e_.forward(t, hin);
+  // ê_ij = C e_ij + D h_i + E h_j   [E, d]  (i = destination: a_dst = D h, a_src = E h)
+  const Var e_hat = ops::add(t, c_.forward(t, Features<T>{e, nullptr}), ops::gsddmm_add(t, gr, eh, dh));
+  const Var sigma = sigmoid(t, e_hat);
+  // Σ_{j→i} σ_ij ⊙ B h_j and Σ_{j→i} σ_ij   [n, d]: gspmm with d heads of width 1, weighted by σ.
+  const Var num = ops::gspmm(t, gr, bh, ops::Reduce::Sum, sigma);
+  const Var den = ops::gspmm(t, gr, t.constant(MatT<T>::Ones(n, dim_)), ops::Reduce::Sum, sigma);
+  // h̃_i = A h_i + num_i / (den_i + 1e-6)   (no in-edges: num = den = 0, h̃_i = A h_i)
+  const Var h_tilde = ops::add(t, ah, ratio(t, num, den, 1e-6));
+  const uint64_t kh = splitmix64(key + 1), ke = splitmix64(key + 2);
+  GatedGcnState out;
+  // h ← h + dropout(act(Norm(h̃)))
+  out.h = ops::add(t, h, ops::dropout(t, ops::activation(t, norm(t, 0, h_tilde, training), opt_.act), opt_.dropout, kh, training));
+  if (!opt_.update_edges) return out;
+  // e ← e + dropout(act(Norm(ê))); a graph without edges keeps its empty state (BatchNorm needs rows).
+  if (edges == 0) {
+    out.e = e;
+    return out;
+  }
+  out.e = ops::add(t, e, ops::dropout(t, ops::activation(t, norm(t, 1, e_hat, training), opt_.act), opt_.dropout, ke, training));
+  return out;
+}
+
+template <class T>
+GatedGcnStack<T>::GatedGcnStack(ParamStore<T>& store, Rng& rng, const std::string& prefix, int layers, int64_t dim,
+                                GatedGcnOptions opt, bool decay)
+    : edge_encoder_(store, rng, prefix + "edge_encoder", 1, dim, true, decay) {
+  check(layers >= 1, "GatedGcnStack: at least one layer");
+  layers_.reserve(static_cast<size_t>(layers));
+  for (int l = 0; l < layers; ++l) {
+    GatedGcnOptions o = opt;
+    o.update_edges = l + 1 < layers;  // the last layer's edge state would never be read
+    layers_.emplace_back(store, rng, prefix + "layer" + std::to_string(l), dim, o, decay);
+  }
+}
+
+template <class T>
+Var GatedGcnStack<T>::forward(Tape<T>& t, GraphRef g, const Features<T>& x, bool training, uint64_t key) const {
+  if (!g.csr) throw InputError("gatedgcn needs an edge-list graph (it keeps a state per edge), not sentences");
+  check(!x.is_sparse() && !x.has_extra(), "GatedGcnStack: the input must be one dense matrix (the encoder's output)");
+  const Csr& c = *g.csr;
+  // e⁰ = 1 · W_e + b_e for every edge   [E, d]
+  Var e = edge_encoder_.forward(t, Features<T>{t.constant(MatT<T>::Ones(c.num_edges(), 1)), nullptr});
+  Var h = x.var;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    auto scope = t.scope("gatedgcn " + std::to_string(l + 1));
+    const GatedGcnState s = layers_[l].forward(t, c, h, e, training, splitmix64(key + l));
+    h = s.h;
+    e = s.e;
+  }
+  return h;
+}
+
+template class GatedGcnLayer<float>;
+template class GatedGcnLayer<double>;
+template class GatedGcnStack<float>;
+template class GatedGcnStack<double>;
+
+LayerDescriptor gated_gcn_layer() {
+  LayerDescriptor d;
+  d.name = "gatedgcn";
+  d.summary = "Residual gated graph ConvNet with edge states (Bresson & Laurent 2017; benchmarking-gnns' GatedGCN)";
+  d.formula = "ê_ij = C e_ij + D h_i + E h_j,  h_i += act(Norm(A h_i + Σ_j σ(ê_ij) ⊙ B h_j / (Σ_j σ(ê_ij) + 1e-6))),  "
+              "e_ij += act(Norm(ê_ij))";
+  d.structure = Structure::Residual;
+  d.options = {"gnn.norm"};
+  d.graph = [](const Csr& g, const GnnSpec&) { return GraphCache{std::make_shared<const Csr>(gated_gcn_graph(g)), nullptr}; };
+  d.graph_memory = [](const MemoryShape& s) { return GraphMemory{csr_with_reverse(s.n, s.edges, false), "unweighted copy"}; };
+  // GnnClassifier asks for one layer at a time; the first builds the whole stack (the edge state
+  // passes from layer to layer inside it) and the others pass its output on.
+  d.set_factory([](const auto& a) {
+    using T = typename std::decay_t<decltype(a)>::value_type;
+    const GnnSpec& spec = a.spec;
+    if (a.name != spec.param_prefix + "layer0") return built_layer<T>(PassThrough<T>{}, a, a.in);
+    check(a.in == a.out, "gatedgcn: the residual layers keep the width (in " + std::to_string(a.in) + ", out " +
+                             std::to_string(a.out) + ")");
+    GatedGcnOptions opt;
+    opt.norm = parse_norm(spec.norm);
+    opt.dropout = spec.dropout;
+    opt.act = spec.act;
+    return built_layer<T>(GatedGcnStack<T>(a.store, a.rng, spec.param_prefix, spec.layers, a.in, opt, a.decay), a, a.in);
+  });
+  d.memory = [](const MemoryShape& s, double in, double out_dim, bool) {
+    const GnnSpec& spec = s.spec;
+    const double n = s.n, E = s.edges, d = static_cast<double>(spec.hidden);
+    const double L = std::max(1, spec.layers);
+    const double norms = spec.norm == "none" ? 0 : 2 * d * (2 * L - 1);  // node norm per layer, edge norm but the last
+    LayerMemory m;
+    m.params = in * d + d + 2 * d + L * 5 * (d * d + d) + norms + d * out_dim + out_dim;
+    // Encoder + head; per layer and node: A h, B h, D h, E h, the ones, the two sums, their ratio,
+    // h̃, Norm, act, dropout (+ mask), the residual sum: ~14 values and ~12 gradients of width d.
+    m.activations = n * (4 * d + 4 * out_dim) + L * n * 26 * d;
+    // Per layer and edge: C e, D h_i + E h_j, ê, σ (values + gradients: 8), and but in the last
+    // layer Norm, act, dropout (+ mask), the residual sum (9); the edge encoder's state (2).
+    m.edge_floats = E * d * (8 * L + 9 * (L - 1) + 2) + E;
+    m.edge_what = fmt::format("edge states ({} layers × {} edges × {} floats, values + gradients)", static_cast<int>(L),
+                              count_text(E), count_text(d * 17));
+    m.edge_kind = "activations";  // fewer or narrower layers are the remedy
+    return m;
+  };
+  return d;
+}
+
+}  // namespace locus
