@@ -91,12 +91,14 @@ void print_header(const ExperimentConfig& cfg, const ExperimentInfo& info, std::
     log << fmt::format("locus train: {} ({} nodes, {} edges, {} features{}), task {}: 80/10/10 pairs with equal "
                        "negatives, ROC AUC\n",
                        ds.name, ds.num_nodes, p.num_edges, p.in_dim, kind, task_name(ds.task));
-  else if (ds.has_graphs())  // node classification on many graphs: whole graphs held out
-    log << fmt::format("locus train: {} ({} graphs, {} nodes, {} edges, {} features{}, {} classes; split by graph "
-                       "{}/{}/{}, nodes {}/{}/{})\n",
-                       ds.name, ds.num_graphs, ds.num_nodes, p.num_edges, p.in_dim, kind, ds.num_classes,
-                       ds.train_graphs.size(), ds.val_graphs.size(), ds.test_graphs.size(), p.num_train, p.num_val,
-                       p.num_test);
+  else if (ds.has_graphs())  // many graphs: whole graphs held out, mini-batches of graphs
+    log << fmt::format("locus train: {} ({} graphs, {} nodes, {} edges, {} features{}, {} {}classes; split by graph "
+                       "{}/{}/{}{}; {} graphs per step)\n",
+                       ds.name, ds.num_graphs, ds.num_nodes, p.num_edges, p.in_dim, kind,
+                       p.graph_task() ? ds.num_graph_classes : ds.num_classes, p.graph_task() ? "graph " : "",
+                       ds.train_graphs.size(), ds.val_graphs.size(), ds.test_graphs.size(),
+                       p.graph_task() ? "" : fmt::format(", nodes {}/{}/{}", p.num_train, p.num_val, p.num_test),
+                       cfg.train.batch_size > 0 ? cfg.train.batch_size : 128);
   else
     log << fmt::format("locus train: {} ({} nodes, {} edges, {} features{}, {} classes; split {}/{}/{})\n", ds.name,
                        ds.num_nodes, p.num_edges, p.in_dim, kind, ds.num_classes, p.num_train, p.num_val, p.num_test);

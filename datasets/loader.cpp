@@ -240,7 +240,17 @@ bool is_bare_tu_folder(const std::string& path) {
 }  // namespace
 
 Dataset load_dataset_yaml(const std::string& path) {
-  if (is_bare_tu_folder(path)) return read_tu(path, find_tu_prefix(path), Task::GraphClassification);
+  if (is_bare_tu_folder(path)) {
+    // As downloaded: graph classification, split as the GIN protocol does (10 stratified folds,
+    // fold 0 tested, the next one validating); a dataset.yaml with format: tu chooses otherwise.
+    Dataset ds = read_tu(path, find_tu_prefix(path), Task::GraphClassification);
+    const auto labelled = std::count_if(ds.graph_labels.begin(), ds.graph_labels.end(), [](int32_t l) { return l >= 0; });
+    if (labelled < 2) return ds;  // nothing to split
+    SplitIds s = fold_split(ds.graph_labels, ds.num_graphs, FoldSplitSpec{std::min<int64_t>(10, labelled), 0, true, true, 0},
+                            ErrorSite{path, 0});
+    ds.train_graphs = std::move(s.train), ds.val_graphs = std::move(s.val), ds.test_graphs = std::move(s.test);
+    return ds;
+  }
   const std::string text = read_whole_file(path);
   const YAML::Node root = parse_yaml(path, text);
   if (!root || root.IsNull())

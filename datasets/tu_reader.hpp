@@ -25,7 +25,7 @@ std::string find_tu_prefix(const std::string& folder);
 //   task graph_regression: DS_graph_attributes.txt, one or more floats per graph.
 // - DS_edge_labels.txt: the first column, one per line of DS_A.txt, shifted by its minimum; kept with
 //   its edge (the first line of a merged edge wins). DS_edge_attributes.txt is not read.
-// - No split: the caller (a dataset.yaml's split:) decides.
+// - No split: the caller decides (a dataset.yaml's split:, or the loader's default folds for a bare folder).
 // A node without a graph, graph ids with gaps, an edge across two graphs, an id out of range or a
 // file whose line count does not match is an InputError naming the file, line, token and fix.
 Dataset read_tu(const std::string& folder, const std::string& prefix, Task task);

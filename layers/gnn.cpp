@@ -177,6 +177,16 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
     graph_ = std::move(cache.graph);
     edge_class_ = std::move(cache.edge_class);
   }
+  if (spec.batched) {
+    // The layers keep a reference to *graph_: set_graph rewrites this object in place.
+    const pe::PosEncSpec pe = resolve_posenc(spec);
+    if (plain_ || !anchor_branch_kind(spec).empty() || spec.partition || edge_class_ || pe.graph_columns() || pe.spd ||
+        pe.seq != "none")
+      throw InputError("a model on many graphs (mini-batches) cannot yet use positional encodings, anchor branches, "
+                       "fusion selection or partitioned training; turn them off for this dataset");
+    batch_graph_ = std::make_shared<Csr>(graph_ ? *graph_ : Csr());
+    graph_ = batch_graph_;
+  }
   if (!anchor_branch_kind(spec).empty()) raw_ = std::make_shared<const Csr>(graph);
   if (!graph_) graph_ = std::make_shared<const Csr>();
   pos_ = std::make_shared<pe::PositionalInputs<T>>(store, draw, resolve_posenc(spec), GraphRef(graph), spec.posenc_seed);
@@ -288,6 +298,12 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
 }
 
 template <class T>
+void GnnClassifier<T>::set_graph(const Csr& graph) {
+  check(batch_graph_ != nullptr, "GnnClassifier::set_graph: the model was not built with spec.batched");
+  *batch_graph_ = layer_->graph ? *layer_->graph(graph, spec_).graph : Csr();
+}
+
+template <class T>
 Var GnnClassifier<T>::forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key, PositionUse use) const {
   return run(t, x, training, key, false, use);
 }
@@ -314,7 +330,7 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
                           PositionUse use) const {
   // Layer scopes (Tape::scope) name where a NaN/Inf starts: "positional inputs", "layer i (type)"
   // (1-based; the dropout before a layer and the activation after it belong to it; transformer:
-  // "encoder (linear)", "layer i (transformer)", "head (linear)"), "anchor branch (gir|pgnn)",
+  // "encoder (linear)", "layer i (transformer|gatedgcn)", "head (linear)"), "anchor branch (gir|pgnn)",
   // "head (linear)" / "fusion (sum)" of the branch, and "model output" (log-softmax / L2 norm);
   // the plain path of a selecting model under "plain path/".
   // The position path: the anchor branch and the positional columns; off, the plain GNN. Its own
@@ -332,6 +348,7 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
     h.extra = pos_->forward(t, training, splitmix64(key ^ 0x9E3779B97F4A7C15ull));
   }
   auto finish = [&](Var out) {
+    if (spec_.raw_output) return out;
     auto scope = t.scope("model output");
     return spec_.embeddings ? ops::l2_normalize_rows(t, out) : ops::log_softmax(t, out);
   };
@@ -384,7 +401,7 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
     auto name = [&](size_t l) {
       return l == 0 ? std::string("encoder (linear)")
              : l + 1 == n ? std::string("head (linear)")
-                          : "layer " + std::to_string(l) + " (transformer)";
+                          : "layer " + std::to_string(l) + " (" + spec_.layer_type + ")";
     };
     {
       // Dropout on the input only; the Transformer layers drop inside their residual branches.

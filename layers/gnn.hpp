@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/graph.hpp"
+#include "core/ops/pool.hpp"
 #include "layers/linear.hpp"
 #include "layers/position_branch.hpp"
 #include "layers/positional/inputs.hpp"
@@ -51,6 +52,13 @@ struct GnnSpec {
   // Pair tasks (link prediction, pair classification): the last layer's output, rows
   // L2-normalised (as P-GNN), instead of log-probabilities; out_dim is the embedding width.
   bool embeddings = false;
+  // Datasets of many graphs: the model runs on a different graph every call (a mini-batch of
+  // graphs, GnnClassifier::set_graph), and graph tasks read the stack's output as it is (raw_output:
+  // no log-softmax; a readout pools it per graph, layers/graph_readout.hpp).
+  bool batched = false;
+  bool raw_output = false;
+  // Graph classification: how each graph's node representations are pooled (gnn.readout).
+  ops::Pool readout = ops::Pool::Mean;
   // Anchor-based branch (layers/position_branch.hpp): none | gir | pgnn, fused with the GNN by
   //   input:  the first GNN layer reads [x ‖ Z] (Z: the branch output, dropped out like x), so
   //           every layer propagates and mixes it, as a positional encoding's columns;
@@ -200,6 +208,11 @@ class GnnClassifier {
   // The gate: whether forward(Model) uses the position path (true without selection).
   bool position_used() const;
   void set_position_used(bool on);
+  // spec.batched: run on `graph` from now on (the next mini-batch of graphs), with this layer
+  // type's graph cache rebuilt for it. Models with positional columns, an anchor branch or a plain
+  // path cannot switch graphs (their inputs are computed for one graph); the constructor refuses
+  // spec.batched for them.
+  void set_graph(const Csr& graph);
   // The node representations the output is computed from, at evaluation (dropout off): the last
   // layer's input [n, width] (hidden width; with concat fusion [h ‖ Z]; a one-layer stack: the
   // input features and positional columns), or the anchor branch's output for gir / pgnn alone.
@@ -222,6 +235,7 @@ class GnnClassifier {
   GraphRef topology() const { return dense_ ? GraphRef(*dense_) : GraphRef(*graph_); }
 
   std::shared_ptr<const Csr> graph_;  // the topology the layers use (GCN: Â; GAT: with self loops)
+  std::shared_ptr<Csr> batch_graph_;  // spec.batched: graph_'s object, rewritten by set_graph
   std::shared_ptr<const Dense> dense_;  // or a batch of complete graphs
   std::shared_ptr<pe::PositionalInputs<T>> pos_;       // appended input columns, RoPE positions
   std::shared_ptr<const std::vector<int32_t>> edge_class_;  // per edge of graph_ (transformer: SPD hop distance)

@@ -317,7 +317,7 @@ std::vector<ConfigKey> make_schema() {
              [](C& c) -> std::string& { return c.gnn.layer_type; }),
       integer<int>("gnn.layers_mp", "message-passing layers", [](C& c) -> int& { return c.gnn.layers; }, 1, 2, kMaxLayers),
       integer<int64_t>("gnn.dim_inner", "hidden width (gat: per head)", [](C& c) -> int64_t& { return c.gnn.hidden; }, 1, 16),
-      mapped<ops::Act>("gnn.act", "activation between layers (transformer: the FFN's)", acts,
+      mapped<ops::Act>("gnn.act", "activation between layers (transformer: the FFN's; gatedgcn: in its residual branches)", acts,
                        [](C& c) -> ops::Act& { return c.gnn.act; }),
       number("gnn.dropout", "dropout before every layer, inputs included (transformer: inputs and residual branches)",
              [](C& c) -> double& { return c.gnn.dropout; }, probability, "in [0, 1)", "0.5"),
@@ -333,7 +333,7 @@ std::vector<ConfigKey> make_schema() {
              attn_norm_names, [](C& c) -> std::string& { return c.gnn.att_norm; }),
       number("gnn.att_clamp", "transformer: clamp attention scores to ±value before the softmax (0: off)",
              [](C& c) -> double& { return c.gnn.att_clamp; }, non_negative, ">= 0 (0 disables)", "5"),
-      choice("gnn.norm", "transformer: normalisation of the residual blocks", norm_names,
+      choice("gnn.norm", "transformer, gatedgcn: normalisation of the residual blocks (gatedgcn as benchmarked: batch)", norm_names,
              [](C& c) -> std::string& { return c.gnn.norm; }),
       boolean("gnn.pre_norm", "transformer: pre-norm instead of post-norm residual blocks",
               [](C& c) -> bool& { return c.gnn.pre_norm; }),
@@ -451,6 +451,13 @@ std::vector<ConfigKey> make_schema() {
       // train
       integer<int>("train.patience", "stop after this many epochs without improvement (0: never)",
                    [](C& c) -> int& { return c.train.patience; }, 0, 50),
+      integer<int>("train.batch_size",
+                   "datasets of many graphs: graphs per training step, shuffled every epoch (0: 128); a dataset of "
+                   "one graph trains full-batch",
+                   [](C& c) -> int& { return c.train.batch_size; }, 0, 128),
+      mapped<ops::Pool>("gnn.readout", "graph classification: how each graph's node representations are pooled",
+                        {{"mean", ops::Pool::Mean}, {"sum", ops::Pool::Sum}, {"max", ops::Pool::Max}},
+                        [](C& c) -> ops::Pool& { return c.gnn.readout; }),
       mapped<Selection>("train.select",
                         "val_acc: first epoch of best validation accuracy; val_acc_loss: the GAT paper's rule (accuracy "
                         ">= best and loss <= lowest)",

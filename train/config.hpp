@@ -45,6 +45,9 @@ struct TrainOptions {
   int max_epoch = 200;
   double clip_grad_norm = 0;  // > 0: scale gradients to this global L2 norm when larger
   int patience = 0;           // stop after this many epochs without improvement; 0 = never
+  // Datasets of many graphs: graphs per training step (shuffled every epoch); 0 = 128. A dataset
+  // of one graph trains full-batch and takes only 0.
+  int batch_size = 0;
   Selection select = Selection::ValAcc;
   bool deterministic_sum = true;  // partitioned training: gradients summed in rank order (dist.deterministic)
 };

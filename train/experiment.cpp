@@ -220,7 +220,12 @@ TrainSummary run_experiment(const ExperimentConfig& cfg, const ExperimentCallbac
     s.work_left = work_left;
   };
 
-  const bool save_models = rank0 && !model_path(cfg).empty();
+  // Model files hold node classifiers and pair models; a graph classifier's readout is not in them
+  // yet, so out_dir alone writes none, and save_model says so before training.
+  if (problem.graph_task() && !cfg.run.save_model.empty())
+    throw InputError("save_model: model files of graph classification models are not built yet; train without "
+                     "save_model (the scores are in the summary and out_dir's CSVs)");
+  const bool save_models = rank0 && !model_path(cfg).empty() && !problem.graph_task();
   const bool all_runs = cfg.run.save_model_runs == "all";
   int best_run = -1;  // the run whose parameters s.runs keeps (save_model_runs=best)
   if (resume)

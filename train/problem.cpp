@@ -38,6 +38,14 @@ std::shared_ptr<const SpMat> model_features(Dataset& ds, const DatasetOptions& o
     std::vector<Eigen::Triplet<float>> t;
     for (size_t i = 0; i < owned->size(); ++i) t.emplace_back(static_cast<Eigen::Index>(i), (*owned)[i], 1.0f);
     x.setFromTriplets(t.begin(), t.end());
+  } else if (!uses_file_features(ds, options) && ds.has_graphs()) {
+    // Many graphs: a node id means nothing in another graph, so no identity features.
+    if (options.features == "identity")
+      throw_input_error(ds.source, 0, "dataset.features=identity names nodes, which means nothing across many graphs:",
+                        ds.name, "use dataset.features=constant (the default for a dataset of many graphs without features) or file");
+    x.resize(ds.num_nodes, 1);
+    x.reserve(Eigen::VectorXi::Constant(ds.num_nodes, 1));
+    for (int64_t i = 0; i < ds.num_nodes; ++i) x.insert(i, 0) = 1.0f;
   } else if (!uses_file_features(ds, options)) {
     x.resize(ds.num_nodes, ds.num_nodes);
     x.setIdentity();
@@ -61,7 +69,7 @@ std::shared_ptr<const SpMat> model_features(Dataset& ds, const DatasetOptions& o
 // not read (the raw features, and the edge list of node tasks).
 void finish(Problem& p, const DatasetOptions& options, dist::Comm* comm) {
   Dataset& ds = p.data;
-  p.one_hot = options.features != "constant" && !uses_file_features(ds, options);
+  p.one_hot = options.features != "constant" && !uses_file_features(ds, options) && !ds.has_graphs();
   auto x = model_features(ds, options, p.share ? &p.share->layout->owned : nullptr);
   p.feature_nnz = x->nonZeros();
   p.in_dim = x->cols();
@@ -72,7 +80,7 @@ void finish(Problem& p, const DatasetOptions& options, dist::Comm* comm) {
   const double density = nnz / std::max<double>(1.0, double(ds.num_nodes) * double(x->cols()));
   if (density >= 0.25) p.x_dense = Mat(*x);
   else p.x_sparse = std::move(x);
-  if (!p.pair_task()) {  // pair tasks split the edges per run
+  if (!p.pair_task() && !p.batched()) {  // pair tasks split the edges per run; batches are cut from them
     ds.src = {};
     ds.dst = {};
     ds.weight = {};
@@ -89,11 +97,19 @@ Dataset load_dataset(const DatasetOptions& o) {
     ds.task = o.task == "link_prediction"       ? Task::LinkPrediction
               : o.task == "pair_classification" ? Task::PairClassification
                                                 : Task::NodeClassification;
-  if (ds.is_graph_task())
+  if (ds.task == Task::GraphRegression)
     throw_input_error(where, 0,
-                      std::string(task_name(ds.task)) + " data loads (" + std::to_string(ds.num_graphs) +
-                          " graphs), but training on graph labels is not built yet:",
-                      ds.name, "graph-level readouts and batching are issue 18's next step; node tasks on many graphs train now");
+                      "graph_regression data loads (" + std::to_string(ds.num_graphs) +
+                          " graphs), but training on graph targets is not built yet:",
+                      ds.name, "graph classification and node tasks on many graphs train now; regression is issue 18's next step");
+  if (ds.task == Task::GraphClassification) {
+    if (ds.graph_labels.empty() || ds.num_graph_classes < 1)
+      throw_input_error(where, 0, "the dataset has no graph labels:", ds.name, "add graphs.labels (lines 'graph label')");
+    if (ds.train_graphs.empty())
+      throw_input_error(where, 0, "the split has no training graphs:", ds.name,
+                        "give split: train/val/test files of graph ids, split.random or split.folds");
+    return ds;
+  }
   if (ds.task != Task::NodeClassification) {
     if (ds.is_sentences())
       throw_input_error(where, 0, "pair tasks need an edge-list graph, not sentences:", ds.name,
@@ -112,16 +128,21 @@ Features<float> Problem::input(Tape<float>& t) const {
 
 Problem make_problem(Dataset ds, const DatasetOptions& options) {
   Problem p;
-  if (ds.is_sentences()) {
+  if (ds.has_graphs()) {
+    // Mini-batches of graphs are cut from the edge list per step; no whole-dataset graph.
+    p.graph_index = std::make_shared<const GraphIndex>(index_graphs(ds));
+    p.num_edges = ds.num_edges();
+  } else if (ds.is_sentences()) {
     p.sentences = Dense::blocks(ds.blocks);
     p.num_edges = p.sentences.num_edge_slots();
   } else {
     p.graph = Csr::from_edges(ds.num_nodes, ds.src, ds.dst, ds.weight);
     p.num_edges = ds.num_edges();
   }
-  p.num_train = static_cast<int64_t>(ds.train.size());
-  p.num_val = static_cast<int64_t>(ds.val.size());
-  p.num_test = static_cast<int64_t>(ds.test.size());
+  const bool graphs = ds.is_graph_task();
+  p.num_train = static_cast<int64_t>(graphs ? ds.train_graphs.size() : ds.train.size());
+  p.num_val = static_cast<int64_t>(graphs ? ds.val_graphs.size() : ds.val.size());
+  p.num_test = static_cast<int64_t>(graphs ? ds.test_graphs.size() : ds.test.size());
   p.data = std::move(ds);
   finish(p, options, nullptr);
   return p;

@@ -9,6 +9,7 @@
 
 #include "core/graph.hpp"
 #include "datasets/dataset.hpp"
+#include "datasets/graph_batch.hpp"
 #include "layers/linear.hpp"
 #include "train/config.hpp"
 
@@ -34,10 +35,13 @@ struct RankShare {
 };
 
 struct Problem {
-  // Labels, split rows, task, names (node_names, label_names) and, for pair tasks, the edge list
-  // (each run splits it). The features and (node tasks) the edge list are moved out.
+  // Labels, split rows, task, names (node_names, label_names) and, for pair tasks and datasets of
+  // many graphs, the edge list (each run splits it / batches are cut from it). The features and
+  // (node tasks on one graph) the edge list are moved out.
   Dataset data;
   Csr graph;        // node tasks on a graph (a rank: its part, local numbering); empty otherwise
+  // Datasets of many graphs: each graph's nodes and edges; training runs on mini-batches of graphs.
+  std::shared_ptr<const GraphIndex> graph_index;
   Dense sentences;  // sentence datasets: the batch of complete graphs
   std::shared_ptr<const SpMat> x_sparse;  // the input features [N, in_dim], or
   Mat x_dense;                            // densified from 25% non-zeros on
@@ -45,10 +49,12 @@ struct Problem {
   int64_t num_edges = 0;     // as reported: stored edges, dense slots for sentences, the whole graph's for a rank
   int64_t feature_nnz = 0;   // of the input features
   bool one_hot = false;      // the dataset had no features: one-hot identity features
-  int64_t num_train = 0, num_val = 0, num_test = 0;  // the whole split's sizes
+  int64_t num_train = 0, num_val = 0, num_test = 0;  // the whole split's sizes (graph tasks: graphs)
   std::shared_ptr<const RankShare> share;           // partitioned training; null on one process
 
-  bool pair_task() const { return data.task != Task::NodeClassification; }
+  bool pair_task() const { return data.task == Task::LinkPrediction || data.task == Task::PairClassification; }
+  bool graph_task() const { return data.is_graph_task(); }
+  bool batched() const { return graph_index != nullptr; }
   bool has_val() const { return pair_task() || num_val > 0; }
   // The input features as a layer input on `t` (a view of the dense matrix, or the sparse one).
   Features<float> input(Tape<float>& t) const;

@@ -64,6 +64,13 @@ Var TaskObjective::loss(Tape<float>& t, Var out) const {
 SplitScores TaskObjective::scores(const Mat& out) const {
   if (split_) return {pair_auc(out, split_->train), pair_auc(out, split_->val), pair_auc(out, split_->test)};
   const Dataset& ds = problem_.data;
+  if (problem_.graph_task()) {  // out [G, classes]: accuracy over each split's graphs
+    auto accuracy = [&](const std::vector<int32_t>& graphs) {
+      return graphs.empty() ? std::nan("")
+                            : static_cast<double>(count_correct(out, ds.graph_labels, graphs)) / static_cast<double>(graphs.size());
+    };
+    return {accuracy(ds.train_graphs), accuracy(ds.val_graphs), accuracy(ds.test_graphs)};
+  }
   dist::Comm* comm = problem_.share ? problem_.share->comm : nullptr;
   // Accuracy over a split: all ranks' rows (a rank's data holds its owned rows only).
   auto accuracy = [&](const std::vector<int32_t>& rows, int64_t global_rows) {
@@ -75,6 +82,8 @@ SplitScores TaskObjective::scores(const Mat& out) const {
 
 double TaskObjective::val_loss(const Mat& out) const {
   const Dataset& ds = problem_.data;
+  if (problem_.graph_task())
+    return ds.val_graphs.empty() ? 0 : nll_sum(out, ds.graph_labels, ds.val_graphs) / static_cast<double>(ds.val_graphs.size());
   dist::Comm* comm = problem_.share ? problem_.share->comm : nullptr;
   const double mean = ds.val.empty() ? 0 : nll_sum(out, ds.labels, ds.val) / static_cast<double>(ds.val.size());
   if (!comm) return mean;

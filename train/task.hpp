@@ -33,8 +33,10 @@ class TaskObjective {
   const Csr& graph() const { return split_ ? pair_graph_ : problem_.graph; }
   // Pair tasks: fresh training negatives for `epoch` (1-based).
   void before_epoch(int epoch);
-  // The training loss of the model output `out` (log-probabilities or embeddings).
+  // The training loss of the model output `out` (log-probabilities or embeddings) of the whole
+  // graph (datasets of many graphs: the trainer computes each mini-batch's loss itself).
   Var loss(Tape<float>& t, Var out) const;
+  // `out`: the output for every node, or for every graph in a graph task ([G, classes]).
   SplitScores scores(const Mat& out) const;
   // Mean NLL of the validation rows (node classification; global under partitioned training).
   double val_loss(const Mat& out) const;

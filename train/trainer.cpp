@@ -7,6 +7,7 @@
 #include "core/io.hpp"
 #include "core/numeric_guard.hpp"
 #include "core/ops/basic.hpp"
+#include "core/ops/loss.hpp"
 #include "core/rng.hpp"
 
 namespace locus {
@@ -14,7 +15,9 @@ namespace locus {
 GnnSpec spec_for(const Problem& problem, GnnSpec spec) {
   spec.in_dim = problem.in_dim;
   spec.embeddings = problem.pair_task();
-  spec.out_dim = problem.pair_task() ? spec.hidden : problem.data.num_classes;
+  spec.batched = problem.batched();
+  spec.raw_output = problem.graph_task();  // node representations for the readout
+  spec.out_dim = problem.pair_task() || problem.graph_task() ? spec.hidden : problem.data.num_classes;
   if (problem.share) {
     spec.partition = problem.share->layout;
     spec.comm = problem.share->comm;
@@ -33,9 +36,79 @@ Trainer::Trainer(const Problem& problem, const GnnSpec& spec, const TrainOptions
       selector_(options.select, options.patience, problem.has_val()) {
   GnnSpec s = spec_for(problem, spec);
   s.posenc_seed = splitmix64(seed ^ 0xA11C0A11C0ull);  // fixes the evaluation anchor sets
-  model_ = problem.data.is_sentences() ? std::make_unique<GnnClassifier<float>>(store_, rng_, s, problem.sentences)
-                                       : std::make_unique<GnnClassifier<float>>(store_, rng_, s, task_.graph());
+  if (problem.batched()) {
+    // Built on an empty batch; every step sets its mini-batch's graph (GnnClassifier::set_graph).
+    model_ = std::make_unique<GnnClassifier<float>>(store_, rng_, s, make_batch(problem.data, *problem.graph_index, {}).graph);
+    if (problem.graph_task())
+      readout_ = std::make_unique<GraphReadout<float>>(store_, rng_, "readout", s.hidden, problem.data.num_graph_classes, s.readout);
+    in_train_.assign(static_cast<size_t>(problem.data.num_nodes), 0);
+    for (const int32_t v : problem.data.train) in_train_[static_cast<size_t>(v)] = 1;
+  } else if (options.batch_size > 0) {
+    throw InputError("train.batch_size is for datasets of many graphs; " + problem.data.name +
+                     " is one graph and trains full-batch (leave train.batch_size at 0)");
+  } else {
+    model_ = problem.data.is_sentences() ? std::make_unique<GnnClassifier<float>>(store_, rng_, s, problem.sentences)
+                                         : std::make_unique<GnnClassifier<float>>(store_, rng_, s, task_.graph());
+  }
   run_.seed = seed;
+}
+
+int64_t Trainer::batch_size() const { return options_.batch_size > 0 ? options_.batch_size : 128; }
+
+Var Trainer::batch_forward(const GraphBatch& b, bool training, uint64_t key) const {
+  model_->set_graph(b.graph);
+  Features<float> in;
+  if (problem_.x_sparse)
+    in.sparse = std::make_shared<const SpMat>(gather_feature_rows(*problem_.x_sparse, b.nodes));
+  else
+    in.var = tape_.constant(Mat(problem_.x_dense(std::vector<int64_t>(b.nodes.begin(), b.nodes.end()), Eigen::all)));
+  const Var out = model_->forward(tape_, in, training, key);
+  if (!readout_) return out;
+  const auto scope = tape_.scope("readout");
+  return ops::log_softmax(tape_, readout_->forward(tape_, out, b.graph_of, b.num_graphs()));
+}
+
+double Trainer::train_batches(int epoch) {
+  const Dataset& ds = problem_.data;
+  const bool graphs = problem_.graph_task();
+  // Each epoch's order from the run's seed and the epoch alone (a resumed run draws the same).
+  const auto order = batch_order(ds.train_graphs, batch_size(), splitmix64(run_.seed ^ (0xBA7C4ull + static_cast<uint64_t>(epoch))));
+  double sum = 0;
+  int64_t steps = 0;
+  for (const std::vector<int32_t>& ids : order) {
+    const GraphBatch b = make_batch(ds, *problem_.graph_index, ids);
+    // The labelled rows of the batch: its graphs (graph task) or its training nodes.
+    std::vector<int32_t> labels, rows;
+    if (graphs) {
+      for (size_t k = 0; k < b.graphs.size(); ++k) {
+        labels.push_back(ds.graph_labels[static_cast<size_t>(b.graphs[k])]);
+        if (labels.back() >= 0) rows.push_back(static_cast<int32_t>(k));
+      }
+    } else {
+      for (size_t i = 0; i < b.nodes.size(); ++i) {
+        labels.push_back(ds.labels[static_cast<size_t>(b.nodes[i])]);
+        if (in_train_[static_cast<size_t>(b.nodes[i])]) rows.push_back(static_cast<int32_t>(i));
+      }
+    }
+    if (rows.empty()) continue;
+    tape_.clear();
+    store_.zero_grad();
+    const Var out = batch_forward(b, true, rng_.next_key());
+    Var loss;
+    {
+      const auto scope = tape_.scope("loss");
+      loss = ops::nll_loss(tape_, out, labels, rows);
+    }
+    check_loss(tape_, loss, store_, epoch, run_number_);
+    tape_.backward(loss);
+    check_gradients(tape_, loss, store_, epoch, run_number_);
+    if (options_.clip_grad_norm > 0) clip_grad_norm(store_, options_.clip_grad_norm);
+    optimizer_.step(store_);
+    check_parameters(tape_, store_, epoch, run_number_);
+    sum += tape_.value(loss)(0, 0);
+    ++steps;
+  }
+  return steps ? sum / static_cast<double>(steps) : 0.0;
 }
 
 const EpochMetrics& Trainer::epoch() {
@@ -44,39 +117,44 @@ const EpochMetrics& Trainer::epoch() {
   const int epoch = ++epoch_;
   dist::Comm* comm = problem_.share ? problem_.share->comm : nullptr;
   task_.before_epoch(epoch);
-  // Training step: forward, loss, backward, optimiser update (timed).
+  // Training step: forward, loss, backward, optimiser update (timed); many graphs: a step per mini-batch.
   const auto t0 = Clock::now();
-  tape_.clear();
-  store_.zero_grad();
-  if (comm) comm->bytes_sent = 0, comm->wait_ms = 0;
-  const uint64_t key = rng_.next_key();
-  Var loss;
-  if (model_->selects_position()) {
-    // gnn.fusion_select / posenc_select: the sum of the position and the plain path's losses (same
-    // dropout masks). The paths share no parameter (GnnClassifier's plain_), so each trains as it
-    // would alone; the mean would halve each one's data gradient against its unchanged weight decay
-    // (L2 in the gradient, Adam): position alone, GCN + LapPE on the 40-block SBM, 5 seeds, 70.2 %
-    // with the mean against 77.1 % with the sum when the paths still shared the GNN's weights.
-    const Features<float> in = problem_.input(tape_);
-    const Var on = model_->forward(tape_, in, true, key, PositionUse::On);
-    const Var off = model_->forward(tape_, in, true, key, PositionUse::Off);
-    const auto scope = tape_.scope("loss");
-    loss = ops::add(tape_, task_.loss(tape_, on), task_.loss(tape_, off));
+  double loss_value = 0;
+  if (problem_.batched()) {
+    loss_value = train_batches(epoch);
   } else {
-    const Var out = model_->forward(tape_, problem_.input(tape_), true, key);
-    const auto scope = tape_.scope("loss");
-    loss = task_.loss(tape_, out);
+    tape_.clear();
+    store_.zero_grad();
+    if (comm) comm->bytes_sent = 0, comm->wait_ms = 0;
+    const uint64_t key = rng_.next_key();
+    Var loss;
+    if (model_->selects_position()) {
+      // gnn.fusion_select / posenc_select: the sum of the position and the plain path's losses (same
+      // dropout masks). The paths share no parameter (GnnClassifier's plain_), so each trains as it
+      // would alone; the mean would halve each one's data gradient against its unchanged weight decay
+      // (L2 in the gradient, Adam): position alone, GCN + LapPE on the 40-block SBM, 5 seeds, 70.2 %
+      // with the mean against 77.1 % with the sum when the paths still shared the GNN's weights.
+      const Features<float> in = problem_.input(tape_);
+      const Var on = model_->forward(tape_, in, true, key, PositionUse::On);
+      const Var off = model_->forward(tape_, in, true, key, PositionUse::Off);
+      const auto scope = tape_.scope("loss");
+      loss = ops::add(tape_, task_.loss(tape_, on), task_.loss(tape_, off));
+    } else {
+      const Var out = model_->forward(tape_, problem_.input(tape_), true, key);
+      const auto scope = tape_.scope("loss");
+      loss = task_.loss(tape_, out);
+    }
+    // Numeric faults (core/numeric_guard.hpp) stop training naming the epoch, op and layer.
+    check_loss(tape_, loss, store_, epoch, run_number_);
+    tape_.backward(loss);
+    if (comm) comm->sum(store_.grads().data(), store_.size(), options_.deterministic_sum);
+    check_gradients(tape_, loss, store_, epoch, run_number_);
+    if (options_.clip_grad_norm > 0) clip_grad_norm(store_, options_.clip_grad_norm);
+    optimizer_.step(store_);
+    check_parameters(tape_, store_, epoch, run_number_);
+    loss_value = tape_.value(loss)(0, 0);
   }
-  // Numeric faults (core/numeric_guard.hpp) stop training naming the epoch, op and layer.
-  check_loss(tape_, loss, store_, epoch, run_number_);
-  tape_.backward(loss);
-  if (comm) comm->sum(store_.grads().data(), store_.size(), options_.deterministic_sum);
-  check_gradients(tape_, loss, store_, epoch, run_number_);
-  if (options_.clip_grad_norm > 0) clip_grad_norm(store_, options_.clip_grad_norm);
-  optimizer_.step(store_);
-  check_parameters(tape_, store_, epoch, run_number_);
   double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  double loss_value = tape_.value(loss)(0, 0);
   if (comm) {  // the slowest rank's epoch; the global loss; traffic of all ranks
     comm_bytes_ = static_cast<double>(comm->sum(comm->bytes_sent));
     comm_wait_ms_ = comm->max(comm->wait_ms);
@@ -132,6 +210,7 @@ Mat Trainer::probabilities() const {
 }
 
 Mat Trainer::embeddings() const {
+  if (problem_.batched()) throw InputError("node embeddings of a model trained on many graphs are not available yet");
   tape_.clear();
   const Tape<float>::NoGrad no_grad(tape_);
   return tape_.value(model_->embed(tape_, problem_.input(tape_)));
@@ -140,6 +219,25 @@ Mat Trainer::embeddings() const {
 SplitScores Trainer::evaluate() const { return task_.scores(predict()); }
 
 Mat Trainer::predict(PositionUse use) const {
+  if (problem_.batched()) {
+    // Every graph, in batches of batch_size in graph order; rows put back at their nodes / graphs.
+    const Dataset& ds = problem_.data;
+    const bool graphs = problem_.graph_task();
+    Mat out(graphs ? ds.num_graphs : ds.num_nodes, graphs ? ds.num_graph_classes : ds.num_classes);
+    std::vector<int32_t> ids;
+    for (int64_t g = 0; g <= ds.num_graphs; ++g) {
+      if (g < ds.num_graphs) ids.push_back(static_cast<int32_t>(g));
+      if (ids.empty() || (static_cast<int64_t>(ids.size()) < batch_size() && g < ds.num_graphs)) continue;
+      const GraphBatch b = make_batch(ds, *problem_.graph_index, ids);
+      tape_.clear();
+      const Tape<float>::NoGrad no_grad(tape_);
+      const Mat rows = tape_.value(batch_forward(b, false, 0));
+      const std::vector<int32_t>& at = graphs ? b.graphs : b.nodes;
+      for (size_t i = 0; i < at.size(); ++i) out.row(at[i]) = rows.row(static_cast<Eigen::Index>(i));
+      ids.clear();
+    }
+    return out;
+  }
   tape_.clear();
   const Tape<float>::NoGrad no_grad(tape_);  // inference: no closures, transient values freed
   return tape_.value(model_->forward(tape_, problem_.input(tape_), false, 0, use));

@@ -12,6 +12,7 @@
 #include "core/params.hpp"
 #include "core/tape.hpp"
 #include "layers/gnn.hpp"
+#include "layers/graph_readout.hpp"
 #include "train/problem.hpp"
 #include "train/selection.hpp"
 #include "train/task.hpp"
@@ -52,7 +53,8 @@ GnnSpec spec_for(const Problem& problem, GnnSpec spec);
 
 //   Trainer t(problem, spec, options, seed);   // `problem` must outlive t
 //   t.fit([](const EpochMetrics& m) { return true; });   // or: while (!t.finished()) t.epoch();
-//   Mat logp = t.predict();   // [N, classes] log-probabilities (pair tasks: embeddings)
+//   Mat logp = t.predict();   // [N, classes] log-probabilities (pair tasks: embeddings; graph
+//                             // tasks: [G, classes], one row per graph)
 class Trainer {
  public:
   // Builds the model from `seed` (parameters, anchor sets, the pair split of pair tasks).
@@ -102,6 +104,13 @@ class Trainer {
   double comm_wait_ms() const { return comm_wait_ms_; }
 
  private:
+  // Datasets of many graphs (problem.batched()): the graphs per step, and one mini-batch's output
+  // (log-probabilities per node, or per graph through the readout in a graph task).
+  int64_t batch_size() const;
+  Var batch_forward(const GraphBatch& b, bool training, uint64_t key) const;
+  // The training step over this epoch's mini-batches; returns the mean batch loss.
+  double train_batches(int epoch);
+
   const Problem& problem_;
   TrainOptions options_;
   int run_number_;
@@ -109,6 +118,8 @@ class Trainer {
   Rng rng_;
   ParamStore<float> store_;
   std::unique_ptr<GnnClassifier<float>> model_;
+  std::unique_ptr<GraphReadout<float>> readout_;  // graph tasks
+  std::vector<char> in_train_;                    // node tasks on many graphs: the training nodes
   Optimizer<float> optimizer_;
   ModelSelector selector_;
   mutable Tape<float> tape_;

@@ -142,10 +142,19 @@ TEST_CASE("locus generate pattern, cluster and csl: many graphs, split by graph,
   REQUIRE_MESSAGE(c.status == 0, c.output);
   CHECK(contains(c.output, "19 graphs"));
   CHECK(contains(c.output, "split by graph 12/3/4"));
-  // A graph task loads but does not train yet, and says so.
-  c = run_locus("train " + testing::source_dir() + "/apps/configs/karate_gcn.yaml dataset.path=" + (csl / "dataset.yaml").string(), tmp.root() / "log.txt");
+  // A graph task trains in mini-batches through a readout.
+  c = run_locus("train " + testing::source_dir() + "/apps/configs/karate_gcn.yaml dataset.path=" + (csl / "dataset.yaml").string() +
+                    " num_runs=1 optim.max_epoch=2 train.batch_size=32 gnn.layer_type=gin",
+                tmp.root() / "log.txt");
+  REQUIRE_MESSAGE(c.status == 0, c.output);
+  CHECK(contains(c.output, "150 graphs"));
+  CHECK(contains(c.output, "10 graph classes; split by graph 90/30/30; 32 graphs per step"));
+  c = run_locus("train " + testing::source_dir() + "/apps/configs/karate_gcn.yaml dataset.path=" + (csl / "dataset.yaml").string() +
+                    " save_model=" + (tmp.root() / "m.locus").string(),
+                tmp.root() / "log.txt");
   CHECK(c.status == 2);
-  CHECK(contains(c.output, "graph_classification data loads (150 graphs)"));
+  CHECK(contains(c.output, "model files of graph classification models are not built yet"));
+  CHECK_FALSE(fs::exists(tmp.root() / "m.locus"));
 }
 
 TEST_CASE("locus generate: the output trains with locus train") {

@@ -72,7 +72,10 @@ TEST_CASE("TU folder: nodes, graphs, edges, features, labels as PyG's TUDataset 
   CHECK(ds.num_graph_classes == 2);
   CHECK(ds.graph_labels == std::vector<int32_t>{0, 1, 1});
   CHECK(ds.graph_label_names == std::vector<std::string>{"-1", "1"});
-  CHECK(ds.train_graphs.empty());
+  // A bare folder gets stratified folds: k = 10, or the labelled graphs' count below that.
+  CHECK(ds.train_graphs.size() == 1);
+  CHECK(ds.val_graphs.size() == 1);
+  CHECK(ds.test_graphs.size() == 1);
 }
 
 TEST_CASE("TU with a dataset.yaml: format: tu, 1-based split files, folds, regression") {
