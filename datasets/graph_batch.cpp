@@ -27,6 +27,10 @@ GraphIndex index_graphs(const Dataset& ds) {
   bucket(ds.num_nodes, [&](int64_t v) { return ds.graph_of[static_cast<size_t>(v)]; }, ix.node_ptr, ix.nodes);
   bucket(ds.num_edges(), [&](int64_t e) { return ds.graph_of[static_cast<size_t>(ds.dst[static_cast<size_t>(e)])]; },
          ix.edge_ptr, ix.edges);
+  ix.local.resize(static_cast<size_t>(ds.num_nodes));
+  for (int64_t b = 0; b < g; ++b)
+    for (int64_t p = ix.node_ptr[static_cast<size_t>(b)]; p < ix.node_ptr[static_cast<size_t>(b + 1)]; ++p)
+      ix.local[static_cast<size_t>(ix.nodes[static_cast<size_t>(p)])] = static_cast<int32_t>(p - ix.node_ptr[static_cast<size_t>(b)]);
   return ix;
 }
 
@@ -54,10 +58,8 @@ GraphBatch make_batch(const Dataset& ds, const GraphIndex& index, std::span<cons
     const int64_t count = index.num_nodes(g);
     b.nodes.insert(b.nodes.end(), first, first + count);
     b.graph_of.insert(b.graph_of.end(), static_cast<size_t>(count), static_cast<int32_t>(k));
-    // A node's batch id: the graph's offset plus its rank among the graph's (sorted) nodes.
-    auto local = [&](int32_t v) {
-      return static_cast<int32_t>(b.offset[k] + (std::lower_bound(first, first + count, v) - first));
-    };
+    // A node's batch id: the graph's offset plus its position among the graph's nodes.
+    auto local = [&](int32_t v) { return static_cast<int32_t>(b.offset[k] + index.local[static_cast<size_t>(v)]); };
     for (int64_t p = index.edge_ptr[g]; p < index.edge_ptr[g + 1]; ++p) {
       const auto e = static_cast<size_t>(index.edges[static_cast<size_t>(p)]);
       src.push_back(local(ds.src[e]));

@@ -18,6 +18,7 @@ struct GraphIndex {
   std::vector<int64_t> node_ptr, edge_ptr;
   std::vector<int32_t> nodes;
   std::vector<int64_t> edges;
+  std::vector<int32_t> local;  // node v's position in its graph's node list
   int64_t num_graphs() const { return static_cast<int64_t>(node_ptr.size()) - 1; }
   int64_t num_nodes(int64_t g) const { return node_ptr[g + 1] - node_ptr[g]; }
 };
