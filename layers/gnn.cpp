@@ -44,13 +44,15 @@ std::string anchor_branch_kind(const GnnSpec& spec) {
   return anchor_branch_alone(spec) ? spec.layer_type : spec.position == "none" ? std::string() : spec.position;
 }
 
+// Auto selection is for a transductive node task on one graph: not for pair tasks (embeddings) and
+// not on many graphs (spec.batched: inductive, whole graphs held out).
 bool selects_branch(const GnnSpec& spec) {
-  const bool on = spec.fusion_select == Toggle::On || (spec.fusion_select == Toggle::Auto && !spec.embeddings);
+  const bool on = spec.fusion_select == Toggle::On || (spec.fusion_select == Toggle::Auto && !spec.embeddings && !spec.batched);
   return on && anchor_branch_fused(spec);
 }
 
 bool selects_posenc(const GnnSpec& spec) {
-  const bool on = spec.posenc_select == Toggle::On || (spec.posenc_select == Toggle::Auto && !spec.embeddings);
+  const bool on = spec.posenc_select == Toggle::On || (spec.posenc_select == Toggle::Auto && !spec.embeddings && !spec.batched);
   return on && spec.posenc.graph_columns();
 }
 
@@ -179,11 +181,13 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
   }
   if (spec.batched) {
     // The layers keep a reference to *graph_: set_graph rewrites this object in place.
+    // LapPE and RWSE come per graph with each batch (set_graph); the others are computed for one graph.
     const pe::PosEncSpec pe = resolve_posenc(spec);
-    if (plain_ || !anchor_branch_kind(spec).empty() || spec.partition || edge_class_ || pe.graph_columns() || pe.spd ||
-        pe.seq != "none")
-      throw InputError("a model on many graphs (mini-batches) cannot yet use positional encodings, anchor branches, "
-                       "fusion selection or partitioned training; turn them off for this dataset");
+    if (plain_ || !anchor_branch_kind(spec).empty() || spec.partition || edge_class_ || pe.anchor || pe.indication ||
+        pe.spd || pe.seq != "none")
+      throw InputError("a model on many graphs (mini-batches) cannot yet use posenc_Anchor, posenc_AnchorInd, posenc_SPD, "
+                       "anchor branches, fusion selection or partitioned training (LapPE and RWSE work); turn them off "
+                       "for this dataset");
     batch_graph_ = std::make_shared<Csr>(graph_ ? *graph_ : Csr());
     graph_ = batch_graph_;
   }
@@ -298,9 +302,10 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
 }
 
 template <class T>
-void GnnClassifier<T>::set_graph(const Csr& graph) {
+void GnnClassifier<T>::set_graph(const Csr& graph, Mat lap_rows, Mat rwse_rows) {
   check(batch_graph_ != nullptr, "GnnClassifier::set_graph: the model was not built with spec.batched");
   *batch_graph_ = layer_->graph ? *layer_->graph(graph, spec_).graph : Csr();
+  pos_->set_rows(std::move(lap_rows), std::move(rwse_rows));
 }
 
 template <class T>

@@ -209,10 +209,10 @@ class GnnClassifier {
   bool position_used() const;
   void set_position_used(bool on);
   // spec.batched: run on `graph` from now on (the next mini-batch of graphs), with this layer
-  // type's graph cache rebuilt for it. Models with positional columns, an anchor branch or a plain
-  // path cannot switch graphs (their inputs are computed for one graph); the constructor refuses
-  // spec.batched for them.
-  void set_graph(const Csr& graph);
+  // type's graph cache rebuilt for it, and the batch's rows of each graph's own LapPE [n, k] and
+  // RWSE [n, K] (posenc_LapPE / posenc_RWSE on; empty otherwise). The other encodings, anchor
+  // branches and plain paths are computed for one graph: the constructor refuses spec.batched with them.
+  void set_graph(const Csr& graph, Mat lap_rows = {}, Mat rwse_rows = {});
   // The node representations the output is computed from, at evaluation (dropout off): the last
   // layer's input [n, width] (hidden width; with concat fusion [h ‖ Z]; a one-layer stack: the
   // input features and positional columns), or the anchor branch's output for gir / pgnn alone.

@@ -41,6 +41,7 @@ Trainer::Trainer(const Problem& problem, const GnnSpec& spec, const TrainOptions
     model_ = std::make_unique<GnnClassifier<float>>(store_, rng_, s, make_batch(problem.data, *problem.graph_index, {}).graph);
     if (problem.graph_task())
       readout_ = std::make_unique<GraphReadout<float>>(store_, rng_, "readout", s.hidden, problem.data.num_graph_classes, s.readout);
+    encodings_ = graph_encodings(problem.data, *problem.graph_index, resolve_posenc(s));
     in_train_.assign(static_cast<size_t>(problem.data.num_nodes), 0);
     for (const int32_t v : problem.data.train) in_train_[static_cast<size_t>(v)] = 1;
   } else if (options.batch_size > 0) {
@@ -56,12 +57,14 @@ Trainer::Trainer(const Problem& problem, const GnnSpec& spec, const TrainOptions
 int64_t Trainer::batch_size() const { return options_.batch_size > 0 ? options_.batch_size : 128; }
 
 Var Trainer::batch_forward(const GraphBatch& b, bool training, uint64_t key) const {
-  model_->set_graph(b.graph);
+  const std::vector<int64_t> rows(b.nodes.begin(), b.nodes.end());
+  model_->set_graph(b.graph, encodings_.lap.size() ? Mat(encodings_.lap(rows, Eigen::all)) : Mat(),
+                    encodings_.rwse.size() ? Mat(encodings_.rwse(rows, Eigen::all)) : Mat());
   Features<float> in;
   if (problem_.x_sparse)
     in.sparse = std::make_shared<const SpMat>(gather_feature_rows(*problem_.x_sparse, b.nodes));
   else
-    in.var = tape_.constant(Mat(problem_.x_dense(std::vector<int64_t>(b.nodes.begin(), b.nodes.end()), Eigen::all)));
+    in.var = tape_.constant(Mat(problem_.x_dense(rows, Eigen::all)));
   const Var out = model_->forward(tape_, in, training, key);
   if (!readout_) return out;
   const auto scope = tape_.scope("readout");

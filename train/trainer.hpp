@@ -13,6 +13,7 @@
 #include "core/tape.hpp"
 #include "layers/gnn.hpp"
 #include "layers/graph_readout.hpp"
+#include "train/graph_posenc.hpp"
 #include "train/problem.hpp"
 #include "train/selection.hpp"
 #include "train/task.hpp"
@@ -120,6 +121,7 @@ class Trainer {
   std::unique_ptr<GnnClassifier<float>> model_;
   std::unique_ptr<GraphReadout<float>> readout_;  // graph tasks
   std::vector<char> in_train_;                    // node tasks on many graphs: the training nodes
+  GraphEncodings encodings_;                      // many graphs: each graph's LapPE / RWSE rows
   Optimizer<float> optimizer_;
   ModelSelector selector_;
   mutable Tape<float> tape_;

@@ -43,8 +43,10 @@ PositionalInputs<T>::PositionalInputs(ParamStore<T>& store, Rng& rng, const PosE
     dense_ = std::make_shared<const Dense>(*graph.dense);
     positions_ = block_positions(*dense_);
   }
+  // An empty graph (a model on many graphs, built before its first batch): set_rows brings the rows.
+  const bool empty = graph.csr && graph.csr->num_dst == 0;
   if (spec.lap) {
-    lap_ = laplacian_pe(*graph.csr, spec.lap_freqs).vectors;
+    lap_ = empty ? Mat(0, spec.lap_freqs) : laplacian_pe(*graph.csr, spec.lap_freqs).vectors;
     enc_->lap.emplace(store, rng, "posenc.lap", spec.lap_freqs, spec.lap_dim);
     dim_ += spec.lap_dim;
   }
@@ -52,7 +54,7 @@ PositionalInputs<T>::PositionalInputs(ParamStore<T>& store, Rng& rng, const PosE
     // Exact diagonals on small graphs; larger ones drop walk probabilities below 1e-4 (a lower bound).
     RandomWalkOptions ro;
     if (graph.csr->num_dst > 20000) ro.drop_tol = 1e-4;
-    rwse_ = random_walk_pe(*graph.csr, spec.rwse_steps, ro);
+    rwse_ = empty ? Mat(0, spec.rwse_steps) : random_walk_pe(*graph.csr, spec.rwse_steps, ro);
     enc_->rwse.emplace(store, rng, "posenc.rwse", spec.rwse_steps, spec.rwse_dim);
     dim_ += spec.rwse_dim;
   }
@@ -82,6 +84,18 @@ PositionalInputs<T>::PositionalInputs(ParamStore<T>& store, Rng& rng, const PosE
       dim_ += spec.seq_dim;
       break;
     default: break;  // none, and the relative ones (in the attention)
+  }
+}
+
+template <class T>
+void PositionalInputs<T>::set_rows(Mat lap, Mat rwse) {
+  if (spec_.lap) {
+    check(lap.cols() == spec_.lap_freqs, "PositionalInputs::set_rows: LapPE rows need " + std::to_string(spec_.lap_freqs) + " columns");
+    lap_ = std::move(lap);
+  }
+  if (spec_.rwse) {
+    check(rwse.cols() == spec_.rwse_steps, "PositionalInputs::set_rows: RWSE rows need " + std::to_string(spec_.rwse_steps) + " columns");
+    rwse_ = std::move(rwse);
   }
 }
 

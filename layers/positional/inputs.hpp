@@ -66,6 +66,10 @@ class PositionalInputs {
   int64_t dim() const { return dim_; }  // columns appended to the input (0: none)
   // [n, dim()] for this call (sign flips, anchor resampling, CAPE in training), or an invalid Var.
   Var forward(Tape<T>& t, bool training, uint64_t key) const;
+  // Datasets of many graphs: the LapPE and RWSE rows of the next batch's nodes, each from its own
+  // graph's encoding (computed per graph, not for the batch's union), replacing those of the graph
+  // given at construction. Shapes [n, lap_freqs] and [n, rwse_steps] when on; ignored when off.
+  void set_rows(Mat lap, Mat rwse);
   // Positions [n, 1] of sentence tokens (RoPE); null on graphs.
   const Mat* positions() const { return positions_.size() ? &positions_ : nullptr; }
 

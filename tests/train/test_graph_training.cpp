@@ -10,6 +10,9 @@
 
 #include "datasets/graph_generators.hpp"
 #include "datasets/splits.hpp"
+#include "layers/positional/laplacian.hpp"
+#include "layers/positional/random_walk.hpp"
+#include "train/graph_posenc.hpp"
 #include "tests/testing/threads.hpp"
 #include "train/trainer.hpp"
 
@@ -153,4 +156,43 @@ TEST_CASE("train.batch_size on a dataset of one graph is an error naming the key
   opt.batch_size = 4;
   CHECK_THROWS_WITH_AS(Trainer(p, GnnSpec{}, opt, 0), doctest::Contains("train.batch_size is for datasets of many graphs"),
                        InputError);
+}
+
+TEST_CASE("positional encodings on many graphs: each graph's own LapPE and RWSE, the same for any thread count") {
+  const Dataset d = generate_csl(CslParams{});
+  const GraphIndex ix = index_graphs(d);
+  pe::PosEncSpec spec;
+  spec.lap = spec.rwse = true;
+  spec.lap_freqs = 20;
+  spec.rwse_steps = 8;
+  const GraphEncodings one = with_threads(1, [&] { return graph_encodings(d, ix, spec); });
+  const GraphEncodings two = with_threads(2, [&] { return graph_encodings(d, ix, spec); });
+  CHECK(one.lap == two.lap);
+  CHECK(one.rwse == two.rwse);
+  for (const int32_t g : {0, 77, 149}) {  // graph g's rows are its encodings alone, not its batch's
+    const GraphBatch b = make_batch(d, ix, std::vector<int32_t>{g});
+    const Mat lap = pe::laplacian_pe(b.graph, 20).vectors, rwse = pe::random_walk_pe(b.graph, 8);
+    const std::vector<int64_t> rows(b.nodes.begin(), b.nodes.end());
+    CHECK(Mat(one.lap(rows, Eigen::all)) == lap);
+    CHECK(Mat(one.rwse(rows, Eigen::all)) == rwse);
+  }
+}
+
+TEST_CASE("CSL: message passing without encodings is at chance; random-walk encodings per graph tell the skips apart") {
+  const Problem p = problem_of(generate_csl(CslParams{}));
+  TrainOptions opt;
+  opt.max_epoch = 60;
+  opt.batch_size = 5;
+  GnnSpec s;
+  s.hidden = 64;
+  s.dropout = 0;
+  Trainer plain(p, s, opt, 0);
+  plain.fit();
+  CHECK(plain.result().test_acc <= 0.15);  // every CSL graph is 4-regular: identical to message passing
+  s.posenc.rwse = true;
+  Trainer rw(p, s, opt, 0);
+  rw.fit();
+  // Return probabilities see the short cycles that the skip length makes; skips 2–16 differ within 16 steps
+  // for 8 of the 10 classes at least.
+  CHECK(rw.result().test_acc >= 0.8);
 }

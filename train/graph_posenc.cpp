@@ -1,0 +1,29 @@
+#include "train/graph_posenc.hpp"
+
+#include "layers/positional/laplacian.hpp"
+#include "layers/positional/random_walk.hpp"
+
+namespace locus {
+
+GraphEncodings graph_encodings(const Dataset& ds, const GraphIndex& index, const pe::PosEncSpec& spec) {
+  GraphEncodings out;
+  if (spec.lap) out.lap = Mat::Zero(ds.num_nodes, spec.lap_freqs);
+  if (spec.rwse) out.rwse = Mat::Zero(ds.num_nodes, spec.rwse_steps);
+  if (!spec.lap && !spec.rwse) return out;
+  const int64_t graphs = index.num_graphs();
+  // One graph per iteration, each writing only its own nodes' rows.
+#pragma omp parallel for schedule(dynamic, 8) if (graphs > 1)
+  for (int64_t g = 0; g < graphs; ++g) {
+    const std::vector<int32_t> one{static_cast<int32_t>(g)};
+    const GraphBatch b = make_batch(ds, index, one);
+    const Mat lap = spec.lap ? pe::laplacian_pe(b.graph, spec.lap_freqs).vectors : Mat();
+    const Mat rwse = spec.rwse ? pe::random_walk_pe(b.graph, spec.rwse_steps) : Mat();
+    for (size_t i = 0; i < b.nodes.size(); ++i) {
+      if (spec.lap) out.lap.row(b.nodes[i]) = lap.row(static_cast<Eigen::Index>(i));
+      if (spec.rwse) out.rwse.row(b.nodes[i]) = rwse.row(static_cast<Eigen::Index>(i));
+    }
+  }
+  return out;
+}
+
+}  // namespace locus

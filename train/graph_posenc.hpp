@@ -1,0 +1,19 @@
+// Positional encodings on a dataset of many graphs: each graph's own LapPE and RWSE, computed once
+// per graph (a graph's encoding does not depend on the graphs batched with it) and stacked in node
+// order; the trainer hands each mini-batch its rows (GnnClassifier::set_graph).
+#pragma once
+#include "core/tensor.hpp"
+#include "datasets/graph_batch.hpp"
+#include "layers/positional/inputs.hpp"
+
+namespace locus {
+
+struct GraphEncodings {
+  Mat lap;   // [N, posenc_LapPE.eigen.max_freqs] when LapPE is on, else empty
+  Mat rwse;  // [N, posenc_RWSE.kernel.times] when RWSE is on, else empty
+};
+
+// Graphs in parallel, each on its own (the same values for any thread count).
+GraphEncodings graph_encodings(const Dataset& ds, const GraphIndex& index, const pe::PosEncSpec& spec);
+
+}  // namespace locus
