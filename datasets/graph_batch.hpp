@@ -11,9 +11,9 @@
 
 namespace locus {
 
-// Each graph's nodes and edges, found once per dataset: graph g holds nodes[node_ptr[g] ..
-// node_ptr[g+1]) and edges[edge_ptr[g] .. edge_ptr[g+1]) (indices into ds.src / ds.dst), both in
-// increasing order. O(nodes + edges).
+// Each graph's nodes and edges, found once per dataset: graph g holds the nodes at positions
+// [node_ptr[g], node_ptr[g+1]) of `nodes` and the edges at [edge_ptr[g], edge_ptr[g+1]) of `edges`
+// (indices into ds.src / ds.dst), both in increasing order. O(nodes + edges).
 struct GraphIndex {
   std::vector<int64_t> node_ptr, edge_ptr;
   std::vector<int32_t> nodes;
