@@ -25,6 +25,26 @@ int64_t graph_id(const LineReader& r, std::string_view tok, int64_t limit, int64
   return *v - base;
 }
 
+// The line each graph was first given on (0: not yet), so that a second line can name the first.
+class FirstLines {
+ public:
+  explicit FirstLines(int64_t graphs) : line_(static_cast<size_t>(graphs), 0) {}
+  // Graph g on r's current line; "graph WHAT twice, first on line N:" when it had one before.
+  void mark(const LineReader& r, int64_t g, std::string_view token, const std::string& what, const std::string& fix) {
+    long& first = line_[static_cast<size_t>(g)];
+    if (first > 0) r.fail("graph " + what + " twice, first on line " + std::to_string(first) + ":", token, fix);
+    first = r.line_number();
+  }
+  // The first graph without a line, or −1.
+  int64_t missing() const {
+    const auto it = std::find(line_.begin(), line_.end(), 0);
+    return it == line_.end() ? -1 : it - line_.begin();
+  }
+
+ private:
+  std::vector<long> line_;
+};
+
 void require_rows(const LineReader& r, const std::string& fix) {
   if (r.data_lines() == 0) throw_input_error(r.path(), 0, "the file has no data lines", "", fix);
 }
@@ -97,15 +117,12 @@ LabelEntries read_graph_labels(const std::string& path, const TextFormat& fmt, i
   LineReader r(path, fmt);
   LabelEntries out;
   out.path = path;
-  std::vector<long> first(static_cast<size_t>(num_graphs), 0);
+  FirstLines first(num_graphs);
   while (r.next()) {
     const auto& f = r.fields();
     r.expect_fields(2, "graph label");
     const int64_t g = graph_id(r, f[0], num_graphs, 0);
-    if (first[static_cast<size_t>(g)] > 0)
-      r.fail("graph labelled twice, first on line " + std::to_string(first[static_cast<size_t>(g)]) + ":", f[0],
-             "keep one label line per graph");
-    first[static_cast<size_t>(g)] = r.line_number();
+    first.mark(r, g, f[0], "labelled", "keep one label line per graph");
     out.node.push_back(static_cast<int32_t>(g));
     out.token.emplace_back(f[1]);
     out.line.push_back(r.line_number());
@@ -116,7 +133,7 @@ LabelEntries read_graph_labels(const std::string& path, const TextFormat& fmt, i
 
 void read_graph_targets(Dataset& ds, const std::string& path, const TextFormat& fmt) {
   LineReader r(path, fmt);
-  std::vector<long> first(static_cast<size_t>(ds.num_graphs), 0);
+  FirstLines first(ds.num_graphs);
   int64_t width = 0;
   std::vector<float> rows;
   while (r.next()) {
@@ -130,10 +147,7 @@ void read_graph_targets(Dataset& ds, const std::string& path, const TextFormat& 
       r.fail("row has " + std::to_string(f.size() - 1) + " targets, the first row " + std::to_string(width), r.line(),
              "give every graph the same number of targets");
     const int64_t g = graph_id(r, f[0], ds.num_graphs, 0);
-    if (first[static_cast<size_t>(g)] > 0)
-      r.fail("graph given targets twice, first on line " + std::to_string(first[static_cast<size_t>(g)]) + ":", f[0],
-             "keep one line per graph");
-    first[static_cast<size_t>(g)] = r.line_number();
+    first.mark(r, g, f[0], "given targets", "keep one line per graph");
     for (int64_t j = 0; j < width; ++j) {
       const auto v = parse_double(f[static_cast<size_t>(j + 1)]);
       if (!v) r.fail("target is not a number", f[static_cast<size_t>(j + 1)], "write a decimal number such as 1.5");
@@ -142,9 +156,8 @@ void read_graph_targets(Dataset& ds, const std::string& path, const TextFormat& 
     }
   }
   require_rows(r, "add lines 'graph v1 ... vt' or check graphs.targets");
-  const auto missing = std::find(first.begin(), first.end(), 0);
-  if (missing != first.end())
-    throw_input_error(path, 0, "a graph has no targets:", std::to_string(missing - first.begin()),
+  if (const int64_t missing = first.missing(); missing >= 0)
+    throw_input_error(path, 0, "a graph has no targets:", std::to_string(missing),
                       "give every graph 0.." + std::to_string(ds.num_graphs - 1) + " a line");
   ds.graph_targets = std::move(rows);
   ds.num_targets = width;
@@ -154,14 +167,11 @@ IdList read_graph_id_list(const std::string& path, const TextFormat& fmt, int64_
   LineReader r(path, fmt);
   IdList out;
   out.path = path;
-  std::vector<long> first(static_cast<size_t>(num_graphs), 0);
+  FirstLines first(num_graphs);
   while (r.next()) {
     r.expect_fields(1, "one graph id per line");
     const int64_t g = graph_id(r, r.fields()[0], num_graphs, base);
-    if (first[static_cast<size_t>(g)] > 0)
-      r.fail("graph listed twice, first on line " + std::to_string(first[static_cast<size_t>(g)]) + ":", r.fields()[0],
-             "list each graph once");
-    first[static_cast<size_t>(g)] = r.line_number();
+    first.mark(r, g, r.fields()[0], "listed", "list each graph once");
     out.ids.push_back(static_cast<int32_t>(g));
     out.line.push_back(r.line_number());
   }

@@ -7,6 +7,7 @@
 #include <climits>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -224,6 +225,39 @@ YAML::Node parse_yaml(const std::string& path, const std::string& text) {
   return parse_yaml_capped(text, path, opt).front();
 }
 
+
+// The train / val / test files of a split (an empty name: no file), each read by `read` into ids
+// 0..items-1 (nodes or graphs, `what`), in file order. An id in two parts, or one without a label
+// (when `labels` is given), is an error at its line; token(id) spells the id as the file does, and
+// `label_it` opens the fix ("label it", "label it in labels.tsv").
+SplitIds read_split_files(const std::string (&files)[3], int64_t items, const std::vector<int32_t>& labels,
+                          const std::string& what, const std::function<IdList(const std::string&)>& read,
+                          const std::function<std::string(int32_t)>& token, const std::string& label_it) {
+  const char* parts[3] = {"train", "val", "test"};
+  SplitIds out;
+  std::vector<int32_t>* into[3] = {&out.train, &out.val, &out.test};
+  std::vector<int8_t> part_of(static_cast<size_t>(items), -1);
+  std::vector<long> line_in_part(static_cast<size_t>(items), 0);
+  for (int i = 0; i < 3; ++i) {
+    if (files[i].empty()) continue;
+    IdList l = read(files[i]);
+    for (size_t k = 0; k < l.ids.size(); ++k) {
+      const auto v = static_cast<size_t>(l.ids[k]);
+      if (part_of[v] >= 0)
+        throw_input_error(l.path, l.line[k],
+                          what + " is in both the " + parts[part_of[v]] + " split (" + files[part_of[v]] + ":" +
+                              std::to_string(line_in_part[v]) + ") and the " + parts[i] + " split:",
+                          token(l.ids[k]), "remove it from one of the two files");
+      if (!labels.empty() && labels[v] < 0)
+        throw_input_error(l.path, l.line[k], "split " + what + " has no label", token(l.ids[k]),
+                          label_it + " or remove it from the " + parts[i] + " split");
+      part_of[v] = static_cast<int8_t>(i);
+      line_in_part[v] = l.line[k];
+    }
+    *into[i] = std::move(l.ids);
+  }
+  return out;
+}
 }  // namespace
 
 namespace {
@@ -490,34 +524,15 @@ Dataset load_dataset_yaml(const std::string& path) {
     const std::vector<int32_t> no_labels;
     const std::vector<int32_t>& strata = d.task == Task::GraphClassification ? d.graph_labels : no_labels;
     SplitIds parts;
-    if (form == SplitForm::Files) {
-      const char* names[3] = {"train", "val", "test"};
-      std::vector<int8_t> part_of(static_cast<size_t>(d.num_graphs), -1);
-      std::vector<long> line_in(static_cast<size_t>(d.num_graphs), 0);
-      std::vector<int32_t>* out[3] = {&parts.train, &parts.val, &parts.test};
-      for (int i = 0; i < 3; ++i) {
-        if (split_files[i].empty()) continue;
-        IdList l = read_graph_id_list(split_files[i], split_fmt, d.num_graphs, base);
-        for (size_t j = 0; j < l.ids.size(); ++j) {
-          const auto g = static_cast<size_t>(l.ids[j]);
-          if (part_of[g] >= 0)
-            throw_input_error(l.path, l.line[j],
-                              std::string("graph is in both the ") + names[part_of[g]] + " split (" + split_files[part_of[g]] +
-                                  ":" + std::to_string(line_in[g]) + ") and the " + names[i] + " split:",
-                              std::to_string(l.ids[j] + base), "remove it from one of the two files");
-          if (!strata.empty() && strata[g] < 0)
-            throw_input_error(l.path, l.line[j], "split graph has no label", std::to_string(l.ids[j] + base),
-                              "label it or remove it from the " + std::string(names[i]) + " split");
-          part_of[g] = static_cast<int8_t>(i);
-          line_in[g] = l.line[j];
-        }
-        *out[i] = std::move(l.ids);
-      }
-    } else if (form == SplitForm::Random) {
+    if (form == SplitForm::Files)
+      parts = read_split_files(
+          split_files, d.num_graphs, strata, "graph",
+          [&](const std::string& f) { return read_graph_id_list(f, split_fmt, d.num_graphs, base); },
+          [&](int32_t g) { return std::to_string(g + base); }, "label it");
+    else if (form == SplitForm::Random)
       parts = random_split(strata, d.num_graph_classes, d.num_graphs, rspec, split_site);
-    } else if (form == SplitForm::Folds) {
+    else if (form == SplitForm::Folds)
       parts = fold_split(strata, d.num_graphs, fspec, split_site);
-    }
     d.train_graphs = std::move(parts.train), d.val_graphs = std::move(parts.val), d.test_graphs = std::move(parts.test);
     if (d.task == Task::NodeClassification) {
       d.train = labelled_nodes_of(d, d.train_graphs);
@@ -627,31 +642,11 @@ Dataset load_dataset_yaml(const std::string& path) {
     SplitIds s = fold_split(ds.labels, ds.num_nodes, fspec, split_site);
     ds.train = std::move(s.train), ds.val = std::move(s.val), ds.test = std::move(s.test);
   } else if (form == SplitForm::Files) {
-    std::vector<int32_t>* out[3] = {&ds.train, &ds.val, &ds.test};
-    const char* parts[3] = {"train", "val", "test"};
-    std::vector<int8_t> part_of(static_cast<size_t>(ds.num_nodes), -1);
-    std::vector<long> line_in_part(static_cast<size_t>(ds.num_nodes), 0);
-    for (int i = 0; i < 3; ++i) {
-      if (split_files[i].empty()) continue;
-      IdList l = read_id_list(split_files[i], split_fmt, ids);
-      for (size_t k = 0; k < l.ids.size(); ++k) {
-        const auto v = static_cast<size_t>(l.ids[k]);
-        auto token = [&] { return id_mode == IdMode::Index ? std::to_string(l.ids[k]) : ids.names()[v]; };
-        if (part_of[v] >= 0)
-          throw_input_error(l.path, l.line[k],
-                            std::string("node is in both the ") + parts[part_of[v]] + " split (" +
-                                split_files[part_of[v]] + ":" + std::to_string(line_in_part[v]) + ") and the " +
-                                parts[i] + " split:",
-                            token(), "remove it from one of the two files");
-        if (!ds.labels.empty() && ds.labels[v] < 0)
-          throw_input_error(l.path, l.line[k], "split node has no label", token(),
-                            "label it in " + (label_s ? label_path : table_path) + " or remove it from the " +
-                                parts[i] + " split");
-        part_of[v] = static_cast<int8_t>(i);
-        line_in_part[v] = l.line[k];
-      }
-      *out[i] = std::move(l.ids);
-    }
+    SplitIds s = read_split_files(
+        split_files, ds.num_nodes, ds.labels, "node", [&](const std::string& f) { return read_id_list(f, split_fmt, ids); },
+        [&](int32_t v) { return id_mode == IdMode::Index ? std::to_string(v) : ids.names()[static_cast<size_t>(v)]; },
+        "label it in " + (label_s ? label_path : table_path));
+    ds.train = std::move(s.train), ds.val = std::move(s.val), ds.test = std::move(s.test);
   } else if (form == SplitForm::Random) {
     SplitIds s = random_split(ds.labels, ds.num_classes, ds.num_nodes, rspec, split_site);
     ds.train = std::move(s.train), ds.val = std::move(s.val), ds.test = std::move(s.test);

@@ -28,7 +28,13 @@ std::shared_ptr<const SpMat> model_features(Dataset& ds, const DatasetOptions& o
                                             const std::vector<int32_t>* owned = nullptr) {
   const std::string& norm = options.feature_norm;
   SpMat x;
-  if (options.features == "constant") {
+  // Many graphs without feature columns: a node id means nothing in another graph, so the constant
+  // column instead of identity features.
+  const bool many_graphs = ds.has_graphs() && !uses_file_features(ds, options);
+  if (many_graphs && options.features == "identity")
+    throw_input_error(ds.source, 0, "dataset.features=identity names nodes, which means nothing across many graphs:",
+                      ds.name, "use dataset.features=constant (the default for a dataset of many graphs without features) or file");
+  if (options.features == "constant" || many_graphs) {
     const int64_t rows = owned ? static_cast<int64_t>(owned->size()) : ds.num_nodes;
     x.resize(rows, 1);
     x.reserve(Eigen::VectorXi::Constant(rows, 1));
@@ -38,14 +44,6 @@ std::shared_ptr<const SpMat> model_features(Dataset& ds, const DatasetOptions& o
     std::vector<Eigen::Triplet<float>> t;
     for (size_t i = 0; i < owned->size(); ++i) t.emplace_back(static_cast<Eigen::Index>(i), (*owned)[i], 1.0f);
     x.setFromTriplets(t.begin(), t.end());
-  } else if (!uses_file_features(ds, options) && ds.has_graphs()) {
-    // Many graphs: a node id means nothing in another graph, so no identity features.
-    if (options.features == "identity")
-      throw_input_error(ds.source, 0, "dataset.features=identity names nodes, which means nothing across many graphs:",
-                        ds.name, "use dataset.features=constant (the default for a dataset of many graphs without features) or file");
-    x.resize(ds.num_nodes, 1);
-    x.reserve(Eigen::VectorXi::Constant(ds.num_nodes, 1));
-    for (int64_t i = 0; i < ds.num_nodes; ++i) x.insert(i, 0) = 1.0f;
   } else if (!uses_file_features(ds, options)) {
     x.resize(ds.num_nodes, ds.num_nodes);
     x.setIdentity();

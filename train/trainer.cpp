@@ -1,6 +1,8 @@
 #include "train/trainer.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <numeric>
 
 #include "core/dist/comm.hpp"
 #include "core/error.hpp"
@@ -71,6 +73,18 @@ Var Trainer::batch_forward(const GraphBatch& b, bool training, uint64_t key) con
   return ops::log_softmax(tape_, readout_->forward(tape_, out, b.graph_of, b.num_graphs()));
 }
 
+double Trainer::step(Var loss, int epoch, dist::Comm* comm) {
+  // Numeric faults (core/numeric_guard.hpp) stop training naming the epoch, op and layer.
+  check_loss(tape_, loss, store_, epoch, run_number_);
+  tape_.backward(loss);
+  if (comm) comm->sum(store_.grads().data(), store_.size(), options_.deterministic_sum);
+  check_gradients(tape_, loss, store_, epoch, run_number_);
+  if (options_.clip_grad_norm > 0) clip_grad_norm(store_, options_.clip_grad_norm);
+  optimizer_.step(store_);
+  check_parameters(tape_, store_, epoch, run_number_);
+  return tape_.value(loss)(0, 0);
+}
+
 double Trainer::train_batches(int epoch) {
   const Dataset& ds = problem_.data;
   const bool graphs = problem_.graph_task();
@@ -102,13 +116,7 @@ double Trainer::train_batches(int epoch) {
       const auto scope = tape_.scope("loss");
       loss = ops::nll_loss(tape_, out, labels, rows);
     }
-    check_loss(tape_, loss, store_, epoch, run_number_);
-    tape_.backward(loss);
-    check_gradients(tape_, loss, store_, epoch, run_number_);
-    if (options_.clip_grad_norm > 0) clip_grad_norm(store_, options_.clip_grad_norm);
-    optimizer_.step(store_);
-    check_parameters(tape_, store_, epoch, run_number_);
-    sum += tape_.value(loss)(0, 0);
+    sum += step(loss, epoch, nullptr);
     ++steps;
   }
   return steps ? sum / static_cast<double>(steps) : 0.0;
@@ -147,15 +155,7 @@ const EpochMetrics& Trainer::epoch() {
       const auto scope = tape_.scope("loss");
       loss = task_.loss(tape_, out);
     }
-    // Numeric faults (core/numeric_guard.hpp) stop training naming the epoch, op and layer.
-    check_loss(tape_, loss, store_, epoch, run_number_);
-    tape_.backward(loss);
-    if (comm) comm->sum(store_.grads().data(), store_.size(), options_.deterministic_sum);
-    check_gradients(tape_, loss, store_, epoch, run_number_);
-    if (options_.clip_grad_norm > 0) clip_grad_norm(store_, options_.clip_grad_norm);
-    optimizer_.step(store_);
-    check_parameters(tape_, store_, epoch, run_number_);
-    loss_value = tape_.value(loss)(0, 0);
+    loss_value = step(loss, epoch, comm);
   }
   double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   if (comm) {  // the slowest rank's epoch; the global loss; traffic of all ranks
@@ -227,17 +227,15 @@ Mat Trainer::predict(PositionUse use) const {
     const Dataset& ds = problem_.data;
     const bool graphs = problem_.graph_task();
     Mat out(graphs ? ds.num_graphs : ds.num_nodes, graphs ? ds.num_graph_classes : ds.num_classes);
-    std::vector<int32_t> ids;
-    for (int64_t g = 0; g <= ds.num_graphs; ++g) {
-      if (g < ds.num_graphs) ids.push_back(static_cast<int32_t>(g));
-      if (ids.empty() || (static_cast<int64_t>(ids.size()) < batch_size() && g < ds.num_graphs)) continue;
+    for (int64_t first = 0; first < ds.num_graphs; first += batch_size()) {
+      std::vector<int32_t> ids(static_cast<size_t>(std::min(batch_size(), ds.num_graphs - first)));
+      std::iota(ids.begin(), ids.end(), static_cast<int32_t>(first));
       const GraphBatch b = make_batch(ds, *problem_.graph_index, ids);
       tape_.clear();
       const Tape<float>::NoGrad no_grad(tape_);
       const Mat rows = tape_.value(batch_forward(b, false, 0));
       const std::vector<int32_t>& at = graphs ? b.graphs : b.nodes;
       for (size_t i = 0; i < at.size(); ++i) out.row(at[i]) = rows.row(static_cast<Eigen::Index>(i));
-      ids.clear();
     }
     return out;
   }

@@ -109,6 +109,9 @@ class Trainer {
   // (log-probabilities per node, or per graph through the readout in a graph task).
   int64_t batch_size() const;
   Var batch_forward(const GraphBatch& b, bool training, uint64_t key) const;
+  // Backward and the optimiser update for `loss` on the tape, with the numeric guards (and, under
+  // partitioned training, the gradient sum over ranks); returns the loss value.
+  double step(Var loss, int epoch, dist::Comm* comm);
   // The training step over this epoch's mini-batches; returns the mean batch loss.
   double train_batches(int epoch);
 
