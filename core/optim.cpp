@@ -43,6 +43,7 @@ void Optimizer<T>::step(ParamStore<T>& store) {
   const T c1 = static_cast<T>(1.0 / (1.0 - std::pow(opt_.beta1, static_cast<double>(t_))));
   const T c2 = static_cast<T>(1.0 / (1.0 - std::pow(opt_.beta2, static_cast<double>(t_))));
   for (const ParamInfo& p : store.params()) {
+    if (p.buffer) continue;
     const T wd = p.decay ? static_cast<T>(opt_.weight_decay) : T(0);
     const int64_t b = p.offset, e = p.offset + p.rows * p.cols;
     switch (opt_.kind) {

@@ -27,6 +27,23 @@ ParamId ParamStore<T>::add(const std::string& name, int64_t rows, int64_t cols, 
 }
 
 template <class T>
+ParamId ParamStore<T>::add_buffer(const std::string& name, int64_t rows, int64_t cols, Init init) {
+  check(init != Init::Glorot, "ParamStore::add_buffer: a buffer starts at zeros or ones (" + name + ")");
+  Rng unused(0);
+  const ParamId id = add(name, rows, cols, init, unused, false);
+  params_.back().buffer = true;
+  return id;
+}
+
+template <class T>
+int64_t ParamStore<T>::num_trainable() const {
+  int64_t n = 0;
+  for (const ParamInfo& p : params_)
+    if (!p.buffer) n += p.rows * p.cols;
+  return n;
+}
+
+template <class T>
 void ParamStore<T>::zero_grad() {
   std::fill(grads_.begin(), grads_.end(), T(0));
 }

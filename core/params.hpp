@@ -20,6 +20,9 @@ struct ParamInfo {
   std::string name;
   int64_t rows = 0, cols = 0, offset = 0;
   bool decay = true;  // whether weight decay applies
+  // A buffer: state a layer writes itself (BatchNorm's running statistics), never a gradient's or
+  // an optimizer's; kept here so model files and checkpoints carry it. Not counted as a parameter.
+  bool buffer = false;
 };
 
 template <class T>
@@ -34,6 +37,9 @@ class ParamStore {
   ParamId add(const std::string& name, int64_t rows, int64_t cols, Init init, Rng& rng,
               bool decay = true);
 
+  // A buffer (ParamInfo::buffer) of rows × cols, zeros or ones.
+  ParamId add_buffer(const std::string& name, int64_t rows, int64_t cols, Init init);
+
   Map value(ParamId p) { return Map(values_.data() + info(p).offset, info(p).rows, info(p).cols); }
   Map grad(ParamId p) { return Map(grads_.data() + info(p).offset, info(p).rows, info(p).cols); }
   const ParamInfo& info(ParamId p) const { return params_.at(p.index); }
@@ -43,6 +49,7 @@ class ParamStore {
   const Buffer& values() const { return values_; }
   Buffer& grads() { return grads_; }
   int64_t size() const { return static_cast<int64_t>(values_.size()); }
+  int64_t num_trainable() const;  // size() less the buffers' values
   void zero_grad();
 
  private:

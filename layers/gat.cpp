@@ -64,6 +64,7 @@ LayerDescriptor gat_layer() {
   d.dense = true;
   d.distributed = true;
   d.options = {"gnn.att_heads", "gnn.att_heads_out", "gnn.att_dropout", "gnn.att_value_dropout"};
+  d.hidden_width = [](const GnnSpec& spec) { return spec.att_heads * spec.hidden; };  // hidden heads concatenated
   d.graph = [](const Csr& base, const GnnSpec& spec) {
     Csr a = gat_graph(base);
     if (spec.partition) {

@@ -107,24 +107,8 @@ GatedGcnLayer<T>::GatedGcnLayer(ParamStore<T>& store, Rng& rng, const std::strin
       d_(store, rng, name + ".D", dim, dim, true, decay),
       e_(store, rng, name + ".E", dim, dim, true, decay) {
   check(dim >= 1, "GatedGcnLayer: width must be positive");
-  if (opt.norm == NormKind::None) return;
   const char* which[2] = {".norm_h", ".norm_e"};
-  for (int i = 0; i < (opt.update_edges ? 2 : 1); ++i) {
-    gamma_[i] = store.add(name + which[i] + ".gamma", 1, dim, Init::Ones, rng, false);
-    beta_[i] = store.add(name + which[i] + ".beta", 1, dim, Init::Zeros, rng, false);
-    if (opt.norm == NormKind::Batch) bn_[i] = std::make_shared<ops::BatchNormState<T>>(dim);
-  }
-}
-
-template <class T>
-Var GatedGcnLayer<T>::norm(Tape<T>& t, int which, Var x, bool training) const {
-  switch (opt_.norm) {
-    case NormKind::None: return x;
-    case NormKind::Layer: return ops::layer_norm(t, x, t.param(*store_, gamma_[which]), t.param(*store_, beta_[which]));
-    case NormKind::Batch:
-      return ops::batch_norm(t, x, t.param(*store_, gamma_[which]), t.param(*store_, beta_[which]), *bn_[which], training);
-  }
-  return x;
+  for (int i = 0; i < (opt.update_edges ? 2 : 1); ++i) norm_[i] = Norm<T>(store, rng, name + which[i], dim, opt.norm);
 }
 
 template <class T>
@@ -150,14 +134,14 @@ GatedGcnState GatedGcnLayer<T>::forward(Tape<T>& t, const Csr& g, Var h, Var e, 
   const uint64_t kh = splitmix64(key + 1), ke = splitmix64(key + 2);
   GatedGcnState out;
   // h ← h + dropout(act(Norm(h̃)))
-  out.h = ops::add(t, h, ops::dropout(t, ops::activation(t, norm(t, 0, h_tilde, training), opt_.act), opt_.dropout, kh, training));
+  out.h = ops::add(t, h, ops::dropout(t, ops::activation(t, norm_[0].forward(t, h_tilde, training), opt_.act), opt_.dropout, kh, training));
   if (!opt_.update_edges) return out;
   // e ← e + dropout(act(Norm(ê))); a graph without edges keeps its empty state (BatchNorm needs rows).
   if (edges == 0) {
     out.e = e;
     return out;
   }
-  out.e = ops::add(t, e, ops::dropout(t, ops::activation(t, norm(t, 1, e_hat, training), opt_.act), opt_.dropout, ke, training));
+  out.e = ops::add(t, e, ops::dropout(t, ops::activation(t, norm_[1].forward(t, e_hat, training), opt_.act), opt_.dropout, ke, training));
   return out;
 }
 
@@ -224,7 +208,7 @@ LayerDescriptor gated_gcn_layer() {
     const GnnSpec& spec = s.spec;
     const double n = s.n, E = s.edges, d = static_cast<double>(spec.hidden);
     const double L = std::max(1, spec.layers);
-    const double norms = spec.norm == "none" ? 0 : 2 * d * (2 * L - 1);  // node norm per layer, edge norm but the last
+    const double norms = norm_values(spec.norm, d) * (2 * L - 1);  // node norm per layer, edge norm but the last
     LayerMemory m;
     m.params = in * d + d + 2 * d + L * 5 * (d * d + d) + norms + d * out_dim + out_dim;
     // Encoder + head; per layer and node: A h, B h, D h, E h, the ones, the two sums, their ratio,

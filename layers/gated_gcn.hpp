@@ -19,6 +19,7 @@
 #include "core/graph.hpp"
 #include "core/ops/norm.hpp"
 #include "layers/linear.hpp"
+#include "layers/norm.hpp"
 #include "layers/transformer.hpp"
 
 namespace locus {
@@ -47,14 +48,12 @@ class GatedGcnLayer {
   GatedGcnState forward(Tape<T>& t, const Csr& g, Var h, Var e, bool training, uint64_t key) const;
 
  private:
-  Var norm(Tape<T>& t, int which, Var x, bool training) const;  // which: 0 nodes, 1 edges
 
   ParamStore<T>* store_;
   GatedGcnOptions opt_;
   int64_t dim_;
   Linear<T> a_, b_, c_, d_, e_;
-  ParamId gamma_[2], beta_[2];
-  std::shared_ptr<ops::BatchNormState<T>> bn_[2];  // running statistics (BatchNorm only)
+  Norm<T> norm_[2];  // of h̃ (over nodes), of ê (over edges)
 };
 
 // The stack of `layers` GatedGCN layers at width d that carries the edge state from layer to layer,

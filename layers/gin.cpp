@@ -37,7 +37,7 @@ LayerDescriptor gin_layer() {
   d.graph_memory = graph_as_loaded_memory;
   d.memory = [](const MemoryShape& s, double in, double out, bool) {
     LayerMemory m;
-    m.params = 2 * (in * out + out);            // the MLP's two linear maps
+    m.params = in * out + out + out * out + out + 1;  // the MLP (in → out → out) and ε
     m.activations = s.n * (2 * in + out * 12);  // sum at input width, MLP, bias, activation, dropout
     return m;
   };

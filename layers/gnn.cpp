@@ -9,6 +9,7 @@
 #include "core/ops/shape.hpp"
 #include "core/ops/norm.hpp"
 #include "core/text.hpp"
+#include "layers/norm.hpp"
 #include "layers/registry.hpp"
 #include "layers/transformer.hpp"
 
@@ -125,11 +126,23 @@ std::vector<ConfigProblem> validate(const GnnSpec& spec) {
     out.push_back({"gnn.att_norm", "gnn.att_norm " + spec.att_norm + " needs gnn.layer_type " +
                                        readers_of("gnn.att_norm") + " (now " + type + "), got",
                    "set gnn.layer_type=" + readers_of("gnn.att_norm") + " or gnn.att_norm=softmax", ""});
+  if (spec.residual && layer->structure != Structure::Stack)
+    out.push_back({"gnn.residual", layer->structure == Structure::Residual
+                                       ? "gnn.residual wraps a stack's layers in residual blocks, but " + type +
+                                             " layers are residual already; got"
+                                       : "gnn.residual needs a message-passing stack, but " + type +
+                                             " is an anchor branch alone; got",
+                   "remove gnn.residual (or set it false)", "true"});
   if (seq == pe::SeqPE::FftKernel && spec.att_norm != "softmax")
     out.push_back({"gnn.att_norm", "posenc_seq.kind fft_kernel normalises its own kernel weights; gnn.att_norm must "
                                    "stay softmax, got",
                    "set gnn.att_norm=softmax", ""});
   return out;
+}
+
+bool residual_structure(const GnnSpec& spec) {
+  const Structure s = layer_descriptor(spec.layer_type).structure;
+  return s == Structure::Residual || (s == Structure::Stack && spec.residual);
 }
 
 GnnSpec plain_spec(const GnnSpec& spec) {
@@ -215,6 +228,27 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
   build(store, draw);
 }
 
+namespace {
+
+// gnn.residual: a Stack layer as a residual block, h ← dropout(h + act(norm(layer(h)))) (the
+// benchmarking-GNNs layers' order: conv, BatchNorm, ReLU, residual sum, dropout). x [n, w] → [n, w].
+template <class T>
+struct ResidualBlock : StackLayer<T> {
+  std::unique_ptr<StackLayer<T>> layer;
+  Norm<T> norm;
+  ops::Act act;
+  double dropout;
+  ResidualBlock(std::unique_ptr<StackLayer<T>> l, Norm<T> n, ops::Act a, double p)
+      : layer(std::move(l)), norm(std::move(n)), act(a), dropout(p) {}
+  Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const override {
+    Var y = norm.forward(t, layer->forward(t, x, training, key), training);
+    if (act != ops::Act::Identity) y = ops::activation(t, y, act);
+    return ops::dropout(t, ops::add(t, x.var, y), dropout, splitmix64(key ^ 0x5EB1D0A1ull), training);
+  }
+};
+
+}  // namespace
+
 template <class T>
 void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
   store_ = &store;
@@ -258,7 +292,7 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
       // The first layer reads [x ‖ Z] (input) or the last [h ‖ Z] (concat); a residual stack
       // has its encoder and head around the spec.layers layers.
       fuse_cols_ = k;
-      const int depth = spec.layers + (layer_->structure == Structure::Residual ? 2 : 0);
+      const int depth = spec.layers + (residual_structure(spec) ? 2 : 0);
       fuse_at_ = mode == "input" ? 0 : depth - 1;
     } else {
       // out = GNN(x) + b·Linear(Z), b a learnt scale from 1 (from 0 the pair tasks stay stuck at the
@@ -278,18 +312,34 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
     layers_.push_back(std::move(b.layer));
     return b.out_dim;
   };
-  if (layer_->structure == Structure::Residual) {
-    // Encoder, residual layers at width `hidden`, head. Weight decay follows decay_first_only
-    // with the encoder as the first layer.
+  if (residual_structure(spec)) {
+    // Encoder, residual layers at one width, head. Weight decay follows decay_first_only with the
+    // encoder as the first layer. A Stack type (gnn.residual) runs at its hidden width, each layer
+    // wrapped in a ResidualBlock; a Residual type's layers are residual themselves.
     residual_stack_ = true;
+    const bool wrap = layer_->structure == Structure::Stack;
+    const int64_t width = wrap && layer_->hidden_width ? layer_->hidden_width(spec) : spec.hidden;
     const bool decay_rest = !spec.decay_first_only;
     const int head = spec.layers + 1;  // its index in layers_
     layers_.push_back(std::make_unique<LayerAdapter<T, Linear<T>>>(
-        Linear<T>(store, rng, spec.param_prefix + "encoder", in_dim + (fuse_at_ == 0 ? fuse_cols_ : 0), spec.hidden), topo));
-    for (int l = 0; l < spec.layers; ++l)
-      add_layer("layer" + std::to_string(l), spec.hidden, spec.hidden, l + 1 == spec.layers, decay_rest);
+        Linear<T>(store, rng, spec.param_prefix + "encoder", in_dim + (fuse_at_ == 0 ? fuse_cols_ : 0), width), topo));
+    for (int l = 0; l < spec.layers; ++l) {
+      const std::string name = "layer" + std::to_string(l);
+      if (!wrap) {
+        add_layer(name, spec.hidden, spec.hidden, l + 1 == spec.layers, decay_rest);
+        continue;
+      }
+      BuiltLayer<T> b = layer_->factory<T>()(
+          LayerArgs<T>{store, rng, spec, topo, spec.param_prefix + name, width, spec.hidden, false, decay_rest});
+      check(b.out_dim == width, "GnnClassifier: " + spec.layer_type + "'s hidden width " + std::to_string(b.out_dim) +
+                                    " is not its hidden_width " + std::to_string(width) + " (layers/registry.hpp)");
+      b.layer->extras = AttentionExtras{pos_->positions(), edge_class_.get()};
+      layers_.push_back(std::make_unique<ResidualBlock<T>>(
+          std::move(b.layer), Norm<T>(store, rng, spec.param_prefix + name + ".norm", width, parse_norm(spec.norm)),
+          spec.act, spec.dropout));
+    }
     layers_.push_back(std::make_unique<LayerAdapter<T, Linear<T>>>(
-        Linear<T>(store, rng, spec.param_prefix + "head", spec.hidden + (fuse_at_ == head ? fuse_cols_ : 0), stack_out, true, decay_rest), topo));
+        Linear<T>(store, rng, spec.param_prefix + "head", width + (fuse_at_ == head ? fuse_cols_ : 0), stack_out, true, decay_rest), topo));
     return;
   }
   int64_t in = in_dim;

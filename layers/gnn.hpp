@@ -40,7 +40,10 @@ struct GnnSpec {
   int64_t att_heads_out = 1;     // gat: heads of the last layer (averaged)
   double att_dropout = 0.6;      // gat, transformer: dropout on attention coefficients
   double att_value_dropout = 0;  // gat: dropout on the transformed features before aggregation
-  std::string norm = "layer";     // transformer: layer | batch | none
+  std::string norm = "layer";     // transformer, gatedgcn, residual stacks: layer | batch | none
+  // Stack layer types (gcn, sage, gin, gat, graphconv, mlp): Linear encoder, layers wrapped as
+  // h ← dropout(h + act(norm(layer(h)))) at the hidden width, Linear head (benchmarking-GNNs' stacks).
+  bool residual = false;
   bool pre_norm = false;          // transformer: normalise inside the residual branches
   double att_clamp = 0;           // transformer: |score| limit before the softmax (0: none)
   std::string att_norm = "softmax";  // transformer: softmax | l2 (sentences only)
@@ -164,6 +167,9 @@ std::string anchor_branch_kind(const GnnSpec& spec);
 bool anchor_branch_alone(const GnnSpec& spec);
 // A branch fused with a GNN stack (gnn.position set, layer_type not gir / pgnn): it has a plain path.
 inline bool anchor_branch_fused(const GnnSpec& spec) { return spec.position != "none" && !anchor_branch_alone(spec); }
+// The model is a Linear encoder, spec.layers residual layers at one width and a Linear head: a
+// Residual layer type (transformer, gatedgcn), or a Stack type with gnn.residual.
+bool residual_structure(const GnnSpec& spec);
 // The plain GNN a selecting model falls back to: `spec` without the anchor branch and the graph
 // positional columns, its parameters named "plain.*".
 GnnSpec plain_spec(const GnnSpec& spec);

@@ -1,5 +1,7 @@
 #include "layers/memory_estimate.hpp"
 
+#include "layers/norm.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "layers/norm.hpp"
 #include "layers/positional/anchors.hpp"
 #include "layers/positional/sequence.hpp"
 #include "layers/registry.hpp"
@@ -185,6 +188,17 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
   const double act_before_stack = act, params_before_stack = params;
   if (layer.structure == Structure::Residual) {
     tally(layer.memory(shape, in, out_dim, true));
+  } else if (layer.structure == Structure::Stack && spec.residual) {
+    // Encoder, residual blocks at the hidden width w (layer, norm, activation, sum, dropout: about
+    // 5 values and gradients of [n, w] beyond the layer's own), head.
+    const double w = layer.hidden_width ? static_cast<double>(layer.hidden_width(spec)) : h;
+    params += in * w + w + w * out_dim + out_dim;
+    act += 2 * n * w;
+    for (int l = 0; l < L; ++l) {
+      tally(layer.memory(shape, w, h, false));
+      params += norm_values(spec.norm, w);
+      act += 10 * n * w;
+    }
   } else if (layer.structure == Structure::Stack) {
     double w_in = in;
     const std::string fusion = has_branch ? fusion_mode(spec) : "";

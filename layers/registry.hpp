@@ -84,6 +84,9 @@ struct LayerDescriptor {
   bool dense = false;   // runs on sentences (complete graphs)
   bool distributed = false;  // supported by partitioned training (dataset.partitions)
   Structure structure = Structure::Stack;
+  // A hidden (not last) layer's output width (null: gnn.dim_inner); gat: heads × dim_inner. A
+  // residual stack (gnn.residual) runs at this width.
+  std::function<int64_t(const GnnSpec& spec)> hidden_width;
   // Config keys it reads beyond gnn.layers_mp, gnn.dim_inner, gnn.act and gnn.dropout.
   std::vector<std::string> options;
   // The graph it runs on (null: none, e.g. mlp); `graph` is the loaded one.

@@ -33,7 +33,7 @@ LayerDescriptor sage_layer() {
   d.graph_memory = graph_as_loaded_memory;
   d.memory = [](const MemoryShape& s, double in, double out, bool) {
     LayerMemory m;
-    m.params = 2 * (in * out + out);          // self + neighbour
+    m.params = 2 * in * out + out;            // neighbour map with its bias, root map without
     m.activations = s.n * (2 * in + out * 10);  // aggregation at input width, transforms, bias, activation, dropout
     return m;
   };

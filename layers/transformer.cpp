@@ -19,18 +19,6 @@ namespace locus {
 
 Csr transformer_graph(const Csr& g) { return g.add_self_loops(); }
 
-const std::vector<std::string>& norm_names() {
-  static const std::vector<std::string> names{"layer", "batch", "none"};
-  return names;
-}
-
-NormKind parse_norm(const std::string& name) {
-  if (name == "none") return NormKind::None;
-  if (name == "layer") return NormKind::Layer;
-  if (name == "batch") return NormKind::Batch;
-  throw InputError("unknown norm '" + name + "'. Use layer, batch or none");
-}
-
 template <class T>
 TransformerLayer<T>::TransformerLayer(ParamStore<T>& store, Rng& rng, const std::string& name, int64_t dim,
                                       TransformerOptions opt, bool decay)
@@ -52,23 +40,7 @@ TransformerLayer<T>::TransformerLayer(ParamStore<T>& store, Rng& rng, const std:
     throw InputError("RoPE needs a head width divisible by 4 (2 per position dimension, up to 2-D); width " +
                      std::to_string(dim) + " with " + std::to_string(opt.heads) + " heads gives " +
                      std::to_string(dim / opt.heads) + ": change gnn.dim_inner or gnn.att_heads");
-  if (opt.norm != NormKind::None)
-    for (int i = 0; i < 2; ++i) {
-      gamma_[i] = store.add(name + ".norm" + std::to_string(i) + ".gamma", 1, dim, Init::Ones, rng, false);
-      beta_[i] = store.add(name + ".norm" + std::to_string(i) + ".beta", 1, dim, Init::Zeros, rng, false);
-      if (opt.norm == NormKind::Batch) bn_[i] = std::make_shared<ops::BatchNormState<T>>(dim);
-    }
-}
-
-template <class T>
-Var TransformerLayer<T>::norm(Tape<T>& t, int which, Var h, bool training) const {
-  switch (opt_.norm) {
-    case NormKind::None: return h;
-    case NormKind::Layer: return ops::layer_norm(t, h, t.param(*store_, gamma_[which]), t.param(*store_, beta_[which]));
-    case NormKind::Batch:
-      return ops::batch_norm(t, h, t.param(*store_, gamma_[which]), t.param(*store_, beta_[which]), *bn_[which], training);
-  }
-  return h;
+  for (int i = 0; i < 2; ++i) norm_[i] = Norm<T>(store, rng, name + ".norm" + std::to_string(i), dim, opt.norm);
 }
 
 template <class T>
@@ -117,14 +89,14 @@ Var TransformerLayer<T>::forward(Tape<T>& t, GraphRef g, Var x, bool training, u
                                  const AttentionExtras& ex) const {
   const uint64_t k1 = splitmix64(key + 1), k2 = splitmix64(key + 2), k3 = splitmix64(key + 3);
   // Attention block with residual.
-  Var a = attention(t, g, opt_.pre_norm ? norm(t, 0, x, training) : x, training, k1, ex);
+  Var a = attention(t, g, opt_.pre_norm ? norm_[0].forward(t, x, training) : x, training, k1, ex);
   Var h = ops::add(t, x, ops::dropout(t, a, opt_.dropout, k2, training));
-  if (!opt_.pre_norm) h = norm(t, 0, h, training);
+  if (!opt_.pre_norm) h = norm_[0].forward(t, h, training);
   // Feed-forward block with residual.
-  Var f_in = opt_.pre_norm ? norm(t, 1, h, training) : h;
+  Var f_in = opt_.pre_norm ? norm_[1].forward(t, h, training) : h;
   Var f = ffn2_.forward(t, Features<T>{ops::activation(t, ffn1_.forward(t, Features<T>{f_in, nullptr}), opt_.ffn_act), nullptr});
   Var out = ops::add(t, h, ops::dropout(t, f, opt_.dropout, k3, training));
-  return opt_.pre_norm ? out : norm(t, 1, out, training);
+  return opt_.pre_norm ? out : norm_[1].forward(t, out, training);
 }
 
 template class TransformerLayer<float>;
@@ -176,7 +148,8 @@ LayerDescriptor transformer_layer() {
     const double n = s.n, d = static_cast<double>(spec.hidden), H = static_cast<double>(spec.att_heads);
     const double L = std::max(1, spec.layers);
     LayerMemory m;
-    m.params = in * d + d + L * (6 * d * d + 2 * d * d + 2 * d * 2 * d + 9 * d) + (d + out_dim) * out_dim;
+    m.params = in * d + d + L * (6 * d * d + 2 * d * d + 2 * d * 2 * d + 9 * d + 2 * (norm_values(spec.norm, d) - 2 * d)) +
+               (d + out_dim) * out_dim;
     // Encoder + head, then per layer: q, k, v, o and the FFN (matmul + bias each), residual adds,
     // dropouts (+ masks), norms: ~25 d values and ~20 d gradients per node.
     m.activations = n * (4 * d + 4 * out_dim) + L * n * 45 * d;

@@ -16,15 +16,12 @@
 #include "core/ops/attention.hpp"
 #include "core/ops/norm.hpp"
 #include "layers/linear.hpp"
+#include "layers/norm.hpp"
 
 namespace locus {
 
 // The neighbourhood a sparse Transformer attends over: the graph plus a self loop per node.
 Csr transformer_graph(const Csr& g);
-
-enum class NormKind { None, Layer, Batch };
-NormKind parse_norm(const std::string& name);  // "none" | "layer" | "batch"
-const std::vector<std::string>& norm_names();   // "layer", "batch", "none"
 
 struct TransformerOptions {
   int64_t heads = 8;
@@ -59,15 +56,13 @@ class TransformerLayer {
 
  private:
   Var attention(Tape<T>& t, GraphRef g, Var h, bool training, uint64_t key, const AttentionExtras& ex) const;
-  Var norm(Tape<T>& t, int which, Var h, bool training) const;
 
   ParamStore<T>* store_;
   TransformerOptions opt_;
   int64_t dim_;
   Linear<T> wq_, wk_, wv_, wo_, ffn1_, ffn2_;
-  ParamId gamma_[2], beta_[2];
+  Norm<T> norm_[2];  // after attention, after the FFN (pre_norm: before each)
   ParamId rel_bias_, spd_bias_, fft_bias_;  // [heads, buckets], [heads, spd_classes], [heads, 2R+1] when enabled
-  std::shared_ptr<ops::BatchNormState<T>> bn_[2];  // running statistics (BatchNorm only)
 };
 
 }  // namespace locus

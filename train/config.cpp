@@ -319,7 +319,8 @@ std::vector<ConfigKey> make_schema() {
       integer<int64_t>("gnn.dim_inner", "hidden width (gat: per head)", [](C& c) -> int64_t& { return c.gnn.hidden; }, 1, 16),
       mapped<ops::Act>("gnn.act", "activation between layers (transformer: the FFN's; gatedgcn: in its residual branches)", acts,
                        [](C& c) -> ops::Act& { return c.gnn.act; }),
-      number("gnn.dropout", "dropout before every layer, inputs included (transformer: inputs and residual branches)",
+      number("gnn.dropout", "dropout before every layer, inputs included (transformer, gatedgcn: inputs and residual branches; "
+             "gnn.residual: inputs and each block's output)",
              [](C& c) -> double& { return c.gnn.dropout; }, probability, "in [0, 1)", "0.5"),
       integer<int64_t>("gnn.att_heads", "gat: heads of the hidden layers (concatenated); transformer: heads",
                        [](C& c) -> int64_t& { return c.gnn.att_heads; }, 1, 8),
@@ -333,8 +334,14 @@ std::vector<ConfigKey> make_schema() {
              attn_norm_names, [](C& c) -> std::string& { return c.gnn.att_norm; }),
       number("gnn.att_clamp", "transformer: clamp attention scores to ±value before the softmax (0: off)",
              [](C& c) -> double& { return c.gnn.att_clamp; }, non_negative, ">= 0 (0 disables)", "5"),
-      choice("gnn.norm", "transformer, gatedgcn: normalisation of the residual blocks (gatedgcn as benchmarked: batch)", norm_names,
-             [](C& c) -> std::string& { return c.gnn.norm; }),
+      choice("gnn.norm",
+             "transformer, gatedgcn, gnn.residual stacks: normalisation of the residual blocks (BatchNorm over a "
+             "batch's nodes; the benchmarking-GNNs models: batch)",
+             norm_names, [](C& c) -> std::string& { return c.gnn.norm; }),
+      boolean("gnn.residual",
+              "stacked layer types (not transformer / gatedgcn, residual already): Linear encoder, each layer as h ← "
+              "dropout(h + act(norm(layer(h)))) (gnn.norm) at the hidden width, Linear head",
+              [](C& c) -> bool& { return c.gnn.residual; }),
       boolean("gnn.pre_norm", "transformer: pre-norm instead of post-norm residual blocks",
               [](C& c) -> bool& { return c.gnn.pre_norm; }),
       choice("gnn.position", "an anchor branch fused with the GNN", position_choices,

@@ -70,7 +70,7 @@ class Trainer {
   // The last epoch ran: optim.max_epoch epochs, or patience ran out.
   bool finished() const { return finished_; }
   const RunResult& result() const { return run_; }
-  int64_t num_params() const { return store_.size(); }
+  int64_t num_params() const { return store_.num_trainable(); }  // buffers (BatchNorm statistics) not counted
   const GnnSpec& spec() const { return model_->spec(); }
   // The anchor branch's evaluation sets (GIR / P-GNN); null without a branch.
   std::shared_ptr<const pe::AnchorSets> branch_eval_sets() const { return model_->branch_eval_sets(); }

@@ -1,7 +1,8 @@
 // A batch of graphs (datasets/graph_batch.hpp: their disjoint union) gives, graph for graph, what
 // each graph gives alone: for every registered layer type that runs on an edge list, the model's
 // outputs (1e-12 in double) and the parameter gradients of a per-graph pooled loss (the batch's
-// gradient is the sum of the graphs'). Also the batch's layout and the epoch order of batches.
+// gradient is the sum of the graphs'), residual stacks (gnn.residual) included. Also the batch's
+// layout and the epoch order of batches.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -109,12 +110,16 @@ TEST_CASE("every edge-list layer type: a batch gives each graph's outputs and th
   const MatD x_all = Mat(ds.features).cast<double>();
   const MatD w = random_matrix(3, 3, 5);  // the loss weights per batch graph and output column
   int types = 0;
-  for (const LayerDescriptor& d : layer_registry()) {
+  for (const LayerDescriptor& d : layer_registry())
+   for (const bool residual : {false, true}) {
     if (!d.csr || d.structure == Structure::AnchorOnly) continue;  // anchor models draw anchors per graph
+    if (residual && d.structure != Structure::Stack) continue;    // gnn.residual: stacked types
     CAPTURE(d.name);
+    CAPTURE(residual);
     ++types;
     GnnSpec spec;
     spec.layer_type = d.name;
+    spec.residual = residual;  // with gnn.norm's default, LayerNorm (per node: batch-independent)
     spec.layers = 2;
     spec.in_dim = ds.num_features();
     spec.hidden = 4;
@@ -139,5 +144,5 @@ TEST_CASE("every edge-list layer type: a batch gives each graph's outputs and th
     for (const double gi : batch.grads) norm += gi * gi;
     CHECK(norm > 1e-6);  // the gradients are not all zero (the check above could not pass vacuously)
   }
-  CHECK(types >= 6);  // gcn, sage, gin, gat, transformer, mlp, graphconv, ...
+  CHECK(types >= 12);  // gcn, sage, gin, gat, transformer, mlp, graphconv, gatedgcn; the stacked ones residual too
 }

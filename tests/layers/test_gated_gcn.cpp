@@ -219,7 +219,8 @@ TEST_CASE("GatedGCN layer: one layer equals the formula with hand-set A..E (no n
     opt.norm = NormKind::Batch;
     opt.update_edges = false;
     GatedGcnLayer<double> layer(store, rng, "g", d, opt);
-    CHECK(store.size() == 5 * (d * d + d) + 2 * d);  // A..E and the node norm only
+    CHECK(store.size() == 5 * (d * d + d) + 2 * d + 2 * d);  // A..E and the node norm only (gamma, beta; running mean, var)
+    CHECK(store.num_trainable() == 5 * (d * d + d) + 2 * d);
     Tape<double> t;
     const GatedGcnState s = layer.forward(t, g, t.constant(h), t.constant(e), true, 0);
     CHECK(!s.e.valid());

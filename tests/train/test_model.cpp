@@ -54,7 +54,9 @@ TEST_CASE("model file: every registered layer type, encodings and branches predi
   // Every variant on karate (no validation split: the last epoch is kept); a few on sbm, whose
   // validation split makes the saved run and epoch a real choice.
   const std::vector<std::vector<std::string>> on_sbm{
-      {"gnn.layer_type=gat", "gnn.att_heads=2"}, {"gnn.layer_type=sage"}};
+      {"gnn.layer_type=gat", "gnn.att_heads=2"}, {"gnn.layer_type=sage"},
+      // BatchNorm's running statistics travel with the parameters (store buffers).
+      {"gnn.layer_type=gcn", "gnn.residual=true", "gnn.norm=batch"}, {"gnn.layer_type=gatedgcn", "gnn.norm=batch"}};
   for (const std::string dataset : {"karate", "sbm"}) {
     for (auto v : dataset == "sbm" ? on_sbm : variants) {
       TempDir tmp;
