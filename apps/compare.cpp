@@ -67,7 +67,7 @@ std::vector<VariantResult> run_compare(const std::string& config_path, const std
 void print_compare(const std::vector<VariantResult>& results, std::ostream& out) {
   size_t w = 7;
   for (const auto& r : results) w = std::max(w, r.variant.size());
-  const std::string metric = results.empty() || results.front().summary.metric == "acc" ? "acc" : "AUC";
+  const std::string metric = results.empty() ? "acc" : results.front().summary.metric == "auc" ? "AUC" : results.front().summary.metric;
   out << fmt::format("\n{:<{}}  {:>16}  {:>8}  {:>10}  {:>8}\n", "variant", w, "test " + metric + " %", "val %",
                      "ms/epoch", "params");
   for (const auto& r : results) {

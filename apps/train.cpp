@@ -122,12 +122,14 @@ void print_header(const ExperimentConfig& cfg, const ExperimentInfo& info, std::
 TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool progress) {
   using Clock = std::chrono::steady_clock;
   const StopSignals signals;
-  std::string label;  // "AUC " before the pair tasks' scores
+  std::string metric;  // the task's: acc, wacc or auc (TrainSummary::metric)
+  std::string label;   // "AUC " before the pair tasks' scores, "wacc " before class-weighted accuracies
   std::string selected;  // what gnn.fusion_select / posenc_select choose over: each run says whether it kept it
   auto last_print = Clock::now();
   ExperimentCallbacks cb;
   cb.on_start = [&](const ExperimentInfo& info) {
-    label = info.problem->pair_task() ? "AUC " : "";
+    metric = metric_name(info.problem->pair_task(), cfg.train.metric);
+    label = metric == "acc" ? "" : metric == "auc" ? "AUC " : metric + " ";
     const bool branch = selects_branch(info.spec), columns = selects_posenc(info.spec);
     selected = branch && columns ? "anchor branch and positional columns" : branch ? "anchor branch"
                : columns         ? "positional columns"
@@ -144,7 +146,7 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
   };
   cb.on_run_end = [&](int run, const RunResult& r, bool finished) {
     if (progress) log << "\r\033[K";
-    if (!cfg.run.out_dir.empty()) write_run_csv(cfg.run.out_dir, label.empty() ? "acc" : "auc", run, r);
+    if (!cfg.run.out_dir.empty()) write_run_csv(cfg.run.out_dir, metric, run, r);
     if (finished)
       log << fmt::format("run {}/{} seed {}: best epoch {} val {}{} test {}{}{}\n", run + 1, cfg.run.num_runs, r.seed,
                          r.best_epoch, label, percent(r.val_acc), label, percent(r.test_acc),
@@ -198,7 +200,8 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
   j["num_runs"] = s.runs.size();
   // A training stopped by SIGINT/SIGTERM reports the runs finished before the signal.
   j["interrupted"] = s.interrupted;
-  // Node classification: test_acc_*, val_acc_mean; pair tasks: test_auc_*, val_auc_mean.
+  // Classification: test_acc_*, val_acc_mean (train.metric=wacc: test_wacc_*, val_wacc_mean); pair
+  // tasks: test_auc_*, val_auc_mean.
   const std::string m = s.metric;
   j["metric"] = m;
   j["test_" + m + "_mean"] = num(s.test_acc_mean);

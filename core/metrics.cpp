@@ -49,4 +49,18 @@ double roc_auc(std::span<const float> scores, std::span<const int> labels) {
   return roc_auc(std::span<const double>(s), labels);
 }
 
+double class_weighted_accuracy(std::span<const int64_t> correct, std::span<const int64_t> total) {
+  if (correct.size() != total.size())
+    throw InputError("class_weighted_accuracy: " + std::to_string(correct.size()) + " correct counts but " +
+                     std::to_string(total.size()) + " totals");
+  double sum = 0;
+  int64_t present = 0;
+  for (size_t c = 0; c < total.size(); ++c) {
+    if (total[c] <= 0) continue;
+    sum += static_cast<double>(correct[c]) / static_cast<double>(total[c]);
+    ++present;
+  }
+  return present ? sum / static_cast<double>(present) : std::nan("");
+}
+
 }  // namespace locus

@@ -1,6 +1,8 @@
 // Evaluation metrics that are not differentiable ops: ROC AUC for the pair tasks (link
-// prediction and pairwise node classification score with it, GIR.md "Tasks and protocol").
+// prediction and pairwise node classification score with it, GIR.md "Tasks and protocol"), and
+// the class-weighted accuracy of the benchmarking-GNNs' PATTERN and CLUSTER.
 #pragma once
+#include <cstdint>
 #include <span>
 
 namespace locus {
@@ -14,5 +16,11 @@ namespace locus {
 // present (the AUC is undefined then; the message says how many of each there are).
 double roc_auc(std::span<const double> scores, std::span<const int> labels);
 double roc_auc(std::span<const float> scores, std::span<const int> labels);  // converts to double
+
+// Class-weighted accuracy: the mean, over the classes present among the true labels, of each
+// class's recall, (1/|C|) Σ_{c∈C} correct_c / total_c with C = {c : total_c > 0} (balanced
+// accuracy). correct[c] and total[c] count a class's correctly predicted and labelled items (e.g.
+// summed over ranks); the spans have one entry per class. NaN when no class is present.
+double class_weighted_accuracy(std::span<const int64_t> correct, std::span<const int64_t> total);
 
 }  // namespace locus

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "datasets/generators.hpp"
+#include "datasets/graph_generators.hpp"
 #include "datasets/sentence.hpp"
 
 namespace locus {
@@ -72,8 +73,8 @@ Dataset with_constant_feature(Dataset d) {
 }
 
 std::vector<std::string> builtin_dataset_names() {
-  return {"karate",  "grid",   "grid-T",    "communities", "communities-T",
-          "sbm",     "random", "seq_probe", "seq_order",   "seq_lengthgen"};
+  return {"karate",  "grid",   "grid-T",    "communities", "communities-T", "sbm",    "random",
+          "pattern", "cluster", "csl",      "seq_probe",   "seq_order",     "seq_lengthgen"};
 }
 
 Dataset builtin_dataset(const std::string& name) {
@@ -86,6 +87,11 @@ Dataset builtin_dataset(const std::string& name) {
   if (name == "communities-T") return named(generate_caveman(CavemanParams{}), name);
   if (name == "sbm") return named(generate_sbm(SbmParams{}), name);  // 5 x 200, p_in 0.05, p_out 0.005
   if (name == "random") return named(generate_random(RandomGraphParams{}), name);  // 2000 nodes, 10000 edges
+  // Datasets of many graphs at the benchmarking-GNNs sizes (seed 0; csl: fold 0 of 5 as the test
+  // fold; `locus generate` writes other seeds, sizes and folds).
+  if (name == "pattern") return named(generate_pattern(PatternParams{}), name);  // 10000 / 2000 / 2000 graphs
+  if (name == "cluster") return named(generate_cluster(ClusterParams{}), name);  // 10000 / 1000 / 1000 graphs
+  if (name == "csl") return named(generate_csl(CslParams{}), name);              // 150 graphs, 5-fold split
   if (name == "seq_probe") return sentence_probe();
   if (name == "seq_order") return sentence_order();
   if (name == "seq_lengthgen") return sentence_lengthgen();

@@ -465,6 +465,16 @@ std::vector<ConfigKey> make_schema() {
       mapped<ops::Pool>("gnn.readout", "graph classification: how each graph's node representations are pooled",
                         {{"mean", ops::Pool::Mean}, {"sum", ops::Pool::Sum}, {"max", ops::Pool::Max}},
                         [](C& c) -> ops::Pool& { return c.gnn.readout; }),
+      mapped<Metric>("train.metric",
+                     "classification score reported and selected on: acc (accuracy) or wacc (class-weighted: the mean "
+                     "of the per-class recalls, as the benchmarking-GNNs' PATTERN / CLUSTER); pair tasks: ROC AUC",
+                     {{"acc", Metric::Accuracy}, {"wacc", Metric::WeightedAccuracy}},
+                     [](C& c) -> Metric& { return c.train.metric; }),
+      mapped<ClassWeights>("train.class_weights",
+                           "classification loss: none, or complement: class c weighted (n − n_c) / n over each step's "
+                           "labelled nodes or graphs (the benchmarking-GNNs' PATTERN / CLUSTER loss)",
+                           {{"none", ClassWeights::None}, {"complement", ClassWeights::Complement}},
+                           [](C& c) -> ClassWeights& { return c.train.class_weights; }),
       mapped<Selection>("train.select",
                         "val_acc: first epoch of best validation accuracy; val_acc_loss: the GAT paper's rule (accuracy "
                         ">= best and loss <= lowest)",

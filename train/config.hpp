@@ -39,6 +39,15 @@ struct DatasetOptions {
 //   far and whose validation loss is <= the lowest so far; patience counts epochs improving neither.
 enum class Selection { ValAcc, ValAccLoss };
 
+// The classification score reported and selected on (train.metric): accuracy (acc), or the
+// class-weighted accuracy (wacc: the mean of the per-class recalls, core/metrics.hpp; the
+// benchmarking-GNNs' PATTERN / CLUSTER metric). Pair tasks score ROC AUC and take only acc.
+enum class Metric { Accuracy, WeightedAccuracy };
+// Class weights of the classification loss (train.class_weights): none, or complement (the
+// benchmarking-GNNs' PATTERN / CLUSTER loss): over each step's labelled rows, n of them and n_c of
+// class c, w_c = (n − n_c) / n and loss = Σ_i w_{y_i} (−log p_{i,y_i}) / Σ_i w_{y_i}.
+enum class ClassWeights { None, Complement };
+
 // How one model is fitted (optim.*, train.patience, train.select).
 struct TrainOptions {
   OptimOptions optim{OptimKind::Adam, 0.01, 5e-4};  // optimizer, base_lr, weight_decay
@@ -49,6 +58,8 @@ struct TrainOptions {
   // of one graph trains full-batch and takes only 0.
   int batch_size = 0;
   Selection select = Selection::ValAcc;
+  Metric metric = Metric::Accuracy;
+  ClassWeights class_weights = ClassWeights::None;
   bool deterministic_sum = true;  // partitioned training: gradients summed in rank order (dist.deterministic)
 };
 

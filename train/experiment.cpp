@@ -158,7 +158,7 @@ TrainSummary run_experiment(const ExperimentConfig& cfg, const ExperimentCallbac
   TrainSummary s;
   s.dataset = ds.name;
   s.model = model_name(cfg);
-  s.metric = problem.pair_task() ? "auc" : "acc";
+  s.metric = metric_name(problem.pair_task(), cfg.train.metric);
   s.selects_position = selects_position(spec);
   s.num_nodes = ds.num_nodes;
   s.num_edges = problem.num_edges;

@@ -3,7 +3,9 @@
 #include <cmath>
 
 #include "core/dist/comm.hpp"
+#include "core/error.hpp"
 #include "core/metrics.hpp"
+#include "core/ops/basic.hpp"
 #include "core/ops/loss.hpp"
 #include "core/ops/pair.hpp"
 #include "core/rng.hpp"
@@ -20,6 +22,19 @@ int64_t count_correct(const Mat& logp, const std::vector<int32_t>& labels, const
     correct += arg == labels[i];
   }
   return correct;
+}
+
+// Per class: correctly predicted (argmax) and labelled rows among idx.
+void class_counts(const Mat& logp, const std::vector<int32_t>& labels, const std::vector<int32_t>& idx,
+                  std::vector<int64_t>& correct, std::vector<int64_t>& total) {
+  correct.assign(static_cast<size_t>(logp.cols()), 0);
+  total.assign(static_cast<size_t>(logp.cols()), 0);
+  for (int32_t i : idx) {
+    Eigen::Index arg;
+    logp.row(i).maxCoeff(&arg);
+    ++total[static_cast<size_t>(labels[i])];
+    correct[static_cast<size_t>(labels[i])] += arg == labels[i];
+  }
 }
 
 // Σ −log p(label) over the rows idx.
@@ -39,8 +54,18 @@ double pair_auc(const Mat& z, const PairPart& part) {
 
 }  // namespace
 
-TaskObjective::TaskObjective(const Problem& p, uint64_t seed) : problem_(p), seed_(seed) {
-  if (!p.pair_task()) return;
+TaskObjective::TaskObjective(const Problem& p, uint64_t seed, Metric metric, ClassWeights weights)
+    : problem_(p), seed_(seed), metric_(metric), weights_(weights) {
+  if (!p.pair_task()) {
+    if (p.share && weights != ClassWeights::None)
+      throw InputError("train.class_weights=complement is not available with dataset.partitions (the weights would "
+                       "need every rank's labels): set train.class_weights=none");
+    return;
+  }
+  if (metric != Metric::Accuracy || weights != ClassWeights::None)
+    throw InputError(std::string("pair tasks score ROC AUC with an unweighted loss: set train.metric=acc and "
+                                 "train.class_weights=none (got ") +
+                     (metric != Metric::Accuracy ? "train.metric=wacc" : "train.class_weights=complement") + ")");
   split_ = make_task_split(p.data, p.data.task, seed);
   pair_graph_ = Csr::from_edges(p.data.num_nodes, split_->src, split_->dst);
 }
@@ -53,7 +78,7 @@ Var TaskObjective::loss(Tape<float>& t, Var out) const {
   const Dataset& ds = problem_.data;
   if (split_)
     return ops::bce_with_logits(t, ops::pair_dot(t, out, split_->train.u, split_->train.v), split_->train.target);
-  if (!problem_.share) return ops::nll_loss(t, out, ds.labels, ds.train);
+  if (!problem_.share) return class_loss(t, out, ds.labels, ds.train);
   // No training rows here: a zero loss that still runs the backward pass (and its exchanges).
   if (ds.train.empty()) return ops::weighted_sum(t, out, Mat(Mat::Zero(t.rows(out), t.cols(out))));
   // This rank's share of the global mean: the ranks' gradients then simply add up.
@@ -61,9 +86,43 @@ Var TaskObjective::loss(Tape<float>& t, Var out) const {
                     static_cast<float>(static_cast<double>(ds.train.size()) / static_cast<double>(problem_.num_train)));
 }
 
+Var TaskObjective::class_loss(Tape<float>& t, Var logp, const std::vector<int32_t>& labels,
+                              const std::vector<int32_t>& rows) const {
+  if (weights_ == ClassWeights::None || rows.empty()) return ops::nll_loss(t, logp, labels, rows);
+  // Σ_i w_{y_i} (−log p_{i,y_i}) / Σ_i w_{y_i} as Σ logp ⊙ W, W[i, y_i] = −w_{y_i} / Σ_j w_{y_j}.
+  std::vector<double> count(static_cast<size_t>(t.cols(logp)), 0.0);
+  for (int32_t i : rows) ++count[static_cast<size_t>(labels[i])];
+  const double n = static_cast<double>(rows.size());
+  double norm = 0;
+  for (int32_t i : rows) norm += (n - count[static_cast<size_t>(labels[i])]) / n;
+  Mat w = Mat::Zero(t.rows(logp), t.cols(logp));
+  // One class alone among the rows weighs 0 everywhere: the plain mean then (nothing to balance).
+  if (norm <= 0) return ops::nll_loss(t, logp, labels, rows);
+  for (int32_t i : rows) {
+    const size_t c = static_cast<size_t>(labels[i]);
+    w(i, labels[i]) = static_cast<float>(-(n - count[c]) / n / norm);
+  }
+  return ops::weighted_sum(t, logp, w);
+}
+
 SplitScores TaskObjective::scores(const Mat& out) const {
   if (split_) return {pair_auc(out, split_->train), pair_auc(out, split_->val), pair_auc(out, split_->test)};
   const Dataset& ds = problem_.data;
+  dist::Comm* comm = problem_.share ? problem_.share->comm : nullptr;
+  if (metric_ == Metric::WeightedAccuracy) {  // the per-class counts of all ranks, then the mean recall
+    const std::vector<int32_t>& labels = problem_.graph_task() ? ds.graph_labels : ds.labels;
+    auto weighted = [&](const std::vector<int32_t>& rows) {
+      std::vector<int64_t> correct, total;
+      class_counts(out, labels, rows, correct, total);
+      if (comm) {
+        comm->sum(correct.data(), static_cast<int64_t>(correct.size()));
+        comm->sum(total.data(), static_cast<int64_t>(total.size()));
+      }
+      return class_weighted_accuracy(correct, total);
+    };
+    if (problem_.graph_task()) return {weighted(ds.train_graphs), weighted(ds.val_graphs), weighted(ds.test_graphs)};
+    return {weighted(ds.train), weighted(ds.val), weighted(ds.test)};
+  }
   if (problem_.graph_task()) {  // out [G, classes]: accuracy over each split's graphs
     auto accuracy = [&](const std::vector<int32_t>& graphs) {
       return graphs.empty() ? std::nan("")
@@ -71,7 +130,6 @@ SplitScores TaskObjective::scores(const Mat& out) const {
     };
     return {accuracy(ds.train_graphs), accuracy(ds.val_graphs), accuracy(ds.test_graphs)};
   }
-  dist::Comm* comm = problem_.share ? problem_.share->comm : nullptr;
   // Accuracy over a split: all ranks' rows (a rank's data holds its owned rows only).
   auto accuracy = [&](const std::vector<int32_t>& rows, int64_t global_rows) {
     const int64_t correct = comm ? comm->sum(count_correct(out, ds.labels, rows)) : count_correct(out, ds.labels, rows);

@@ -32,7 +32,7 @@ Trainer::Trainer(const Problem& problem, const GnnSpec& spec, const TrainOptions
     : problem_(problem),
       options_(options),
       run_number_(run_number),
-      task_(problem, seed),
+      task_(problem, seed, options.metric, options.class_weights),
       rng_(seed),
       optimizer_(options.optim),
       selector_(options.select, options.patience, problem.has_val()) {
@@ -114,7 +114,7 @@ double Trainer::train_batches(int epoch) {
     Var loss;
     {
       const auto scope = tape_.scope("loss");
-      loss = ops::nll_loss(tape_, out, labels, rows);
+      loss = task_.class_loss(tape_, out, labels, rows);
     }
     sum += step(loss, epoch, nullptr);
     ++steps;

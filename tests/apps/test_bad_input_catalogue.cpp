@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "datasets/builtin.hpp"
 #include "layers/registry.hpp"
 #include "tests/testing/paths.hpp"
 #include "tests/testing/process.hpp"
@@ -25,6 +26,13 @@ using locus::testing::run_locus;
 using locus::testing::TempDir;
 
 namespace {
+
+// The built-in dataset names as the errors list them ("karate, grid, ...").
+std::string builtin_list() {
+  std::string out;
+  for (const auto& n : locus::builtin_dataset_names()) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
 
 // The folder one case writes into.
 struct Dir {
@@ -559,9 +567,8 @@ std::vector<Case> cases() {
        {"{T}/config.yaml:9: gnn.num_anchors counts single-node anchors, but this branch uses P-GNN's anchor sets "
         "(⌊log₂ n⌋², gnn.anchors=auto): '20'. set gnn.anchors=nodes, or gnn.num_anchors=0"}},
       {"unknown built-in dataset name", [](const Dir& d) { config_only(d); }, "dataset.name=karat",
-       {"command line: unknown built-in dataset 'dataset.name=karat'. did you mean 'karate'? available: "
-        "karate, grid, grid-T, communities, communities-T, sbm, random, seq_probe, seq_order, seq_lengthgen (or give "
-        "the path of a dataset.yaml as dataset.path)"}},
+       {"command line: unknown built-in dataset 'dataset.name=karat'. did you mean 'karate'? available: " + builtin_list() +
+        " (or give the path of a dataset.yaml as dataset.path)"}},
 
       // ---------------------------------------------------------------- model / dataset combinations
       {"LapPE k >= n on karate", [](const Dir& d) { config_only(d); },
@@ -710,8 +717,7 @@ std::vector<Case> cases() {
        "predict {T}/m.locus {T}/dataset.yaml --out {T}/p.csv"},
       {"predict: dataset missing", [](const Dir& d) { trained(d); }, "",
        {"{T}/nope.yaml: predict: no such dataset file or built-in dataset: '{T}/nope.yaml'. give the path of a "
-        "dataset.yaml or one of karate, grid, grid-T, communities, communities-T, sbm, random, seq_probe, seq_order, "
-        "seq_lengthgen"}, 2, "", "predict {T}/m.locus {T}/nope.yaml --out {T}/p.csv"},
+        "dataset.yaml or one of " + builtin_list()}, 2, "", "predict {T}/m.locus {T}/nope.yaml --out {T}/p.csv"},
       {"predict: malformed dataset", [](const Dir& d) { trained(d); d.write("dataset.yaml", kYaml + "colour: red\n"); },
        "", {"{T}/dataset.yaml:9: unknown key 'colour'. valid keys: name, format, tu_prefix, task, directed, ids, "
         "num_nodes, edges, features, labels, nodes, graphs, split"}, 2, "", "predict {T}/m.locus {T}/dataset.yaml --out {T}/p.csv"},

@@ -1,6 +1,6 @@
 // Pair-task ops and metrics: pair_dot and bce_with_logits (values, numerical stability,
 // gradients in double, float instantiation, errors) and ROC AUC (hand-computed cases with ties,
-// a brute-force reference, errors).
+// a brute-force reference, errors), and the class-weighted accuracy of PATTERN / CLUSTER.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -170,4 +170,14 @@ TEST_CASE("roc_auc: errors name the problem") {
   CHECK(msg({0.1, 0.2}, {0, 2}).find("must be 0") != std::string::npos);
   CHECK(msg({0.1, 0.2}, {0}).find("2 scores but 1 labels") != std::string::npos);
   CHECK(msg({0.1, std::numeric_limits<double>::quiet_NaN()}, {0, 1}).find("NaN") != std::string::npos);
+}
+
+TEST_CASE("class_weighted_accuracy: the mean recall over the classes present") {
+  // Class 0: 3 of 4, class 1 absent, class 2: 1 of 2 → (0.75 + 0.5) / 2; plain accuracy would be 4/6.
+  const std::vector<int64_t> correct{3, 0, 1}, total{4, 0, 2};
+  CHECK(class_weighted_accuracy(correct, total) == doctest::Approx(0.625));
+  // A majority-class predictor on 90 / 10 scores 0.5, not 0.9.
+  CHECK(class_weighted_accuracy(std::vector<int64_t>{90, 0}, std::vector<int64_t>{90, 10}) == doctest::Approx(0.5));
+  CHECK(std::isnan(class_weighted_accuracy(std::vector<int64_t>{0, 0}, std::vector<int64_t>{0, 0})));
+  CHECK_THROWS_AS(class_weighted_accuracy(std::vector<int64_t>{1}, std::vector<int64_t>{1, 2}), InputError);
 }

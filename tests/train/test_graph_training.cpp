@@ -196,3 +196,48 @@ TEST_CASE("CSL: message passing without encodings is at chance; random-walk enco
   // for 8 of the 10 classes at least.
   CHECK(rw.result().test_acc >= 0.8);
 }
+
+TEST_CASE("train.metric=wacc and train.class_weights=complement: the mean recall, and the weighted loss by hand") {
+  PatternParams pp;
+  pp.train_graphs = 24, pp.val_graphs = 6, pp.test_graphs = 6;
+  pp.seed = 4;
+  const Problem p = problem_of(generate_pattern(pp));
+  TrainOptions opt;
+  opt.max_epoch = 3;
+  opt.batch_size = 8;
+  opt.metric = Metric::WeightedAccuracy;
+  opt.class_weights = ClassWeights::Complement;
+  GnnSpec s;
+  s.hidden = 8;
+  s.dropout = 0;
+  Trainer t(p, s, opt, 1);
+  t.fit();
+  CHECK(std::string(t.metric()) == "wacc");
+  // The reported test score is the mean of the two classes' recalls on the test graphs' nodes.
+  const Mat logp = t.predict();
+  double recall[2] = {0, 0}, count[2] = {0, 0};
+  for (int32_t i : p.data.test) {
+    Eigen::Index arg;
+    logp.row(i).maxCoeff(&arg);
+    const int32_t y = p.data.labels[static_cast<size_t>(i)];
+    count[y] += 1;
+    recall[y] += arg == y;
+  }
+  REQUIRE(count[0] > 0);
+  REQUIRE(count[1] > 0);
+  CHECK(t.evaluate().test == doctest::Approx((recall[0] / count[0] + recall[1] / count[1]) / 2));
+  // The complement-weighted NLL: w_c = (n − n_c) / n over the rows, Σ w_y (−log p_y) / Σ w_y.
+  TaskObjective task(p, 1, Metric::Accuracy, ClassWeights::Complement);
+  Tape<float> tape;
+  Mat lp(4, 3);
+  lp << -0.1f, -2.f, -3.f, -1.f, -0.5f, -2.f, -0.2f, -1.5f, -4.f, -3.f, -0.3f, -1.f;
+  const std::vector<int32_t> labels{0, 1, 0, 2}, rows{0, 1, 2, 3};
+  // n = 4: n_0 = 2, n_1 = 1, n_2 = 1 → w = 0.5, 0.75, 0.5, 0.75.
+  const double num = 0.5 * 0.1 + 0.75 * 0.5 + 0.5 * 0.2 + 0.75 * 1.0, den = 0.5 + 0.75 + 0.5 + 0.75;
+  CHECK(tape.value(task.class_loss(tape, tape.constant(lp), labels, rows))(0, 0) == doctest::Approx(num / den));
+  TaskObjective plain(p, 1);
+  CHECK(tape.value(plain.class_loss(tape, tape.constant(lp), labels, rows))(0, 0) == doctest::Approx((0.1 + 0.5 + 0.2 + 1.0) / 4));
+  // One class alone: nothing to balance, the plain mean.
+  CHECK(tape.value(task.class_loss(tape, tape.constant(lp), std::vector<int32_t>{0, 0, 0, 0}, rows))(0, 0) ==
+        doctest::Approx((0.1 + 1.0 + 0.2 + 3.0) / 4));
+}
