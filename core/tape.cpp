@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/kernels/row_ops.hpp"
 
 namespace locus {
 
@@ -154,6 +155,25 @@ typename Tape<T>::Map Tape<T>::grad(Var v) {
 }
 
 template <class T>
+void Tape<T>::pass_grad(Var self, Var x, bool last) {
+  Node& s = node(self);
+  Node& n = node(x);
+  check(s.rows == n.rows && s.cols == n.cols, "Tape::pass_grad: self and x must have one shape");
+  if (last && !keep_grads_ && !n.ext_grad && !n.grad_ready && !s.ext_grad && s.grad_ready && x.id != self.id) {
+    n.grad = std::move(s.grad);
+    n.grad_ready = true;
+    s.grad = MatT<T>();
+    s.grad_ready = false;  // a later grad(self) starts from zeros again
+    return;
+  }
+  const T* g = grad(self).data();
+  T* out = grad(x).data();
+  const int64_t size = s.rows * s.cols;
+#pragma omp parallel for schedule(static) if (size >= kernels::kParallelWork)
+  for (int64_t i = 0; i < size; ++i) out[i] += g[i];
+}
+
+template <class T>
 bool Tape<T>::has_grad(Var v) const {
   return nodes_.at(v.id).grad_ready;
 }
@@ -166,7 +186,12 @@ void Tape<T>::backward(Var loss) {
   for (int i = loss.id; i >= 0; --i) {
     Node& n = nodes_[i];
     // Nodes no gradient reached contribute nothing; skip them.
-    if (n.backward && n.grad_ready && !n.ext_grad) n.backward(*this, Var{i});
+    if (!n.backward || !n.grad_ready || n.ext_grad) continue;
+    n.backward(*this, Var{i});
+    // Every reader of node i has a higher id and has run: its gradient is complete and spent. Freeing
+    // it keeps the live gradients to a frontier instead of one per node (GatedGCN on PATTERN: GBs).
+    n.grad = MatT<T>();
+    n.grad_ready = false;
   }
 }
 
@@ -212,6 +237,7 @@ Var Tape<T>::first_nonfinite_backward(Var loss) {
     return -1;
   };
   int culprit = -1;
+  keep_grads_ = true;
   try {
     // The node with the highest id whose gradient ends non-finite was written only by closures
     // of later nodes (gradients flow to lower ids); the first of them to make it non-finite is
@@ -226,9 +252,11 @@ Var Tape<T>::first_nonfinite_backward(Var loss) {
       if (worst >= 0) culprit = replay(worst);
     }
   } catch (...) {
+    keep_grads_ = false;
     restore();
     throw;
   }
+  keep_grads_ = false;
   restore();
   return Var{culprit};
 }

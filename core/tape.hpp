@@ -90,6 +90,10 @@ class Tape {
   Map value(Var v);
   // The gradient of v, allocated as zeros on first use.
   Map grad(Var v);
+  // In a backward closure: x's gradient += self's (x and self of one shape), in parallel. With
+  // `last` (the closure reads self's gradient no more) and no gradient on x yet, x takes self's
+  // buffer instead: no zero fill and no pass over it (add, add_bias: ~E × d floats per edge op).
+  void pass_grad(Var self, Var x, bool last);
   bool requires_grad(Var v) const { return nodes_.at(v.id).requires_grad; }
   bool has_grad(Var v) const;
   int64_t rows(Var v) const { return nodes_.at(v.id).rows; }
@@ -97,7 +101,9 @@ class Tape {
   const char* op(Var v) const { return nodes_.at(v.id).op; }
   size_t size() const { return nodes_.size(); }
 
-  // Seeds d loss / d loss = 1 (loss must be 1×1) and runs the closures in reverse order.
+  // Seeds d loss / d loss = 1 (loss must be 1×1) and runs the closures in reverse order. An op
+  // result's gradient is freed once its closure has run (has_grad is then false); leaves and
+  // parameters keep theirs.
   void backward(Var loss);
   // Drops every node; parameter gradients stay in the store.
   void clear();
@@ -133,6 +139,7 @@ class Tape {
   std::vector<ScopeEntry> scopes_{ScopeEntry{0, "", ""}};  // [0]: outside every scope
   uint16_t scope_ = 0;                                     // the open scope
   bool grad_enabled_ = true;
+  bool keep_grads_ = false;  // first_nonfinite_backward: every node keeps its gradient (no pass_grad moves)
 };
 
 }  // namespace locus

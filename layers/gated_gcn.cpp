@@ -16,70 +16,6 @@ namespace locus {
 
 namespace {
 
-// Elementwise ops this layer needs and core/ops does not have yet (move them there when a second
-// layer wants them). Row-local loops (ops::detail::for_each_row): results do not depend on threads.
-
-// y = sigmoid(x) = 1 / (1 + e^−x), x [r, c] → [r, c] (the e^x form for x < 0: no overflow).
-// Backward: dx += G ⊙ y (1 − y).
-template <class T>
-Var sigmoid(Tape<T>& t, Var x) {
-  const int64_t n = t.rows(x), m = t.cols(x);
-  MatT<T> out(n, m);
-  const T* xv = t.value(x).data();
-  T* o = out.data();
-  ops::detail::for_each_row(n, m, [&](int64_t r) {
-    for (int64_t j = r * m; j < (r + 1) * m; ++j) {
-      const T v = xv[j];
-      if (v >= T(0)) {
-        o[j] = T(1) / (T(1) + std::exp(-v));
-      } else {
-        const T z = std::exp(v);
-        o[j] = z / (T(1) + z);
-      }
-    }
-  });
-  return t.push(std::move(out), "sigmoid", {x}, [x](Tape<T>& t, Var self) {
-    const int64_t n = t.rows(self), m = t.cols(self);
-    const T* g = t.grad(self).data();
-    const T* y = t.value(self).data();
-    T* gx = t.grad(x).data();
-    ops::detail::for_each_row(n, m, [&](int64_t r) {
-      for (int64_t j = r * m; j < (r + 1) * m; ++j) gx[j] += g[j] * y[j] * (T(1) - y[j]);  // dσ/dx = σ (1 − σ)
-    });
-  });
-}
-
-// y = num / (den + eps), num and den [r, c] → [r, c] (the gate normalisation; den ≥ 0 here).
-// Backward: dnum += G / (den + eps);  dden += −G ⊙ y / (den + eps).
-template <class T>
-Var ratio(Tape<T>& t, Var num, Var den, double eps) {
-  check(t.rows(num) == t.rows(den) && t.cols(num) == t.cols(den), "GatedGCN ratio: num and den must have one shape");
-  const T ep = static_cast<T>(eps);
-  const int64_t n = t.rows(num), m = t.cols(num);
-  MatT<T> out(n, m);
-  const T* a = t.value(num).data();
-  const T* b = t.value(den).data();
-  T* o = out.data();
-  ops::detail::for_each_row(n, m, [&](int64_t r) {
-    for (int64_t j = r * m; j < (r + 1) * m; ++j) o[j] = a[j] / (b[j] + ep);
-  });
-  return t.push(std::move(out), "gate_ratio", {num, den}, [num, den, ep](Tape<T>& t, Var self) {
-    const int64_t n = t.rows(self), m = t.cols(self);
-    const T* g = t.grad(self).data();
-    const T* y = t.value(self).data();
-    const T* b = t.value(den).data();
-    T* ga = t.requires_grad(num) ? t.grad(num).data() : nullptr;
-    T* gb = t.requires_grad(den) ? t.grad(den).data() : nullptr;
-    ops::detail::for_each_row(n, m, [&](int64_t r) {
-      for (int64_t j = r * m; j < (r + 1) * m; ++j) {
-        const T inv = T(1) / (b[j] + ep);
-        if (ga) ga[j] += g[j] * inv;          // d num = G / (den + ε)
-        if (gb) gb[j] -= g[j] * y[j] * inv;   // d den = −G · num / (den + ε)²
-      }
-    });
-  });
-}
-
 // Layers other than the first of a gatedgcn stack: the first one runs the whole stack (it carries
 // the edge state), these hand its output on.
 template <class T>
@@ -124,13 +60,9 @@ GatedGcnState GatedGcnLayer<T>::forward(Tape<T>& t, const Csr& g, Var h, Var e, 
   const Features<T> hin{h, nullptr};
   const Var ah = a_.forward(t, hin), bh = b_.forward(t, hin), dh = d_.forward(t, hin), eh = e_.forward(t, hin);
   // ê_ij = C e_ij + D h_i + E h_j   [E, d]  (i = destination: a_dst = D h, a_src = E h)
-  const Var e_hat = ops::add(t, c_.forward(t, Features<T>{e, nullptr}), ops::gsddmm_add(t, gr, eh, dh));
-  const Var sigma = sigmoid(t, e_hat);
-  // Σ_{j→i} σ_ij ⊙ B h_j and Σ_{j→i} σ_ij   [n, d]: gspmm with d heads of width 1, weighted by σ.
-  const Var num = ops::gspmm(t, gr, bh, ops::Reduce::Sum, sigma);
-  const Var den = ops::gspmm(t, gr, t.constant(MatT<T>::Ones(n, dim_)), ops::Reduce::Sum, sigma);
-  // h̃_i = A h_i + num_i / (den_i + 1e-6)   (no in-edges: num = den = 0, h̃_i = A h_i)
-  const Var h_tilde = ops::add(t, ah, ratio(t, num, den, 1e-6));
+  const Var e_hat = ops::gsddmm_add(t, gr, eh, dh, t.transient(c_.forward(t, Features<T>{e, nullptr})));
+  // h̃_i = A h_i + Σ_{j→i} σ(ê_ij) ⊙ B h_j / (Σ_{j→i} σ(ê_ij) + 1e-6)   (no in-edges: h̃_i = A h_i)
+  const Var h_tilde = ops::add(t, ah, ops::gated_sum(t, g, bh, e_hat, 1e-6));
   const uint64_t kh = splitmix64(key + 1), ke = splitmix64(key + 2);
   GatedGcnState out;
   // h ← h + dropout(act(Norm(h̃)))
@@ -211,14 +143,16 @@ LayerDescriptor gated_gcn_layer() {
     const double norms = norm_values(spec.norm, d) * (2 * L - 1);  // node norm per layer, edge norm but the last
     LayerMemory m;
     m.params = in * d + d + 2 * d + L * 5 * (d * d + d) + norms + d * out_dim + out_dim;
-    // Encoder + head; per layer and node: A h, B h, D h, E h, the ones, the two sums, their ratio,
-    // h̃, Norm, act, dropout (+ mask), the residual sum: ~14 values and ~12 gradients of width d.
-    m.activations = n * (4 * d + 4 * out_dim) + L * n * 26 * d;
-    // Per layer and edge: C e, D h_i + E h_j, ê, σ (values + gradients: 8), and but in the last
-    // layer Norm, act, dropout (+ mask), the residual sum (9); the edge encoder's state (2).
-    m.edge_floats = E * d * (8 * L + 9 * (L - 1) + 2) + E;
-    m.edge_what = fmt::format("edge states ({} layers × {} edges × {} floats, values + gradients)", static_cast<int>(L),
-                              count_text(E), count_text(d * 17));
+    // Encoder + head; per layer and node: A h, B h, D h, E h, the gated mean and its sums, h̃, Norm,
+    // act, dropout (+ mask), the residual sum: ~12 values of width d, and a few live gradients
+    // (backward frees each op's gradient once spent).
+    m.activations = n * (4 * d + 4 * out_dim) + L * n * 12 * d + 4 * n * d;
+    // Per layer and edge, values: C e, ê = C e + D h_i + E h_j, σ (3), and but in the last layer
+    // Norm, act, dropout (+ mask), the residual sum (5); the edge encoder's state (1); and the
+    // gradients live at once during backward (~3).
+    m.edge_floats = E * d * (3 * L + 5 * (L - 1) + 1 + 3) + E;
+    m.edge_what = fmt::format("edge states ({} layers × {} edges × {} floats)", static_cast<int>(L), count_text(E),
+                              count_text(d * 8));
     m.edge_kind = "activations";  // fewer or narrower layers are the remedy
     return m;
   };

@@ -52,6 +52,8 @@ Var Linear<T>::add_bias(Tape<T>& t, Var y) const {
 
 template <class T>
 Var Linear<T>::forward(Tape<T>& t, const Features<T>& x) const {
+  if (b_.index >= 0 && !x.is_sparse() && !x.has_extra())  // one buffer for x W + b
+    return ops::affine(t, x.var, t.param(*store_, w_), t.param(*store_, b_));
   const Var y = transform(t, x);
   return b_.index < 0 ? y : add_bias(t, t.transient(y));  // x W is read by the bias alone
 }

@@ -52,10 +52,11 @@ void zero_causal_tail(GraphRef g, int64_t heads, T* v) {
 }  // namespace
 
 template <class T>
-void sddmm_add(GraphRef g, const T* a_src, const T* a_dst, int64_t heads, T* e) {
+void sddmm_add(GraphRef g, const T* a_src, const T* a_dst, int64_t heads, T* e, bool accumulate) {
   for_each_row(g, heads, [&](int64_t d, int64_t begin, int64_t end, auto src) {
     for (int64_t p = begin; p < end; ++p)
-      for (int64_t h = 0; h < heads; ++h) e[p * heads + h] = a_src[src(p) * heads + h] + a_dst[d * heads + h];
+      for (int64_t h = 0; h < heads; ++h)
+        e[p * heads + h] = (accumulate ? e[p * heads + h] : T(0)) + (a_src[src(p) * heads + h] + a_dst[d * heads + h]);
   });
   zero_causal_tail(g, heads, e);
 }
@@ -130,7 +131,7 @@ void edge_softmax_backward(GraphRef g, const T* a, const T* ga, int64_t heads, T
 }
 
 #define LOCUS_INSTANTIATE(T)                                                      \
-  template void sddmm_add<T>(GraphRef, const T*, const T*, int64_t, T*);          \
+  template void sddmm_add<T>(GraphRef, const T*, const T*, int64_t, T*, bool);    \
   template void edge_sums<T>(GraphRef, const T*, int64_t, T*, T*);                \
   template void edge_softmax<T>(GraphRef, const T*, int64_t, T*);                 \
   template void edge_softmax_backward<T>(GraphRef, const T*, const T*, int64_t, T*);

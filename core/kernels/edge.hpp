@@ -10,9 +10,9 @@
 
 namespace locus::kernels {
 
-// e[p, h] = a_src[s, h] + a_dst[d, h]   (a_src: [num_src, heads], a_dst: [num_dst, heads])
+// e[p, h] (+)= a_src[s, h] + a_dst[d, h]   (a_src: [num_src, heads], a_dst: [num_dst, heads]); accumulate adds to e
 template <class T>
-void sddmm_add(GraphRef g, const T* a_src, const T* a_dst, int64_t heads, T* e);
+void sddmm_add(GraphRef g, const T* a_src, const T* a_dst, int64_t heads, T* e, bool accumulate = false);
 
 // out_dst[d, h] += Σ_{p into d} e[p, h];  out_src[s, h] += Σ_{p out of s} e[p, h] (either may be null)
 template <class T>

@@ -75,23 +75,76 @@ Var add(Tape<T>& t, Var a, Var b) {
     out = t.take(kept.id == a.id ? b : a);
     out += other;
   } else {
-    out = t.value(a) + t.value(b);
+    out.resize(t.rows(a), t.cols(a));
+    const T* av = t.value(a).data();
+    const T* bv = t.value(b).data();
+    T* o = out.data();
+    detail::for_each_block(out.size(), [&](int64_t i) { o[i] = av[i] + bv[i]; });
   }
   return t.push(std::move(out), "add", {a, b}, [a, b](Tape<T>& t, Var self) {
-    if (t.requires_grad(a)) t.grad(a) += t.grad(self);
-    if (t.requires_grad(b)) t.grad(b) += t.grad(self);
+    const bool gb = t.requires_grad(b);
+    if (t.requires_grad(a)) t.pass_grad(self, a, !gb);
+    if (gb) t.pass_grad(self, b, true);
+  });
+}
+
+namespace {
+// out[r, :] += bias[0, :] for every row.
+template <class T>
+void add_row(MatT<T>& out, const T* bv) {
+  const int64_t m = out.cols();
+  T* o = out.data();
+  detail::for_each_row(out.rows(), m, [&](int64_t r) {
+    for (int64_t j = 0; j < m; ++j) o[r * m + j] += bv[j];
+  });
+}
+
+// d bias += Σ_rows G(self); serial below the parallel threshold, else in fixed blocks (the same
+// sum for any thread count).
+template <class T>
+void bias_grad(Tape<T>& t, Var self, Var bias) {
+  if (!t.requires_grad(bias)) return;
+  const int64_t n = t.rows(self), m = t.cols(self);
+  const T* g = t.grad(self).data();
+  if (n * m < detail::kParallelEntries) {
+    t.grad(bias).row(0) += t.grad(self).colwise().sum();
+    return;
+  }
+  t.grad(bias) += detail::reduce_rows<T>(n, m, 1, [&](int64_t r, T* acc) {
+    for (int64_t j = 0; j < m; ++j) acc[j] += g[r * m + j];
   });
 }
 
 template <class T>
+void check_bias(Tape<T>& t, Var bias, int64_t cols, const char* op) {
+  check(t.rows(bias) == 1 && t.cols(bias) == cols, std::string(op) + ": bias must be [1, " + std::to_string(cols) + "]");
+}
+}  // namespace
+
+template <class T>
 Var add_bias(Tape<T>& t, Var x, Var bias) {
-  check(t.rows(bias) == 1 && t.cols(bias) == t.cols(x), "add_bias: bias must be [1, " +
-                                                             std::to_string(t.cols(x)) + "]");
+  check_bias(t, bias, t.cols(x), "add_bias");
   MatT<T> out = t.take(x);  // in place on a transient input at inference
-  out.rowwise() += t.value(bias).row(0);
+  add_row(out, t.value(bias).data());
   return t.push(std::move(out), "add_bias", {x, bias}, [x, bias](Tape<T>& t, Var self) {
-    if (t.requires_grad(x)) t.grad(x) += t.grad(self);
-    if (t.requires_grad(bias)) t.grad(bias).row(0) += t.grad(self).colwise().sum();  // db = Σ_rows G
+    bias_grad(t, self, bias);
+    if (t.requires_grad(x)) t.pass_grad(self, x, true);
+  });
+}
+
+template <class T>
+Var affine(Tape<T>& t, Var x, Var w, Var bias) {
+  check(t.cols(x) == t.rows(w), "affine: inner dimensions differ (" + std::to_string(t.cols(x)) + " vs " +
+                                    std::to_string(t.rows(w)) + ")");
+  check_bias(t, bias, t.cols(w), "affine");
+  MatT<T> out(t.rows(x), t.cols(w));
+  by_row_blocks(t.value(x), t.value(w), out, false);
+  add_row(out, t.value(bias).data());
+  return t.push(std::move(out), "affine", {x, w, bias}, [x, w, bias](Tape<T>& t, Var self) {
+    bias_grad(t, self, bias);
+    auto g = t.grad(self);
+    if (t.requires_grad(x)) by_row_blocks(g, t.value(w).transpose(), t.grad(x), true);  // dx = G wᵀ
+    if (t.requires_grad(w)) t.grad(w).noalias() += t.value(x).transpose() * g;      // dw = xᵀ G
   });
 }
 
@@ -309,6 +362,7 @@ Var clamp(Tape<T>& t, Var x, double limit) {
   template Var matmul<T>(Tape<T>&, Var, Var);                           \
   template Var add<T>(Tape<T>&, Var, Var);                              \
   template Var add_bias<T>(Tape<T>&, Var, Var);                         \
+  template Var affine<T>(Tape<T>&, Var, Var, Var);                      \
   template Var scale<T>(Tape<T>&, Var, T);                              \
   template Var sub<T>(Tape<T>&, Var, Var);                              \
   template Var mul<T>(Tape<T>&, Var, Var);                              \

@@ -25,6 +25,9 @@ template <class T> Var matmul(Tape<T>& t, Var a, Var b);
 template <class T> Var add(Tape<T>& t, Var a, Var b);
 // x [n, m] + bias [1, m] broadcast over rows
 template <class T> Var add_bias(Tape<T>& t, Var x, Var bias);
+// x [n, k] · w [k, m] + bias [1, m]: matmul and add_bias as one op (one [n, m] buffer, not two;
+// the same values and gradients). Backward: dx = G wᵀ, dw = xᵀ G, db = Σ_rows G.
+template <class T> Var affine(Tape<T>& t, Var x, Var w, Var bias);
 // s · x
 template <class T> Var scale(Tape<T>& t, Var x, T s);
 // a − b, same shape
@@ -79,6 +82,13 @@ template <class F>
 void for_each_row(int64_t rows, int64_t cols, F&& f) {
 #pragma omp parallel for schedule(static) if (rows * cols >= kParallelEntries)
   for (int64_t r = 0; r < rows; ++r) f(r);
+}
+
+// Calls f(i) for every entry i in [0, size) of a flat buffer; in parallel when size ≥ kParallelEntries.
+template <class F>
+void for_each_block(int64_t size, F&& f) {
+#pragma omp parallel for schedule(static) if (size >= kParallelEntries)
+  for (int64_t i = 0; i < size; ++i) f(i);
 }
 
 // Sums row contributions into `parts` accumulator rows of width cols → [parts, cols].

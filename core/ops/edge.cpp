@@ -1,10 +1,12 @@
 #include "core/ops/edge.hpp"
 
+#include <memory>
 #include <string>
 
 #include "core/error.hpp"
 #include "core/kernels/edge.hpp"
 #include "core/kernels/gspmm.hpp"
+#include "core/ops/basic.hpp"
 
 namespace locus::ops {
 
@@ -13,17 +15,20 @@ int64_t edge_slots(GraphRef g) { return g.csr ? g.csr->num_edges() : g.dense->nu
 }  // namespace
 
 template <class T>
-Var gsddmm_add(Tape<T>& t, GraphRef g, Var a_src, Var a_dst) {
+Var gsddmm_add(Tape<T>& t, GraphRef g, Var a_src, Var a_dst, Var base) {
   const int64_t heads = t.cols(a_src);
   check(t.rows(a_src) == g.num_src() && t.rows(a_dst) == g.num_dst() && t.cols(a_dst) == heads,
         "gsddmm_add: a_src must be [num_src, H] and a_dst [num_dst, H]");
-  MatT<T> e(edge_slots(g), heads);
-  kernels::sddmm_add(g, t.value(a_src).data(), t.value(a_dst).data(), heads, e.data());
-  return t.push(std::move(e), "gsddmm_add", {a_src, a_dst}, [g, a_src, a_dst, heads](Tape<T>& t, Var self) {
-    // d a_src[s] += Σ_{p out of s} ge[p];  d a_dst[d] += Σ_{p into d} ge[p]
+  check(!base.valid() || (t.rows(base) == edge_slots(g) && t.cols(base) == heads),
+        "gsddmm_add: base must be [edge slots, H]");
+  MatT<T> e = base.valid() ? t.take(base) : MatT<T>(edge_slots(g), heads);
+  kernels::sddmm_add(g, t.value(a_src).data(), t.value(a_dst).data(), heads, e.data(), base.valid());
+  return t.push(std::move(e), "gsddmm_add", {a_src, a_dst, base}, [g, a_src, a_dst, base, heads](Tape<T>& t, Var self) {
+    // d a_src[s] += Σ_{p out of s} ge[p];  d a_dst[d] += Σ_{p into d} ge[p];  d base += ge
     T* gd = t.requires_grad(a_dst) ? t.grad(a_dst).data() : nullptr;
     T* gs = t.requires_grad(a_src) ? t.grad(a_src).data() : nullptr;
     kernels::edge_sums(g, t.grad(self).data(), heads, gd, gs);
+    if (base.valid() && t.requires_grad(base)) t.pass_grad(self, base, true);
   });
 }
 
@@ -112,12 +117,79 @@ Var edge_class_bias(Tape<T>& t, Var e, const std::vector<int32_t>& cls, Var tabl
   });
 }
 
+template <class T>
+Var gated_sum(Tape<T>& t, const Csr& g, Var x, Var e_hat, double eps) {
+  const int64_t n = g.num_dst, d = t.cols(x), edges = g.num_edges();
+  check(!g.has_weights(), "gated_sum: the graph must be unweighted");
+  check(t.rows(x) == g.num_src && t.rows(e_hat) == edges && t.cols(e_hat) == d,
+        "gated_sum: x must be [num_src, d] and e_hat [num_edges, d]");
+  using Row = Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>>;
+  using CRow = Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>>;
+  const T ep = static_cast<T>(eps);
+  // σ = 1 / (1 + e^−ê): e^−ê overflows to inf for ê ≪ 0, giving 0 (no NaN).
+  auto sig = std::make_shared<MatT<T>>(edges, d);
+  const T* ev = t.value(e_hat).data();
+  T* sv = sig->data();
+  detail::for_each_row(edges, d, [&](int64_t p) { Row(sv + p * d, d) = (T(1) + (-CRow(ev + p * d, d)).exp()).inverse(); });
+  auto den = std::make_shared<MatT<T>>(n, d);
+  MatT<T> y(n, d);
+  const T* xv = t.value(x).data();
+  const int64_t* ptr = g.indptr.data();
+  const int32_t* idx = g.indices.data();
+  // Rows by destination: each writes its own y_i and den_i (dynamic: degrees vary).
+#pragma omp parallel for schedule(dynamic, 64) if (edges * d >= detail::kParallelEntries)
+  for (int64_t i = 0; i < n; ++i) {
+    Row num(y.data() + i * d, d), dn(den->data() + i * d, d);
+    num.setZero();
+    dn.setZero();
+    for (int64_t p = ptr[i]; p < ptr[i + 1]; ++p) {
+      const CRow s(sv + p * d, d);
+      num += s * CRow(xv + static_cast<int64_t>(idx[p]) * d, d);
+      dn += s;
+    }
+    num /= dn + ep;
+  }
+  return t.push(std::move(y), "gated_sum", {x, e_hat}, [&g, x, e_hat, sig, den, ep, n, d](Tape<T>& t, Var self) {
+    const T* gy = t.grad(self).data();
+    const T* yv = t.value(self).data();
+    const T* xv = t.value(x).data();
+    const T* sv = sig->data();
+    const int64_t* ptr = g.indptr.data();
+    const int32_t* idx = g.indices.data();
+    T* ge = t.requires_grad(e_hat) ? t.grad(e_hat).data() : nullptr;
+    MatT<T> a(n, d);  // dnum_i = G_i / (den_i + eps)
+#pragma omp parallel for schedule(dynamic, 64) if (g.num_edges() * d >= detail::kParallelEntries)
+    for (int64_t i = 0; i < n; ++i) {
+      const auto inv = (CRow(den->data() + i * d, d) + ep).inverse();
+      Row ai(a.data() + i * d, d);
+      ai = CRow(gy + i * d, d) * inv;
+      if (!ge) continue;
+      const Eigen::Array<T, 1, Eigen::Dynamic> bi = -CRow(gy + i * d, d) * CRow(yv + i * d, d) * inv;  // dden_i
+      for (int64_t p = ptr[i]; p < ptr[i + 1]; ++p) {
+        const CRow s(sv + p * d, d);
+        Row(ge + p * d, d) += (ai * CRow(xv + static_cast<int64_t>(idx[p]) * d, d) + bi) * s * (T(1) - s);
+      }
+    }
+    if (!t.requires_grad(x)) return;
+    // dx_j: rows by source on the transpose (perm: each of its edges' position in g).
+    const Csr& r = g.reversed();
+    T* gx = t.grad(x).data();
+#pragma omp parallel for schedule(dynamic, 64) if (r.num_edges() * d >= detail::kParallelEntries)
+    for (int64_t j = 0; j < r.num_dst; ++j) {
+      Row out(gx + j * d, d);
+      for (int64_t q = r.indptr[j]; q < r.indptr[j + 1]; ++q)
+        out += CRow(sv + r.perm[q] * d, d) * CRow(a.data() + static_cast<int64_t>(r.indices[q]) * d, d);
+    }
+  });
+}
+
 #define LOCUS_INSTANTIATE(T)                                       \
-  template Var gsddmm_add<T>(Tape<T>&, GraphRef, Var, Var);        \
+  template Var gsddmm_add<T>(Tape<T>&, GraphRef, Var, Var, Var);   \
   template Var gsddmm_dot<T>(Tape<T>&, GraphRef, Var, Var, int64_t); \
   template Var edge_softmax<T>(Tape<T>&, GraphRef, Var);           \
   template Var head_dot<T>(Tape<T>&, Var, Var, int64_t);           \
-  template Var edge_class_bias<T>(Tape<T>&, Var, const std::vector<int32_t>&, Var);
+  template Var edge_class_bias<T>(Tape<T>&, Var, const std::vector<int32_t>&, Var); \
+  template Var gated_sum<T>(Tape<T>&, const Csr&, Var, Var, double);
 LOCUS_INSTANTIATE(float)
 LOCUS_INSTANTIATE(double)
 #undef LOCUS_INSTANTIATE

@@ -1,6 +1,8 @@
-// gsddmm, edge softmax and multi-head gspmm: gradients (double), Dense vs explicit Csr clique,
+// gsddmm, edge softmax, multi-head gspmm and the gated mean: gradients (double), Dense vs explicit Csr clique,
 // rows summing to one, zero in-degree nodes.
 #include <doctest/doctest.h>
+
+#include <cmath>
 
 #include "core/ops/basic.hpp"
 #include "core/ops/edge.hpp"
@@ -37,6 +39,8 @@ TEST_CASE("edge ops on Csr: gradients, 1 and 3 heads") {
     for (int64_t heads : {1, 3}) {
       check_grad([&](auto& t, auto& v) { return reduce_random(t, ops::gsddmm_add(t, GraphRef(g), v[0], v[1])); },
                  {random_matrix(5, heads, 1), random_matrix(5, heads, 2)});
+      check_grad([&](auto& t, auto& v) { return reduce_random(t, ops::gsddmm_add(t, GraphRef(g), v[0], v[1], v[2])); },
+                 {random_matrix(5, heads, 1), random_matrix(5, heads, 2), random_matrix(g.num_edges(), heads, 3)});
       check_grad([&](auto& t, auto& v) { return reduce_random(t, ops::gsddmm_dot(t, GraphRef(g), v[0], v[1], heads)); },
                  {random_matrix(5, heads * 2, 3), random_matrix(5, heads * 2, 4)});
       check_grad([&](auto& t, auto& v) { return reduce_random(t, ops::edge_softmax(t, GraphRef(g), v[0])); },
@@ -107,4 +111,33 @@ TEST_CASE("edge softmax: each destination's in-edges sum to one; no in-edges, no
   Var ac = ops::edge_softmax(t, GraphRef(causal), t.constant(MatD::Zero(16, 1)));
   for (int64_t i = 0; i < 4; ++i)
     for (int64_t j = 0; j < 4; ++j) CHECK(t.value(ac)(i * 4 + j, 0) == doctest::Approx(j <= i ? 1.0 / (i + 1) : 0.0));
+}
+
+TEST_CASE("gated_sum: GatedGCN's gated mean against its formula, and its gradients") {
+  const Csr g = small_graph(false);  // node 4 has no in-edges: 0
+  const int64_t d = 3;
+  const MatD x = random_matrix(5, d, 21), e = 3.0 * random_matrix(g.num_edges(), d, 22);
+  Tape<double> t;
+  const MatD y = t.value(ops::gated_sum(t, g, t.constant(x), t.constant(e), 1e-6));
+  for (int64_t i = 0; i < 5; ++i)
+    for (int64_t c = 0; c < d; ++c) {
+      double num = 0, den = 0;
+      for (int64_t p = g.indptr[i]; p < g.indptr[i + 1]; ++p) {
+        const double s = 1.0 / (1.0 + std::exp(-e(p, c)));
+        num += s * x(g.indices[p], c);
+        den += s;
+      }
+      CHECK(y(i, c) == doctest::Approx(num / (den + 1e-6)).epsilon(1e-12));
+    }
+  CHECK(y.row(4).isZero());
+  check_grad([&](auto& t, auto& v) { return reduce_random(t, ops::gated_sum(t, g, v[0], v[1], 1e-6)); },
+             {random_matrix(5, d, 23), 3.0 * random_matrix(g.num_edges(), d, 24)});
+  // Saturated gates (|ê| ≫ 1) stay finite: σ = 0 or 1, no NaN from e^−ê overflowing.
+  Tape<double> s;
+  const MatD big = MatD::Constant(g.num_edges(), d, 800.0);
+  CHECK(s.value(ops::gated_sum(s, g, s.constant(x), s.constant(-big), 1e-6)).allFinite());
+  CHECK(s.value(ops::gated_sum(s, g, s.constant(x), s.constant(big), 1e-6)).allFinite());
+  Csr w = small_graph(true);
+  CHECK_THROWS_WITH_AS(ops::gated_sum(s, w, s.constant(x), s.constant(e), 1e-6), doctest::Contains("unweighted"),
+                       std::exception);
 }

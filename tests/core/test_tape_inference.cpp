@@ -1,4 +1,5 @@
-// Tape::NoGrad and Tape::transient: what inference relies on (layers/gnn.cpp, Trainer::predict).
+// Tape::NoGrad and Tape::transient: what inference relies on (layers/gnn.cpp, Trainer::predict); and how
+// backward frees and passes gradients on.
 #include <doctest/doctest.h>
 
 #include "core/error.hpp"
@@ -70,4 +71,19 @@ TEST_CASE("transient does nothing while gradients are on (backward reads the val
   t.backward(y);
   CHECK(t.grad(x)(0, 0) == 0.0);
   CHECK(t.grad(x)(0, 2) == 2.0);
+}
+
+TEST_CASE("backward frees spent gradients; pass_grad moves or adds, never loses a gradient") {
+  Tape<double> t;
+  const Var x = t.leaf(MatD::Constant(2, 3, 1.5));
+  const Var y = t.leaf(MatD::Constant(2, 3, -0.5));
+  const Var xx = ops::add(t, x, x);         // one input twice: both halves land (dx = 2·G)
+  const Var s = ops::add(t, xx, y);         // y's gradient taken from s's buffer
+  const Var loss = ops::weighted_sum(t, s, MatD(MatD::Constant(2, 3, 3.0)));
+  t.backward(loss);
+  CHECK(t.grad(x).isApprox(MatD::Constant(2, 3, 6.0)));
+  CHECK(t.grad(y).isApprox(MatD::Constant(2, 3, 3.0)));
+  CHECK(!t.has_grad(xx));  // an op result's gradient is freed once its closure ran
+  CHECK(!t.has_grad(s));
+  CHECK(t.has_grad(x));    // leaves keep theirs
 }
