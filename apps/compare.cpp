@@ -67,14 +67,15 @@ std::vector<VariantResult> run_compare(const std::string& config_path, const std
 void print_compare(const std::vector<VariantResult>& results, std::ostream& out) {
   size_t w = 7;
   for (const auto& r : results) w = std::max(w, r.variant.size());
-  const std::string metric = results.empty() ? "acc" : results.front().summary.metric == "auc" ? "AUC" : results.front().summary.metric;
-  out << fmt::format("\n{:<{}}  {:>16}  {:>8}  {:>10}  {:>8}\n", "variant", w, "test " + metric + " %", "val %",
-                     "ms/epoch", "params");
+  // Percentages for accuracy and AUC, values for MAE (metric_info()).
+  const MetricInfo& m = metric_info(results.empty() ? "acc" : results.front().summary.metric);
+  out << fmt::format("\n{:<{}}  {:>16}  {:>8}  {:>10}  {:>8}\n", "variant", w,
+                     std::string("test ") + m.abbrev + m.unit(), std::string("val") + m.unit(), "ms/epoch", "params");
   for (const auto& r : results) {
     const auto& s = r.summary;
     out << fmt::format("{:<{}}  {:>16}  {:>8}  {:>10.3f}  {:>8}\n", r.variant, w,
-                       percent(s.test_acc_mean, "—") + " ± " + percent(s.test_acc_std, "—"), percent(s.val_acc_mean, "—"), s.epoch_ms_median,
-                       s.num_params);
+                       m.show(s.test_acc_mean, "—") + " ± " + m.show(s.test_acc_std, "—"),
+                       m.show(s.val_acc_mean, "—"), s.epoch_ms_median, s.num_params);
   }
   if (!results.empty())
     out << fmt::format("{} variants, {} runs each, dataset {}\n", results.size(), results.front().summary.runs.size(),
@@ -120,18 +121,20 @@ void write_compare_csv(const std::vector<VariantResult>& results, const std::str
 
 std::string compare_plot_script(const std::vector<VariantResult>& results, const std::string& title,
                                 const std::string& png, const std::string& data) {
-  // The y axis names the variants' metric (accuracy, or ROC AUC for pair tasks).
-  const char* metric = metric_title(results.empty() ? "acc" : results.front().summary.metric);
+  // The y axis names the variants' metric (accuracy, ROC AUC for pair tasks: percentages up to
+  // 100; MAE: the values, from 0 up).
+  const MetricInfo& m = metric_info(results.empty() ? "acc" : results.front().summary.metric);
   return fmt::format(
       "set terminal pngcairo size 1000,560 font 'sans,11'\n"
       "set output '{}'\n"
       "set title \"{}\" noenhanced\n"
       "set style data histogram\nset style histogram errorbars gap 1 lw 1\n"
       "set style fill solid 0.7 border -1\nset boxwidth 0.8\n"
-      "set ylabel 'test {} (%), mean ± std'\nset yrange [0:105]\nset grid ytics\n"
+      "set ylabel 'test {}{}, mean ± std{}'\nset yrange [0:{}]\nset grid ytics\n"
       "set xtics rotate by -30 noenhanced\nunset key\n"
       "plot '{}' using 2:3:xtic(1) lc rgb '#4477aa'\n",
-      png, title, metric, data);
+      png, title, m.title, m.fraction ? " (%)" : "", m.higher_is_better ? "" : " (lower is better)",
+      m.fraction ? "105" : "*", data);
 }
 
 void write_compare_plot(const std::vector<VariantResult>& results, const std::string& title, const std::string& path) {
@@ -142,8 +145,10 @@ void write_compare_plot(const std::vector<VariantResult>& results, const std::st
   if (!mkdtemp(dir_template.data())) throw std::runtime_error("cannot create a temporary folder for the plot");
   const fs::path dir = dir_template;
   std::string data;
+  const double scale = results.empty() || metric_info(results.front().summary.metric).fraction ? 100 : 1;  // percent
   for (const auto& r : results)
-    data += fmt::format("\"{}\" {:.4f} {:.4f}\n", r.variant, 100 * r.summary.test_acc_mean, 100 * r.summary.test_acc_std);
+    data += fmt::format("\"{}\" {:.4f} {:.4f}\n", r.variant, scale * r.summary.test_acc_mean,
+                        scale * r.summary.test_acc_std);
   const fs::path target = fs::absolute(path);
   const fs::path tmp_png = target.parent_path() / ("." + target.filename().string() + ".tmp");
   const std::string script = compare_plot_script(results, title, tmp_png.string(), (dir / "data.txt").string());

@@ -233,9 +233,10 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
   report << fmt::format("locus predict: {} ({}, trained on {}, run {}, epoch {}) on {}{}\n", opt.model, model.model_name(),
                         model.dataset_name(), model.run_index() + 1, model.best_epoch(), dataset_name,
                         p.same_data ? " (the training data)" : "");
-  const std::string metric = metric_title(model.metric());
-  report << fmt::format("{} on the dataset's splits: train {}, val {}, test {} %\n", metric,
-                        percent(p.scores.train, "—"), percent(p.scores.val, "—"), percent(p.scores.test, "—"));
+  const MetricInfo& metric = metric_info(model.metric());
+  report << fmt::format("{} on the dataset's splits: train {}, val {}, test {}{}\n", metric.title,
+                        metric.show(p.scores.train, "—"), metric.show(p.scores.val, "—"), metric.show(p.scores.test, "—"),
+                        metric.unit());
   if (p.unknown_labels > 0)
     report << fmt::format("note: {} labelled nodes have a class the model does not know; they count in no score\n",
                           p.unknown_labels);

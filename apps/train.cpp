@@ -94,10 +94,13 @@ void print_header(const ExperimentConfig& cfg, const ExperimentInfo& info, std::
                        "negatives, ROC AUC\n",
                        ds.name, ds.num_nodes, p.num_edges, p.in_dim, kind, task_name(ds.task));
   else if (ds.has_graphs())  // many graphs: whole graphs held out, mini-batches of graphs
-    log << fmt::format("locus train: {} ({} graphs, {} nodes, {} edges, {} features{}, {} {}classes; split by graph "
+    log << fmt::format("locus train: {} ({} graphs, {} nodes, {} edges, {} features{}, {} {}; split by graph "
                        "{}/{}/{}{}; {} graphs per step)\n",
                        ds.name, ds.num_graphs, ds.num_nodes, p.num_edges, p.in_dim, kind,
-                       p.graph_task() ? ds.num_graph_classes : ds.num_classes, p.graph_task() ? "graph " : "",
+                       p.graph_task() ? p.graph_outputs() : ds.num_classes,
+                       ds.task == Task::GraphRegression ? "targets per graph, MAE"
+                       : p.graph_task()                 ? "graph classes"
+                                                        : "classes",
                        ds.train_graphs.size(), ds.val_graphs.size(), ds.test_graphs.size(),
                        p.graph_task() ? "" : fmt::format(", nodes {}/{}/{}", p.num_train, p.num_val, p.num_test),
                        cfg.train.batch_size > 0 ? cfg.train.batch_size : 128);
@@ -122,14 +125,14 @@ void print_header(const ExperimentConfig& cfg, const ExperimentInfo& info, std::
 TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool progress) {
   using Clock = std::chrono::steady_clock;
   const StopSignals signals;
-  std::string metric;  // the task's: acc, wacc or auc (TrainSummary::metric)
-  std::string label;   // "AUC " before the pair tasks' scores, "wacc " before class-weighted accuracies
+  const MetricInfo* metric = nullptr;  // the task's (TrainSummary::metric)
+  std::string label;   // "AUC " before the pair tasks' scores, "MAE " before errors ("" for accuracy)
   std::string selected;  // what gnn.fusion_select / posenc_select choose over: each run says whether it kept it
   auto last_print = Clock::now();
   ExperimentCallbacks cb;
   cb.on_start = [&](const ExperimentInfo& info) {
-    metric = metric_name(info.problem->pair_task(), cfg.train.metric);
-    label = metric == "acc" ? "" : metric == "auc" ? "AUC " : metric + " ";
+    metric = &metric_info(metric_name(info.problem->data.task, cfg.train.metric));
+    label = std::string(metric->name) == "acc" ? "" : std::string(metric->abbrev) + " ";
     const bool branch = selects_branch(info.spec), columns = selects_posenc(info.spec);
     selected = branch && columns ? "anchor branch and positional columns" : branch ? "anchor branch"
                : columns         ? "positional columns"
@@ -140,16 +143,16 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
     if (!progress || (Clock::now() - last_print <= std::chrono::milliseconds(100) && m.epoch != cfg.train.max_epoch)) return;
     last_print = Clock::now();
     log << fmt::format("\r\033[Krun {}/{} epoch {:>4}/{} loss {:.4f} {}train {} val {} | {:.2f} ms/epoch", run + 1,
-                       cfg.run.num_runs, m.epoch, cfg.train.max_epoch, m.loss, label, percent(m.train_acc), percent(m.val_acc),
-                       m.epoch_ms)
+                       cfg.run.num_runs, m.epoch, cfg.train.max_epoch, m.loss, label, metric->show(m.train_acc),
+                       metric->show(m.val_acc), m.epoch_ms)
         << std::flush;
   };
   cb.on_run_end = [&](int run, const RunResult& r, bool finished) {
     if (progress) log << "\r\033[K";
-    if (!cfg.run.out_dir.empty()) write_run_csv(cfg.run.out_dir, metric, run, r);
+    if (!cfg.run.out_dir.empty()) write_run_csv(cfg.run.out_dir, metric->name, run, r);
     if (finished)
       log << fmt::format("run {}/{} seed {}: best epoch {} val {}{} test {}{}{}\n", run + 1, cfg.run.num_runs, r.seed,
-                         r.best_epoch, label, percent(r.val_acc), label, percent(r.test_acc),
+                         r.best_epoch, label, metric->show(r.val_acc), label, metric->show(r.test_acc),
                          selected.empty() ? "" : " (" + selected + (r.position_used ? " kept)" : " off)"))
           << std::flush;
   };
@@ -171,15 +174,16 @@ TrainSummary run_training(const ExperimentConfig& cfg, std::ostream& log, bool p
 }
 
 void print_summary(const TrainSummary& s, std::ostream& out) {
-  out << fmt::format("\n{:<10} {:>10} {:>12} {:>12}\n", "seed", "best_epoch", "val_" + s.metric + " %",
-                     "test_" + s.metric + " %");
+  const MetricInfo& m = metric_info(s.metric);  // percentages for fractions, values for MAE
+  out << fmt::format("\n{:<10} {:>10} {:>12} {:>12}\n", "seed", "best_epoch", "val_" + s.metric + m.unit(),
+                     "test_" + s.metric + m.unit());
   for (const auto& r : s.runs)
-    out << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", r.seed, r.best_epoch, percent(r.val_acc), percent(r.test_acc));
-  out << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", "mean", "", percent(s.val_acc_mean),
-                     percent(s.test_acc_mean) + " ± " + percent(s.test_acc_std));
-  out << fmt::format("test {} {}% ± {} over {} runs; {:.3f} ms per training epoch (median); peak RSS {:.1f} MiB\n",
-                     metric_title(s.metric), percent(s.test_acc_mean), percent(s.test_acc_std),
-                     s.runs.size(), s.epoch_ms_median, s.peak_rss_mib);
+    out << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", r.seed, r.best_epoch, m.show(r.val_acc), m.show(r.test_acc));
+  out << fmt::format("{:<10} {:>10} {:>12} {:>12}\n", "mean", "", m.show(s.val_acc_mean),
+                     m.show(s.test_acc_mean) + " ± " + m.show(s.test_acc_std));
+  out << fmt::format("test {} {}{} ± {} over {} runs{}; {:.3f} ms per training epoch (median); peak RSS {:.1f} MiB\n",
+                     m.title, m.show(s.test_acc_mean), m.fraction ? "%" : "", m.show(s.test_acc_std), s.runs.size(),
+                     m.higher_is_better ? "" : " (lower is better)", s.epoch_ms_median, s.peak_rss_mib);
   if (s.num_ranks > 1 || !s.partitions.empty())
     out << fmt::format("{} MPI ranks ({}): cut edges {}, halo rows {}; per epoch {:.1f} KiB sent by all ranks, {:.3f} ms "
                        "waiting (slowest rank, median); peak RSS of the largest rank\n",
@@ -201,7 +205,7 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
   // A training stopped by SIGINT/SIGTERM reports the runs finished before the signal.
   j["interrupted"] = s.interrupted;
   // Classification: test_acc_*, val_acc_mean (train.metric=wacc: test_wacc_*, val_wacc_mean); pair
-  // tasks: test_auc_*, val_auc_mean.
+  // tasks: test_auc_*, val_auc_mean; graph regression: test_mae_*, val_mae_mean (lower is better).
   const std::string m = s.metric;
   j["metric"] = m;
   j["test_" + m + "_mean"] = num(s.test_acc_mean);
@@ -215,6 +219,7 @@ void write_summary_json(const TrainSummary& s, const ExperimentConfig& cfg, cons
   j["num_edges"] = s.num_edges;
   j["num_features"] = s.num_features;
   j["num_classes"] = s.num_classes;
+  if (s.num_targets > 0) j["num_targets"] = s.num_targets;
   j["num_params"] = s.num_params;
   j["num_ranks"] = s.num_ranks;
   if (!s.partitions.empty())

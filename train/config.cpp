@@ -462,22 +462,24 @@ std::vector<ConfigKey> make_schema() {
                    "datasets of many graphs: graphs per training step, shuffled every epoch (0: 128); a dataset of "
                    "one graph trains full-batch",
                    [](C& c) -> int& { return c.train.batch_size; }, 0, 128),
-      mapped<ops::Pool>("gnn.readout", "graph classification: how each graph's node representations are pooled",
+      mapped<ops::Pool>("gnn.readout", "graph classification and regression: how each graph's node representations are pooled",
                         {{"mean", ops::Pool::Mean}, {"sum", ops::Pool::Sum}, {"max", ops::Pool::Max}},
                         [](C& c) -> ops::Pool& { return c.gnn.readout; }),
       mapped<Metric>("train.metric",
                      "classification score reported and selected on: acc (accuracy) or wacc (class-weighted: the mean "
-                     "of the per-class recalls, as the benchmarking-GNNs' PATTERN / CLUSTER); pair tasks: ROC AUC",
+                     "of the per-class recalls, as the benchmarking-GNNs' PATTERN / CLUSTER); pair tasks: ROC AUC; graph "
+                     "regression: MAE (both take only acc)",
                      {{"acc", Metric::Accuracy}, {"wacc", Metric::WeightedAccuracy}},
                      [](C& c) -> Metric& { return c.train.metric; }),
       mapped<ClassWeights>("train.class_weights",
                            "classification loss: none, or complement: class c weighted (n − n_c) / n over each step's "
-                           "labelled nodes or graphs (the benchmarking-GNNs' PATTERN / CLUSTER loss)",
+                           "labelled nodes or graphs (the benchmarking-GNNs' PATTERN / CLUSTER loss); pair tasks and graph "
+                           "regression take only none",
                            {{"none", ClassWeights::None}, {"complement", ClassWeights::Complement}},
                            [](C& c) -> ClassWeights& { return c.train.class_weights; }),
       mapped<Selection>("train.select",
-                        "val_acc: first epoch of best validation accuracy; val_acc_loss: the GAT paper's rule (accuracy "
-                        ">= best and loss <= lowest)",
+                        "val_acc: first epoch of best validation score (accuracy, AUC; the lowest MAE in graph regression); "
+                        "val_acc_loss: the GAT paper's rule (accuracy >= best and loss <= lowest; node classification)",
                         {{"val_acc", Selection::ValAcc}, {"val_acc_loss", Selection::ValAccLoss}},
                         [](C& c) -> Selection& { return c.train.select; }),
       not_results(integer<int>("train.ckpt_period", "also checkpoint every this many epochs (needs out_dir)",

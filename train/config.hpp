@@ -34,14 +34,16 @@ struct DatasetOptions {
 };
 
 // Model selection over a run's epochs (train.select).
-//   ValAcc: the first epoch of maximal validation accuracy (AUC for pair tasks).
+//   ValAcc: the first epoch of the best validation metric: maximal accuracy (AUC for pair tasks),
+//   minimal MAE for graph regression.
 //   ValAccLoss (the GAT paper's rule): keep an epoch whose validation accuracy is >= the best so
 //   far and whose validation loss is <= the lowest so far; patience counts epochs improving neither.
 enum class Selection { ValAcc, ValAccLoss };
 
 // The classification score reported and selected on (train.metric): accuracy (acc), or the
 // class-weighted accuracy (wacc: the mean of the per-class recalls, core/metrics.hpp; the
-// benchmarking-GNNs' PATTERN / CLUSTER metric). Pair tasks score ROC AUC and take only acc.
+// benchmarking-GNNs' PATTERN / CLUSTER metric). Pair tasks score ROC AUC and graph regression
+// MAE; both take only acc (train/task.hpp task_options_problem).
 enum class Metric { Accuracy, WeightedAccuracy };
 // Class weights of the classification loss (train.class_weights): none, or complement (the
 // benchmarking-GNNs' PATTERN / CLUSTER loss): over each step's labelled rows, n of them and n_c of

@@ -33,9 +33,17 @@ int warmup_epochs(int max_epoch) { return std::min(10, max_epoch / 5); }
 // Keys that do not fit the loaded dataset, as ConfigErrors (apps place them where the key was set).
 void check_against_data(const ExperimentConfig& cfg, const Dataset& ds) {
   const pe::PosEncSpec& pe = cfg.gnn.posenc;
-  if (ds.task != Task::NodeClassification && cfg.train.select == Selection::ValAccLoss)
+  if (auto problem = task_options_problem(ds.task, false, cfg.train.metric, cfg.train.class_weights))
+    throw ConfigError(std::move(*problem));
+  if (ds.task != Task::NodeClassification && cfg.train.select == Selection::ValAccLoss) {
+    const MetricInfo& m = metric_info(metric_name(ds.task, cfg.train.metric));
+    const bool pair = ds.task == Task::LinkPrediction || ds.task == Task::PairClassification;
     throw ConfigError({"train.select", "train.select val_acc_loss is for node classification, got",
-                       "pair tasks select the best validation AUC (train.select val_acc)", ""});
+                       fmt::format("{} select{} the {} validation {} (train.select val_acc)",
+                                   pair ? "pair tasks" : task_name(ds.task), pair ? "" : "s",
+                                   m.higher_is_better ? "best" : "lowest", pair ? m.abbrev : m.title),
+                       ""});
+  }
   if (!ds.is_sentences() && pe.seq != "none")
     throw ConfigError({"posenc_seq.kind", "posenc_seq.kind " + pe.seq + " needs sentences (a built-in seq_* dataset), got",
                        "on graphs use posenc_LapPE, posenc_RWSE, posenc_Anchor or posenc_SPD", ""});
@@ -158,12 +166,13 @@ TrainSummary run_experiment(const ExperimentConfig& cfg, const ExperimentCallbac
   TrainSummary s;
   s.dataset = ds.name;
   s.model = model_name(cfg);
-  s.metric = metric_name(problem.pair_task(), cfg.train.metric);
+  s.metric = metric_name(ds.task, cfg.train.metric);
   s.selects_position = selects_position(spec);
   s.num_nodes = ds.num_nodes;
   s.num_edges = problem.num_edges;
   s.num_features = problem.in_dim;
-  s.num_classes = ds.num_classes;
+  s.num_classes = problem.graph_task() ? ds.num_graph_classes : ds.num_classes;
+  s.num_targets = ds.num_targets;
   s.num_threads = threads;
   if (resume && (resume->num_nodes != ds.num_nodes || resume->num_edges != problem.num_edges ||
                  resume->num_features != problem.in_dim))
@@ -220,11 +229,12 @@ TrainSummary run_experiment(const ExperimentConfig& cfg, const ExperimentCallbac
     s.work_left = work_left;
   };
 
-  // Model files hold node classifiers and pair models; a graph classifier's readout is not in them
-  // yet, so out_dir alone writes none, and save_model says so before training.
+  // Model files hold node classifiers and pair models; a graph model's readout is not in them yet
+  // (graph classification and regression), so out_dir alone writes none, and save_model says so
+  // before training.
   if (problem.graph_task() && !cfg.run.save_model.empty())
-    throw InputError("save_model: model files of graph classification models are not built yet; train without "
-                     "save_model (the scores are in the summary and out_dir's CSVs)");
+    throw InputError(std::string("save_model: model files of ") + task_name(ds.task) +
+                     " models are not built yet; train without save_model (the scores are in the summary and out_dir's CSVs)");
   const bool save_models = rank0 && !model_path(cfg).empty() && !problem.graph_task();
   const bool all_runs = cfg.run.save_model_runs == "all";
   int best_run = -1;  // the run whose parameters s.runs keeps (save_model_runs=best)
@@ -259,7 +269,8 @@ TrainSummary run_experiment(const ExperimentConfig& cfg, const ExperimentCallbac
     // Model files: each run's now (save_model_runs=all); else only the best run so far keeps its
     // parameters (the first of equal validation scores), written when training ends.
     if (save_models && all_runs) Model::from_run(cfg, problem, fingerprint, s.runs.back(), r).save(model_path(cfg, r));
-    if (!save_models || all_runs || (best_run >= 0 && !(s.runs.back().val_acc > s.runs[best_run].val_acc))) {
+    const MetricInfo& metric = metric_info(s.metric);
+    if (!save_models || all_runs || (best_run >= 0 && !metric.better(s.runs.back().val_acc, s.runs[best_run].val_acc))) {
       s.runs.back().params.clear();
     } else {
       if (best_run >= 0) s.runs[best_run].params.clear();

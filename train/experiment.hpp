@@ -17,11 +17,13 @@ namespace locus {
 struct TrainSummary {
   std::string dataset;
   std::string model;  // model_name(): "gcn", "gcn+gir:sum", "transformer+LapPE", ...
-  // "acc" (node classification) or "auc" (link prediction, pair classification: ROC AUC). The
-  // *_acc fields of the summary, runs and epochs hold this metric.
+  // metric_name(): "acc" or "wacc" (node and graph classification), "auc" (link prediction, pair
+  // classification: ROC AUC), "mae" (graph regression; lower is better, metric_info()). The *_acc
+  // fields of the summary, runs and epochs hold this metric.
   std::string metric = "acc";
   int64_t num_nodes = 0, num_edges = 0, num_features = 0, num_params = 0;
-  int32_t num_classes = 0;
+  int32_t num_classes = 0;  // node classes, or graph classes in graph classification
+  int64_t num_targets = 0;  // graph regression: targets per graph
   int num_threads = 0;
   std::vector<RunResult> runs;
   bool selects_position = false;  // gnn.fusion_select / posenc_select in force: each run's position_used says what it kept

@@ -95,14 +95,13 @@ Dataset load_dataset(const DatasetOptions& o) {
     ds.task = o.task == "link_prediction"       ? Task::LinkPrediction
               : o.task == "pair_classification" ? Task::PairClassification
                                                 : Task::NodeClassification;
-  if (ds.task == Task::GraphRegression)
-    throw_input_error(where, 0,
-                      "graph_regression data loads (" + std::to_string(ds.num_graphs) +
-                          " graphs), but training on graph targets is not built yet:",
-                      ds.name, "graph classification and node tasks on many graphs train now; regression is issue 18's next step");
-  if (ds.task == Task::GraphClassification) {
-    if (ds.graph_labels.empty() || ds.num_graph_classes < 1)
+  if (ds.is_graph_task()) {
+    if (ds.task == Task::GraphClassification && (ds.graph_labels.empty() || ds.num_graph_classes < 1))
       throw_input_error(where, 0, "the dataset has no graph labels:", ds.name, "add graphs.labels (lines 'graph label')");
+    if (ds.task == Task::GraphRegression &&
+        (ds.num_targets < 1 || static_cast<int64_t>(ds.graph_targets.size()) != ds.num_graphs * ds.num_targets))
+      throw_input_error(where, 0, "the dataset has no graph targets:", ds.name,
+                        "add graphs.targets (lines 'graph v1 ... vt'), or DS_graph_attributes.txt in a TU folder");
     if (ds.train_graphs.empty())
       throw_input_error(where, 0, "the split has no training graphs:", ds.name,
                         "give split: train/val/test files of graph ids, split.random or split.folds");

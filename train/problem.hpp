@@ -22,7 +22,8 @@ struct LocalLayout;
 
 // The dataset a DatasetOptions names (dataset.path or a built-in dataset.name), with its task
 // overridden by options.task, checked for what the task needs (labels and training nodes for node
-// classification; an edge list for pair tasks). InputError naming the dataset otherwise.
+// classification; graph labels or targets and training graphs for graph tasks; an edge list for
+// pair tasks). InputError naming the dataset otherwise.
 Dataset load_dataset(const DatasetOptions& options);
 
 // This rank's share of a partitioned training (dataset.partitions): its layout, where its rows
@@ -56,6 +57,8 @@ struct Problem {
   bool graph_task() const { return data.is_graph_task(); }
   bool batched() const { return graph_index != nullptr; }
   bool has_val() const { return pair_task() || num_val > 0; }
+  // Graph tasks: the readout's outputs per graph (classes, or regression targets).
+  int64_t graph_outputs() const { return data.task == Task::GraphRegression ? data.num_targets : data.num_graph_classes; }
   // The input features as a layer input on `t` (a view of the dense matrix, or the sparse one).
   Features<float> input(Tape<float>& t) const;
 };

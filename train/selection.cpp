@@ -6,12 +6,15 @@ namespace locus {
 
 ModelSelector::Verdict ModelSelector::observe(double val, double val_loss) {
   bool keep = !has_val_, improved = !has_val_;
+  const bool better = higher_ ? val > best_val : val < best_val;
   if (has_val_ && rule_ == Selection::ValAccLoss) {
-    improved = val >= best_val || val_loss <= best_val_loss;
-    keep = val >= best_val && val_loss <= best_val_loss;
-    if (improved) best_val = std::max(best_val, val), best_val_loss = std::min(best_val_loss, val_loss);
+    const bool as_good = better || val == best_val;
+    improved = as_good || val_loss <= best_val_loss;
+    keep = as_good && val_loss <= best_val_loss;
+    if (better) best_val = val;
+    if (improved) best_val_loss = std::min(best_val_loss, val_loss);
   } else if (has_val_) {
-    keep = improved = val > best_val;
+    keep = improved = better;
     if (keep) best_val = val;
   }
   Verdict v;

@@ -1,6 +1,9 @@
 #include "train/task.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
+#include <numeric>
 
 #include "core/dist/comm.hpp"
 #include "core/error.hpp"
@@ -9,6 +12,7 @@
 #include "core/ops/loss.hpp"
 #include "core/ops/pair.hpp"
 #include "core/rng.hpp"
+#include "core/text.hpp"
 
 namespace locus {
 namespace {
@@ -44,6 +48,18 @@ double nll_sum(const Mat& logp, const std::vector<int32_t>& labels, const std::v
   return sum;
 }
 
+// The mean absolute error (1/(|graphs|·k)) Σ_g Σ_j |out[g, j] − y[g, j]| over the listed graphs
+// (out [G, k]; targets row-major [G, k]); NaN for no graphs.
+double mean_abs_error(const Mat& out, const std::vector<float>& targets, const std::vector<int32_t>& graphs) {
+  const int64_t k = out.cols();
+  if (graphs.empty() || k == 0) return std::nan("");
+  double sum = 0;
+  for (const int32_t g : graphs)
+    for (int64_t j = 0; j < k; ++j)
+      sum += std::abs(static_cast<double>(out(g, j)) - static_cast<double>(targets[static_cast<size_t>(g * k + j)]));
+  return sum / (static_cast<double>(graphs.size()) * static_cast<double>(k));
+}
+
 // Scores ⟨z_u, z_v⟩ of a part's pairs and their ROC AUC (NaN for an empty part).
 double pair_auc(const Mat& z, const PairPart& part) {
   if (part.size() == 0) return std::nan("");
@@ -54,18 +70,56 @@ double pair_auc(const Mat& z, const PairPart& part) {
 
 }  // namespace
 
+std::string MetricInfo::show(double v, const std::string& if_nan) const {
+  if (fraction) return percent(v, if_nan);
+  return std::isnan(v) ? if_nan : fmt::format("{:.4f}", v);
+}
+
+const MetricInfo& metric_info(std::string_view name) {
+  static const MetricInfo metrics[] = {
+      {"acc", "accuracy", "acc", true, true},
+      {"wacc", "class-weighted accuracy", "wacc", true, true},
+      {"auc", "ROC AUC", "AUC", true, true},
+      {"mae", "MAE", "MAE", false, false},
+  };
+  for (const MetricInfo& m : metrics)
+    if (name == m.name) return m;
+  throw InputError("unknown metric '" + std::string(name) + "': the metrics are acc, wacc, auc and mae");
+}
+
+const char* metric_name(Task task, Metric metric) {
+  if (task == Task::LinkPrediction || task == Task::PairClassification) return "auc";
+  if (task == Task::GraphRegression) return "mae";
+  return metric == Metric::WeightedAccuracy ? "wacc" : "acc";
+}
+
+std::optional<ConfigProblem> task_options_problem(Task task, bool partitioned, Metric metric, ClassWeights weights) {
+  const bool pair = task == Task::LinkPrediction || task == Task::PairClassification;
+  if (pair || task == Task::GraphRegression) {
+    // What the task scores and trains with instead; the keys are for classification.
+    const std::string what = fmt::format("{} score{} {} with {}", pair ? "pair tasks" : task_name(task), pair ? "" : "s",
+                                         locus::metric_info(metric_name(task, metric)).title,
+                                         pair ? "an unweighted loss" : "the L1 loss");
+    if (metric != Metric::Accuracy)
+      return ConfigProblem{"train.metric", what + "; train.metric is for classification, got",
+                           "drop train.metric (or set train.metric=acc, the default)", ""};
+    if (weights != ClassWeights::None)
+      return ConfigProblem{"train.class_weights", what + "; train.class_weights is for classification, got",
+                           "drop train.class_weights (or set train.class_weights=none)", ""};
+  }
+  if (partitioned && weights != ClassWeights::None)
+    return ConfigProblem{"train.class_weights",
+                         "train.class_weights=complement needs every rank's labels; it is not available with "
+                         "dataset.partitions, got",
+                         "set train.class_weights=none, or train on one process", ""};
+  return std::nullopt;
+}
+
 TaskObjective::TaskObjective(const Problem& p, uint64_t seed, Metric metric, ClassWeights weights)
     : problem_(p), seed_(seed), metric_(metric), weights_(weights) {
-  if (!p.pair_task()) {
-    if (p.share && weights != ClassWeights::None)
-      throw InputError("train.class_weights=complement is not available with dataset.partitions (the weights would "
-                       "need every rank's labels): set train.class_weights=none");
-    return;
-  }
-  if (metric != Metric::Accuracy || weights != ClassWeights::None)
-    throw InputError(std::string("pair tasks score ROC AUC with an unweighted loss: set train.metric=acc and "
-                                 "train.class_weights=none (got ") +
-                     (metric != Metric::Accuracy ? "train.metric=wacc" : "train.class_weights=complement") + ")");
+  if (auto problem = task_options_problem(p.data.task, p.share != nullptr, metric, weights))
+    throw ConfigError(std::move(*problem));
+  if (!p.pair_task()) return;
   split_ = make_task_split(p.data, p.data.task, seed);
   pair_graph_ = Csr::from_edges(p.data.num_nodes, split_->src, split_->dst);
 }
@@ -105,9 +159,26 @@ Var TaskObjective::class_loss(Tape<float>& t, Var logp, const std::vector<int32_
   return ops::weighted_sum(t, logp, w);
 }
 
+Var TaskObjective::regression_loss(Tape<float>& t, Var pred, std::span<const int32_t> graphs) const {
+  const Dataset& ds = problem_.data;
+  const int64_t k = ds.num_targets;
+  check(t.rows(pred) == static_cast<int64_t>(graphs.size()) && t.cols(pred) == k,
+        "regression_loss: one row of num_targets predictions per graph");
+  Mat y(static_cast<Eigen::Index>(graphs.size()), k);  // [b, targets]: row r holds graph graphs[r]'s targets
+  for (size_t r = 0; r < graphs.size(); ++r)
+    for (int64_t j = 0; j < k; ++j)
+      y(static_cast<Eigen::Index>(r), j) = ds.graph_targets[static_cast<size_t>(graphs[r] * k + j)];
+  std::vector<int32_t> rows(graphs.size());
+  std::iota(rows.begin(), rows.end(), 0);
+  return ops::l1_loss(t, pred, y, rows);
+}
+
 SplitScores TaskObjective::scores(const Mat& out) const {
   if (split_) return {pair_auc(out, split_->train), pair_auc(out, split_->val), pair_auc(out, split_->test)};
   const Dataset& ds = problem_.data;
+  if (ds.task == Task::GraphRegression)  // out [G, targets]: MAE over each split's graphs
+    return {mean_abs_error(out, ds.graph_targets, ds.train_graphs), mean_abs_error(out, ds.graph_targets, ds.val_graphs),
+            mean_abs_error(out, ds.graph_targets, ds.test_graphs)};
   dist::Comm* comm = problem_.share ? problem_.share->comm : nullptr;
   if (metric_ == Metric::WeightedAccuracy) {  // the per-class counts of all ranks, then the mean recall
     const std::vector<int32_t>& labels = problem_.graph_task() ? ds.graph_labels : ds.labels;
@@ -140,6 +211,7 @@ SplitScores TaskObjective::scores(const Mat& out) const {
 
 double TaskObjective::val_loss(const Mat& out) const {
   const Dataset& ds = problem_.data;
+  if (ds.task == Task::GraphRegression) return ds.val_graphs.empty() ? 0 : mean_abs_error(out, ds.graph_targets, ds.val_graphs);
   if (problem_.graph_task())
     return ds.val_graphs.empty() ? 0 : nll_sum(out, ds.graph_labels, ds.val_graphs) / static_cast<double>(ds.val_graphs.size());
   dist::Comm* comm = problem_.share ? problem_.share->comm : nullptr;

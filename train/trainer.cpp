@@ -35,14 +35,14 @@ Trainer::Trainer(const Problem& problem, const GnnSpec& spec, const TrainOptions
       task_(problem, seed, options.metric, options.class_weights),
       rng_(seed),
       optimizer_(options.optim),
-      selector_(options.select, options.patience, problem.has_val()) {
+      selector_(options.select, options.patience, problem.has_val(), task_.metric_info().higher_is_better) {
   GnnSpec s = spec_for(problem, spec);
   s.posenc_seed = splitmix64(seed ^ 0xA11C0A11C0ull);  // fixes the evaluation anchor sets
   if (problem.batched()) {
     // Built on an empty batch; every step sets its mini-batch's graph (GnnClassifier::set_graph).
     model_ = std::make_unique<GnnClassifier<float>>(store_, rng_, s, make_batch(problem.data, *problem.graph_index, {}).graph);
     if (problem.graph_task())
-      readout_ = std::make_unique<GraphReadout<float>>(store_, rng_, "readout", s.hidden, problem.data.num_graph_classes, s.readout);
+      readout_ = std::make_unique<GraphReadout<float>>(store_, rng_, "readout", s.hidden, problem.graph_outputs(), s.readout);
     encodings_ = graph_encodings(problem.data, *problem.graph_index, resolve_posenc(s));
     in_train_.assign(static_cast<size_t>(problem.data.num_nodes), 0);
     for (const int32_t v : problem.data.train) in_train_[static_cast<size_t>(v)] = 1;
@@ -70,7 +70,9 @@ Var Trainer::batch_forward(const GraphBatch& b, bool training, uint64_t key) con
   const Var out = model_->forward(tape_, in, training, key);
   if (!readout_) return out;
   const auto scope = tape_.scope("readout");
-  return ops::log_softmax(tape_, readout_->forward(tape_, out, b.graph_of, b.num_graphs()));
+  const Var head = readout_->forward(tape_, out, b.graph_of, b.num_graphs());
+  // Classification: log-probabilities [b, classes]; regression: the predicted targets [b, targets] as they are.
+  return problem_.data.task == Task::GraphRegression ? head : ops::log_softmax(tape_, head);
 }
 
 double Trainer::step(Var loss, int epoch, dist::Comm* comm) {
@@ -87,16 +89,19 @@ double Trainer::step(Var loss, int epoch, dist::Comm* comm) {
 
 double Trainer::train_batches(int epoch) {
   const Dataset& ds = problem_.data;
-  const bool graphs = problem_.graph_task();
+  const bool graphs = problem_.graph_task(), regression = ds.task == Task::GraphRegression;
   // Each epoch's order from the run's seed and the epoch alone (a resumed run draws the same).
   const auto order = batch_order(ds.train_graphs, batch_size(), splitmix64(run_.seed ^ (0xBA7C4ull + static_cast<uint64_t>(epoch))));
   double sum = 0;
   int64_t steps = 0;
   for (const std::vector<int32_t>& ids : order) {
     const GraphBatch b = make_batch(ds, *problem_.graph_index, ids);
-    // The labelled rows of the batch: its graphs (graph task) or its training nodes.
+    // The labelled rows of the batch: its graphs (graph task; every graph has regression targets) or
+    // its training nodes.
     std::vector<int32_t> labels, rows;
-    if (graphs) {
+    if (regression) {
+      rows.assign(b.graphs.begin(), b.graphs.end());
+    } else if (graphs) {
       for (size_t k = 0; k < b.graphs.size(); ++k) {
         labels.push_back(ds.graph_labels[static_cast<size_t>(b.graphs[k])]);
         if (labels.back() >= 0) rows.push_back(static_cast<int32_t>(k));
@@ -114,7 +119,7 @@ double Trainer::train_batches(int epoch) {
     Var loss;
     {
       const auto scope = tape_.scope("loss");
-      loss = task_.class_loss(tape_, out, labels, rows);
+      loss = regression ? task_.regression_loss(tape_, out, b.graphs) : task_.class_loss(tape_, out, labels, rows);
     }
     sum += step(loss, epoch, nullptr);
     ++steps;
@@ -172,7 +177,8 @@ const EpochMetrics& Trainer::epoch() {
   if (model_->selects_position()) {
     Mat on = predict(PositionUse::On), off = predict(PositionUse::Off);
     const SplitScores s_on = task_.scores(on), s_off = task_.scores(off);
-    const bool keep_branch = problem_.has_val() ? s_on.val > s_off.val : s_on.train > s_off.train;
+    const MetricInfo& m = task_.metric_info();
+    const bool keep_branch = problem_.has_val() ? m.better(s_on.val, s_off.val) : m.better(s_on.train, s_off.train);
     model_->set_position_used(keep_branch);
     eval = keep_branch ? std::move(on) : std::move(off);
     sc = keep_branch ? s_on : s_off;
@@ -209,6 +215,8 @@ const RunResult& Trainer::fit(const std::function<bool(const EpochMetrics&)>& on
 Mat Trainer::probabilities() const {
   if (problem_.pair_task())
     throw InputError("Trainer::probabilities: a pair task's model outputs embeddings (predict()), not class probabilities");
+  if (problem_.data.task == Task::GraphRegression)
+    throw InputError("Trainer::probabilities: a graph regression model outputs its targets (predict()), not class probabilities");
   return predict().array().exp().matrix();
 }
 
@@ -226,7 +234,7 @@ Mat Trainer::predict(PositionUse use) const {
     // Every graph, in batches of batch_size in graph order; rows put back at their nodes / graphs.
     const Dataset& ds = problem_.data;
     const bool graphs = problem_.graph_task();
-    Mat out(graphs ? ds.num_graphs : ds.num_nodes, graphs ? ds.num_graph_classes : ds.num_classes);
+    Mat out(graphs ? ds.num_graphs : ds.num_nodes, graphs ? problem_.graph_outputs() : ds.num_classes);
     for (int64_t first = 0; first < ds.num_graphs; first += batch_size()) {
       std::vector<int32_t> ids(static_cast<size_t>(std::min(batch_size(), ds.num_graphs - first)));
       std::iota(ids.begin(), ids.end(), static_cast<int32_t>(first));

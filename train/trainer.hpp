@@ -20,7 +20,8 @@
 
 namespace locus {
 
-// One epoch. *_acc hold the task's metric (accuracy, or ROC AUC for pair tasks).
+// One epoch. *_acc hold the task's metric (accuracy, ROC AUC for pair tasks, MAE for graph
+// regression: Trainer::metric()).
 struct EpochMetrics {
   int epoch = 0;  // 1-based
   double loss = 0, train_acc = 0, val_acc = 0, test_acc = 0, epoch_ms = 0;
@@ -55,7 +56,8 @@ GnnSpec spec_for(const Problem& problem, GnnSpec spec);
 //   Trainer t(problem, spec, options, seed);   // `problem` must outlive t
 //   t.fit([](const EpochMetrics& m) { return true; });   // or: while (!t.finished()) t.epoch();
 //   Mat logp = t.predict();   // [N, classes] log-probabilities (pair tasks: embeddings; graph
-//                             // tasks: [G, classes], one row per graph)
+//                             // classification: [G, classes], one row per graph; graph
+//                             // regression: [G, targets], the predicted values)
 class Trainer {
  public:
   // Builds the model from `seed` (parameters, anchor sets, the pair split of pair tasks).
@@ -78,13 +80,15 @@ class Trainer {
   const TaskObjective& task() const { return task_; }
 
   // The evaluation output with the current parameters: log-probabilities [N, classes] for node
-  // classification (a rank: its owned rows), L2-normalised embeddings for pair tasks. `use` forces
+  // classification (a rank: its owned rows), L2-normalised embeddings for pair tasks, per graph
+  // log-probabilities [G, classes] or predicted targets [G, targets] for graph tasks. `use` forces
   // a fused model's path (gnn.fusion_select); by default the model's gate decides.
   Mat predict(PositionUse use = PositionUse::Model) const;
   // gnn.fusion_select: whether the model uses its anchor branch now (after an epoch: the path that
   // epoch's evaluation chose); true for every other model with a branch.
   bool position_used() const { return model_->position_used(); }
-  // Class probabilities [N, classes] (node classification; InputError for pair tasks).
+  // Class probabilities [N, classes] (node and graph classification; InputError for pair tasks and
+  // graph regression).
   Mat probabilities() const;
   // Node representations the output is computed from (GnnClassifier::embed) [N, width].
   Mat embeddings() const;

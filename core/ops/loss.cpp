@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace locus::ops {
 
@@ -52,9 +53,41 @@ Var nll_loss(Tape<T>& t, Var logp, std::span<const int32_t> labels, std::span<co
   });
 }
 
+template <class T>
+Var l1_loss(Tape<T>& t, Var pred, const MatT<T>& target, std::span<const int32_t> idx) {
+  if (target.rows() != t.rows(pred) || target.cols() != t.cols(pred))
+    throw ShapeError("l1_loss: target " + dims(target.rows(), target.cols()) + " is not the shape of pred " +
+                     dims(t.rows(pred), t.cols(pred)));
+  check(!idx.empty(), "l1_loss: no rows selected");
+  check(t.cols(pred) > 0, "l1_loss: pred has no columns");
+  auto p = t.value(pred);
+  // sign(pred − target) of each listed row, kept for the backward pass: [|idx|, k].
+  auto sign = std::make_shared<MatT<T>>(static_cast<Eigen::Index>(idx.size()), p.cols());
+  T sum = 0;
+  for (size_t r = 0; r < idx.size(); ++r) {
+    const int32_t i = idx[r];
+    if (i < 0 || i >= t.rows(pred)) throw ShapeError("l1_loss: row " + std::to_string(i) + " out of range");
+    const auto diff = (p.row(i) - target.row(i)).array();
+    sum += diff.abs().sum();
+    sign->row(static_cast<Eigen::Index>(r)) = diff.sign().matrix();  // sign(0) = 0: the subgradient at the kink
+  }
+  const T inv = T(1) / static_cast<T>(static_cast<double>(idx.size()) * static_cast<double>(p.cols()));
+  MatT<T> out(1, 1);
+  out(0, 0) = sum * inv;
+  auto rows = std::make_shared<std::vector<int32_t>>(idx.begin(), idx.end());
+  return t.push(std::move(out), "l1_loss", {pred}, [pred, rows, sign, inv](Tape<T>& t, Var self) {
+    // d/dpred[i, j] = g · sign(pred[i, j] − target[i, j]) / (|idx|·k)
+    const T g = t.grad(self)(0, 0) * inv;
+    auto gp = t.grad(pred);
+    for (size_t r = 0; r < rows->size(); ++r) gp.row((*rows)[r]) += g * sign->row(static_cast<Eigen::Index>(r));
+  });
+}
+
 template Var log_softmax<float>(Tape<float>&, Var);
 template Var log_softmax<double>(Tape<double>&, Var);
 template Var nll_loss<float>(Tape<float>&, Var, std::span<const int32_t>, std::span<const int32_t>);
 template Var nll_loss<double>(Tape<double>&, Var, std::span<const int32_t>, std::span<const int32_t>);
+template Var l1_loss<float>(Tape<float>&, Var, const MatT<float>&, std::span<const int32_t>);
+template Var l1_loss<double>(Tape<double>&, Var, const MatT<double>&, std::span<const int32_t>);
 
 }  // namespace locus::ops

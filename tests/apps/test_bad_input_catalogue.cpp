@@ -80,6 +80,18 @@ void base(const Dir& d, const std::string& yaml_extra = "", const std::string& c
   d.write("test.txt", "2\n3\n");
 }
 
+// The config above on 4 graphs of 2 nodes with one regression target each; train graphs {0, 1}, test {2, 3}.
+void regression(const Dir& d, const std::string& config_extra = "") {
+  d.write("config.yaml", kConfig + config_extra);
+  d.write("dataset.yaml", "name: reg\ntask: graph_regression\nedges:\n  path: edges.tsv\ngraphs:\n  path: graphs.tsv\n"
+                          "  targets: targets.tsv\nsplit:\n  train: train.txt\n  test: test.txt\n");
+  d.write("edges.tsv", "0 1\n2 3\n4 5\n6 7\n");
+  d.write("graphs.tsv", "0 0\n1 0\n2 1\n3 1\n4 2\n5 2\n6 3\n7 3\n");
+  d.write("targets.tsv", "0 0.5\n1 1.5\n2 -1\n3 2\n");
+  d.write("train.txt", "0\n1\n");
+  d.write("test.txt", "2\n3\n");
+}
+
 // A config only (built-in dataset given by an override).
 void config_only(const Dir& d, const std::string& text = "optim:\n  max_epoch: 1\nnum_threads: 1\n") {
   d.write("config.yaml", text);
@@ -646,6 +658,23 @@ std::vector<Case> cases() {
        "dataset.name=karate dataset.task=link_prediction train.select=val_acc_loss",
        {"command line: train.select val_acc_loss is for node classification, got 'train.select=val_acc_loss'. pair "
         "tasks select the best validation AUC (train.select val_acc)"}},
+      {"class-weighted accuracy on a pair task", [](const Dir& d) { config_only(d); },
+       "dataset.name=karate dataset.task=link_prediction train.metric=wacc",
+       {"command line: pair tasks score ROC AUC with an unweighted loss; train.metric is for classification, got "
+        "'train.metric=wacc'. drop train.metric (or set train.metric=acc, the default)"}},
+      {"train.metric on graph regression", [](const Dir& d) { regression(d); }, "train.metric=wacc",
+       {"command line: graph_regression scores MAE with the L1 loss; train.metric is for classification, got "
+        "'train.metric=wacc'. drop train.metric (or set train.metric=acc, the default)"}},
+      {"train.class_weights on graph regression, in the config file",
+       [](const Dir& d) { regression(d, "train:\n  class_weights: complement\n"); }, "",
+       {"{T}/config.yaml:9: graph_regression scores MAE with the L1 loss; train.class_weights is for classification, "
+        "got 'complement'. drop train.class_weights (or set train.class_weights=none)"}},
+      {"val_acc_loss on graph regression", [](const Dir& d) { regression(d); }, "train.select=val_acc_loss",
+       {"command line: train.select val_acc_loss is for node classification, got 'train.select=val_acc_loss'. "
+        "graph_regression selects the lowest validation MAE (train.select val_acc)"}},
+      {"save_model of a graph regression model", [](const Dir& d) { regression(d); }, "save_model={T}/m.locus",
+       {"save_model: model files of graph_regression models are not built yet; train without save_model (the scores "
+        "are in the summary and out_dir's CSVs)"}},
       {"link prediction without edges to hold out",
        [](const Dir& d) {
          base(d);
@@ -809,6 +838,7 @@ std::vector<Case> cases() {
        "gnn.position=gir gnn.gir_aggregate=mean", {}, 0},
       {"accepted: zero in-degree nodes, transformer", [](const Dir& d) { odd_graph(d, true); },
        "gnn.layer_type=transformer gnn.att_heads=2", {}, 0},
+      {"accepted: graph regression on 4 graphs (MAE)", [](const Dir& d) { regression(d); }, "gnn.layer_type=gin", {}, 0},
       {"accepted: BOM, CRLF, comments and plain text under a .gz name",
        [](const Dir& d) {
          base(d);

@@ -153,7 +153,7 @@ TEST_CASE("locus generate pattern, cluster and csl: many graphs, split by graph,
                     " save_model=" + (tmp.root() / "m.locus").string(),
                 tmp.root() / "log.txt");
   CHECK(c.status == 2);
-  CHECK(contains(c.output, "model files of graph classification models are not built yet"));
+  CHECK(contains(c.output, "model files of graph_classification models are not built yet"));
   CHECK_FALSE(fs::exists(tmp.root() / "m.locus"));
 }
 

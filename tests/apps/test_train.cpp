@@ -4,13 +4,16 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "apps/config.hpp"
 #include "apps/train.hpp"
+#include "datasets/writer.hpp"
 #include "tests/testing/paths.hpp"
 #include "tests/testing/process.hpp"
+#include "tests/testing/regression_graphs.hpp"
 #include "tests/testing/temp_dir.hpp"
 
 using namespace locus;
@@ -128,6 +131,62 @@ TEST_CASE("locus train writes the JSON report and per-epoch CSVs") {
     CHECK(lines == 30);
   }
   CHECK(csvs == 2);
+}
+
+TEST_CASE("locus train: graph regression reports MAE (lower is better) and selects each run's lowest validation MAE") {
+  TempDir dir;
+  const fs::path data = dir.root() / "reg", json = dir.root() / "r.json", out = dir.root() / "metrics";
+  write_dataset(testing::edge_count_graphs(60, 5), data.string());
+  const std::string train = "train " + testing::source_dir() + "/apps/configs/karate_gcn.yaml dataset.path=" +
+                            (data / "dataset.yaml").string() +
+                            " gnn.layer_type=gin gnn.readout=sum num_runs=2 optim.max_epoch=8 train.batch_size=16";
+  Cmd c = run_locus(train + " out_dir=" + out.string() + " --json " + json.string(), dir.root() / "log.txt");
+  REQUIRE_MESSAGE(c.status == 0, c.output);
+  CHECK(c.output.find("2 targets per graph, MAE; split by graph 36/12/12") != std::string::npos);
+  CHECK(c.output.find("test MAE ") != std::string::npos);
+  CHECK(c.output.find("(lower is better)") != std::string::npos);
+  CHECK(c.output.find("val_mae %") == std::string::npos);  // values, not percentages
+  std::ifstream in(json);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  CHECK(j["metric"] == "mae");
+  for (const char* key : {"test_mae_mean", "test_mae_std", "val_mae_mean"}) {
+    CAPTURE(key);
+    REQUIRE(j[key].is_number());
+    CHECK(j[key].get<double>() >= 0);
+  }
+  CHECK_FALSE(j.contains("test_acc_mean"));
+  CHECK(j["num_targets"] == 2);
+  REQUIRE(j["runs"].size() == 2);
+  for (int i = 0; i < 2; ++i) {
+    const nlohmann::json& r = j["runs"][static_cast<size_t>(i)];
+    for (const char* key : {"train_mae", "val_mae", "test_mae"}) CHECK_MESSAGE(r[key].is_number(), key);
+    // The per-epoch CSV: the selected epoch is the first of the lowest validation MAE.
+    std::ifstream f(out / ("run_" + std::to_string(i) + "_seed_" + std::to_string(r["seed"].get<int>()) + ".csv"));
+    std::string line;
+    std::getline(f, line);
+    CHECK(line == "epoch,loss,train_mae,val_mae,test_mae,epoch_ms");
+    double lowest = std::numeric_limits<double>::infinity();
+    int first = 0, epochs = 0;
+    while (std::getline(f, line)) {
+      std::stringstream row(line);
+      std::string cell;
+      std::vector<double> v;
+      while (std::getline(row, cell, ',')) v.push_back(std::stod(cell));
+      REQUIRE(v.size() == 6);
+      ++epochs;
+      if (v[3] < lowest) lowest = v[3], first = static_cast<int>(v[0]);
+    }
+    CHECK(epochs == 8);
+    CHECK(r["best_epoch"] == first);
+    CHECK(r["val_mae"].get<double>() == doctest::Approx(lowest).epsilon(1e-5));
+  }
+  // Classification's options are refused, naming the key where it was set and the fix; nothing written.
+  const fs::path json2 = dir.root() / "r2.json";
+  c = run_locus(train + " train.metric=wacc --json " + json2.string(), dir.root() / "log.txt");
+  CHECK(c.status == 2);
+  CHECK(c.output.find("command line: graph_regression scores MAE with the L1 loss; train.metric is for classification, "
+                      "got 'train.metric=wacc'. drop train.metric (or set train.metric=acc, the default)") != std::string::npos);
+  CHECK_FALSE(fs::exists(json2));
 }
 
 TEST_CASE("locus train: a fused model's JSON names the whole model and records its branch keys") {
