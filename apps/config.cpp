@@ -101,7 +101,29 @@ std::string leaf_of(const std::string& key) {
 
 // "did you mean" for an unknown dotted key; else the valid keys of its section (or all).
 std::string unknown_key_fix(const std::string& key) {
-  std::string near = nearest(key, config_keys());
+  auto dot = key.find('.');
+  std::string section = dot == std::string::npos ? "" : key.substr(0, dot);
+  std::string near;
+  if (is_section(section) && !leaf_of(key).empty()) {
+    // A shortened key (`gnn.dim`, `optim.lr`): the one key of its section that contains it; of
+    // several, the one that starts with it (gnn.dim: dim_inner, not branch_dim), else the one that
+    // ends in it as a word (optim.lr: base_lr, not lr_min). Before the spelling distance, which
+    // would pick a short neighbour.
+    const std::string leaf = leaf_of(key), tail = "_" + leaf;
+    std::vector<std::string> matches, starts, ends;
+    for (const auto& k : section_keys(section)) {
+      const std::string l = leaf_of(k);
+      const size_t at = l.find(leaf);
+      if (at == std::string::npos) continue;
+      matches.push_back(k);
+      if (at == 0) starts.push_back(k);
+      if (l.size() > tail.size() && l.compare(l.size() - tail.size(), tail.size(), tail) == 0) ends.push_back(k);
+    }
+    if (matches.size() == 1) near = matches.front();
+    else if (starts.size() == 1) near = starts.front();
+    else if (ends.size() == 1) near = ends.front();
+  }
+  if (near.empty()) near = nearest(key, config_keys());
   if (near.empty()) {
     // A known key in the wrong section (`gnn.base_lr`, top-level `dim_inner`).
     std::vector<std::string> leaves;
@@ -110,21 +132,6 @@ std::string unknown_key_fix(const std::string& key) {
     if (!leaf.empty())
       for (const auto& k : config_keys())
         if (leaf_of(k) == leaf) near = k;
-  }
-  auto dot = key.find('.');
-  std::string section = dot == std::string::npos ? "" : key.substr(0, dot);
-  if (near.empty() && is_section(section) && !leaf_of(key).empty()) {
-    // A shortened key (`optim.lr`, `gnn.dim`): the one key of its section that contains it, or
-    // of several, the one that starts with it (gnn.dim: dim_inner, not branch_dim).
-    std::vector<std::string> matches, starts;
-    for (const auto& k : section_keys(section)) {
-      const size_t at = leaf_of(k).find(leaf_of(key));
-      if (at == std::string::npos) continue;
-      matches.push_back(k);
-      if (at == 0) starts.push_back(k);
-    }
-    if (matches.size() == 1) near = matches.front();
-    else if (starts.size() == 1) near = starts.front();
   }
   if (!near.empty()) return "did you mean '" + near + "'?";
   if (is_section(section)) return "valid keys in '" + section + "': " + join(section_keys(section));

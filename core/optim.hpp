@@ -30,6 +30,7 @@ class Optimizer {
   // One update from the gradients in the store (which it leaves untouched).
   void step(ParamStore<T>& store);
   const OptimOptions& options() const { return opt_; }
+  void set_lr(double lr) { opt_.lr = lr; }  // a schedule's step (train/trainer.cpp)
   int64_t steps() const { return t_; }
 
   // The whole state (checkpoints): step count and moment buffers (empty before the first step).

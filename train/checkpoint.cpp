@@ -15,9 +15,10 @@ namespace {
 const BinaryFormat& checkpoint_format() {
   // Version 2: the config lines follow the schema's order (train/config.hpp). Version 3: each run
   // holds its selected epoch's parameters (RunResult::params, for model files). Version 4: and
-  // whether that epoch used the anchor branch (gnn.fusion_select).
+  // whether that epoch used the anchor branch (gnn.fusion_select). Version 5: the learning-rate
+  // schedule's state (rate, best loss, epochs since).
   static const BinaryFormat f{{'L', 'O', 'C', 'U', 'S', 'C', 'K', 'P'},
-                              4,
+                              5,
                               "checkpoint",
                               "out_dir holds another program's checkpoint.bin; choose another out_dir",
                               "finish it with the Locus that wrote it, or delete out_dir to start over",
@@ -78,6 +79,9 @@ void save_checkpoint(const std::string& path, const TrainCheckpoint& ck) {
   w.pod(c.best_val);
   w.pod(c.best_val_loss);
   w.pod(c.since_best);
+  w.pod(c.lr);
+  w.pod(c.lr_best_loss);
+  w.pod(c.lr_bad_epochs);
   w.pod(c.rng_state);
   w.vec(c.params);
   w.pod(c.optim.steps);
@@ -111,6 +115,9 @@ TrainCheckpoint load_checkpoint(const std::string& path) {
   c.best_val = r.pod<double>();
   c.best_val_loss = r.pod<double>();
   c.since_best = r.pod<int>();
+  c.lr = r.pod<double>();
+  c.lr_best_loss = r.pod<double>();
+  c.lr_bad_epochs = r.pod<int>();
   c.rng_state = r.pod<uint64_t>();
   c.params = r.vec<float>();
   c.optim.steps = r.pod<int64_t>();

@@ -272,6 +272,7 @@ ConfigKey not_results(ConfigKey k) {
 bool probability(double x) { return x >= 0 && x < 1; }
 bool non_negative(double x) { return x >= 0; }
 bool positive(double x) { return x > 0; }
+bool unit_open(double x) { return x > 0 && x < 1; }
 
 std::vector<std::string> position_choices() {
   std::vector<std::string> kinds{"none"};
@@ -453,6 +454,17 @@ std::vector<ConfigKey> make_schema() {
       mapped<bool>("optim.weight_decay_on", "first: the first layer only (Kipf & Welling); all: every layer",
                    {{"first", true}, {"all", false}}, [](C& c) -> bool& { return c.gnn.decay_first_only; }),
       integer<int>("optim.max_epoch", "training epochs", [](C& c) -> int& { return c.train.max_epoch; }, 1, 200),
+      mapped<LrSchedule>("optim.lr_schedule",
+                         "learning-rate schedule: none, or plateau (multiply by optim.lr_factor after more than "
+                         "optim.lr_patience epochs without a lower validation loss; stop below optim.lr_min)",
+                         {{"none", LrSchedule::None}, {"plateau", LrSchedule::Plateau}},
+                         [](C& c) -> LrSchedule& { return c.train.lr_schedule; }),
+      number("optim.lr_factor", "plateau: the factor applied to the learning rate",
+             [](C& c) -> double& { return c.train.lr_factor; }, unit_open, "(0, 1)", "0.5"),
+      integer<int>("optim.lr_patience", "plateau: epochs without improvement before the rate drops",
+                   [](C& c) -> int& { return c.train.lr_patience; }, 0, 5),
+      number("optim.lr_min", "plateau: the run stops once the learning rate is below this",
+             [](C& c) -> double& { return c.train.lr_min; }, non_negative, ">= 0", "1e-5"),
       number("optim.clip_grad_norm", "> 0: scale the gradients to this global L2 norm when larger; 0: off",
              [](C& c) -> double& { return c.train.clip_grad_norm; }, non_negative, ">= 0 (0 disables)", "1.0"),
       // train

@@ -50,10 +50,21 @@ enum class Metric { Accuracy, WeightedAccuracy };
 // class c, w_c = (n − n_c) / n and loss = Σ_i w_{y_i} (−log p_{i,y_i}) / Σ_i w_{y_i}.
 enum class ClassWeights { None, Complement };
 
+// The learning-rate schedule (optim.lr_schedule): none, or plateau — PyTorch's ReduceLROnPlateau
+// (mode min, relative threshold 1e-4, no cooldown) as the benchmarking-GNNs use it: after each
+// epoch, the validation loss (the training loss without a val split) improves when it is below
+// best · (1 − 1e-4); after more than lr_patience epochs without improvement the rate is multiplied
+// by lr_factor, and once it is below lr_min the run stops.
+enum class LrSchedule { None, Plateau };
+
 // How one model is fitted (optim.*, train.patience, train.select).
 struct TrainOptions {
   OptimOptions optim{OptimKind::Adam, 0.01, 5e-4};  // optimizer, base_lr, weight_decay
   int max_epoch = 200;
+  LrSchedule lr_schedule = LrSchedule::None;
+  double lr_factor = 0.5;
+  int lr_patience = 5;
+  double lr_min = 1e-5;
   double clip_grad_norm = 0;  // > 0: scale gradients to this global L2 norm when larger
   int patience = 0;           // stop after this many epochs without improvement; 0 = never
   // Datasets of many graphs: graphs per training step (shuffled every epoch); 0 = 128. A dataset

@@ -190,8 +190,10 @@ const EpochMetrics& Trainer::epoch() {
   run_.epochs_run = epoch;
   // Model selection (train.select); the last epoch is kept when there is no val split. The
   // validation loss is computed (a collective under partitioned training) only when the rule reads it.
-  const bool needs_loss = problem_.has_val() && options_.select == Selection::ValAccLoss;
-  const ModelSelector::Verdict v = selector_.observe(sc.val, needs_loss ? task_.val_loss(eval) : 0.0);
+  const bool plateau = options_.lr_schedule == LrSchedule::Plateau;
+  const bool needs_loss = problem_.has_val() && (options_.select == Selection::ValAccLoss || plateau);
+  const double val_loss = needs_loss ? task_.val_loss(eval) : 0.0;
+  const ModelSelector::Verdict v = selector_.observe(sc.val, val_loss);
   if (v.keep) {
     run_.best_epoch = epoch;
     run_.train_acc = sc.train;
@@ -200,7 +202,18 @@ const EpochMetrics& Trainer::epoch() {
     run_.position_used = model_->position_used();
     run_.params.assign(store_.values().begin(), store_.values().end());
   }
-  finished_ = v.stop || epoch >= options_.max_epoch;
+  if (plateau) {
+    // ReduceLROnPlateau (train/config.hpp): the validation loss, or the training loss without a val split.
+    const double watched = problem_.has_val() ? val_loss : loss_value;
+    if (watched < lr_best_loss_ * (1 - 1e-4)) {
+      lr_best_loss_ = watched;
+      lr_bad_epochs_ = 0;
+    } else if (++lr_bad_epochs_ > options_.lr_patience) {
+      optimizer_.set_lr(optimizer_.options().lr * options_.lr_factor);
+      lr_bad_epochs_ = 0;
+    }
+  }
+  finished_ = v.stop || epoch >= options_.max_epoch || (plateau && optimizer_.options().lr < options_.lr_min);
   if (finished_) run_.params_checksum = fnv1a64(store_.values().data(), store_.values().size() * sizeof(float));
   return run_.history.back();
 }
@@ -266,6 +279,9 @@ TrainerState Trainer::state() const {
   s.best_val = selector_.best_val;
   s.best_val_loss = selector_.best_val_loss;
   s.since_best = selector_.since_best;
+  s.lr = optimizer_.options().lr;
+  s.lr_best_loss = lr_best_loss_;
+  s.lr_bad_epochs = lr_bad_epochs_;
   s.rng_state = rng_.state();
   s.params.assign(store_.values().begin(), store_.values().end());
   s.optim = optimizer_.state();
@@ -282,9 +298,13 @@ void Trainer::restore(const TrainerState& s) {
   selector_.best_val = s.best_val;
   selector_.best_val_loss = s.best_val_loss;
   selector_.since_best = s.since_best;
+  if (s.lr > 0) optimizer_.set_lr(s.lr);
+  lr_best_loss_ = s.lr_best_loss;
+  lr_bad_epochs_ = s.lr_bad_epochs;
   run_ = s.run;
   epoch_ = s.epoch;
-  finished_ = epoch_ >= options_.max_epoch;
+  finished_ = epoch_ >= options_.max_epoch ||
+              (options_.lr_schedule == LrSchedule::Plateau && optimizer_.options().lr < options_.lr_min);
 }
 
 }  // namespace locus

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct TrainerState {
   RunResult run;  // history and the selected epoch so far
   double best_val = -1, best_val_loss = 0;
   int since_best = 0;
+  double lr = 0;  // the optimiser's rate now (optim.lr_schedule moves it); 0: the configured one
+  double lr_best_loss = std::numeric_limits<double>::infinity();  // plateau: the lowest loss so far
+  int lr_bad_epochs = 0;            // and epochs since it improved
   uint64_t rng_state = 0;
   std::vector<float> params;
   Optimizer<float>::State optim;
@@ -131,6 +135,9 @@ class Trainer {
   GraphEncodings encodings_;                      // many graphs: each graph's LapPE / RWSE rows
   Optimizer<float> optimizer_;
   ModelSelector selector_;
+  // optim.lr_schedule=plateau: the lowest loss so far and the epochs since (the rate lives in optimizer_).
+  double lr_best_loss_ = std::numeric_limits<double>::infinity();
+  int lr_bad_epochs_ = 0;
   mutable Tape<float> tape_;
   RunResult run_;
   int epoch_ = 0;

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "core/io.hpp"
 #include "datasets/builtin.hpp"
@@ -275,4 +276,60 @@ TEST_CASE("Trainer: gnn.fusion_select trains both paths and each epoch keeps the
   Trainer w(p, plain_spec, opt, 2);
   CHECK(w.num_params() + 1 + alone.num_params() == t.num_params());  // the gate and the plain GCN
   CHECK(w.position_used());
+}
+
+TEST_CASE("Trainer: optim.lr_schedule=plateau follows ReduceLROnPlateau on the val loss, stops below lr_min, resumes") {
+  // An SBM with a validation split; a high rate and no patience make the rate fall within the run.
+  SbmParams g;
+  g.block_sizes = {30, 30, 30};
+  g.p_in = 0.3, g.p_out = 0.05, g.seed = 7;
+  const Problem p = make_problem(generate_sbm(g), DatasetOptions{});
+  REQUIRE(p.has_val());
+  TrainOptions opt;
+  opt.max_epoch = 200;
+  opt.optim.lr = 0.05;
+  opt.lr_schedule = LrSchedule::Plateau;
+  opt.lr_factor = 0.25;
+  opt.lr_patience = 1;
+  opt.lr_min = 1e-3;
+  Trainer t(p, GnnSpec{}, opt, 4);
+  const TaskObjective task(p, 4);
+  // The rule written out: improvement below best · (1 − 1e-4); more than lr_patience epochs
+  // without one multiply the rate by lr_factor.
+  double lr = 0.05, best = std::numeric_limits<double>::infinity();
+  int bad = 0, drops = 0;
+  TrainerState mid;
+  while (!t.finished()) {
+    t.epoch();
+    const double loss = task.val_loss(t.predict());
+    if (loss < best * (1 - 1e-4)) {
+      best = loss;
+      bad = 0;
+    } else if (++bad > 1) {
+      lr *= 0.25;
+      bad = 0;
+      ++drops;
+    }
+    const TrainerState s = t.state();
+    CHECK(s.lr == doctest::Approx(lr).epsilon(1e-12));
+    if (drops == 1 && mid.epoch == 0) mid = s;
+  }
+  // 0.05 · 0.25³ = 7.8e-4 < 1e-3: the third drop ends the run well before max_epoch.
+  CHECK(drops == 3);
+  CHECK(t.state().lr < 1e-3);
+  CHECK(t.result().epochs_run < 200);
+  // A run restored after the first drop continues with the dropped rate and ends the same.
+  REQUIRE(mid.epoch > 0);
+  Trainer resumed(p, GnnSpec{}, opt, 4);
+  resumed.restore(mid);
+  while (!resumed.finished()) resumed.epoch();
+  CHECK(resumed.result().epochs_run == t.result().epochs_run);
+  CHECK(checksum(resumed) == checksum(t));
+  // Without the schedule the rate stays 0.05 and every epoch runs.
+  opt.lr_schedule = LrSchedule::None;
+  opt.max_epoch = 20;
+  Trainer flat(p, GnnSpec{}, opt, 4);
+  while (!flat.finished()) flat.epoch();
+  CHECK(flat.result().epochs_run == 20);
+  CHECK(flat.state().lr == 0.05);
 }
