@@ -65,7 +65,7 @@ std::string model_description(const GnnSpec& spec) {
                                     spec.att_heads, spec.att_heads_out)
                       : fmt::format("{} x{} hidden {}", spec.layer_type, spec.layers, spec.hidden);
   if (spec.residual || layer_descriptor(spec.layer_type).reads("gnn.norm"))
-    s += fmt::format(" ({}residual, {} norm)", spec.residual ? "gnn." : "", spec.norm);
+    s += fmt::format(" ({}residual, {} norm{})", spec.residual ? "gnn." : "", spec.norm, spec.head == "mlp" ? ", mlp head" : "");
   const pe::PosEncSpec& pe = spec.posenc;
   if (pe.lap) s += fmt::format(" + LapPE k{}→{}", pe.lap_freqs, pe.lap_dim);
   if (pe.rwse) s += fmt::format(" + RWSE K{}→{}", pe.rwse_steps, pe.rwse_dim);

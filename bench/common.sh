@@ -6,6 +6,7 @@
 #   positive NAME          die unless $NAME (an environment knob) is a positive integer
 #   bench_locus            LOCUS_BIN: as given (setup.sh not run), or build/locus after scripts/setup.sh
 #   bench_tmp              tmp: a fresh folder, removed when the script exits
+#   bench_table NAME TEXT  prints TEXT; with --save also writes it to bench/results/NAME.md (atomically)
 
 bench_start() {
   bench_tag=$1
@@ -42,4 +43,14 @@ bench_locus() {
 bench_tmp() {
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
+}
+
+bench_table() {
+  printf '%s\n' "$2"
+  [[ $save == 1 ]] || return 0
+  mkdir -p bench/results
+  local result="bench/results/$1.md"
+  printf '%s\n' "$2" >"$result.tmp"
+  mv "$result.tmp" "$result"
+  say "saved $result"
 }

@@ -224,11 +224,4 @@ print("\n".join(lines))
 PY
 ) || die "could not build the table"
 
-printf '%s\n' "$table"
-if [[ $save == 1 ]]; then
-  mkdir -p bench/results
-  result="bench/results/${RESULT_NAME:-cora_models}.md"
-  printf '%s\n' "$table" >"$result.tmp"
-  mv "$result.tmp" "$result"
-  say "saved $result"
-fi
+bench_table "${RESULT_NAME:-cora_models}" "$table"

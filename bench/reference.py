@@ -756,12 +756,11 @@ def train_run(cfg, data, x, graph, seed):
     torch.manual_seed(seed)
     model = Classifier(cfg, graph, x.shape[1], data["num_classes"])
     opt = make_optimizer(cfg, model)
-    epochs, patience = cfg["optim.max_epoch"], cfg["train.patience"]
+    epochs = cfg["optim.max_epoch"]
     y, train, val, test = data["y"], data["train"], data["val"], data["test"]
     y_train = y[train]
-    times, best_val, best_test, best_epoch, since_best = [], -1.0, 0.0, 0, 0
-    best_loss, kept_val = math.inf, 0.0
-    select_acc_loss = cfg["train.select"] == "val_acc_loss"
+    times, best_test, best_epoch, kept_val = [], 0.0, 0, 0.0
+    selector = Selector(cfg, len(val) > 0)
     epoch = 0
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
@@ -784,37 +783,53 @@ def train_run(cfg, data, x, graph, seed):
             val_acc = int((pred[val] == y[val]).sum()) / len(val) if len(val) else 0.0
             val_loss = F.nll_loss(out[val], y[val]).item() if len(val) else 0.0
             test_acc = int((pred[test] == y[test]).sum()) / len(test) if len(test) else 0.0
-        # Model selection as in Locus (train.select): val_acc keeps the first epoch of best
-        # validation accuracy; val_acc_loss (GAT paper) keeps an epoch with accuracy >= the best
-        # and loss <= the lowest so far, and patience counts epochs improving neither.
-        if len(val) == 0:
-            keep = improved = True
-        elif select_acc_loss:
-            improved = val_acc >= best_val or val_loss <= best_loss
-            keep = val_acc >= best_val and val_loss <= best_loss
-            if improved:
-                best_val, best_loss = max(best_val, val_acc), min(best_loss, val_loss)
-        else:
-            keep = improved = val_acc > best_val
-            if keep:
-                best_val = val_acc
+        keep, stop = selector.observe(val_acc, val_loss)
         if keep:
             best_test, best_epoch, kept_val = test_acc, epoch, val_acc
-        if improved:
-            since_best = 0
-        else:
-            since_best += 1
-            if patience > 0 and since_best >= patience:
-                break
+        if stop:
+            break
     kept = times[warmup_epochs(epochs):] or times
     num_params = sum(p.numel() for p in model.parameters())
     return dict(seed=seed, test_acc=best_test, best_epoch=best_epoch, val_acc=kept_val,
                 epochs_run=epoch, epoch_ms_median=1e3 * statistics.median(kept)), kept, num_params
 
 
-def main(argv=None, prog="reference.py"):
-    ap = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", choices=SUPPORTED,
+class Selector:
+    """Model selection as in Locus (train.select, train.patience): val_acc keeps the first epoch of
+    best validation accuracy; val_acc_loss (GAT paper) keeps an epoch with accuracy >= the best and
+    loss <= the lowest so far; patience counts epochs improving neither; without validation rows
+    every epoch is kept (the last one wins)."""
+
+    def __init__(self, cfg, has_val):
+        self.acc_loss = cfg["train.select"] == "val_acc_loss"
+        self.patience = cfg["train.patience"]
+        self.has_val = has_val
+        self.best_val, self.best_loss, self.since_best = -1.0, math.inf, 0
+
+    def observe(self, val_acc, val_loss):
+        """Returns (keep this epoch, stop the run)."""
+        if not self.has_val:
+            keep = improved = True
+        elif self.acc_loss:
+            improved = val_acc >= self.best_val or val_loss <= self.best_loss
+            keep = val_acc >= self.best_val and val_loss <= self.best_loss
+            if improved:
+                self.best_val, self.best_loss = max(self.best_val, val_acc), min(self.best_loss, val_loss)
+        else:
+            keep = improved = val_acc > self.best_val
+            if keep:
+                self.best_val = val_acc
+        self.since_best = 0 if improved else self.since_best + 1
+        return keep, self.patience > 0 and self.since_best >= self.patience
+
+
+def cli_config(argv, prog, description, supported, honoured, per="run"):
+    """The command line both references share: parses it, reads the config (file, then overrides and
+    the flags), and refuses a --model that disagrees with gnn.layer_type, a layer type outside
+    `supported`, a results key outside `honoured` away from its default, and no dataset file.
+    Returns (args, cfg); exits with a message naming `prog` on any problem."""
+    ap = argparse.ArgumentParser(prog=prog, description=description)
+    ap.add_argument("--model", choices=supported,
                     help="the model (default: the config's gnn.layer_type; must agree with it)")
     ap.add_argument("--config", required=True, help="a Locus config, e.g. apps/configs/cora_gat.yaml")
     ap.add_argument("--dataset", help="path to a dataset.yaml (overrides dataset.path)")
@@ -823,7 +838,7 @@ def main(argv=None, prog="reference.py"):
     ap.add_argument("--epochs", type=int, help="default: the config's optim.max_epoch")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="write the results here")
-    ap.add_argument("--quiet", action="store_true", help="no per-run lines")
+    ap.add_argument("--quiet", action="store_true", help="no per-%s lines" % per)
     ap.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
     args = ap.parse_args(argv)
     if args.threads < 1:
@@ -839,19 +854,25 @@ def main(argv=None, prog="reference.py"):
         cfg = load_config(args.config, extra)
     except (ConfigError, DatasetError, OSError) as e:
         sys.exit("%s: %s" % (prog, e))
-    if args.model and args.model != cfg["gnn.layer_type"]:
+    kind = cfg["gnn.layer_type"]
+    if args.model and args.model != kind:
         sys.exit("%s: --model %s, but %s says gnn.layer_type: %s (pass gnn.layer_type=%s to "
-                 "override it)" % (prog, args.model, args.config, cfg["gnn.layer_type"], args.model))
+                 "override it)" % (prog, args.model, args.config, kind, args.model))
+    if kind not in supported:
+        sys.exit("%s: gnn.layer_type %s has no reference here (%s)" % (prog, kind, " | ".join(supported)))
     for key, value in cfg.items():
-        if key not in HONOURED and key != "dataset.name" and SCHEMA[key]["results"] and value != DEFAULTS[key]:
+        if key not in honoured and key != "dataset.name" and SCHEMA[key]["results"] and value != DEFAULTS[key]:
             sys.exit("%s: %s = %r: the reference has no such option (it would train another model than Locus); "
                      "leave it at %r" % (prog, key, value, DEFAULTS[key]))
     if cfg["dataset.path"] is None:
         sys.exit("%s: the reference needs a dataset file (dataset.path or --dataset); built-in "
                  "datasets (dataset.name) are Locus-only" % prog)
+    return args, cfg
+
+
+def main(argv=None, prog="reference.py"):
+    args, cfg = cli_config(argv, prog, __doc__.split("\n\n")[0], SUPPORTED, HONOURED)
     kind = cfg["gnn.layer_type"]
-    if kind not in SUPPORTED:
-        sys.exit("%s: gnn.layer_type %s has no reference here (%s)" % (prog, kind, " | ".join(SUPPORTED)))
 
     torch.set_num_threads(args.threads)
     try:

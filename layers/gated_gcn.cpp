@@ -142,7 +142,7 @@ LayerDescriptor gated_gcn_layer() {
     const double L = std::max(1, spec.layers);
     const double norms = norm_values(spec.norm, d) * (2 * L - 1);  // node norm per layer, edge norm but the last
     LayerMemory m;
-    m.params = in * d + d + 2 * d + L * 5 * (d * d + d) + norms + d * out_dim + out_dim;
+    m.params = in * d + d + 2 * d + L * 5 * (d * d + d) + norms + head_params(spec, d, out_dim);
     // Encoder + head; per layer and node: A h, B h, D h, E h, the gated mean and its sums, h̃, Norm,
     // act, dropout (+ mask), the residual sum: ~12 values of width d, and a few live gradients
     // (backward frees each op's gradient once spent).

@@ -133,11 +133,28 @@ std::vector<ConfigProblem> validate(const GnnSpec& spec) {
                                        : "gnn.residual needs a message-passing stack, but " + type +
                                              " is an anchor branch alone; got",
                    "remove gnn.residual (or set it false)", "true"});
+  if (spec.head != "linear" && !residual_structure(spec))
+    out.push_back({"gnn.head", "gnn.head " + spec.head + " is the output map of residual stacks (gnn.residual, "
+                               "transformer, gatedgcn), but " + type + " here is a plain stack; got",
+                   "set gnn.residual=true, or gnn.head=linear", spec.head});
   if (seq == pe::SeqPE::FftKernel && spec.att_norm != "softmax")
     out.push_back({"gnn.att_norm", "posenc_seq.kind fft_kernel normalises its own kernel weights; gnn.att_norm must "
                                    "stay softmax, got",
                    "set gnn.att_norm=softmax", ""});
   return out;
+}
+
+const std::vector<std::string>& head_names() {
+  static const std::vector<std::string> names = {"linear", "mlp"};
+  return names;
+}
+
+double head_params(const GnnSpec& spec, double in, double out) {
+  if (spec.head != "mlp") return in * out + out;
+  const std::vector<int64_t> d = mlp_head_dims(static_cast<int64_t>(in), static_cast<int64_t>(out));
+  double p = 0;
+  for (size_t i = 0; i + 1 < d.size(); ++i) p += static_cast<double>(d[i] * d[i + 1] + d[i + 1]);
+  return p;
 }
 
 bool residual_structure(const GnnSpec& spec) {
@@ -338,8 +355,14 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
           std::move(b.layer), Norm<T>(store, rng, spec.param_prefix + name + ".norm", width, parse_norm(spec.norm)),
           spec.act, spec.dropout));
     }
-    layers_.push_back(std::make_unique<LayerAdapter<T, Linear<T>>>(
-        Linear<T>(store, rng, spec.param_prefix + "head", width + (fuse_at_ == head ? fuse_cols_ : 0), stack_out, true, decay_rest), topo));
+    const int64_t head_in = width + (fuse_at_ == head ? fuse_cols_ : 0);
+    if (spec.head == "mlp")
+      layers_.push_back(std::make_unique<LayerAdapter<T, Mlp<T>>>(
+          Mlp<T>(store, rng, spec.param_prefix + "head", mlp_head_dims(head_in, stack_out), ops::Act::Relu, 0.0, decay_rest),
+          topo));
+    else
+      layers_.push_back(std::make_unique<LayerAdapter<T, Linear<T>>>(
+          Linear<T>(store, rng, spec.param_prefix + "head", head_in, stack_out, true, decay_rest), topo));
     return;
   }
   int64_t in = in_dim;
@@ -455,7 +478,7 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
     const size_t n = layers_.size();
     auto name = [&](size_t l) {
       return l == 0 ? std::string("encoder (linear)")
-             : l + 1 == n ? std::string("head (linear)")
+             : l + 1 == n ? "head (" + spec_.head + ")"
                           : "layer " + std::to_string(l) + " (" + spec_.layer_type + ")";
     };
     {

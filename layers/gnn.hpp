@@ -44,6 +44,9 @@ struct GnnSpec {
   // Stack layer types (gcn, sage, gin, gat, graphconv, mlp): Linear encoder, layers wrapped as
   // h ← dropout(h + act(norm(layer(h)))) at the hidden width, Linear head (benchmarking-GNNs' stacks).
   bool residual = false;
+  // Residual structures (gnn.residual stacks, transformer, gatedgcn): the output map from the hidden
+  // width, linear or mlp (benchmarking-GNNs' MLPReadout, mlp_head_dims, ReLU between).
+  std::string head = "linear";
   bool pre_norm = false;          // transformer: normalise inside the residual branches
   double att_clamp = 0;           // transformer: |score| limit before the softmax (0: none)
   std::string att_norm = "softmax";  // transformer: softmax | l2 (sentences only)
@@ -170,6 +173,9 @@ inline bool anchor_branch_fused(const GnnSpec& spec) { return spec.position != "
 // The model is a Linear encoder, spec.layers residual layers at one width and a Linear head: a
 // Residual layer type (transformer, gatedgcn), or a Stack type with gnn.residual.
 bool residual_structure(const GnnSpec& spec);
+// gnn.head's values; and the head's parameter count from width `in` to `out` (memory estimates).
+const std::vector<std::string>& head_names();
+double head_params(const GnnSpec& spec, double in, double out);
 // The plain GNN a selecting model falls back to: `spec` without the anchor branch and the graph
 // positional columns, its parameters named "plain.*".
 GnnSpec plain_spec(const GnnSpec& spec);

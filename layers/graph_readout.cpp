@@ -13,7 +13,7 @@ template <class T>
 GraphReadout<T>::GraphReadout(ParamStore<T>& store, Rng& rng, const std::string& name, int64_t in, int64_t out,
                               ops::Pool pool)
     : pool_(pool),
-      mlp_(store, rng, name, {in, std::max<int64_t>(1, in / 2), std::max<int64_t>(1, in / 4), out}, ops::Act::Relu, 0.0) {}
+      mlp_(store, rng, name, mlp_head_dims(in, out), ops::Act::Relu, 0.0) {}
 
 template <class T>
 Var GraphReadout<T>::forward(Tape<T>& t, Var h, std::span<const int32_t> graph_of, int64_t num_graphs) const {

@@ -1,5 +1,7 @@
 #include "layers/linear.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "core/ops/shape.hpp"
 #include "layers/registry.hpp"
@@ -60,11 +62,15 @@ Var Linear<T>::forward(Tape<T>& t, const Features<T>& x) const {
 
 template <class T>
 Mlp<T>::Mlp(ParamStore<T>& store, Rng& rng, const std::string& name, const std::vector<int64_t>& dims,
-            ops::Act act, double dropout)
+            ops::Act act, double dropout, bool decay)
     : act_(act), dropout_(dropout) {
   check(dims.size() >= 2, "Mlp: needs at least an input and an output size");
   for (size_t i = 0; i + 1 < dims.size(); ++i)
-    layers_.emplace_back(store, rng, name + "." + std::to_string(i), dims[i], dims[i + 1]);
+    layers_.emplace_back(store, rng, name + "." + std::to_string(i), dims[i], dims[i + 1], true, decay);
+}
+
+std::vector<int64_t> mlp_head_dims(int64_t in, int64_t out) {
+  return {in, std::max<int64_t>(1, in / 2), std::max<int64_t>(1, in / 4), out};
 }
 
 template <class T>

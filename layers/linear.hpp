@@ -62,11 +62,15 @@ class Linear {
 
 // Linear layers with an activation and dropout between them (none after the last).
 // dims = {in, hidden..., out}.
+// The widths of benchmarking-GNNs' MLPReadout from in to out: in → in/2 → in/4 → out (each at
+// least 1); the graph readout's MLP and gnn.head=mlp.
+std::vector<int64_t> mlp_head_dims(int64_t in, int64_t out);
+
 template <class T>
 class Mlp {
  public:
   Mlp(ParamStore<T>& store, Rng& rng, const std::string& name, const std::vector<int64_t>& dims, ops::Act act,
-      double dropout);
+      double dropout, bool decay = true);
   // `key` seeds the dropout masks of this call.
   Var forward(Tape<T>& t, const Features<T>& x, bool training, uint64_t key) const;
 

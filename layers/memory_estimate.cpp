@@ -192,7 +192,7 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
     // Encoder, residual blocks at the hidden width w (layer, norm, activation, sum, dropout: about
     // 5 values and gradients of [n, w] beyond the layer's own), head.
     const double w = layer.hidden_width ? static_cast<double>(layer.hidden_width(spec)) : h;
-    params += in * w + w + w * out_dim + out_dim;
+    params += in * w + w + head_params(spec, w, out_dim);
     act += 2 * n * w;
     for (int l = 0; l < L; ++l) {
       tally(layer.memory(shape, w, h, false));

@@ -145,6 +145,7 @@ struct LayerAdapter : StackLayer<T> {
     else if constexpr (requires { layer.forward(t, g, x.var, training, key, this->extras); })
       return layer.forward(t, g, x.var, training, key, this->extras);
     else if constexpr (requires { layer.forward(t, *g.csr, x); }) return layer.forward(t, *g.csr, x);
+    else if constexpr (requires { layer.forward(t, x, training, key); }) return layer.forward(t, x, training, key);
     else return layer.forward(t, x);
   }
 };

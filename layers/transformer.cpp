@@ -148,8 +148,8 @@ LayerDescriptor transformer_layer() {
     const double n = s.n, d = static_cast<double>(spec.hidden), H = static_cast<double>(spec.att_heads);
     const double L = std::max(1, spec.layers);
     LayerMemory m;
-    m.params = in * d + d + L * (6 * d * d + 2 * d * d + 2 * d * 2 * d + 9 * d + 2 * (norm_values(spec.norm, d) - 2 * d)) +
-               (d + out_dim) * out_dim;
+    // Encoder, per layer q, k, v, o (d → d) and the FFN (d → 2d → d) with biases and two norms, head.
+    m.params = in * d + d + L * (8 * d * d + 7 * d + 2 * norm_values(spec.norm, d)) + head_params(spec, d, out_dim);
     // Encoder + head, then per layer: q, k, v, o and the FFN (matmul + bias each), residual adds,
     // dropouts (+ masks), norms: ~25 d values and ~20 d gradients per node.
     m.activations = n * (4 * d + 4 * out_dim) + L * n * 45 * d;

@@ -339,6 +339,10 @@ std::vector<ConfigKey> make_schema() {
              "transformer, gatedgcn, gnn.residual stacks: normalisation of the residual blocks (BatchNorm over a "
              "batch's nodes; the benchmarking-GNNs models: batch)",
              norm_names, [](C& c) -> std::string& { return c.gnn.norm; }),
+      choice("gnn.head",
+             "residual stacks (gnn.residual, transformer, gatedgcn): the output map, linear or mlp (benchmarking-GNNs' "
+             "MLPReadout: d → d/2 → d/4 → out, ReLU between)",
+             head_names(), [](C& c) -> std::string& { return c.gnn.head; }),
       boolean("gnn.residual",
               "stacked layer types (not transformer / gatedgcn, residual already): Linear encoder, each layer as h ← "
               "dropout(h + act(norm(layer(h)))) (gnn.norm) at the hidden width, Linear head",

@@ -1,7 +1,8 @@
 // gnn.residual (layers/gnn.hpp): a stack's layers as residual blocks h ← dropout(h + act(norm(layer(h))))
 // between a Linear encoder and a Linear head. The model against the formula written out (GCN, no
 // norm, then LayerNorm), gradients in double with dropout and each norm, GAT at heads × width, the
-// config check for types that are residual already, and the memory estimate's parameter count.
+// config check for types that are residual already, the memory estimate's parameter count, and
+// gnn.head=mlp against its formula.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -115,6 +116,45 @@ TEST_CASE("gnn.residual: GCN blocks equal h + relu(norm(Â h W + b)) between the
     }
 }
 
+TEST_CASE("gnn.head=mlp: the head is benchmarking-GNNs' MLPReadout d → d/2 → d/4 → out with ReLU between") {
+  const Csr g = graph6();
+  const MatD a_hat = dense_a_hat(g);
+  GnnSpec spec = residual_spec("gcn", "none", 2);
+  spec.hidden = 12;
+  spec.head = "mlp";
+  Rng rng(8);
+  ParamStore<double> store;
+  GnnClassifier<double> model(store, rng, spec, g);
+  for (auto& v : store.values()) v = rng.uniform(-1.0, 1.0);
+  const MatD x = random_matrix(6, 4, 9);
+  Tape<double> t;
+  const MatD logp = t.value(model.forward(t, Features<double>{t.constant(x), nullptr}, false, 0));
+  MatD h = affine(store, "encoder", x);
+  for (int l = 0; l < 2; ++l) h = h + affine(store, "layer" + std::to_string(l), a_hat * h).cwiseMax(0.0);
+  const MatD z = affine(store, "head.2", affine(store, "head.1", affine(store, "head.0", h).cwiseMax(0.0)).cwiseMax(0.0));
+  CHECK((logp - log_softmax_rows(z)).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK(value(store, "head.0.weight").cols() == 6);  // 12 / 2
+  CHECK(value(store, "head.1.weight").cols() == 3);  // 12 / 4
+  CHECK(value(store, "head.2.weight").cols() == 3);  // the classes
+  CHECK(store.size() == (4 * 12 + 12) + 2 * (12 * 12 + 12) + (12 * 6 + 6) + (6 * 3 + 3) + (3 * 3 + 3));
+  CHECK(head_params(spec, 12, 3) == (12 * 6 + 6) + (6 * 3 + 3) + (3 * 3 + 3));
+  // Gradients through the head (double, every parameter).
+  const std::vector<int32_t> labels{0, 1, 2, 1, 0, 2}, train{0, 2, 3, 5};
+  const auto r = gradcheck_params(
+      [&](Tape<double>& tt) { return ops::nll_loss(tt, model.forward(tt, Features<double>{tt.constant(x), nullptr}, true, 3), labels, train); },
+      store);
+  CHECK_MESSAGE(grad_mismatch(r).empty(), grad_mismatch(r));
+  // Only residual structures have a head of their own.
+  GnnSpec plain = spec;
+  plain.residual = false;
+  bool named = false;
+  for (const auto& p : validate(plain)) named = named || p.key == "gnn.head";
+  CHECK(named);
+  spec.layer_type = "gatedgcn";
+  spec.residual = false;
+  CHECK(validate(spec).empty());
+}
+
 TEST_CASE("gnn.residual: gradients in double for every stacked type, dropout on, each norm") {
   const Csr g = graph6();
   const std::vector<int32_t> labels{0, 1, 2, 1, 0, 2}, train{0, 1, 3, 5};
@@ -144,20 +184,24 @@ TEST_CASE("gnn.residual: gradients in double for every stacked type, dropout on,
   CHECK(types >= 5);  // gcn, sage, gin, gat, mlp, graphconv
 }
 
-TEST_CASE("gnn.residual: GAT runs at heads × width; the estimate counts the parameters the model holds") {
+TEST_CASE("gnn.residual: GAT runs at heads × width; the estimate counts the parameters the model holds (each head)") {
   const Csr g = graph6();
-  for (const std::string type : {"gcn", "gat", "sage", "gin"})
+  for (const std::string type : {"gcn", "gat", "sage", "gin", "gatedgcn", "transformer"})
     for (const std::string norm : {"batch", "none"}) {
       CAPTURE(type);
       CAPTURE(norm);
+      const bool stack = type != "gatedgcn" && type != "transformer";
       GnnSpec spec = residual_spec(type, norm, 2);
+      spec.residual = stack;
+      spec.head = norm == "batch" ? "mlp" : "linear";
       spec.in_dim = 30;
+      if (type == "transformer") spec.hidden = 6;  // a multiple of the heads
       Rng rng(3);
       ParamStore<double> store;
       GnnClassifier<double> model(store, rng, spec, g);
       const int64_t width = type == "gat" ? spec.att_heads * spec.hidden : spec.hidden;
-      CHECK(value(store, "encoder.weight").cols() == width);
-      CHECK(value(store, "head.weight").rows() == width);
+      if (stack) CHECK(value(store, "encoder.weight").cols() == width);
+      CHECK(value(store, spec.head == "mlp" ? "head.0.weight" : "head.weight").rows() == width);
       GraphShape shape;
       shape.num_nodes = 1000;
       shape.num_edges = 8000;
