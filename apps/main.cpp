@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Locus: graph neural networks in C++"};
   app.require_subcommand(1);
 
-  auto* train = app.add_subcommand("train", "Train a model (node or graph classification, link prediction or pair classification) from an experiment config");
+  auto* train = app.add_subcommand("train", "Train a model (node or graph classification, graph regression, link prediction or pair classification) from an experiment config");
   std::string config;
   std::vector<std::string> overrides;
   std::string json_path;

@@ -44,6 +44,12 @@ class ParamStore {
   Map grad(ParamId p) { return Map(grads_.data() + info(p).offset, info(p).rows, info(p).cols); }
   const ParamInfo& info(ParamId p) const { return params_.at(p.index); }
   const std::vector<ParamInfo>& params() const { return params_; }
+  // The parameter or buffer registered as `name` ("layer0.weight"); index −1 when there is none.
+  ParamId find(const std::string& name) const {
+    for (size_t i = 0; i < params_.size(); ++i)
+      if (params_[i].name == name) return ParamId{static_cast<int>(i)};
+    return ParamId{-1};
+  }
 
   Buffer& values() { return values_; }
   const Buffer& values() const { return values_; }

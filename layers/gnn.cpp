@@ -322,10 +322,15 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
   if (locus::selects_position(spec)) gate_ = store.add("fusion.gate", 1, 1, Init::Ones, rng, false);
   // Input / concat fusion widens the first / last layer's input by the branch's columns.
   const int64_t stack_out = spec.out_dim;
-  auto add_layer = [&](const std::string& name, int64_t in, int64_t out, bool last, bool decay) {
+  // One layer of the registered type, with the positions (RoPE) and SPD classes attention reads.
+  auto build_layer = [&](const std::string& name, int64_t in, int64_t out, bool last, bool decay) {
     BuiltLayer<T> b =
         layer_->factory<T>()(LayerArgs<T>{store, rng, spec, topo, spec.param_prefix + name, in, out, last, decay});
-    b.layer->extras = AttentionExtras{pos_->positions(), edge_class_.get()};  // positions for RoPE, SPD classes
+    b.layer->extras = AttentionExtras{pos_->positions(), edge_class_.get()};
+    return b;
+  };
+  auto add_layer = [&](const std::string& name, int64_t in, int64_t out, bool last, bool decay) {
+    BuiltLayer<T> b = build_layer(name, in, out, last, decay);
     layers_.push_back(std::move(b.layer));
     return b.out_dim;
   };
@@ -346,11 +351,9 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
         add_layer(name, spec.hidden, spec.hidden, l + 1 == spec.layers, decay_rest);
         continue;
       }
-      BuiltLayer<T> b = layer_->factory<T>()(
-          LayerArgs<T>{store, rng, spec, topo, spec.param_prefix + name, width, spec.hidden, false, decay_rest});
+      BuiltLayer<T> b = build_layer(name, width, spec.hidden, false, decay_rest);
       check(b.out_dim == width, "GnnClassifier: " + spec.layer_type + "'s hidden width " + std::to_string(b.out_dim) +
                                     " is not its hidden_width " + std::to_string(width) + " (layers/registry.hpp)");
-      b.layer->extras = AttentionExtras{pos_->positions(), edge_class_.get()};
       layers_.push_back(std::make_unique<ResidualBlock<T>>(
           std::move(b.layer), Norm<T>(store, rng, spec.param_prefix + name + ".norm", width, parse_norm(spec.norm)),
           spec.act, spec.dropout));

@@ -205,6 +205,8 @@ ExperimentConfig Model::config() const {
 
 std::string Model::model_name() const { return locus::model_name(config()); }
 
+const char* Model::metric() const { return metric_name(task_, config().train.metric); }
+
 Prediction Model::predict(Dataset ds, bool embeddings) const {
   const std::string where = ds.source.empty() ? ds.name : ds.source;
   ExperimentConfig cfg = config();

@@ -65,7 +65,9 @@ class Model {
 
   const std::vector<std::string>& classes() const { return classes_; }
   Task task() const { return task_; }
-  const char* metric() const { return task_ == Task::NodeClassification ? "acc" : "auc"; }
+  // The metric training scored and predict() reports: train.metric's for node classification
+  // (acc or wacc), auc for pair tasks.
+  const char* metric() const;
   const std::vector<std::string>& config_lines() const { return config_; }
   ExperimentConfig config() const;  // rebuilt from config_lines()
   std::string model_name() const;   // "gcn", "gcn+gir:sum", ...

@@ -17,17 +17,6 @@
 namespace locus {
 namespace {
 
-// Correct argmax predictions among the rows idx.
-int64_t count_correct(const Mat& logp, const std::vector<int32_t>& labels, const std::vector<int32_t>& idx) {
-  int64_t correct = 0;
-  for (int32_t i : idx) {
-    Eigen::Index arg;
-    logp.row(i).maxCoeff(&arg);
-    correct += arg == labels[i];
-  }
-  return correct;
-}
-
 // Per class: correctly predicted (argmax) and labelled rows among idx.
 void class_counts(const Mat& logp, const std::vector<int32_t>& labels, const std::vector<int32_t>& idx,
                   std::vector<int64_t>& correct, std::vector<int64_t>& total) {
@@ -39,6 +28,13 @@ void class_counts(const Mat& logp, const std::vector<int32_t>& labels, const std
     ++total[static_cast<size_t>(labels[i])];
     correct[static_cast<size_t>(labels[i])] += arg == labels[i];
   }
+}
+
+// Correct argmax predictions among the rows idx (every class).
+int64_t count_correct(const Mat& logp, const std::vector<int32_t>& labels, const std::vector<int32_t>& idx) {
+  std::vector<int64_t> correct, total;
+  class_counts(logp, labels, idx, correct, total);
+  return std::accumulate(correct.begin(), correct.end(), int64_t{0});
 }
 
 // Σ −log p(label) over the rows idx.

@@ -82,12 +82,7 @@ MatD standardise(const MatD& x, MatD* mean = nullptr, MatD* var = nullptr) {
   return (centred.array().rowwise() / (v.array() + 1e-5).sqrt().row(0)).matrix();
 }
 
-ParamId param(const ParamStore<double>& store, const std::string& name) {
-  for (size_t i = 0; i < store.params().size(); ++i)
-    if (store.params()[i].name == name) return ParamId{static_cast<int>(i)};
-  FAIL("no parameter " << name);
-  return {};
-}
+ParamId param(const ParamStore<double>& store, const std::string& name) { return locus::testing::param_named(store, name); }
 
 // Copies a layer's A..E from the store (parameters NAME.A.weight, ...).
 Maps maps_of(ParamStore<double>& store, const std::string& name) {

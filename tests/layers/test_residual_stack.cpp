@@ -17,6 +17,7 @@
 
 using namespace locus;
 using locus::testing::grad_mismatch;
+using locus::testing::param_named;
 using locus::testing::gradcheck_params;
 using locus::testing::random_matrix;
 
@@ -46,12 +47,7 @@ GnnSpec residual_spec(const std::string& type, const std::string& norm, int laye
   return s;
 }
 
-MatD value(ParamStore<double>& store, const std::string& name) {
-  for (size_t i = 0; i < store.params().size(); ++i)
-    if (store.params()[i].name == name) return store.value(ParamId{static_cast<int>(i)});
-  FAIL("no parameter " << name);
-  return {};
-}
+MatD value(ParamStore<double>& store, const std::string& name) { return store.value(param_named(store, name)); }
 
 // Â as the layer stores it (its float weights, read exactly), dense.
 MatD dense_a_hat(const Csr& g) {

@@ -9,6 +9,12 @@
 
 namespace locus::testing {
 
+ParamId param_named(const ParamStore<double>& store, const std::string& name) {
+  const ParamId id = store.find(name);
+  if (id.index < 0) FAIL_CHECK("no parameter " << name);
+  return id;
+}
+
 GradCheckResult gradcheck(const GradFn& f, std::vector<MatD> inputs, double h) {
   GradCheckResult res;
   auto eval = [&](std::vector<MatD>* grads) {

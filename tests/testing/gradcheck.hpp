@@ -29,6 +29,9 @@ GradCheckResult gradcheck_params(const std::function<Var(Tape<double>&)>& f, Par
 // Empty when every entry satisfies |a − n| ≤ atol + rtol·|n|; else the worst entry, described.
 std::string grad_mismatch(const GradCheckResult& r, double atol = 1e-7, double rtol = 1e-5);
 
+// store.find(name), recording a doctest failure when the store has no such parameter.
+ParamId param_named(const ParamStore<double>& store, const std::string& name);
+
 // A random matrix with entries U(-1, 1) from a fixed seed.
 MatD random_matrix(int64_t rows, int64_t cols, uint64_t seed);
 

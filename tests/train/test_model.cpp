@@ -56,7 +56,8 @@ TEST_CASE("model file: every registered layer type, encodings and branches predi
   const std::vector<std::vector<std::string>> on_sbm{
       {"gnn.layer_type=gat", "gnn.att_heads=2"}, {"gnn.layer_type=sage"},
       // BatchNorm's running statistics travel with the parameters (store buffers).
-      {"gnn.layer_type=gcn", "gnn.residual=true", "gnn.norm=batch"}, {"gnn.layer_type=gatedgcn", "gnn.norm=batch", "gnn.head=mlp"}};
+      {"gnn.layer_type=gcn", "gnn.residual=true", "gnn.norm=batch", "train.metric=wacc"},
+      {"gnn.layer_type=gatedgcn", "gnn.norm=batch", "gnn.head=mlp"}};
   for (const std::string dataset : {"karate", "sbm"}) {
     for (auto v : dataset == "sbm" ? on_sbm : variants) {
       TempDir tmp;
@@ -79,6 +80,7 @@ TEST_CASE("model file: every registered layer type, encodings and branches predi
       CHECK(m.model_name() == s.model);
       CHECK(m.classes().size() == static_cast<size_t>(s.num_classes));
       CHECK(m.parameters() == run.params);
+      CHECK(std::string(m.metric()) == (cfg.train.metric == Metric::WeightedAccuracy ? "wacc" : "acc"));
 
       const Dataset ds = load_dataset(cfg.dataset);
       const Prediction p = m.predict(ds);
