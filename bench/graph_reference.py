@@ -89,7 +89,6 @@ duplicates merge, self_loops keep/drop, .gz), `features` (dense or sparse) or no
 files of graph ids. Anything else is reported as unsupported.
 """
 
-import json
 import math
 import os
 import platform
@@ -723,11 +722,7 @@ def main(argv=None, prog="graph_reference.py"):
              cfg["num_runs"], 100 * result["last_test_acc_mean"], epoch_ms, result["graphs_per_s"] or 0,
              num_params, result["peak_rss_mib"]))
     if args.json:
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(result, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, args.json)
+        ref.write_json(args.json, result)
     return 0
 
 

@@ -794,6 +794,15 @@ def train_run(cfg, data, x, graph, seed):
                 epochs_run=epoch, epoch_ms_median=1e3 * statistics.median(kept)), kept, num_params
 
 
+def write_json(path, result):
+    """Writes `result` to `path` atomically (a temporary file renamed over it)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
 class Selector:
     """Model selection as in Locus (train.select, train.patience): val_acc keeps the first epoch of
     best validation accuracy; val_acc_loss (GAT paper) keeps an epoch with accuracy >= the best and
@@ -935,11 +944,7 @@ def main(argv=None, prog="reference.py"):
              100 * result["test_acc_std"], cfg["num_runs"], result["epoch_ms_median"],
              result["peak_rss_mib"]))
     if args.json:
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(result, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, args.json)
+        write_json(args.json, result)
     return 0
 
 

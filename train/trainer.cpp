@@ -213,7 +213,7 @@ const EpochMetrics& Trainer::epoch() {
       lr_bad_epochs_ = 0;
     }
   }
-  finished_ = v.stop || epoch >= options_.max_epoch || (plateau && optimizer_.options().lr < options_.lr_min);
+  finished_ = v.stop || epoch >= options_.max_epoch || lr_exhausted();
   if (finished_) run_.params_checksum = fnv1a64(store_.values().data(), store_.values().size() * sizeof(float));
   return run_.history.back();
 }
@@ -272,6 +272,10 @@ void Trainer::set_parameters(const std::vector<float>& params) {
   std::copy(params.begin(), params.end(), store_.values().begin());
 }
 
+bool Trainer::lr_exhausted() const {
+  return options_.lr_schedule == LrSchedule::Plateau && optimizer_.options().lr < options_.lr_min;
+}
+
 TrainerState Trainer::state() const {
   TrainerState s;
   s.epoch = epoch_;
@@ -303,8 +307,7 @@ void Trainer::restore(const TrainerState& s) {
   lr_bad_epochs_ = s.lr_bad_epochs;
   run_ = s.run;
   epoch_ = s.epoch;
-  finished_ = epoch_ >= options_.max_epoch ||
-              (options_.lr_schedule == LrSchedule::Plateau && optimizer_.options().lr < options_.lr_min);
+  finished_ = epoch_ >= options_.max_epoch || lr_exhausted();
 }
 
 }  // namespace locus

@@ -122,6 +122,8 @@ class Trainer {
   double step(Var loss, int epoch, dist::Comm* comm);
   // The training step over this epoch's mini-batches; returns the mean batch loss.
   double train_batches(int epoch);
+  // optim.lr_schedule=plateau has brought the rate below optim.lr_min: the run is over.
+  bool lr_exhausted() const;
 
   const Problem& problem_;
   TrainOptions options_;
