@@ -104,6 +104,13 @@ void print_header(const ExperimentConfig& cfg, const ExperimentInfo& info, std::
                        ds.train_graphs.size(), ds.val_graphs.size(), ds.test_graphs.size(),
                        p.graph_task() ? "" : fmt::format(", nodes {}/{}/{}", p.num_train, p.num_val, p.num_test),
                        cfg.train.batch_size > 0 ? cfg.train.batch_size : 128);
+  else if (ds.is_sentences())  // each sentence a complete graph; batches of sentences
+    log << fmt::format("locus train: {} ({} sentences, {} tokens, {} attention slots, {} features{}, {} classes; "
+                       "tokens split {}/{}/{}; {})\n",
+                       ds.name, ds.blocks.size(), ds.num_nodes, p.num_edges, p.in_dim, kind, ds.num_classes, p.num_train,
+                       p.num_val, p.num_test,
+                       cfg.train.batch_size > 0 ? fmt::format("{} sentences per step", cfg.train.batch_size)
+                                                : std::string("every sentence in one step"));
   else
     log << fmt::format("locus train: {} ({} nodes, {} edges, {} features{}, {} classes; split {}/{}/{})\n", ds.name,
                        ds.num_nodes, p.num_edges, p.in_dim, kind, ds.num_classes, p.num_train, p.num_val, p.num_test);

@@ -9,10 +9,26 @@
 namespace locus {
 
 GraphIndex index_graphs(const Dataset& ds) {
+  GraphIndex ix;
+  if (ds.is_sentences()) {
+    // Sentence b: the consecutive nodes [Σ_{c<b} len_c, Σ_{c≤b} len_c), no stored edges.
+    ix.complete = true;
+    ix.node_ptr.assign(1, 0);
+    for (const int64_t len : ds.blocks) ix.node_ptr.push_back(ix.node_ptr.back() + len);
+    check(ix.node_ptr.back() == ds.num_nodes, "index_graphs: the sentence lengths do not add up to the node count");
+    ix.edge_ptr.assign(ix.node_ptr.size(), 0);
+    ix.nodes.resize(static_cast<size_t>(ds.num_nodes));
+    ix.local.resize(static_cast<size_t>(ds.num_nodes));
+    for (size_t b = 0; b + 1 < ix.node_ptr.size(); ++b)
+      for (int64_t v = ix.node_ptr[b]; v < ix.node_ptr[b + 1]; ++v) {
+        ix.nodes[static_cast<size_t>(v)] = static_cast<int32_t>(v);
+        ix.local[static_cast<size_t>(v)] = static_cast<int32_t>(v - ix.node_ptr[b]);
+      }
+    return ix;
+  }
   check(ds.has_graphs() && static_cast<int64_t>(ds.graph_of.size()) == ds.num_nodes,
         "index_graphs: the dataset has no graph id per node");
   const int64_t g = ds.num_graphs;
-  GraphIndex ix;
   // Counting sorts by graph: stable, so each graph's nodes and edges stay in increasing order.
   auto bucket = [g](int64_t n, auto graph_of_item, std::vector<int64_t>& ptr, auto& items) {
     ptr.assign(static_cast<size_t>(g + 1), 0);
@@ -66,6 +82,12 @@ GraphBatch make_batch(const Dataset& ds, const GraphIndex& index, std::span<cons
       dst.push_back(local(ds.dst[e]));
       if (weighted) weight.push_back(ds.weight[e]);
     }
+  }
+  if (index.complete) {
+    std::vector<int64_t> lengths(graphs.size());
+    for (size_t k = 0; k < graphs.size(); ++k) lengths[k] = b.offset[k + 1] - b.offset[k];
+    b.sentences = Dense::blocks(lengths);
+    b.complete = true;
   }
   b.graph = Csr::from_edges(n, src, dst, weight);
   return b;

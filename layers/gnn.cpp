@@ -241,6 +241,12 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
   }
   Rng own;
   Rng& draw = make_plain(store, rng, sentences, own);
+  if (spec.batched) {
+    // The layers keep a reference to *dense_: set_graph rewrites this object in place.
+    check(!plain_, "GnnClassifier: a batched model on sentences has no plain path");
+    batch_dense_ = std::make_shared<Dense>(sentences);
+    dense_ = batch_dense_;
+  }
   pos_ = std::make_shared<pe::PositionalInputs<T>>(store, draw, resolve_posenc(spec), GraphRef(*dense_), spec.posenc_seed);
   build(store, draw);
 }
@@ -378,9 +384,15 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
 }
 
 template <class T>
-void GnnClassifier<T>::set_graph(const Csr& graph, Mat lap_rows, Mat rwse_rows) {
-  check(batch_graph_ != nullptr, "GnnClassifier::set_graph: the model was not built with spec.batched");
-  *batch_graph_ = layer_->graph ? *layer_->graph(graph, spec_).graph : Csr();
+void GnnClassifier<T>::set_graph(GraphRef graph, Mat lap_rows, Mat rwse_rows) {
+  if (graph.dense) {
+    check(batch_dense_ != nullptr, "GnnClassifier::set_graph: the model was not built with spec.batched on sentences");
+    *batch_dense_ = *graph.dense;
+    pos_->set_sentences(*batch_dense_);
+    return;
+  }
+  check(batch_graph_ != nullptr, "GnnClassifier::set_graph: the model was not built with spec.batched on a graph");
+  *batch_graph_ = layer_->graph ? *layer_->graph(*graph.csr, spec_).graph : Csr();
   pos_->set_rows(std::move(lap_rows), std::move(rwse_rows));
 }
 

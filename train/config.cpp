@@ -475,8 +475,9 @@ std::vector<ConfigKey> make_schema() {
       integer<int>("train.patience", "stop after this many epochs without improvement (0: never)",
                    [](C& c) -> int& { return c.train.patience; }, 0, 50),
       integer<int>("train.batch_size",
-                   "datasets of many graphs: graphs per training step, shuffled every epoch (0: 128); a dataset of "
-                   "one graph trains full-batch",
+                   "datasets of many graphs and sentence datasets: graphs (sentences) per training step, the training "
+                   "ones shuffled every epoch (0: 128 graphs; every sentence in one step); a dataset of one graph "
+                   "trains full-batch",
                    [](C& c) -> int& { return c.train.batch_size; }, 0, 128),
       mapped<ops::Pool>("gnn.readout", "graph classification and regression: how each graph's node representations are pooled",
                         {{"mean", ops::Pool::Mean}, {"sum", ops::Pool::Sum}, {"max", ops::Pool::Max}},

@@ -129,9 +129,21 @@ Problem make_problem(Dataset ds, const DatasetOptions& options) {
     // Mini-batches of graphs are cut from the edge list per step; no whole-dataset graph.
     p.graph_index = std::make_shared<const GraphIndex>(index_graphs(ds));
     p.num_edges = ds.num_edges();
+    p.train_graphs = ds.train_graphs;
   } else if (ds.is_sentences()) {
-    p.sentences = Dense::blocks(ds.blocks);
-    p.num_edges = p.sentences.num_edge_slots();
+    // Each sentence a graph: batches are Dense blocks of sentences, the same mechanism.
+    p.graph_index = std::make_shared<const GraphIndex>(index_graphs(ds));
+    p.num_edges = Dense::blocks(ds.blocks).num_edge_slots();
+    std::vector<char> holds(ds.blocks.size(), 0);
+    for (const int32_t v : ds.train) {
+      if (v < 0 || v >= ds.num_nodes)
+        throw_input_error(ds.source, 0, "a training node is outside the sentences' " + std::to_string(ds.num_nodes) + " tokens:",
+                          std::to_string(v), "list token ids in [0, " + std::to_string(ds.num_nodes) + ")");
+      const auto& ptr = p.graph_index->node_ptr;
+      holds[static_cast<size_t>(std::upper_bound(ptr.begin(), ptr.end(), int64_t{v}) - ptr.begin() - 1)] = 1;
+    }
+    for (size_t s = 0; s < holds.size(); ++s)
+      if (holds[s]) p.train_graphs.push_back(static_cast<int32_t>(s));
   } else {
     p.graph = Csr::from_edges(ds.num_nodes, ds.src, ds.dst, ds.weight);
     p.num_edges = ds.num_edges();

@@ -41,9 +41,12 @@ struct Problem {
   // (node tasks on one graph) the edge list are moved out.
   Dataset data;
   Csr graph;        // node tasks on a graph (a rank: its part, local numbering); empty otherwise
-  // Datasets of many graphs: each graph's nodes and edges; training runs on mini-batches of graphs.
+  // Datasets of many graphs, and sentences (each a complete graph): each graph's nodes and edges;
+  // training runs on batches of graphs.
   std::shared_ptr<const GraphIndex> graph_index;
-  Dense sentences;  // sentence datasets: the batch of complete graphs
+  // The graphs training batches are drawn from: the split's training graphs, or the sentences that
+  // hold a training node.
+  std::vector<int32_t> train_graphs;
   std::shared_ptr<const SpMat> x_sparse;  // the input features [N, in_dim], or
   Mat x_dense;                            // densified from 25% non-zeros on
   int64_t in_dim = 0;

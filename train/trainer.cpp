@@ -39,35 +39,46 @@ Trainer::Trainer(const Problem& problem, const GnnSpec& spec, const TrainOptions
   GnnSpec s = spec_for(problem, spec);
   s.posenc_seed = splitmix64(seed ^ 0xA11C0A11C0ull);  // fixes the evaluation anchor sets
   if (problem.batched()) {
-    // Built on an empty batch; every step sets its mini-batch's graph (GnnClassifier::set_graph).
-    model_ = std::make_unique<GnnClassifier<float>>(store_, rng_, s, make_batch(problem.data, *problem.graph_index, {}).graph);
+    // Built on an empty batch (a Csr, or a Dense of sentences); every step sets its batch's
+    // topology (GnnClassifier::set_graph).
+    const GraphBatch empty = make_batch(problem.data, *problem.graph_index, {});
+    model_ = empty.complete ? std::make_unique<GnnClassifier<float>>(store_, rng_, s, empty.sentences)
+                            : std::make_unique<GnnClassifier<float>>(store_, rng_, s, empty.graph);
     if (problem.graph_task())
       readout_ = std::make_unique<GraphReadout<float>>(store_, rng_, "readout", s.hidden, problem.graph_outputs(), s.readout);
     encodings_ = graph_encodings(problem.data, *problem.graph_index, resolve_posenc(s));
     in_train_.assign(static_cast<size_t>(problem.data.num_nodes), 0);
     for (const int32_t v : problem.data.train) in_train_[static_cast<size_t>(v)] = 1;
   } else if (options.batch_size > 0) {
-    throw InputError("train.batch_size is for datasets of many graphs; " + problem.data.name +
+    throw InputError("train.batch_size is for datasets of many graphs and sentences; " + problem.data.name +
                      " is one graph and trains full-batch (leave train.batch_size at 0)");
   } else {
-    model_ = problem.data.is_sentences() ? std::make_unique<GnnClassifier<float>>(store_, rng_, s, problem.sentences)
-                                         : std::make_unique<GnnClassifier<float>>(store_, rng_, s, task_.graph());
+    model_ = std::make_unique<GnnClassifier<float>>(store_, rng_, s, task_.graph());
   }
   run_.seed = seed;
 }
 
-int64_t Trainer::batch_size() const { return options_.batch_size > 0 ? options_.batch_size : 128; }
+int64_t Trainer::batch_size() const {
+  // Unset: 128 graphs per step, or every sentence in one step (sentences train full-batch, as the
+  // one graph of a node task does).
+  if (options_.batch_size > 0) return options_.batch_size;
+  return problem_.graph_index->complete ? std::max<int64_t>(1, problem_.graph_index->num_graphs()) : 128;
+}
 
-Var Trainer::batch_forward(const GraphBatch& b, bool training, uint64_t key) const {
+Features<float> Trainer::batch_input(const GraphBatch& b) const {
   const std::vector<int64_t> rows(b.nodes.begin(), b.nodes.end());
-  model_->set_graph(b.graph, encodings_.lap.size() ? Mat(encodings_.lap(rows, Eigen::all)) : Mat(),
+  model_->set_graph(b.topology(), encodings_.lap.size() ? Mat(encodings_.lap(rows, Eigen::all)) : Mat(),
                     encodings_.rwse.size() ? Mat(encodings_.rwse(rows, Eigen::all)) : Mat());
   Features<float> in;
   if (problem_.x_sparse)
     in.sparse = std::make_shared<const SpMat>(gather_feature_rows(*problem_.x_sparse, b.nodes));
   else
     in.var = tape_.constant(Mat(problem_.x_dense(rows, Eigen::all)));
-  const Var out = model_->forward(tape_, in, training, key);
+  return in;
+}
+
+Var Trainer::batch_forward(const GraphBatch& b, bool training, uint64_t key) const {
+  const Var out = model_->forward(tape_, batch_input(b), training, key);
   if (!readout_) return out;
   const auto scope = tape_.scope("readout");
   const Var head = readout_->forward(tape_, out, b.graph_of, b.num_graphs());
@@ -91,7 +102,15 @@ double Trainer::train_batches(int epoch) {
   const Dataset& ds = problem_.data;
   const bool graphs = problem_.graph_task(), regression = ds.task == Task::GraphRegression;
   // Each epoch's order from the run's seed and the epoch alone (a resumed run draws the same).
-  const auto order = batch_order(ds.train_graphs, batch_size(), splitmix64(run_.seed ^ (0xBA7C4ull + static_cast<uint64_t>(epoch))));
+  // Sentences in one step: every sentence, in order (val and test tokens carry no loss; the batch
+  // is the whole dataset's Dense, as a node task's one graph).
+  std::vector<std::vector<int32_t>> order;
+  if (problem_.graph_index->complete && batch_size() >= problem_.graph_index->num_graphs()) {
+    order.emplace_back(static_cast<size_t>(problem_.graph_index->num_graphs()));
+    std::iota(order[0].begin(), order[0].end(), 0);
+  } else {
+    order = batch_order(problem_.train_graphs, batch_size(), splitmix64(run_.seed ^ (0xBA7C4ull + static_cast<uint64_t>(epoch))));
+  }
   double sum = 0;
   int64_t steps = 0;
   for (const std::vector<int32_t>& ids : order) {
@@ -234,7 +253,8 @@ Mat Trainer::probabilities() const {
 }
 
 Mat Trainer::embeddings() const {
-  if (problem_.batched()) throw InputError("node embeddings of a model trained on many graphs are not available yet");
+  if (problem_.batched())
+    return batched_rows(false, [&](const GraphBatch& b) { return model_->embed(tape_, batch_input(b)); });
   tape_.clear();
   const Tape<float>::NoGrad no_grad(tape_);
   return tape_.value(model_->embed(tape_, problem_.input(tape_)));
@@ -243,26 +263,30 @@ Mat Trainer::embeddings() const {
 SplitScores Trainer::evaluate() const { return task_.scores(predict()); }
 
 Mat Trainer::predict(PositionUse use) const {
-  if (problem_.batched()) {
-    // Every graph, in batches of batch_size in graph order; rows put back at their nodes / graphs.
-    const Dataset& ds = problem_.data;
-    const bool graphs = problem_.graph_task();
-    Mat out(graphs ? ds.num_graphs : ds.num_nodes, graphs ? problem_.graph_outputs() : ds.num_classes);
-    for (int64_t first = 0; first < ds.num_graphs; first += batch_size()) {
-      std::vector<int32_t> ids(static_cast<size_t>(std::min(batch_size(), ds.num_graphs - first)));
-      std::iota(ids.begin(), ids.end(), static_cast<int32_t>(first));
-      const GraphBatch b = make_batch(ds, *problem_.graph_index, ids);
-      tape_.clear();
-      const Tape<float>::NoGrad no_grad(tape_);
-      const Mat rows = tape_.value(batch_forward(b, false, 0));
-      const std::vector<int32_t>& at = graphs ? b.graphs : b.nodes;
-      for (size_t i = 0; i < at.size(); ++i) out.row(at[i]) = rows.row(static_cast<Eigen::Index>(i));
-    }
-    return out;
-  }
+  if (problem_.batched())
+    return batched_rows(problem_.graph_task(), [&](const GraphBatch& b) { return batch_forward(b, false, 0); });
   tape_.clear();
   const Tape<float>::NoGrad no_grad(tape_);  // inference: no closures, transient values freed
   return tape_.value(model_->forward(tape_, problem_.input(tape_), false, 0, use));
+}
+
+Mat Trainer::batched_rows(bool per_graph, const std::function<Var(const GraphBatch&)>& run) const {
+  // Every graph, in batches of batch_size in graph order; rows put back at their nodes / graphs.
+  const Dataset& ds = problem_.data;
+  const int64_t graphs = problem_.graph_index->num_graphs();
+  Mat out;
+  for (int64_t first = 0; first < graphs; first += batch_size()) {
+    std::vector<int32_t> ids(static_cast<size_t>(std::min(batch_size(), graphs - first)));
+    std::iota(ids.begin(), ids.end(), static_cast<int32_t>(first));
+    const GraphBatch b = make_batch(ds, *problem_.graph_index, ids);
+    tape_.clear();
+    const Tape<float>::NoGrad no_grad(tape_);
+    const Mat rows = tape_.value(run(b));
+    if (out.size() == 0) out.resize(per_graph ? graphs : ds.num_nodes, rows.cols());
+    const std::vector<int32_t>& at = per_graph ? b.graphs : b.nodes;
+    for (size_t i = 0; i < at.size(); ++i) out.row(at[i]) = rows.row(static_cast<Eigen::Index>(i));
+  }
+  return out;
 }
 
 void Trainer::set_parameters(const std::vector<float>& params) {

@@ -116,7 +116,12 @@ class Trainer {
   // Datasets of many graphs (problem.batched()): the graphs per step, and one mini-batch's output
   // (log-probabilities per node, or per graph through the readout in a graph task).
   int64_t batch_size() const;
+  // Sets the batch's topology and encodings on the model; returns its input rows.
+  Features<float> batch_input(const GraphBatch& b) const;
   Var batch_forward(const GraphBatch& b, bool training, uint64_t key) const;
+  // run(b) for every batch of graphs in graph order, without gradients: its rows put back at their
+  // nodes (or graphs, per_graph), [N or graphs, cols].
+  Mat batched_rows(bool per_graph, const std::function<Var(const GraphBatch&)>& run) const;
   // Backward and the optimiser update for `loss` on the tape, with the numeric guards (and, under
   // partitioned training, the gradient sum over ranks); returns the loss value.
   double step(Var loss, int epoch, dist::Comm* comm);

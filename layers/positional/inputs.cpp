@@ -100,6 +100,14 @@ void PositionalInputs<T>::set_rows(Mat lap, Mat rwse) {
 }
 
 template <class T>
+void PositionalInputs<T>::set_sentences(const Dense& sentences) {
+  check(dense_ != nullptr, "PositionalInputs::set_sentences: built on a graph, not on sentences");
+  dense_ = std::make_shared<const Dense>(sentences);
+  positions_ = block_positions(*dense_);
+  if (seq_ == SeqPE::Sinusoidal || seq_ == SeqPE::Cape) sinusoid_ = sinusoidal_pe<T>(positions_, spec_.seq_dim);
+}
+
+template <class T>
 PositionalInputs<T>::PositionalInputs(PositionalInputs&&) noexcept = default;
 template <class T>
 PositionalInputs<T>::~PositionalInputs() = default;

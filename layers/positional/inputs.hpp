@@ -70,8 +70,11 @@ class PositionalInputs {
   // graph's encoding (computed per graph, not for the batch's union), replacing those of the graph
   // given at construction. Shapes [n, lap_freqs] and [n, rwse_steps] when on; ignored when off.
   void set_rows(Mat lap, Mat rwse);
+  // Sentences in batches: the next batch's blocks; positions and sinusoids follow them (the
+  // Mat positions() points to is rewritten in place).
+  void set_sentences(const Dense& sentences);
   // Positions [n, 1] of sentence tokens (RoPE); null on graphs.
-  const Mat* positions() const { return positions_.size() ? &positions_ : nullptr; }
+  const Mat* positions() const { return dense_ ? &positions_ : nullptr; }
 
  private:
   struct Encoders;
