@@ -173,6 +173,47 @@ std::vector<int32_t> chosen_nodes(const PredictOptions& opt, const Dataset& ds) 
   return all;
 }
 
+// Graph models: one row per graph of `graphs` (ids as loaded, 0-based) — the predicted class and
+// each class's probability (and the label when known), or the predicted targets.
+void write_graph_predictions(const Model& model, const Prediction& p, const std::vector<int32_t>& graphs,
+                             const PredictOptions& opt, Format format, std::ostream& report) {
+  const auto& classes = model.classes();
+  const bool regression = model.task() == Task::GraphRegression;
+  const bool has_labels = std::any_of(p.labels.begin(), p.labels.end(), [](int32_t l) { return l >= 0; });
+  std::vector<Column> columns{{"graph"}};
+  if (regression) {
+    for (const auto& c : classes) columns.push_back({c, true});
+  } else {
+    columns.push_back({"predicted"});
+    for (const auto& c : classes) columns.push_back({"p_" + c, true, false, "probabilities", c});
+    if (has_labels) columns.push_back({"label", false, true});
+  }
+  TableWriter table(std::move(columns), format);
+  std::vector<std::string> cells;
+  int64_t labelled = 0, correct = 0;
+  for (const int32_t g : graphs) {
+    cells = {std::to_string(g)};
+    Eigen::Index arg = 0;
+    if (!regression) {
+      p.output.row(g).maxCoeff(&arg);
+      cells.push_back(classes[arg]);
+    }
+    for (size_t c = 0; c < classes.size(); ++c) cells.push_back(fmt::format("{:.9g}", p.output(g, static_cast<Eigen::Index>(c))));
+    if (has_labels) {
+      const int32_t label = p.labels[g];
+      if (label >= 0) ++labelled, correct += arg == label;
+      cells.push_back(label >= 0 ? classes[label] : std::string());
+    }
+    table.row(cells);
+  }
+  if (opt.out.empty()) std::cout << table.text() << std::flush;
+  else write_file_atomic(opt.out, table.text());
+  report << fmt::format("{} graphs{}{}\n", graphs.size(),
+                        labelled > 0 ? fmt::format(", accuracy {:.2f} % over the {} with a label", 100.0 * correct / labelled, labelled)
+                                     : std::string(),
+                        opt.out.empty() ? "" : " written to " + opt.out);
+}
+
 }  // namespace
 
 void run_predict(const PredictOptions& opt, std::ostream& report) {
@@ -206,17 +247,30 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
   stage("loading " + opt.model + " and " + opt.dataset + " ...");
   const Model model = Model::load(opt.model);
   Dataset ds = load_dataset_arg(resolve_dataset_arg(opt.dataset, "predict"));
-  const bool pair_model = model.task() != Task::NodeClassification;
+  const bool pair_model = model.task() == Task::LinkPrediction || model.task() == Task::PairClassification;
+  const bool graph_model = model.task() == Task::GraphClassification || model.task() == Task::GraphRegression;
+  if (graph_model && (!opt.nodes.empty() || !opt.embeddings.empty()))
+    throw_input_error(opt.model, 0, std::string("predict: the model predicts per graph (") + task_name(model.task()) +
+                                        "); node options do not apply:",
+                      opt.nodes.empty() ? "--embeddings" : "--nodes", "drop it; --split chooses the graphs to write");
   const bool pair_output = !opt.pairs.empty() || opt.top_k > 0;
   if (pair_model && !opt.out.empty() && !pair_output)
     throw_input_error(opt.model, 0, std::string("predict: the model scores node pairs (") + task_name(model.task()) +
                                         "); --out writes what --pairs or --top-k ask for, and neither is given:",
                       opt.out, "add --pairs FILE or --top-k K, or drop --out to print the pair metrics");
   if (!pair_model && pair_output)
-    throw_input_error(opt.model, 0, "predict: --pairs and --top-k need a pair model (link_prediction or "
-                                    "pair_classification); this one classifies nodes:",
+    throw_input_error(opt.model, 0, std::string("predict: --pairs and --top-k need a pair model (link_prediction or "
+                                                "pair_classification); this one is ") + task_name(model.task()) + ":",
                       opt.pairs.empty() ? "--top-k" : "--pairs", "drop them, or give a model trained with dataset.task=link_prediction");
-  const std::vector<int32_t> nodes = !opt.for_nodes.empty() ? read_node_list(opt.for_nodes, "--for", ds) : chosen_nodes(opt, ds);
+  const std::vector<int32_t> nodes = graph_model             ? std::vector<int32_t>{}
+                                     : !opt.for_nodes.empty() ? read_node_list(opt.for_nodes, "--for", ds)
+                                                              : chosen_nodes(opt, ds);
+  // Graph models: the graphs of --split (all by default), as loaded; the predictions are per graph.
+  std::vector<int32_t> graphs = opt.split == "train" ? ds.train_graphs : opt.split == "val" ? ds.val_graphs
+                              : opt.split == "test"  ? ds.test_graphs  : std::vector<int32_t>{};
+  if (graph_model && opt.split == "all")
+    for (int32_t g = 0; g < static_cast<int32_t>(ds.num_graphs); ++g) graphs.push_back(g);
+  std::sort(graphs.begin(), graphs.end());
   std::vector<int32_t> pair_u, pair_v;
   if (!opt.pairs.empty()) std::tie(pair_u, pair_v) = read_pairs(opt.pairs, ds);
   const Csr known = pair_model ? Csr::from_edges(ds.num_nodes, ds.src, ds.dst) : Csr();
@@ -238,8 +292,8 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
                         metric.show(p.scores.train, "—"), metric.show(p.scores.val, "—"), metric.show(p.scores.test, "—"),
                         metric.unit());
   if (p.unknown_labels > 0)
-    report << fmt::format("note: {} labelled nodes have a class the model does not know; they count in no score\n",
-                          p.unknown_labels);
+    report << fmt::format("note: {} labelled {} have a class the model does not know; they count in no score\n",
+                          p.unknown_labels, graph_model ? "graphs" : "nodes");
   if (!opt.embeddings.empty()) {
     // Rows in the chosen nodes' order (as the predictions file); .npy holds the values alone.
     const Eigen::Index width = p.embeddings.cols();
@@ -303,6 +357,14 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
     return;
   }
 
+  if (graph_model) {
+    write_graph_predictions(model, p, graphs, opt, format, report);
+    const auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+    report << fmt::format("load and predict {:.1f} ms (model and dataset {:.1f}, model run {:.1f}); peak RSS {:.1f} MiB\n",
+                          ms(t0, t1), ms(t0, t_loaded), ms(t_loaded, t1), peak_rss_mib());
+    return;
+  }
+
   // One row per chosen node; accuracy over those with a known label.
   if (!opt.out.empty()) stage(fmt::format("writing {} rows to {} ...", nodes.size(), opt.out));
   const auto& classes = model.classes();
@@ -340,12 +402,12 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
 
 void add_predict_command(CLI::App& app) {
   auto opts = std::make_shared<PredictOptions>();
-  CLI::App* c = app.add_subcommand("predict", "Label a dataset's nodes with a trained model (locus train save_model=PATH)");
+  CLI::App* c = app.add_subcommand("predict", "Label a dataset's nodes (or graphs) with a trained model (locus train save_model=PATH)");
   c->add_option("model", opts->model, "a model file written by locus train save_model=PATH")->required()->type_name("MODEL");
   c->add_option("dataset", opts->dataset, "a dataset.yaml (or its folder) or a built-in dataset name")
       ->required()
       ->type_name("DATASET");
-  auto* split = c->add_option("--split", opts->split, "the nodes to write: all (default), train, val or test")
+  auto* split = c->add_option("--split", opts->split, "the nodes (graph models: graphs) to write: all (default), train, val or test")
                     ->check(CLI::IsMember({"all", "train", "val", "test"}));
   c->add_option("--nodes", opts->nodes, "a file of node ids (one per line, as the dataset names them) to write instead")
       ->type_name("FILE")

@@ -229,13 +229,7 @@ TrainSummary run_experiment(const ExperimentConfig& cfg, const ExperimentCallbac
     s.work_left = work_left;
   };
 
-  // Model files hold node classifiers and pair models; a graph model's readout is not in them yet
-  // (graph classification and regression), so out_dir alone writes none, and save_model says so
-  // before training.
-  if (problem.graph_task() && !cfg.run.save_model.empty())
-    throw InputError(std::string("save_model: model files of ") + task_name(ds.task) +
-                     " models are not built yet; train without save_model (the scores are in the summary and out_dir's CSVs)");
-  const bool save_models = rank0 && !model_path(cfg).empty() && !problem.graph_task();
+  const bool save_models = rank0 && !model_path(cfg).empty();
   const bool all_runs = cfg.run.save_model_runs == "all";
   int best_run = -1;  // the run whose parameters s.runs keeps (save_model_runs=best)
   if (resume)

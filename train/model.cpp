@@ -1,5 +1,6 @@
 #include "train/model.hpp"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -53,7 +54,8 @@ uint64_t hash_array(const T* data, int64_t n, uint64_t h) {
 }
 
 Task task_from_name(const std::string& name, const std::string& path) {
-  for (Task t : {Task::NodeClassification, Task::LinkPrediction, Task::PairClassification})
+  for (Task t : {Task::NodeClassification, Task::LinkPrediction, Task::PairClassification, Task::GraphClassification,
+                 Task::GraphRegression})
     if (name == task_name(t)) return t;
   throw_input_error(path, 0, "unknown task in the model file:", name, model_format().version_fix);
 }
@@ -100,10 +102,13 @@ Model Model::from_run(const ExperimentConfig& cfg, const Problem& problem, uint6
   m.task_ = ds.task;
   m.in_dim_ = problem.in_dim;
   m.one_hot_ = problem.one_hot;
-  if (ds.task == Task::NodeClassification) {
-    m.classes_ = ds.label_names;
+  if (ds.task == Task::NodeClassification || ds.task == Task::GraphClassification) {
+    const bool graphs = ds.task == Task::GraphClassification;
+    m.classes_ = graphs ? ds.graph_label_names : ds.label_names;
     if (m.classes_.empty())
-      for (int32_t c = 0; c < ds.num_classes; ++c) m.classes_.push_back(std::to_string(c));
+      for (int32_t c = 0; c < (graphs ? ds.num_graph_classes : ds.num_classes); ++c) m.classes_.push_back(std::to_string(c));
+  } else if (ds.task == Task::GraphRegression) {
+    for (int64_t k = 0; k < ds.num_targets; ++k) m.classes_.push_back("y" + std::to_string(k + 1));
   }
   m.dataset_name_ = ds.name;
   m.dataset_nodes_ = ds.num_nodes;
@@ -186,7 +191,8 @@ Model Model::load(const std::string& path) {
     if (!ok) r.corrupt();
     m.anchor_sets_ = std::make_shared<const pe::AnchorSets>(std::move(sets));
   }
-  if (!r.at_end() || m.in_dim_ < 1 || m.params_.empty() || (m.task_ == Task::NodeClassification && m.classes_.empty()))
+  const bool pairs = m.task_ == Task::LinkPrediction || m.task_ == Task::PairClassification;
+  if (!r.at_end() || m.in_dim_ < 1 || m.params_.empty() || (!pairs && m.classes_.empty()))
     r.corrupt();
   try {
     (void)m.config();
@@ -218,6 +224,41 @@ Prediction Model::predict(Dataset ds, bool embeddings) const {
     throw_input_error(where, 0, std::string("the model scores node pairs (") + task_name(task_) +
                                     "), but the dataset has no edges to draw pairs from:",
                       ds.name, "give the dataset the model was trained on, or one with its edge list");
+  const bool graph_model = task_ == Task::GraphClassification || task_ == Task::GraphRegression;
+  if (graph_model != ds.has_graphs())
+    throw_input_error(where, 0, graph_model ? std::string("the model predicts per graph (") + task_name(task_) + "), but the dataset is one graph:"
+                                            : std::string("the model was trained on one graph (") + task_name(task_) + "), but the dataset has many graphs:",
+                      ds.name, graph_model ? "give a dataset of many graphs (a graphs: section or a TU folder)"
+                                           : "give a dataset of one graph, or a model trained on many graphs");
+  if (task_ == Task::GraphRegression && ds.task == Task::GraphRegression &&
+      ds.num_targets != static_cast<int64_t>(classes_.size()))
+    throw_input_error(where, 0, fmt::format("the dataset has {} targets per graph, the model predicts", ds.num_targets),
+                      std::to_string(classes_.size()), "give graph targets of the training data's width");
+  if (task_ == Task::GraphClassification) {
+    // Graph labels by class name into the model's order; graphs of unknown classes leave the splits.
+    std::map<std::string, int32_t> index;
+    for (size_t c = 0; c < classes_.size(); ++c) index[classes_[c]] = static_cast<int32_t>(c);
+    const bool labelled = ds.task == Task::GraphClassification;
+    std::vector<int32_t> labels(static_cast<size_t>(ds.num_graphs), -1);
+    for (size_t g = 0; labelled && g < ds.graph_labels.size(); ++g) {
+      const int32_t l = ds.graph_labels[g];
+      if (l < 0) continue;
+      const auto it = index.find(ds.graph_label_names.empty() ? std::to_string(l) : ds.graph_label_names[l]);
+      labels[g] = it == index.end() ? -1 : it->second;
+      out.unknown_labels += labels[g] < 0;
+    }
+    for (auto* split : {&ds.train_graphs, &ds.val_graphs, &ds.test_graphs})
+      std::erase_if(*split, [&](int32_t g) { return labels[g] < 0; });
+    ds.graph_labels = labels;
+    ds.num_graph_classes = static_cast<int32_t>(classes_.size());
+    ds.graph_label_names = classes_;
+    out.labels = labels;
+  } else if (task_ == Task::GraphRegression && ds.task != Task::GraphRegression) {
+    // No targets: predictions only (the scores are NaN).
+    ds.num_targets = static_cast<int64_t>(classes_.size());
+    ds.graph_targets.assign(static_cast<size_t>(ds.num_graphs * ds.num_targets), 0.0f);
+    ds.train_graphs.clear(), ds.val_graphs.clear(), ds.test_graphs.clear();
+  }
   ds.task = task_;
   if (task_ == Task::NodeClassification) {
     // Labels by class name into the model's order; unknown ones are counted and left out of the
@@ -263,9 +304,10 @@ Prediction Model::predict(Dataset ds, bool embeddings) const {
   // One forward pass: log-probabilities (or embeddings) give both the output and the scores.
   out.output = trainer.predict();
   out.scores = trainer.task().scores(out.output);
-  if (task_ == Task::NodeClassification) out.output = out.output.array().exp().matrix();
+  if (task_ == Task::NodeClassification || task_ == Task::GraphClassification) out.output = out.output.array().exp().matrix();
   if (const TaskSplit* split = trainer.task().split()) out.test_pairs = split->test;
-  if (embeddings) out.embeddings = task_ == Task::NodeClassification ? trainer.embeddings() : out.output;
+  const bool pairs = task_ == Task::LinkPrediction || task_ == Task::PairClassification;
+  if (embeddings) out.embeddings = pairs ? out.output : trainer.embeddings();
   return out;
 }
 

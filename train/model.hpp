@@ -2,7 +2,8 @@
 // computes (every results key of its config and the run's seed), its parameters at the selected
 // epoch, its input contract (feature width, one-hot inputs, feature_norm), class names, task, the
 // anchor branch's evaluation sets and a fingerprint of the training data.
-// Model::load(path).predict(dataset) labels a dataset's nodes.
+// Model::load(path).predict(dataset) labels a dataset's nodes, or its graphs for a model trained
+// on graph classification or regression.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -25,11 +26,13 @@ uint64_t dataset_fingerprint(const Dataset& ds);
 
 // What Model::predict returns for a dataset.
 struct Prediction {
-  // Node classification: class probabilities [N, classes] (rows sum to 1). Pair tasks: the
+  // Node classification: class probabilities [N, classes] (rows sum to 1). Graph classification:
+  // [graphs, classes]; graph regression: the predicted targets [graphs, targets]. Pair tasks: the
   // L2-normalised node embeddings [N, width] (the score of a pair is their dot product).
   Mat output;
-  // The dataset's labels in the model's class order: -1 for unlabelled nodes and for labels the
-  // model does not know (counted in unknown_labels). Empty for pair tasks.
+  // The dataset's labels in the model's class order (per node, or per graph for graph
+  // classification): -1 for unlabelled ones and for labels the model does not know (counted in
+  // unknown_labels). Empty for pair tasks and graph regression.
   std::vector<int32_t> labels;
   int64_t unknown_labels = 0;
   // The task's metric on the dataset's splits (NaN for an empty split): node classification
@@ -37,7 +40,8 @@ struct Prediction {
   SplitScores scores;
   bool same_data = false;  // the dataset's fingerprint equals the training data's
   // With predict(ds, true): each node's last hidden representation [N, width] — the input of the
-  // last layer for node classification, the L2-normalised output embedding for pair models.
+  // last layer for node classification (graph models: the readout's input), the L2-normalised
+  // output embedding for pair models.
   Mat embeddings;
   // Pair models: the held-out test pairs of the run's split (positives and negatives), for
   // Hits at K and MRR (train/pair_ranking.hpp). Empty for node classification.
@@ -63,6 +67,8 @@ class Model {
   // kind does not fit the model (naming `ds.source` and the fix).
   Prediction predict(Dataset ds, bool embeddings = false) const;
 
+  // Class names (node or graph classification), the target columns y1..yt (graph regression);
+  // empty for pair models.
   const std::vector<std::string>& classes() const { return classes_; }
   Task task() const { return task_; }
   // The metric training scored and predict() reports: train.metric's for node classification

@@ -120,6 +120,13 @@ void trained(const Dir& d, bool features = false, const std::string& extra = "")
                           scratch.root() / "log.txt");
   if (r.status != 0) throw std::runtime_error("training the catalogue's model failed:\n" + r.output);
 }
+// The graph regression dataset and a model trained on it: {T}/m.locus.
+void trained_regression(const Dir& d) {
+  regression(d);
+  TempDir scratch;
+  const Cmd r = run_locus("train " + d.path("config.yaml") + " save_model=" + d.path("m.locus"), scratch.root() / "log.txt");
+  if (r.status != 0) throw std::runtime_error("training the catalogue's graph model failed:\n" + r.output);
+}
 std::string model_bytes(const Dir& d) {
   std::ifstream in(d.path("m.locus"), std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -672,9 +679,6 @@ std::vector<Case> cases() {
       {"val_acc_loss on graph regression", [](const Dir& d) { regression(d); }, "train.select=val_acc_loss",
        {"command line: train.select val_acc_loss is for node classification, got 'train.select=val_acc_loss'. "
         "graph_regression selects the lowest validation MAE (train.select val_acc)"}},
-      {"save_model of a graph regression model", [](const Dir& d) { regression(d); }, "save_model={T}/m.locus",
-       {"save_model: model files of graph_regression models are not built yet; train without save_model (the scores "
-        "are in the summary and out_dir's CSVs)"}},
       {"link prediction without edges to hold out",
        [](const Dir& d) {
          base(d);
@@ -744,6 +748,14 @@ std::vector<Case> cases() {
        {"{T}/m.locus: model file format version 7 (this Locus reads 2): '{T}/m.locus'. predict with the Locus version "
         "that wrote it, or train the model again with this one"}, 2, "",
        "predict {T}/m.locus {T}/dataset.yaml --out {T}/p.csv"},
+      {"predict: a graph model on one graph", [](const Dir& d) { trained_regression(d); }, "",
+       {"built-in:karate: the model predicts per graph (graph_regression), but the dataset is one graph: 'karate'. "
+        "give a dataset of many graphs (a graphs: section or a TU folder)"}, 2, "",
+       "predict {T}/m.locus karate --out {T}/p.csv"},
+      {"predict: node options with a graph model", [](const Dir& d) { trained_regression(d); d.write("n.txt", "0\n"); }, "",
+       {"{T}/m.locus: predict: the model predicts per graph (graph_regression); node options do not apply: '--nodes'. "
+        "drop it; --split chooses the graphs to write"}, 2, "",
+       "predict {T}/m.locus {T}/dataset.yaml --nodes {T}/n.txt --out {T}/p.csv"},
       {"predict: dataset missing", [](const Dir& d) { trained(d); }, "",
        {"{T}/nope.yaml: predict: no such dataset file or built-in dataset: '{T}/nope.yaml'. give the path of a "
         "dataset.yaml or one of " + builtin_list()}, 2, "", "predict {T}/m.locus {T}/nope.yaml --out {T}/p.csv"},
@@ -793,7 +805,7 @@ std::vector<Case> cases() {
         "metrics"}, 2, "", "predict {T}/m.locus karate --out {T}/p.csv"},
       {"predict: --top-k with a node-classification model", [](const Dir& d) { trained(d); }, "",
        {"{T}/m.locus: predict: --pairs and --top-k need a pair model (link_prediction or pair_classification); this "
-        "one classifies nodes: '--top-k'. drop them, or give a model trained with dataset.task=link_prediction"}, 2, "",
+        "one is node_classification: '--top-k'. drop them, or give a model trained with dataset.task=link_prediction"}, 2, "",
        "predict {T}/m.locus {T}/dataset.yaml --top-k 3 --out {T}/p.csv"},
       {"predict: --pairs line with one id",
        [](const Dir& d) {

@@ -149,12 +149,23 @@ TEST_CASE("locus generate pattern, cluster and csl: many graphs, split by graph,
   REQUIRE_MESSAGE(c.status == 0, c.output);
   CHECK(contains(c.output, "150 graphs"));
   CHECK(contains(c.output, "10 graph classes; split by graph 90/30/30; 32 graphs per step"));
+  // Its model file labels the graphs: one row per test graph.
   c = run_locus("train " + testing::source_dir() + "/apps/configs/karate_gcn.yaml dataset.path=" + (csl / "dataset.yaml").string() +
-                    " save_model=" + (tmp.root() / "m.locus").string(),
+                    " num_runs=1 optim.max_epoch=2 save_model=" + (tmp.root() / "m.locus").string(),
                 tmp.root() / "log.txt");
-  CHECK(c.status == 2);
-  CHECK(contains(c.output, "model files of graph_classification models are not built yet"));
-  CHECK_FALSE(fs::exists(tmp.root() / "m.locus"));
+  REQUIRE_MESSAGE(c.status == 0, c.output);
+  c = run_locus("predict " + (tmp.root() / "m.locus").string() + " " + csl.string() + " --split test --out " +
+                    (tmp.root() / "p.csv").string(),
+                tmp.root() / "log.txt");
+  REQUIRE_MESSAGE(c.status == 0, c.output);
+  CHECK(contains(c.output, "30 graphs, accuracy"));
+  std::ifstream in(tmp.root() / "p.csv");
+  std::string header;
+  std::getline(in, header);
+  CHECK(header == "graph,predicted,p_0,p_1,p_2,p_3,p_4,p_5,p_6,p_7,p_8,p_9,label");
+  int rows = 0;
+  for (std::string line; std::getline(in, line);) ++rows;
+  CHECK(rows == 30);
 }
 
 TEST_CASE("locus generate: the output trains with locus train") {

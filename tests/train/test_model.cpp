@@ -1,7 +1,8 @@
 // Model files: run_experiment saves the run of the best validation score (or every run), and
 // Model::load(path).predict(dataset) reproduces the scores training reported and the in-process
 // probabilities bit for bit, for every registered layer type, with positional encodings and anchor
-// branches, and for pair tasks; labels are matched by class name; damaged files are refused.
+// branches, for pair tasks and for graph classification and regression (per graph); labels are
+// matched by class name; damaged files are refused.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -9,7 +10,9 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "datasets/writer.hpp"
 #include "layers/registry.hpp"
+#include "tests/testing/regression_graphs.hpp"
 #include "tests/testing/errors.hpp"
 #include "tests/testing/temp_dir.hpp"
 #include "train/experiment.hpp"
@@ -36,6 +39,12 @@ size_t best_run(const TrainSummary& s) {
   for (size_t r = 1; r < s.runs.size(); ++r)
     if (s.runs[r].val_acc > s.runs[b].val_acc) b = r;
   return b;
+}
+
+DatasetOptions builtin_options(const std::string& name) {
+  DatasetOptions o;
+  o.name = name;
+  return o;
 }
 
 bool same_bits(const Mat& a, const Mat& b) {
@@ -244,4 +253,67 @@ TEST_CASE("model file: given evaluation anchor sets replace the drawn ones; sets
   cfg.gnn.branch_eval_sets = std::make_shared<const pe::AnchorSets>(bad);
   CHECK(input_error_of([&] { Trainer(problem, cfg.gnn, cfg.train, 7); }).find("outside this graph's 34 nodes") !=
         std::string::npos);
+}
+
+TEST_CASE("model file: graph classifiers and regressors predict per graph what training reported") {
+  TempDir tmp;
+  write_dataset(locus::testing::edge_count_graphs(60, 3), tmp.path("counts"));
+  struct Case {
+    std::vector<std::string> lines;
+    Task task;
+  };
+  const std::vector<Case> cases{
+      {{"dataset.name=csl", "gnn.layer_type=gin", "posenc_RWSE.enable=true", "train.batch_size=30"}, Task::GraphClassification},
+      {{"dataset.path=" + tmp.path("counts") + "/dataset.yaml", "gnn.layer_type=gin", "gnn.readout=sum", "train.batch_size=16"},
+       Task::GraphRegression}};
+  for (auto c : cases) {
+    const std::string path = tmp.path("m.locus");
+    c.lines.push_back("save_model=" + path);
+    const ExperimentConfig cfg = config(c.lines);
+    INFO(task_name(c.task));
+    const TrainSummary s = run_experiment(cfg);
+    REQUIRE(s.model_file == path);
+    size_t b = 0;  // the kept run: the best validation score (regression: the lowest MAE)
+    for (size_t r = 0; r < s.runs.size(); ++r)
+      if (!s.runs[r].params.empty()) b = r;
+    const RunResult& run = s.runs[b];
+    const Model m = Model::load(path);
+    CHECK(m.task() == c.task);
+    CHECK(m.parameters() == run.params);
+    const Dataset ds = load_dataset(cfg.dataset);
+    CHECK(m.classes().size() == static_cast<size_t>(c.task == Task::GraphClassification ? ds.num_graph_classes : ds.num_targets));
+    CHECK(std::string(m.metric()) == (c.task == Task::GraphClassification ? "acc" : "mae"));
+    const Prediction p = m.predict(ds);
+    CHECK(p.same_data);
+    CHECK(p.output.rows() == ds.num_graphs);
+    CHECK(p.scores.test == run.test_acc);  // the same forward pass, the same batches
+    CHECK(p.scores.val == run.val_acc);
+    const Problem problem = make_problem(load_dataset(cfg.dataset), cfg.dataset);
+    Trainer t(problem, cfg.gnn, cfg.train, run.seed);
+    t.set_parameters(run.params);
+    const Mat direct = c.task == Task::GraphClassification ? t.probabilities() : t.predict();
+    CHECK(same_bits(p.output, direct));
+    if (c.task == Task::GraphClassification) {
+      CHECK(p.labels == ds.graph_labels);  // ids as classes: the same order
+      for (Eigen::Index g = 0; g < p.output.rows(); ++g) CHECK(std::abs(p.output.row(g).sum() - 1.0f) < 1e-5f);
+    }
+    // Node embeddings: the readout's input, one row per node.
+    CHECK(m.predict(ds, true).embeddings.rows() == ds.num_nodes);
+    // A graph model on one graph, and a node model's file on many graphs, are refused by name.
+    const std::string one = input_error_of([&] { (void)m.predict(load_dataset(builtin_options("karate"))); });
+    CHECK(one.find("the model predicts per graph (" + std::string(task_name(c.task)) + "), but the dataset is one graph") !=
+          std::string::npos);
+    std::filesystem::remove(path);
+  }
+  // Graph classes by name: a dataset whose graphs carry other class ids' names is matched by name.
+  Dataset renamed = load_dataset(builtin_options("csl"));
+  const TrainSummary s = run_experiment(config({"dataset.name=csl", "gnn.layer_type=gin", "num_runs=1", "optim.max_epoch=1",
+                                                "save_model=" + tmp.path("c.locus")}));
+  const Model m = Model::load(tmp.path("c.locus"));
+  renamed.graph_label_names.clear();
+  for (int32_t c = 0; c < renamed.num_graph_classes; ++c) renamed.graph_label_names.push_back(std::to_string(9 - c));
+  const Prediction p = m.predict(renamed);
+  for (int64_t g = 0; g < renamed.num_graphs; ++g) CHECK(p.labels[g] == 9 - renamed.graph_labels[g]);
+  renamed.graph_label_names[0] = "unknown";
+  CHECK(m.predict(renamed).unknown_labels == std::count(renamed.graph_labels.begin(), renamed.graph_labels.end(), 0));
 }
