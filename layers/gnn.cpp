@@ -210,16 +210,21 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
     edge_class_ = std::move(cache.edge_class);
   }
   if (spec.batched) {
-    // The layers keep a reference to *graph_: set_graph rewrites this object in place.
-    // LapPE and RWSE come per graph with each batch (set_graph); the others are computed for one graph.
+    // The layers keep a reference to *graph_ (and the transformer to *edge_class_): set_graph
+    // rewrites these objects in place. LapPE and RWSE come per graph with each batch; SPD's hop
+    // graph is rebuilt per batch (a union of graphs: its hop graph is theirs, block for block).
+    // Anchors are drawn for one graph.
     const pe::PosEncSpec pe = resolve_posenc(spec);
-    if (plain_ || !anchor_branch_kind(spec).empty() || spec.partition || edge_class_ || pe.anchor || pe.indication ||
-        pe.spd || pe.seq != "none")
-      throw InputError("a model on many graphs (mini-batches) cannot yet use posenc_Anchor, posenc_AnchorInd, posenc_SPD, "
-                       "anchor branches, fusion selection or partitioned training (LapPE and RWSE work); turn them off "
-                       "for this dataset");
+    if (plain_ || !anchor_branch_kind(spec).empty() || spec.partition || pe.anchor || pe.indication || pe.seq != "none")
+      throw InputError("a model on many graphs (mini-batches) cannot yet use posenc_Anchor, posenc_AnchorInd, "
+                       "anchor branches, fusion selection or partitioned training (LapPE, RWSE and SPD work); turn them "
+                       "off for this dataset");
     batch_graph_ = std::make_shared<Csr>(graph_ ? *graph_ : Csr());
     graph_ = batch_graph_;
+    if (edge_class_) {
+      batch_edge_class_ = std::make_shared<std::vector<int32_t>>(*edge_class_);
+      edge_class_ = batch_edge_class_;
+    }
   }
   if (!anchor_branch_kind(spec).empty()) raw_ = std::make_shared<const Csr>(graph);
   if (!graph_) graph_ = std::make_shared<const Csr>();
@@ -392,7 +397,13 @@ void GnnClassifier<T>::set_graph(GraphRef graph, Mat lap_rows, Mat rwse_rows) {
     return;
   }
   check(batch_graph_ != nullptr, "GnnClassifier::set_graph: the model was not built with spec.batched on a graph");
-  *batch_graph_ = layer_->graph ? *layer_->graph(*graph.csr, spec_).graph : Csr();
+  if (layer_->graph) {
+    GraphCache cache = layer_->graph(*graph.csr, spec_);
+    *batch_graph_ = *cache.graph;
+    if (batch_edge_class_) *batch_edge_class_ = *cache.edge_class;
+  } else {
+    *batch_graph_ = Csr();
+  }
   pos_->set_rows(std::move(lap_rows), std::move(rwse_rows));
 }
 

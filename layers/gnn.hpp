@@ -222,9 +222,9 @@ class GnnClassifier {
   void set_position_used(bool on);
   // spec.batched: run on `graph` from now on (the next mini-batch of graphs), with this layer
   // type's graph cache rebuilt for it, and the batch's rows of each graph's own LapPE [n, k] and
-  // RWSE [n, K] (posenc_LapPE / posenc_RWSE on; empty otherwise). The other graph encodings, anchor
-  // branches and plain paths are computed for one graph: the constructor refuses spec.batched with
-  // them. A model built on sentences takes the next batch of sentences (a Dense; its sequence
+  // RWSE [n, K] (posenc_LapPE / posenc_RWSE on; empty otherwise); posenc_SPD's hop graph follows
+  // the batch. Anchor encodings, anchor branches and plain paths are computed for one graph: the
+  // constructor refuses spec.batched with them. A model built on sentences takes the next batch of sentences (a Dense; its sequence
   // encodings follow the new blocks).
   void set_graph(GraphRef graph, Mat lap_rows = {}, Mat rwse_rows = {});
   // The node representations the output is computed from, at evaluation (dropout off): the last
@@ -254,6 +254,7 @@ class GnnClassifier {
   std::shared_ptr<Dense> batch_dense_;  // spec.batched on sentences: dense_'s object, rewritten by set_graph
   std::shared_ptr<pe::PositionalInputs<T>> pos_;       // appended input columns, RoPE positions
   std::shared_ptr<const std::vector<int32_t>> edge_class_;  // per edge of graph_ (transformer: SPD hop distance)
+  std::shared_ptr<std::vector<int32_t>> batch_edge_class_;  // spec.batched: edge_class_'s object, rewritten by set_graph
   std::shared_ptr<const Csr> raw_;                     // the unnormalised graph (anchor branch)
   std::shared_ptr<PositionBranch<T>> branch_;
   std::shared_ptr<Linear<T>> head_pos_;                // sum-fusion / anchor-only head

@@ -131,15 +131,20 @@ TEST_CASE("every edge-list layer type: a batch gives each graph's outputs and th
   const MatD w = random_matrix(3, 3, 5);  // the loss weights per batch graph and output column
   int types = 0;
   for (const LayerDescriptor& d : layer_registry())
-   for (const bool residual : {false, true}) {
+   for (const int variant : {0, 1, 2}) {
+    const bool residual = variant == 1, spd = variant == 2;
     if (!d.csr || d.structure == Structure::AnchorOnly) continue;  // anchor models draw anchors per graph
     if (residual && d.structure != Structure::Stack) continue;    // gnn.residual: stacked types
+    if (spd && d.name != "transformer") continue;                 // posenc_SPD: the transformer's hop graph
     CAPTURE(d.name);
     CAPTURE(residual);
+    CAPTURE(spd);
     ++types;
     GnnSpec spec;
     spec.layer_type = d.name;
     spec.residual = residual;  // with gnn.norm's default, LayerNorm (per node: batch-independent)
+    spec.posenc.spd = spd;
+    spec.posenc.spd_max_dist = 3;
     spec.layers = 2;
     spec.in_dim = ds.num_features();
     spec.hidden = 4;
@@ -164,7 +169,8 @@ TEST_CASE("every edge-list layer type: a batch gives each graph's outputs and th
     for (const double gi : batch.grads) norm += gi * gi;
     CHECK(norm > 1e-6);  // the gradients are not all zero (the check above could not pass vacuously)
   }
-  CHECK(types >= 12);  // gcn, sage, gin, gat, transformer, mlp, graphconv, gatedgcn; the stacked ones residual too
+  CHECK(types >= 13);  // gcn, sage, gin, gat, transformer, mlp, graphconv, gatedgcn; the stacked ones residual
+                       // too; the transformer with SPD
 }
 
 TEST_CASE("sentences: a batch of sentences is a Dense of their blocks and gives each sentence's outputs and gradients") {
@@ -235,4 +241,37 @@ TEST_CASE("sentences: a batch of sentences is a Dense of their blocks and gives 
       CHECK(norm > 1e-6);
     }
   CHECK(cases >= 13);  // transformer × 8 encodings, gat and mlp × 5
+}
+
+TEST_CASE("posenc_SPD on many graphs: the batched transformer's hop graph follows each batch") {
+  const Dataset ds = small_cluster();
+  const GraphIndex ix = index_graphs(ds);
+  const MatD x_all = Mat(ds.features).cast<double>();
+  GnnSpec spec;
+  spec.layer_type = "transformer";
+  spec.layers = 2;
+  spec.in_dim = ds.num_features();
+  spec.hidden = 4;
+  spec.out_dim = 3;
+  spec.att_heads = 2;
+  spec.posenc.spd = true;
+  spec.posenc.spd_max_dist = 2;
+  GnnSpec batched = spec;
+  batched.batched = true;
+  Rng rng(7);
+  ParamStore<double> store;
+  GnnClassifier<double> model(store, rng, batched, make_batch(ds, ix, {}).graph);
+  for (const std::vector<int32_t>& pick : {std::vector<int32_t>{0, 5}, std::vector<int32_t>{3, 1, 2}}) {
+    const GraphBatch b = make_batch(ds, ix, pick);
+    model.set_graph(b.graph);
+    Rng rng2(7);
+    ParamStore<double> store2;
+    GnnClassifier<double> direct(store2, rng2, spec, b.graph);  // built on this batch: the reference
+    std::copy(store.values().begin(), store.values().end(), store2.values().begin());
+    const MatD xb = x_all(std::vector<int64_t>(b.nodes.begin(), b.nodes.end()), Eigen::all);
+    Tape<double> t;
+    const MatD got = t.value(model.forward(t, Features<double>{t.constant(xb), nullptr}, false, 3));
+    const MatD want = t.value(direct.forward(t, Features<double>{t.constant(xb), nullptr}, false, 3));
+    CHECK(got == want);
+  }
 }
