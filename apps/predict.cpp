@@ -5,12 +5,14 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <numeric>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <tuple>
@@ -173,45 +175,13 @@ std::vector<int32_t> chosen_nodes(const PredictOptions& opt, const Dataset& ds) 
   return all;
 }
 
-// Graph models: one row per graph of `graphs` (ids as loaded, 0-based) — the predicted class and
-// each class's probability (and the label when known), or the predicted targets.
-void write_graph_predictions(const Model& model, const Prediction& p, const std::vector<int32_t>& graphs,
-                             const PredictOptions& opt, Format format, std::ostream& report) {
-  const auto& classes = model.classes();
-  const bool regression = model.task() == Task::GraphRegression;
-  const bool has_labels = std::any_of(p.labels.begin(), p.labels.end(), [](int32_t l) { return l >= 0; });
-  std::vector<Column> columns{{"graph"}};
-  if (regression) {
-    for (const auto& c : classes) columns.push_back({c, true});
-  } else {
-    columns.push_back({"predicted"});
-    for (const auto& c : classes) columns.push_back({"p_" + c, true, false, "probabilities", c});
-    if (has_labels) columns.push_back({"label", false, true});
-  }
-  TableWriter table(std::move(columns), format);
-  std::vector<std::string> cells;
-  int64_t labelled = 0, correct = 0;
-  for (const int32_t g : graphs) {
-    cells = {std::to_string(g)};
-    Eigen::Index arg = 0;
-    if (!regression) {
-      p.output.row(g).maxCoeff(&arg);
-      cells.push_back(classes[arg]);
-    }
-    for (size_t c = 0; c < classes.size(); ++c) cells.push_back(fmt::format("{:.9g}", p.output(g, static_cast<Eigen::Index>(c))));
-    if (has_labels) {
-      const int32_t label = p.labels[g];
-      if (label >= 0) ++labelled, correct += arg == label;
-      cells.push_back(label >= 0 ? classes[label] : std::string());
-    }
-    table.row(cells);
-  }
-  if (opt.out.empty()) std::cout << table.text() << std::flush;
-  else write_file_atomic(opt.out, table.text());
-  report << fmt::format("{} graphs{}{}\n", graphs.size(),
-                        labelled > 0 ? fmt::format(", accuracy {:.2f} % over the {} with a label", 100.0 * correct / labelled, labelled)
-                                     : std::string(),
-                        opt.out.empty() ? "" : " written to " + opt.out);
+// Graph models: the graphs of --split (all by default), in id order.
+std::vector<int32_t> chosen_graphs(const PredictOptions& opt, const Dataset& ds) {
+  std::vector<int32_t> graphs = opt.split == "train" ? ds.train_graphs : opt.split == "val" ? ds.val_graphs
+                              : opt.split == "test"  ? ds.test_graphs  : std::vector<int32_t>(static_cast<size_t>(ds.num_graphs));
+  if (opt.split == "all") std::iota(graphs.begin(), graphs.end(), 0);
+  std::sort(graphs.begin(), graphs.end());
+  return graphs;
 }
 
 }  // namespace
@@ -247,8 +217,8 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
   stage("loading " + opt.model + " and " + opt.dataset + " ...");
   const Model model = Model::load(opt.model);
   Dataset ds = load_dataset_arg(resolve_dataset_arg(opt.dataset, "predict"));
-  const bool pair_model = model.task() == Task::LinkPrediction || model.task() == Task::PairClassification;
-  const bool graph_model = model.task() == Task::GraphClassification || model.task() == Task::GraphRegression;
+  const bool pair_model = is_pair_task(model.task());
+  const bool graph_model = is_graph_task(model.task());
   if (graph_model && (!opt.nodes.empty() || !opt.embeddings.empty()))
     throw_input_error(opt.model, 0, std::string("predict: the model predicts per graph (") + task_name(model.task()) +
                                         "); node options do not apply:",
@@ -265,12 +235,7 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
   const std::vector<int32_t> nodes = graph_model             ? std::vector<int32_t>{}
                                      : !opt.for_nodes.empty() ? read_node_list(opt.for_nodes, "--for", ds)
                                                               : chosen_nodes(opt, ds);
-  // Graph models: the graphs of --split (all by default), as loaded; the predictions are per graph.
-  std::vector<int32_t> graphs = opt.split == "train" ? ds.train_graphs : opt.split == "val" ? ds.val_graphs
-                              : opt.split == "test"  ? ds.test_graphs  : std::vector<int32_t>{};
-  if (graph_model && opt.split == "all")
-    for (int32_t g = 0; g < static_cast<int32_t>(ds.num_graphs); ++g) graphs.push_back(g);
-  std::sort(graphs.begin(), graphs.end());
+  const std::vector<int32_t> graphs = graph_model ? chosen_graphs(opt, ds) : std::vector<int32_t>{};
   std::vector<int32_t> pair_u, pair_v;
   if (!opt.pairs.empty()) std::tie(pair_u, pair_v) = read_pairs(opt.pairs, ds);
   const Csr known = pair_model ? Csr::from_edges(ds.num_nodes, ds.src, ds.dst) : Csr();
@@ -357,32 +322,34 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
     return;
   }
 
-  if (graph_model) {
-    write_graph_predictions(model, p, graphs, opt, format, report);
-    const auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-    report << fmt::format("load and predict {:.1f} ms (model and dataset {:.1f}, model run {:.1f}); peak RSS {:.1f} MiB\n",
-                          ms(t0, t1), ms(t0, t_loaded), ms(t_loaded, t1), peak_rss_mib());
-    return;
-  }
-
-  // One row per chosen node; accuracy over those with a known label.
-  if (!opt.out.empty()) stage(fmt::format("writing {} rows to {} ...", nodes.size(), opt.out));
+  // One row per chosen node (graph models: per chosen graph); accuracy over those with a known label.
+  const std::vector<int32_t>& rows = graph_model ? graphs : nodes;
+  const std::string what = graph_model ? "graph" : "node";
+  if (!opt.out.empty()) stage(fmt::format("writing {} rows to {} ...", rows.size(), opt.out));
   const auto& classes = model.classes();
+  const bool regression = model.task() == Task::GraphRegression;  // the predicted targets y1..yt
   const bool has_labels = std::any_of(p.labels.begin(), p.labels.end(), [](int32_t l) { return l >= 0; });
-  std::vector<Column> columns{{"node"}, {"predicted"}};
-  for (const auto& c : classes) columns.push_back({"p_" + c, true, false, "probabilities", c});
+  std::vector<Column> columns{{what}};
+  if (!regression) columns.push_back({"predicted"});
+  for (const auto& c : classes)
+    columns.push_back(regression ? Column{c, true} : Column{"p_" + c, true, false, "probabilities", c});
   if (has_labels) columns.push_back({"label", false, true});
   TableWriter table(std::move(columns), format);
   std::vector<std::string> cells;
   int64_t labelled = 0, correct = 0;
-  for (int32_t v : nodes) {
+  for (int32_t r : rows) {
+    cells = {graph_model ? std::to_string(r) : id(r)};
     Eigen::Index arg = 0;
-    p.output.row(v).maxCoeff(&arg);
-    const int32_t label = p.labels[v];
-    if (label >= 0) ++labelled, correct += arg == label;
-    cells = {id(v), classes[arg]};
-    for (size_t c = 0; c < classes.size(); ++c) cells.push_back(fmt::format("{:.9g}", p.output(v, static_cast<Eigen::Index>(c))));
-    if (has_labels) cells.push_back(label >= 0 ? classes[label] : std::string());
+    if (!regression) {
+      p.output.row(r).maxCoeff(&arg);
+      cells.push_back(classes[arg]);
+    }
+    for (size_t c = 0; c < classes.size(); ++c) cells.push_back(fmt::format("{:.9g}", p.output(r, static_cast<Eigen::Index>(c))));
+    if (has_labels) {
+      const int32_t label = p.labels[r];
+      if (label >= 0) ++labelled, correct += arg == label;
+      cells.push_back(label >= 0 ? classes[label] : std::string());
+    }
     table.row(cells);
   }
   clear_stage();
@@ -393,8 +360,8 @@ void run_predict(const PredictOptions& opt, std::ostream& report) {
   }
   const auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   report << fmt::format(
-      "{} nodes{}{}; load and predict {:.1f} ms (model and dataset {:.1f}, model run {:.1f}); peak RSS {:.1f} MiB\n",
-      nodes.size(),
+      "{} {}s{}{}; load and predict {:.1f} ms (model and dataset {:.1f}, model run {:.1f}); peak RSS {:.1f} MiB\n",
+      rows.size(), what,
       labelled > 0 ? fmt::format(", accuracy {:.2f} % over the {} with a label", 100.0 * correct / labelled, labelled)
                    : std::string(),
       opt.out.empty() ? "" : " written to " + opt.out, ms(t0, t1), ms(t0, t_loaded), ms(t_loaded, t1), peak_rss_mib());

@@ -15,6 +15,10 @@ namespace locus {
 enum class Task { NodeClassification, LinkPrediction, PairClassification, GraphClassification, GraphRegression };
 
 const char* task_name(Task t);
+// Pair tasks: the model scores node pairs (its output: node embeddings).
+inline bool is_pair_task(Task t) { return t == Task::LinkPrediction || t == Task::PairClassification; }
+// Graph tasks: one output per graph, through a readout over each graph's nodes.
+inline bool is_graph_task(Task t) { return t == Task::GraphClassification || t == Task::GraphRegression; }
 
 struct Dataset {
   std::string name;
@@ -72,7 +76,7 @@ struct Dataset {
   int64_t num_features() const { return features.cols(); }
   bool is_sentences() const { return !blocks.empty(); }
   bool has_graphs() const { return num_graphs > 0; }
-  bool is_graph_task() const { return task == Task::GraphClassification || task == Task::GraphRegression; }
+  bool is_graph_task() const { return locus::is_graph_task(task); }
 };
 
 }  // namespace locus

@@ -426,7 +426,7 @@ Dataset load_dataset_yaml(const std::string& path) {
       graphs_s->require("labels", "graph_labels.tsv (lines 'graph label'; needed by graph_classification)");
     if (ds.task == Task::GraphRegression && graph_targets_path.empty())
       graphs_s->require("targets", "graph_targets.tsv (lines 'graph v1 ... vt'; needed by graph_regression)");
-    if (ds.task == Task::LinkPrediction || ds.task == Task::PairClassification)
+    if (is_pair_task(ds.task))
       top.fail("task", task + " runs on one graph, not on a dataset of many graphs", task,
                "remove graphs: or choose node_classification, graph_classification or graph_regression");
   } else if (topt.graph_column) {

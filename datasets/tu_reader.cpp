@@ -121,7 +121,7 @@ std::string find_tu_prefix(const std::string& folder) {
 }
 
 Dataset read_tu(const std::string& folder, const std::string& prefix, Task task) {
-  check(task == Task::GraphClassification || task == Task::GraphRegression,
+  check(is_graph_task(task),
         "read_tu: the task must be graph_classification or graph_regression");
   const std::string ind_path = tu_path(folder, prefix, "graph_indicator"), a_path = tu_path(folder, prefix, "A");
   for (const std::string& p : {a_path, ind_path})

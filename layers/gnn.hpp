@@ -224,8 +224,8 @@ class GnnClassifier {
   // type's graph cache rebuilt for it, and the batch's rows of each graph's own LapPE [n, k] and
   // RWSE [n, K] (posenc_LapPE / posenc_RWSE on; empty otherwise); posenc_SPD's hop graph follows
   // the batch. Anchor encodings, anchor branches and plain paths are computed for one graph: the
-  // constructor refuses spec.batched with them. A model built on sentences takes the next batch of sentences (a Dense; its sequence
-  // encodings follow the new blocks).
+  // constructor refuses spec.batched with them. A model built on sentences takes the next batch
+  // of sentences (a Dense; its sequence encodings follow the new blocks).
   void set_graph(GraphRef graph, Mat lap_rows = {}, Mat rwse_rows = {});
   // The node representations the output is computed from, at evaluation (dropout off): the last
   // layer's input [n, width] (hidden width; with concat fusion [h ‖ Z]; a one-layer stack: the

@@ -37,7 +37,7 @@ void check_against_data(const ExperimentConfig& cfg, const Dataset& ds) {
     throw ConfigError(std::move(*problem));
   if (ds.task != Task::NodeClassification && cfg.train.select == Selection::ValAccLoss) {
     const MetricInfo& m = metric_info(metric_name(ds.task, cfg.train.metric));
-    const bool pair = ds.task == Task::LinkPrediction || ds.task == Task::PairClassification;
+    const bool pair = is_pair_task(ds.task);
     throw ConfigError({"train.select", "train.select val_acc_loss is for node classification, got",
                        fmt::format("{} select{} the {} validation {} (train.select val_acc)",
                                    pair ? "pair tasks" : task_name(ds.task), pair ? "" : "s",

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -191,8 +192,7 @@ Model Model::load(const std::string& path) {
     if (!ok) r.corrupt();
     m.anchor_sets_ = std::make_shared<const pe::AnchorSets>(std::move(sets));
   }
-  const bool pairs = m.task_ == Task::LinkPrediction || m.task_ == Task::PairClassification;
-  if (!r.at_end() || m.in_dim_ < 1 || m.params_.empty() || (!pairs && m.classes_.empty()))
+  if (!r.at_end() || m.in_dim_ < 1 || m.params_.empty() || (!is_pair_task(m.task_) && m.classes_.empty()))
     r.corrupt();
   try {
     (void)m.config();
@@ -219,12 +219,12 @@ Prediction Model::predict(Dataset ds, bool embeddings) const {
   Prediction out;
   // The whole-data hash only when the node count matches (it reads every array).
   out.same_data = ds.num_nodes == dataset_nodes_ && locus::dataset_fingerprint(ds) == fingerprint_;
-  if (task_ != Task::NodeClassification && ds.task == Task::NodeClassification && !ds.labels.empty() &&
+  if (is_pair_task(task_) && ds.task == Task::NodeClassification && !ds.labels.empty() &&
       ds.src.empty())
     throw_input_error(where, 0, std::string("the model scores node pairs (") + task_name(task_) +
                                     "), but the dataset has no edges to draw pairs from:",
                       ds.name, "give the dataset the model was trained on, or one with its edge list");
-  const bool graph_model = task_ == Task::GraphClassification || task_ == Task::GraphRegression;
+  const bool graph_model = is_graph_task(task_);
   if (graph_model != ds.has_graphs())
     throw_input_error(where, 0, graph_model ? std::string("the model predicts per graph (") + task_name(task_) + "), but the dataset is one graph:"
                                             : std::string("the model was trained on one graph (") + task_name(task_) + "), but the dataset has many graphs:",
@@ -234,25 +234,36 @@ Prediction Model::predict(Dataset ds, bool embeddings) const {
       ds.num_targets != static_cast<int64_t>(classes_.size()))
     throw_input_error(where, 0, fmt::format("the dataset has {} targets per graph, the model predicts", ds.num_targets),
                       std::to_string(classes_.size()), "give graph targets of the training data's width");
-  if (task_ == Task::GraphClassification) {
-    // Graph labels by class name into the model's order; graphs of unknown classes leave the splits.
+  if (task_ == Task::NodeClassification || task_ == Task::GraphClassification) {
+    // Labels (per node, or per graph) by class name into the model's order; unknown ones are
+    // counted and left out of the splits, so the scores cover what the model can be right about.
+    // A dataset of many graphs with another task has no graph labels.
+    const bool graphs = task_ == Task::GraphClassification;
+    const bool labelled = !graphs || ds.task == Task::GraphClassification;
+    std::vector<int32_t>& labels = graphs ? ds.graph_labels : ds.labels;
+    std::vector<std::string>& names = graphs ? ds.graph_label_names : ds.label_names;
+    int32_t& num_classes = graphs ? ds.num_graph_classes : ds.num_classes;
     std::map<std::string, int32_t> index;
     for (size_t c = 0; c < classes_.size(); ++c) index[classes_[c]] = static_cast<int32_t>(c);
-    const bool labelled = ds.task == Task::GraphClassification;
-    std::vector<int32_t> labels(static_cast<size_t>(ds.num_graphs), -1);
-    for (size_t g = 0; labelled && g < ds.graph_labels.size(); ++g) {
-      const int32_t l = ds.graph_labels[g];
-      if (l < 0) continue;
-      const auto it = index.find(ds.graph_label_names.empty() ? std::to_string(l) : ds.graph_label_names[l]);
-      labels[g] = it == index.end() ? -1 : it->second;
-      out.unknown_labels += labels[g] < 0;
+    std::vector<int32_t> to_model(static_cast<size_t>(std::max<int32_t>(num_classes, 0)), -1);  // dataset class → model's
+    for (size_t c = 0; c < to_model.size(); ++c) {
+      const auto it = index.find(names.empty() ? std::to_string(c) : names[c]);
+      if (it != index.end()) to_model[c] = it->second;
     }
-    for (auto* split : {&ds.train_graphs, &ds.val_graphs, &ds.test_graphs})
-      std::erase_if(*split, [&](int32_t g) { return labels[g] < 0; });
-    ds.graph_labels = labels;
-    ds.num_graph_classes = static_cast<int32_t>(classes_.size());
-    ds.graph_label_names = classes_;
-    out.labels = labels;
+    std::vector<int32_t> mapped(static_cast<size_t>(graphs ? ds.num_graphs : ds.num_nodes), -1);
+    for (size_t i = 0; labelled && i < labels.size(); ++i) {
+      const int32_t l = labels[i];
+      if (l < 0) continue;
+      mapped[i] = l < static_cast<int32_t>(to_model.size()) ? to_model[l] : -1;
+      out.unknown_labels += mapped[i] < 0;
+    }
+    for (auto* split : graphs ? std::array{&ds.train_graphs, &ds.val_graphs, &ds.test_graphs}
+                              : std::array{&ds.train, &ds.val, &ds.test})
+      std::erase_if(*split, [&](int32_t i) { return mapped[i] < 0; });
+    labels = mapped;
+    num_classes = static_cast<int32_t>(classes_.size());
+    names = classes_;
+    out.labels = std::move(mapped);
   } else if (task_ == Task::GraphRegression && ds.task != Task::GraphRegression) {
     // No targets: predictions only (the scores are NaN).
     ds.num_targets = static_cast<int64_t>(classes_.size());
@@ -260,32 +271,6 @@ Prediction Model::predict(Dataset ds, bool embeddings) const {
     ds.train_graphs.clear(), ds.val_graphs.clear(), ds.test_graphs.clear();
   }
   ds.task = task_;
-  if (task_ == Task::NodeClassification) {
-    // Labels by class name into the model's order; unknown ones are counted and left out of the
-    // splits, so the scores cover the nodes the model can be right about.
-    std::map<std::string, int32_t> index;
-    for (size_t c = 0; c < classes_.size(); ++c) index[classes_[c]] = static_cast<int32_t>(c);
-    std::vector<int32_t> to_model(static_cast<size_t>(std::max<int32_t>(ds.num_classes, 0)), -1);  // dataset class → model's
-    for (size_t c = 0; c < to_model.size(); ++c) {
-      const auto it = index.find(ds.label_names.empty() ? std::to_string(c) : ds.label_names[c]);
-      if (it != index.end()) to_model[c] = it->second;
-    }
-    std::vector<int32_t> labels(static_cast<size_t>(ds.num_nodes), -1);
-    for (size_t v = 0; v < ds.labels.size(); ++v) {
-      const int32_t l = ds.labels[v];
-      if (l < 0) continue;
-      labels[v] = l < static_cast<int32_t>(to_model.size()) ? to_model[l] : -1;
-      out.unknown_labels += labels[v] < 0;
-    }
-    auto known = [&](std::vector<int32_t>& split) {
-      std::erase_if(split, [&](int32_t v) { return labels[v] < 0; });
-    };
-    known(ds.train), known(ds.val), known(ds.test);
-    ds.labels = labels;
-    ds.num_classes = static_cast<int32_t>(classes_.size());
-    ds.label_names = classes_;
-    out.labels = labels;
-  }
   Problem problem = make_problem(std::move(ds), cfg.dataset);
   if (problem.one_hot != one_hot_ || problem.in_dim != in_dim_) {
     const std::string now = problem.one_hot ? "no features (one-hot node ids, " + std::to_string(problem.in_dim) + " columns)"
@@ -306,8 +291,7 @@ Prediction Model::predict(Dataset ds, bool embeddings) const {
   out.scores = trainer.task().scores(out.output);
   if (task_ == Task::NodeClassification || task_ == Task::GraphClassification) out.output = out.output.array().exp().matrix();
   if (const TaskSplit* split = trainer.task().split()) out.test_pairs = split->test;
-  const bool pairs = task_ == Task::LinkPrediction || task_ == Task::PairClassification;
-  if (embeddings) out.embeddings = pairs ? out.output : trainer.embeddings();
+  if (embeddings) out.embeddings = is_pair_task(task_) ? out.output : trainer.embeddings();
   return out;
 }
 

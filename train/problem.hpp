@@ -56,7 +56,7 @@ struct Problem {
   int64_t num_train = 0, num_val = 0, num_test = 0;  // the whole split's sizes (graph tasks: graphs)
   std::shared_ptr<const RankShare> share;           // partitioned training; null on one process
 
-  bool pair_task() const { return data.task == Task::LinkPrediction || data.task == Task::PairClassification; }
+  bool pair_task() const { return is_pair_task(data.task); }
   bool graph_task() const { return data.is_graph_task(); }
   bool batched() const { return graph_index != nullptr; }
   bool has_val() const { return pair_task() || num_val > 0; }

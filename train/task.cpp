@@ -84,13 +84,13 @@ const MetricInfo& metric_info(std::string_view name) {
 }
 
 const char* metric_name(Task task, Metric metric) {
-  if (task == Task::LinkPrediction || task == Task::PairClassification) return "auc";
+  if (is_pair_task(task)) return "auc";
   if (task == Task::GraphRegression) return "mae";
   return metric == Metric::WeightedAccuracy ? "wacc" : "acc";
 }
 
 std::optional<ConfigProblem> task_options_problem(Task task, bool partitioned, Metric metric, ClassWeights weights) {
-  const bool pair = task == Task::LinkPrediction || task == Task::PairClassification;
+  const bool pair = is_pair_task(task);
   if (pair || task == Task::GraphRegression) {
     // What the task scores and trains with instead; the keys are for classification.
     const std::string what = fmt::format("{} score{} {} with {}", pair ? "pair tasks" : task_name(task), pair ? "" : "s",
