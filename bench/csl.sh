@@ -2,7 +2,7 @@
 # CSL, where positional encodings decide (issue 18): `locus compare apps/configs/csl.yaml` on each
 # of the 5 cross-validation folds of the generated CSL (`locus generate csl --fold F`, seed 0:
 # 150 graphs, 10 classes of 15; train 3 folds, validate on 1, test on 1), SEEDS seeds per fold.
-# One row per variant of the config (GCN and GIN, plain, with LapPE and with RWSE) and stack (the
+# One row per variant of the config (GCN and GIN, plain, with LapPE, RWSE and AnchorPE) and stack (the
 # config's plain stack, and residual blocks with BatchNorm, gnn.residual=true gnn.norm=batch, as the
 # benchmark builds its models): test accuracy mean ± std over every fold and seed, the worst fold's
 # mean, validation, ms per epoch, parameters.
@@ -50,7 +50,8 @@ print("# CSL: 5-fold cross-validation, message passing with and without position
 print(f"Reproduce: `{command}` ({threads} threads). Config: `apps/configs/csl.yaml` (4 layers, hidden 64, mean")
 print("readout, batches of 5 graphs, Adam lr 1e-3, 200 epochs, the epoch of best validation accuracy;")
 print("LapPE: 20 eigenvectors → 16 columns, signs flipped at random every epoch; RWSE: 16 steps → 16")
-print(f"columns); residual: `gnn.residual=true gnn.norm=batch` (Linear encoder, blocks h ← h + ReLU(BN(layer(h))),")
+print("columns; AnchorPE: 1/(d+1) to each of 25 anchor sets of the graph (5 each of 20, 10, 5, 2, 1 nodes),")
+print(f"drawn anew every epoch, → 16 columns); residual: `gnn.residual=true gnn.norm=batch` (Linear encoder, blocks h ← h + ReLU(BN(layer(h))),")
 print(f"Linear head). Graphs: `locus generate csl --fold F --seed 0`, F = 0..4; {seeds} seeds per fold.\n")
 print("| variant | stack | test acc % (mean ± std, all folds and seeds) | worst fold % | val % | ms/epoch | params |")
 print("|---|---|---:|---:|---:|---:|---:|")
@@ -69,6 +70,8 @@ print("the encodings give nodes coordinates that differ between the skip lengths
 print("Benchmarking GNNs, arXiv 2003.00982, the CSL table; about 100k parameters, lr 5e-4, 20 eigenvectors,")
 print("last-epoch test accuracy): 10 % for every message-passing model without encodings and about 99–100 %")
 print("with Laplacian ones (the exact rows were not checked against the paper for this table).")
+print("Anchor distances tell the classes apart only in part: random sets of a 41-node circulant graph")
+print("give distance profiles that depend on the skip length, but noisily (P-GNN's sets are random by design).")
 PY
 cat "$out"
 if (( save )); then cp "$out" bench/results/csl.md; say "wrote bench/results/csl.md"; fi

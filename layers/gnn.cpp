@@ -212,13 +212,12 @@ GnnClassifier<T>::GnnClassifier(ParamStore<T>& store, Rng& rng, const GnnSpec& s
   if (spec.batched) {
     // The layers keep a reference to *graph_ (and the transformer to *edge_class_): set_graph
     // rewrites these objects in place. LapPE and RWSE come per graph with each batch; SPD's hop
-    // graph is rebuilt per batch (a union of graphs: its hop graph is theirs, block for block).
-    // Anchors are drawn for one graph.
-    const pe::PosEncSpec pe = resolve_posenc(spec);
-    if (plain_ || !anchor_branch_kind(spec).empty() || spec.partition || pe.anchor || pe.indication || pe.seq != "none")
-      throw InputError("a model on many graphs (mini-batches) cannot yet use posenc_Anchor, posenc_AnchorInd, "
-                       "anchor branches, fusion selection or partitioned training (LapPE, RWSE and SPD work); turn them "
-                       "off for this dataset");
+    // graph is rebuilt per batch (a union of graphs: its hop graph is theirs, block for block);
+    // posenc_Anchor and AnchorInd draw each graph's sets. Anchor branches are drawn for one graph.
+    if (plain_ || !anchor_branch_kind(spec).empty() || spec.partition || spec.posenc.seq != "none")
+      throw InputError("a model on many graphs (mini-batches) cannot yet use anchor branches (gnn.position, gir, pgnn), "
+                       "fusion selection or partitioned training (the posenc_* encodings work); turn them off for this "
+                       "dataset");
     batch_graph_ = std::make_shared<Csr>(graph_ ? *graph_ : Csr());
     graph_ = batch_graph_;
     if (edge_class_) {
@@ -389,7 +388,7 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
 }
 
 template <class T>
-void GnnClassifier<T>::set_graph(GraphRef graph, Mat lap_rows, Mat rwse_rows) {
+void GnnClassifier<T>::set_graph(GraphRef graph, pe::BatchRows rows) {
   if (graph.dense) {
     check(batch_dense_ != nullptr, "GnnClassifier::set_graph: the model was not built with spec.batched on sentences");
     *batch_dense_ = *graph.dense;
@@ -404,7 +403,8 @@ void GnnClassifier<T>::set_graph(GraphRef graph, Mat lap_rows, Mat rwse_rows) {
   } else {
     *batch_graph_ = Csr();
   }
-  pos_->set_rows(std::move(lap_rows), std::move(rwse_rows));
+  if (rows.graphs.empty()) rows.offset = {0, graph.csr->num_dst}, rows.graphs = {0};  // one graph, id 0
+  pos_->set_batch(*graph.csr, std::move(rows));
 }
 
 template <class T>

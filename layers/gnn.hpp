@@ -221,12 +221,13 @@ class GnnClassifier {
   bool position_used() const;
   void set_position_used(bool on);
   // spec.batched: run on `graph` from now on (the next mini-batch of graphs), with this layer
-  // type's graph cache rebuilt for it, and the batch's rows of each graph's own LapPE [n, k] and
-  // RWSE [n, K] (posenc_LapPE / posenc_RWSE on; empty otherwise); posenc_SPD's hop graph follows
-  // the batch. Anchor encodings, anchor branches and plain paths are computed for one graph: the
-  // constructor refuses spec.batched with them. A model built on sentences takes the next batch
-  // of sentences (a Dense; its sequence encodings follow the new blocks).
-  void set_graph(GraphRef graph, Mat lap_rows = {}, Mat rwse_rows = {});
+  // type's graph cache rebuilt for it and the batch's positional rows (pe::BatchRows: each graph's
+  // own LapPE and RWSE, the graphs whose anchor sets posenc_Anchor / AnchorInd draw; without
+  // rows.graphs, `graph` is graph 0 alone); posenc_SPD's hop graph follows the batch. Anchor
+  // branches and plain paths are computed for one graph: the constructor refuses spec.batched with
+  // them. A model built on sentences takes the next batch of sentences (a Dense; its sequence
+  // encodings follow the new blocks).
+  void set_graph(GraphRef graph, pe::BatchRows rows = {});
   // The node representations the output is computed from, at evaluation (dropout off): the last
   // layer's input [n, width] (hidden width; with concat fusion [h ‖ Z]; a one-layer stack: the
   // input features and positional columns), or the anchor branch's output for gir / pgnn alone.

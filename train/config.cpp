@@ -429,12 +429,18 @@ std::vector<ConfigKey> make_schema() {
              "true: fresh anchor sets every training epoch (P-GNN's protocol); false: the evaluation sets throughout; "
              "auto: false where gnn.posenc_select is in force, else true",
              [](C& c) -> Toggle& { return c.gnn.posenc.anchor_resample; }),
+      integer<int>("posenc_Anchor.sizes",
+                   "anchor set sizes c: c² sets, c each of n/2, n/4 … n/2^c nodes (0: c = ⌊log₂ n⌋, on many graphs "
+                   "n of the largest graph)",
+                   [](C& c) -> int& { return c.gnn.posenc.anchor_sizes; }, 0, 5, 30),
       boolean("posenc_AnchorInd.enable", "GIR's anchor indication: one column per anchor set",
               [](C& c) -> bool& { return c.gnn.posenc.indication; }),
       toggle("posenc_AnchorInd.resample",
              "anchor indication: true, fresh sets every training epoch; false, the evaluation sets throughout; auto: "
              "false where gnn.posenc_select is in force, else true",
              [](C& c) -> Toggle& { return c.gnn.posenc.indication_resample; }),
+      integer<int>("posenc_AnchorInd.sizes", "anchor indication: set sizes c, c² columns (0: as for posenc_Anchor.sizes)",
+                   [](C& c) -> int& { return c.gnn.posenc.indication_sizes; }, 0, 5, 30),
       boolean("posenc_SPD.enable", "transformer on graphs: attend within max_dist hops with a learnt bias per distance",
               [](C& c) -> bool& { return c.gnn.posenc.spd; }),
       integer<int>("posenc_SPD.max_dist", "SPD: hops attended", [](C& c) -> int& { return c.gnn.posenc.spd_max_dist; }, 1, 2),

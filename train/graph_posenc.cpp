@@ -1,15 +1,19 @@
 #include "train/graph_posenc.hpp"
 
+#include "core/error.hpp"
+#include "layers/positional/anchors.hpp"
 #include "layers/positional/laplacian.hpp"
 #include "layers/positional/random_walk.hpp"
 
 namespace locus {
 
-GraphEncodings graph_encodings(const Dataset& ds, const GraphIndex& index, const pe::PosEncSpec& spec) {
+GraphEncodings graph_encodings(const Dataset& ds, const GraphIndex& index, const pe::PosEncSpec& spec, uint64_t seed) {
   GraphEncodings out;
+  check(!spec.anchor || spec.anchor_sizes > 0, "graph_encodings: posenc_Anchor on many graphs needs anchor_sizes");
   if (spec.lap) out.lap = Mat::Zero(ds.num_nodes, spec.lap_freqs);
   if (spec.rwse) out.rwse = Mat::Zero(ds.num_nodes, spec.rwse_steps);
-  if (!spec.lap && !spec.rwse) return out;
+  if (spec.anchor) out.anchor = Mat::Zero(ds.num_nodes, int64_t(spec.anchor_sizes) * spec.anchor_sizes);
+  if (!spec.lap && !spec.rwse && !spec.anchor) return out;
   const int64_t graphs = index.num_graphs();
   // One graph per iteration, each writing only its own nodes' rows.
 #pragma omp parallel for schedule(dynamic, 8) if (graphs > 1)
@@ -18,9 +22,16 @@ GraphEncodings graph_encodings(const Dataset& ds, const GraphIndex& index, const
     const GraphBatch b = make_batch(ds, index, one);
     const Mat lap = spec.lap ? pe::laplacian_pe(b.graph, spec.lap_freqs).vectors : Mat();
     const Mat rwse = spec.rwse ? pe::random_walk_pe(b.graph, spec.rwse_steps) : Mat();
+    const Mat anchor = spec.anchor ? pe::anchor_distances(b.graph,
+                                                          pe::sample_anchor_sets(index.num_nodes(g), pe::graph_anchor_seed(seed, g),
+                                                                                 spec.anchor_sizes, spec.anchor_sizes),
+                                                          spec.anchor_cutoff).value
+                                   : Mat();
     for (size_t i = 0; i < b.nodes.size(); ++i) {
-      if (spec.lap) out.lap.row(b.nodes[i]) = lap.row(static_cast<Eigen::Index>(i));
-      if (spec.rwse) out.rwse.row(b.nodes[i]) = rwse.row(static_cast<Eigen::Index>(i));
+      const auto r = static_cast<Eigen::Index>(i);
+      if (spec.lap) out.lap.row(b.nodes[i]) = lap.row(r);
+      if (spec.rwse) out.rwse.row(b.nodes[i]) = rwse.row(r);
+      if (spec.anchor && anchor.cols() > 0) out.anchor.row(b.nodes[i]) = anchor.row(r);
     }
   }
   return out;

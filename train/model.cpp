@@ -93,7 +93,13 @@ Model Model::from_run(const ExperimentConfig& cfg, const Problem& problem, uint6
   const Dataset& ds = problem.data;
   check(!run.params.empty(), "Model::from_run: the run kept no parameters (no epoch was selected)");
   Model m;
-  m.config_ = resume_config(cfg);
+  // With the anchor set sizes the trainer resolved (many graphs: from the largest training graph),
+  // so that the model keeps its columns on graphs of other sizes.
+  ExperimentConfig saved = cfg;
+  const GnnSpec resolved = spec_for(problem, cfg.gnn);
+  saved.gnn.posenc.anchor_sizes = resolved.posenc.anchor_sizes;
+  saved.gnn.posenc.indication_sizes = resolved.posenc.indication_sizes;
+  m.config_ = resume_config(saved);
   m.seed_ = run.seed;
   m.run_index_ = run_index;
   m.best_epoch_ = run.best_epoch;

@@ -11,6 +11,7 @@
 #include "core/ops/basic.hpp"
 #include "core/ops/loss.hpp"
 #include "core/rng.hpp"
+#include "layers/positional/anchors.hpp"
 
 namespace locus {
 
@@ -20,6 +21,13 @@ GnnSpec spec_for(const Problem& problem, GnnSpec spec) {
   spec.batched = problem.batched();
   spec.raw_output = problem.graph_task();  // node representations for the readout
   spec.out_dim = problem.pair_task() || problem.graph_task() ? spec.hidden : problem.data.num_classes;
+  if (problem.batched() && !problem.graph_index->complete && (spec.posenc.anchor || spec.posenc.indication)) {
+    // Every graph needs the same anchor columns: c = ⌊log₂ n⌋ of the largest graph unless set.
+    int64_t largest = 1;
+    for (int64_t g = 0; g < problem.graph_index->num_graphs(); ++g) largest = std::max(largest, problem.graph_index->num_nodes(g));
+    for (auto [on, c] : {std::pair{spec.posenc.anchor, &spec.posenc.anchor_sizes}, {spec.posenc.indication, &spec.posenc.indication_sizes}})
+      if (on && *c == 0) *c = pe::anchor_set_sizes(largest);
+  }
   if (problem.share) {
     spec.partition = problem.share->layout;
     spec.comm = problem.share->comm;
@@ -46,7 +54,7 @@ Trainer::Trainer(const Problem& problem, const GnnSpec& spec, const TrainOptions
                             : std::make_unique<GnnClassifier<float>>(store_, rng_, s, empty.graph);
     if (problem.graph_task())
       readout_ = std::make_unique<GraphReadout<float>>(store_, rng_, "readout", s.hidden, problem.graph_outputs(), s.readout);
-    encodings_ = graph_encodings(problem.data, *problem.graph_index, resolve_posenc(s));
+    encodings_ = graph_encodings(problem.data, *problem.graph_index, resolve_posenc(s), s.posenc_seed);
     in_train_.assign(static_cast<size_t>(problem.data.num_nodes), 0);
     for (const int32_t v : problem.data.train) in_train_[static_cast<size_t>(v)] = 1;
   } else if (options.batch_size > 0) {
@@ -67,8 +75,12 @@ int64_t Trainer::batch_size() const {
 
 Features<float> Trainer::batch_input(const GraphBatch& b) const {
   const std::vector<int64_t> rows(b.nodes.begin(), b.nodes.end());
-  model_->set_graph(b.topology(), encodings_.lap.size() ? Mat(encodings_.lap(rows, Eigen::all)) : Mat(),
-                    encodings_.rwse.size() ? Mat(encodings_.rwse(rows, Eigen::all)) : Mat());
+  pe::BatchRows pos;
+  for (auto [from, to] : {std::pair{&encodings_.lap, &pos.lap}, {&encodings_.rwse, &pos.rwse}, {&encodings_.anchor, &pos.anchor}})
+    if (from->size()) *to = (*from)(rows, Eigen::all);
+  pos.offset = b.offset;
+  pos.graphs = b.graphs;
+  model_->set_graph(b.topology(), std::move(pos));
   Features<float> in;
   if (problem_.x_sparse)
     in.sparse = std::make_shared<const SpMat>(gather_feature_rows(*problem_.x_sparse, b.nodes));

@@ -267,6 +267,27 @@ AnchorSets sample_anchor_sets(int64_t n, uint64_t seed) {
   return sample_anchor_sets(n, seed, c, c);
 }
 
+uint64_t graph_anchor_seed(uint64_t seed, int64_t g) {
+  return splitmix64(seed ^ splitmix64(0x6A7C5E75ull + static_cast<uint64_t>(g)));
+}
+
+AnchorSets batch_anchor_sets(std::span<const int64_t> offset, std::span<const uint64_t> seeds, int sizes) {
+  check(sizes >= 1 && offset.size() == seeds.size() + 1, "pe::batch_anchor_sets: sizes < 1 or offsets do not match the seeds");
+  std::vector<AnchorSets> per(seeds.size());
+  for (size_t b = 0; b < seeds.size(); ++b) per[b] = sample_anchor_sets(offset[b + 1] - offset[b], seeds[b], sizes, sizes);
+  AnchorSets a;
+  const int64_t k = int64_t(sizes) * sizes;
+  for (int64_t i = 0; i < k; ++i) {
+    for (size_t b = 0; b < seeds.size(); ++b) {
+      if (per[b].num_sets() == 0) continue;  // an empty graph
+      for (int64_t j = per[b].offsets[i]; j < per[b].offsets[i + 1]; ++j)
+        a.nodes.push_back(static_cast<int32_t>(offset[b] + per[b].nodes[j]));
+    }
+    a.offsets.push_back(static_cast<int64_t>(a.nodes.size()));
+  }
+  return a;
+}
+
 int64_t anchor_node_count(int64_t n, int64_t requested) {
   check(n >= 0 && requested >= 0, "pe::anchor_node_count: n or requested out of range");
   if (n == 0) return 0;

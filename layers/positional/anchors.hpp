@@ -3,6 +3,7 @@
 // nearest anchor of each set (d = shortest-path hop count on the unweighted undirected graph).
 #pragma once
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/graph.hpp"
@@ -30,6 +31,15 @@ int anchor_set_sizes(int64_t n);
 int64_t anchor_set_count(int64_t n);
 // The same with explicit counts (num_sizes sizes, copies sets each; sizes as above, clamped to 1).
 AnchorSets sample_anchor_sets(int64_t n, uint64_t seed, int num_sizes, int copies);
+// Many graphs (a batch is a disjoint union): graph g's sets come from the seed
+// graph_anchor_seed(seed, g), so a graph draws the same sets in any batch and alone; `seed` is the
+// model's evaluation seed or a training call's key.
+uint64_t graph_anchor_seed(uint64_t seed, int64_t g);
+// A batch's sets on its node ids: set k is the union over the batch's graphs b (nodes [offset[b],
+// offset[b+1])) of set k of sample_anchor_sets(n_b, seeds[b], sizes, sizes), shifted by offset[b].
+// No edge joins two graphs, so a multi-source BFS from the union gives every node its distance
+// within its own graph. sizes² sets (sizes ≥ 1; an empty graph adds no nodes to them).
+AnchorSets batch_anchor_sets(std::span<const int64_t> offset, std::span<const uint64_t> seeds, int sizes);
 // Single-node anchors (GIR.md's alternative): min(k, n) distinct nodes drawn uniformly without
 // replacement (partial Fisher-Yates from Rng(seed)), one set each, in the order drawn. k ≥ 0.
 AnchorSets sample_anchor_nodes(int64_t n, uint64_t seed, int64_t k);

@@ -19,9 +19,6 @@ struct PositionalInputs<T>::Encoders {
 };
 
 namespace {
-Mat anchor_values(const Csr& g, uint64_t seed, int cutoff) {
-  return anchor_distances(g, sample_anchor_sets(g.num_dst, seed), cutoff).value;
-}
 template <class T>
 MatT<T> cast(const Mat& m) {
   return m.template cast<T>();
@@ -31,7 +28,7 @@ MatT<T> cast(const Mat& m) {
 template <class T>
 PositionalInputs<T>::PositionalInputs(ParamStore<T>& store, Rng& rng, const PosEncSpec& spec, GraphRef graph,
                                       uint64_t seed)
-    : spec_(spec), seq_(parse_seq_pe(spec.seq)), enc_(std::make_unique<Encoders>()) {
+    : spec_(spec), seq_(parse_seq_pe(spec.seq)), seed_(seed), enc_(std::make_unique<Encoders>()) {
   const bool graph_pe = spec.lap || spec.rwse || spec.anchor || spec.spd || spec.indication;
   if (graph.dense && graph_pe)
     throw InputError("posenc_LapPE/RWSE/Anchor/SPD need an edge-list graph; on sentences use posenc_seq.kind");
@@ -58,14 +55,20 @@ PositionalInputs<T>::PositionalInputs(ParamStore<T>& store, Rng& rng, const PosE
     enc_->rwse.emplace(store, rng, "posenc.rwse", spec.rwse_steps, spec.rwse_dim);
     dim_ += spec.rwse_dim;
   }
+  // Anchor columns: c² sets for posenc_*.sizes c, else P-GNN's count for this graph. A model on
+  // many graphs is built on an empty graph and needs c (its batches bring the rows).
+  if ((spec.anchor && spec.anchor_sizes == 0) || (spec.indication && spec.indication_sizes == 0))
+    check(!empty, "PositionalInputs: anchor encodings on many graphs need posenc_Anchor.sizes / posenc_AnchorInd.sizes");
   if (spec.anchor) {
-    anchors_eval_ = anchor_values(*graph.csr, seed, spec.anchor_cutoff);
+    anchors_eval_ = empty ? Mat(0, int64_t(spec.anchor_sizes) * spec.anchor_sizes)
+                          : anchor_distances(*graph_, draw_sets(seed, 0, spec.anchor_sizes), spec.anchor_cutoff).value;
     enc_->anchor.emplace(store, rng, "posenc.anchor", anchors_eval_.cols(), spec.anchor_dim);
     dim_ += spec.anchor_dim;
   }
   if (spec.indication) {
     // Anchor indication (GIR.md): I[v, k] = 1 when v is in anchor set k, as input columns.
-    indicator_eval_ = anchor_indicator<T>(sample_anchor_sets(graph.csr->num_dst, splitmix64(seed ^ 4)), graph.csr->num_dst);
+    indicator_eval_ = empty ? MatT<T>(0, int64_t(spec.indication_sizes) * spec.indication_sizes)
+                            : anchor_indicator<T>(draw_sets(seed, 4, spec.indication_sizes), num_nodes());
     dim_ += indicator_eval_.cols();
   }
   switch (seq_) {
@@ -88,15 +91,37 @@ PositionalInputs<T>::PositionalInputs(ParamStore<T>& store, Rng& rng, const PosE
 }
 
 template <class T>
-void PositionalInputs<T>::set_rows(Mat lap, Mat rwse) {
-  if (spec_.lap) {
-    check(lap.cols() == spec_.lap_freqs, "PositionalInputs::set_rows: LapPE rows need " + std::to_string(spec_.lap_freqs) + " columns");
-    lap_ = std::move(lap);
+AnchorSets PositionalInputs<T>::draw_sets(uint64_t seed, uint64_t salt, int sizes) const {
+  auto mix = [&](uint64_t s) { return salt ? splitmix64(s ^ salt) : s; };
+  if (batch_offset_.empty())
+    return sizes > 0 ? sample_anchor_sets(num_nodes(), mix(seed), sizes, sizes) : sample_anchor_sets(num_nodes(), mix(seed));
+  std::vector<uint64_t> seeds(batch_graphs_.size());
+  for (size_t b = 0; b < seeds.size(); ++b) seeds[b] = mix(graph_anchor_seed(seed, batch_graphs_[b]));
+  return batch_anchor_sets(batch_offset_, seeds, sizes);
+}
+
+template <class T>
+void PositionalInputs<T>::set_batch(const Csr& graph, BatchRows rows) {
+  const int64_t n = graph.num_dst;
+  check(rows.offset.size() == rows.graphs.size() + 1 && rows.offset.front() == 0 && rows.offset.back() == n,
+        "PositionalInputs::set_batch: the graphs' offsets do not cover the batch's nodes");
+  auto take = [&](bool on, Mat& to, Mat& from, int64_t cols, const char* what) {
+    if (!on) return;
+    check(from.rows() == n && from.cols() == cols,
+          std::string("PositionalInputs::set_batch: ") + what + " rows need [" + std::to_string(n) + ", " + std::to_string(cols) + "]");
+    to = std::move(from);
+  };
+  take(spec_.lap, lap_, rows.lap, spec_.lap_freqs, "LapPE");
+  take(spec_.rwse, rwse_, rows.rwse, spec_.rwse_steps, "RWSE");
+  if (!spec_.anchor && !spec_.indication) return;
+  graph_ = std::make_shared<const Csr>(graph);
+  batch_offset_ = std::move(rows.offset);
+  batch_graphs_ = std::move(rows.graphs);
+  if (spec_.anchor) {
+    if (rows.anchor.size() == 0) rows.anchor = anchor_distances(graph, draw_sets(seed_, 0, spec_.anchor_sizes), spec_.anchor_cutoff).value;
+    take(true, anchors_eval_, rows.anchor, int64_t(spec_.anchor_sizes) * spec_.anchor_sizes, "anchor");
   }
-  if (spec_.rwse) {
-    check(rwse.cols() == spec_.rwse_steps, "PositionalInputs::set_rows: RWSE rows need " + std::to_string(spec_.rwse_steps) + " columns");
-    rwse_ = std::move(rwse);
-  }
+  if (spec_.indication) indicator_eval_ = anchor_indicator<T>(draw_sets(seed_, 4, spec_.indication_sizes), n);
 }
 
 template <class T>
@@ -124,14 +149,14 @@ Var PositionalInputs<T>::forward(Tape<T>& t, bool training, uint64_t key) const 
   if (enc_->rwse) parts.push_back(enc_->rwse->forward(t, Features<T>{t.constant(cast<T>(rwse_)), nullptr}));
   if (enc_->anchor) {
     // Fresh anchor sets every training call (P-GNN); the fixed evaluation sets otherwise.
-    const Mat a = training && randomised(spec_.anchor_resample) ? anchor_values(*graph_, splitmix64(key ^ 2), spec_.anchor_cutoff)
-                                                    : anchors_eval_;
+    const Mat a = training && randomised(spec_.anchor_resample)
+                      ? anchor_distances(*graph_, draw_sets(key, 2, spec_.anchor_sizes), spec_.anchor_cutoff).value
+                      : anchors_eval_;
     parts.push_back(enc_->anchor->forward(t, Features<T>{t.constant(cast<T>(a)), nullptr}));
   }
   if (spec_.indication)
     parts.push_back(training && randomised(spec_.indication_resample)
-                        ? t.constant(anchor_indicator<T>(sample_anchor_sets(graph_->num_dst, splitmix64(key ^ 4)),
-                                                         graph_->num_dst))
+                        ? t.constant(anchor_indicator<T>(draw_sets(key, 4, spec_.indication_sizes), num_nodes()))
                         : t.constant(indicator_eval_));
   if (seq_ == SeqPE::Sinusoidal || (seq_ == SeqPE::Cape && !training)) parts.push_back(t.constant(sinusoid_));
   if (seq_ == SeqPE::Cape && training)

@@ -20,6 +20,8 @@ enum class Toggle { Auto, On, Off };
 
 namespace locus::pe {
 
+struct AnchorSets;
+
 struct PosEncSpec {
   bool lap = false;       // posenc_LapPE.enable
   // posenc_LapPE.sign_flip: random eigenvector signs every training call (On), evaluation's signs
@@ -34,8 +36,12 @@ struct PosEncSpec {
   int anchor_dim = 16;    // posenc_Anchor.dim_pe
   int anchor_cutoff = -1; // posenc_Anchor.cutoff: q-hop cutoff (-1: none)
   Toggle anchor_resample = Toggle::Auto;  // posenc_Anchor.resample: fresh anchor sets every training call
+  // posenc_Anchor.sizes: P-GNN's set sizes c, c² sets (0: c = ⌊log₂ n⌋ of the graph; on many graphs
+  // the trainer sets it from the largest graph, as every graph needs the same columns)
+  int anchor_sizes = 0;
   bool indication = false;  // posenc_AnchorInd.enable: GIR's anchor indication, I [N, K] appended
   Toggle indication_resample = Toggle::Auto;  // posenc_AnchorInd.resample: fresh sets every training call
+  int indication_sizes = 0;  // posenc_AnchorInd.sizes: as anchor_sizes
   bool spd = false;       // posenc_SPD.enable (transformer on graphs)
   int spd_max_dist = 2;   // posenc_SPD.max_dist: attend within this many hops
   // posenc_seq.kind: none | sinusoidal | learned | rope | fourier | cape | t5_bias | fft_kernel
@@ -48,6 +54,16 @@ struct PosEncSpec {
   // Graph columns appended to the input (LapPE, RWSE, AnchorPE, anchor indication); SPD and the
   // sequence encodings are not graph columns.
   bool graph_columns() const { return lap || rwse || anchor || indication; }
+};
+
+// The next mini-batch of a dataset of many graphs, as the positional inputs need it: each graph's
+// own encodings (computed per graph, not for the batch's union), and which graphs it holds.
+struct BatchRows {
+  Mat lap;     // [n, lap_freqs]: each graph's LapPE rows (posenc_LapPE on)
+  Mat rwse;    // [n, rwse_steps]: each graph's RWSE rows (posenc_RWSE on)
+  Mat anchor;  // [n, anchor_sizes²]: evaluation anchor values (posenc_Anchor on; empty: computed here)
+  std::vector<int64_t> offset{0};  // batch graph b is nodes [offset[b], offset[b+1])
+  std::vector<int32_t> graphs;     // their dataset ids, which seed their anchor sets (graph_anchor_seed)
 };
 
 // A randomisation toggle as PositionalInputs reads it: Auto (unresolved) randomises, as the papers do.
@@ -66,10 +82,10 @@ class PositionalInputs {
   int64_t dim() const { return dim_; }  // columns appended to the input (0: none)
   // [n, dim()] for this call (sign flips, anchor resampling, CAPE in training), or an invalid Var.
   Var forward(Tape<T>& t, bool training, uint64_t key) const;
-  // Datasets of many graphs: the LapPE and RWSE rows of the next batch's nodes, each from its own
-  // graph's encoding (computed per graph, not for the batch's union), replacing those of the graph
-  // given at construction. Shapes [n, lap_freqs] and [n, rwse_steps] when on; ignored when off.
-  void set_rows(Mat lap, Mat rwse);
+  // Datasets of many graphs: the next batch, `graph` its raw union (read by anchor resampling).
+  // Graph b's anchor sets are those it would draw alone with seed graph_anchor_seed(seed, graphs[b])
+  // (training: with the call's key in place of the seed). Unused parts of `rows` are ignored.
+  void set_batch(const Csr& graph, BatchRows rows);
   // Sentences in batches: the next batch's blocks; positions and sinusoids follow them (the
   // Mat positions() points to is rewritten in place).
   void set_sentences(const Dense& sentences);
@@ -78,9 +94,16 @@ class PositionalInputs {
 
  private:
   struct Encoders;
+  // Anchor sets of the graph, or of each graph of the batch: graph seed s (the batch's graph b:
+  // graph_anchor_seed(seed, graphs[b])), then splitmix64(s ^ salt) unless salt is 0.
+  AnchorSets draw_sets(uint64_t seed, uint64_t salt, int sizes) const;
+  int64_t num_nodes() const { return graph_ ? graph_->num_dst : 0; }
   PosEncSpec spec_;
   SeqPE seq_ = SeqPE::None;
   std::shared_ptr<const Csr> graph_;  // the raw graph when anchors are resampled
+  uint64_t seed_ = 0;                 // the evaluation sets' seed
+  std::vector<int64_t> batch_offset_;  // many graphs: the batch's graphs (empty: one graph)
+  std::vector<int32_t> batch_graphs_;
   std::shared_ptr<const Dense> dense_;
   Mat lap_, rwse_, anchors_eval_, positions_;
   MatT<T> indicator_eval_;

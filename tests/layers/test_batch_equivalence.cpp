@@ -16,6 +16,7 @@
 #include "datasets/graph_generators.hpp"
 #include "datasets/sentence.hpp"
 #include "layers/gnn.hpp"
+#include "layers/positional/anchors.hpp"
 #include "layers/registry.hpp"
 #include "tests/testing/gradcheck.hpp"
 
@@ -274,4 +275,94 @@ TEST_CASE("posenc_SPD on many graphs: the batched transformer's hop graph follow
     const MatD got = t.value(model.forward(t, Features<double>{t.constant(xb), nullptr}, false, 11));
     CHECK(got == direct_outputs(spec, b.graph, xb));  // the model built on this batch: the reference
   }
+}
+
+TEST_CASE("posenc_Anchor and posenc_AnchorInd on many graphs: each graph draws its own sets, in any batch as alone") {
+  const Dataset ds = small_cluster();
+  const GraphIndex ix = index_graphs(ds);
+  const MatD x_all = Mat(ds.features).cast<double>();
+  const std::vector<int32_t> pick{4, 1, 3};
+  const GraphBatch b = make_batch(ds, ix, pick);
+  const MatD xb = x_all(std::vector<int64_t>(b.nodes.begin(), b.nodes.end()), Eigen::all);
+  const MatD w = random_matrix(3, 3, 5);
+  int cases = 0;
+  for (const char* type : {"gcn", "transformer"})
+    for (const int cutoff : {-1, 1}) {
+      CAPTURE(type);
+      CAPTURE(cutoff);
+      ++cases;
+      GnnSpec spec;
+      spec.layer_type = type;
+      spec.layers = 2;
+      spec.in_dim = ds.num_features();
+      spec.hidden = 4;
+      spec.out_dim = 3;
+      spec.att_heads = 2;
+      spec.posenc.anchor = spec.posenc.indication = true;
+      spec.posenc.anchor_sizes = 3;  // sets of up to 24, 12, 6 nodes: the small graphs' clamped sizes differ
+      spec.posenc.indication_sizes = 2;
+      spec.posenc.anchor_dim = 4;
+      spec.posenc.anchor_cutoff = cutoff;
+      spec.posenc_seed = 1234;
+      spec.dropout = spec.att_dropout = 0;  // training calls differ by their anchor sets alone
+      spec.posenc_select = Toggle::Off;       // as on many graphs: no plain path, sets resampled in training
+      GnnSpec batched = spec;
+      batched.batched = true;
+      Rng rng(7);
+      ParamStore<double> store;
+      GnnClassifier<double> model(store, rng, batched, make_batch(ds, ix, {}).graph);
+      CHECK(model.posenc_dim() == 4 + 4);  // dim_pe anchor columns and 2² indication columns
+      pe::BatchRows rows;
+      rows.offset = b.offset;
+      rows.graphs = b.graphs;
+      model.set_graph(b.graph, rows);
+      const Run batch = evaluate(store, model, xb, b.graph_of, b.num_graphs(), w);
+      Tape<double> tt;  // training draws fresh sets per graph from the call's key (dropout off)
+      CHECK((tt.value(model.forward(tt, Features<double>{tt.constant(xb), nullptr}, true, 21)) - batch.out)
+                .cwiseAbs()
+                .maxCoeff() > 1e-6);
+      // The positional columns of a training call: graph g's sets from graph_anchor_seed(key, g).
+      const pe::PosEncSpec pes = resolve_posenc(spec);
+      Rng prng(8);
+      ParamStore<double> pstore;
+      pe::PositionalInputs<double> pos(pstore, prng, pes, GraphRef(make_batch(ds, ix, {}).graph), 1234);
+      pos.set_batch(b.graph, rows);
+      const MatD trained = tt.value(pos.forward(tt, true, 21));
+      std::vector<double> summed(batch.grads.size(), 0.0);
+      for (size_t k = 0; k < pick.size(); ++k) {
+        const GraphBatch one = make_batch(ds, ix, std::vector<int32_t>{pick[k]});
+        const MatD x1 = x_all(std::vector<int64_t>(one.nodes.begin(), one.nodes.end()), Eigen::all);
+        // Graph g alone, with the seed it has in a batch: its evaluation sets and its outputs.
+        GnnSpec alone_spec = spec;
+        alone_spec.posenc_seed = pe::graph_anchor_seed(spec.posenc_seed, pick[k]);
+        Rng rng1(7);
+        ParamStore<double> store1;
+        GnnClassifier<double> alone_model(store1, rng1, alone_spec, one.graph);
+        const Run alone = evaluate(store1, alone_model, x1, one.graph_of, 1, w.row(static_cast<Eigen::Index>(k)));
+        REQUIRE(alone.values == batch.values);
+        const auto span = [&](const MatD& m) { return m.middleRows(b.offset[k], b.offset[k + 1] - b.offset[k]); };
+        CHECK((span(batch.out) - alone.out).cwiseAbs().maxCoeff() <= 1e-12);
+        for (size_t i = 0; i < summed.size(); ++i) summed[i] += alone.grads[i];
+        Rng prng1(8);
+        ParamStore<double> pstore1;
+        const pe::PositionalInputs<double> pos1(pstore1, prng1, pes, GraphRef(one.graph), alone_spec.posenc_seed);
+        Tape<double> t1;
+        CHECK((span(trained) - t1.value(pos1.forward(t1, true, pe::graph_anchor_seed(21, pick[k])))).cwiseAbs().maxCoeff() <= 1e-12);
+      }
+      double worst = 0;
+      for (size_t i = 0; i < summed.size(); ++i) worst = std::max(worst, std::abs(summed[i] - batch.grads[i]));
+      CHECK(worst <= 1e-12);
+      // The cached evaluation rows (train/graph_posenc.hpp) are what the model draws itself.
+      pe::BatchRows cached = rows;
+      cached.anchor = Mat(b.graph.num_dst, 9);
+      for (size_t k = 0; k < pick.size(); ++k) {
+        const GraphBatch one = make_batch(ds, ix, std::vector<int32_t>{pick[k]});
+        cached.anchor.middleRows(b.offset[k], one.graph.num_dst) =
+            pe::anchor_distances(one.graph, pe::sample_anchor_sets(one.graph.num_dst, pe::graph_anchor_seed(1234, pick[k]), 3, 3),
+                                 cutoff).value;
+      }
+      model.set_graph(b.graph, cached);
+      CHECK(evaluate(store, model, xb, b.graph_of, b.num_graphs(), w).out == batch.out);
+    }
+  CHECK(cases == 4);
 }

@@ -10,12 +10,14 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
 #include <string>
 
 #include "core/error.hpp"
 #include "datasets/graph_generators.hpp"
 #include "datasets/sentence.hpp"
 #include "datasets/splits.hpp"
+#include "layers/positional/anchors.hpp"
 #include "layers/positional/laplacian.hpp"
 #include "layers/positional/random_walk.hpp"
 #include "train/graph_posenc.hpp"
@@ -174,24 +176,39 @@ TEST_CASE("train.batch_size on a dataset of one graph is an error naming the key
                        InputError);
 }
 
-TEST_CASE("positional encodings on many graphs: each graph's own LapPE and RWSE, the same for any thread count") {
+TEST_CASE("positional encodings on many graphs: each graph's own LapPE, RWSE and anchor distances, the same for any thread count") {
   const Dataset d = generate_csl(CslParams{});
   const GraphIndex ix = index_graphs(d);
   pe::PosEncSpec spec;
-  spec.lap = spec.rwse = true;
+  spec.lap = spec.rwse = spec.anchor = true;
   spec.lap_freqs = 20;
   spec.rwse_steps = 8;
-  const GraphEncodings one = with_threads(1, [&] { return graph_encodings(d, ix, spec); });
-  const GraphEncodings two = with_threads(2, [&] { return graph_encodings(d, ix, spec); });
+  spec.anchor_sizes = 3;
+  spec.anchor_cutoff = 2;
+  const uint64_t seed = 99;
+  const GraphEncodings one = with_threads(1, [&] { return graph_encodings(d, ix, spec, seed); });
+  const GraphEncodings two = with_threads(2, [&] { return graph_encodings(d, ix, spec, seed); });
   CHECK(one.lap == two.lap);
   CHECK(one.rwse == two.rwse);
+  CHECK(one.anchor == two.anchor);
+  REQUIRE(one.anchor.cols() == 9);
   for (const int32_t g : {0, 77, 149}) {  // graph g's rows are its encodings alone, not its batch's
     const GraphBatch b = make_batch(d, ix, std::vector<int32_t>{g});
     const Mat lap = pe::laplacian_pe(b.graph, 20).vectors, rwse = pe::random_walk_pe(b.graph, 8);
+    // Its evaluation anchor sets: those of graph_anchor_seed(seed, g), c = 3 (sizes 20, 10, 5 of 41 nodes).
+    const pe::AnchorSets sets = pe::sample_anchor_sets(41, pe::graph_anchor_seed(seed, g), 3, 3);
+    CHECK(sets.set_size(0) == 20);
+    CHECK(sets.set_size(8) == 5);
+    const Mat anchor = pe::anchor_distances(b.graph, sets, 2).value;
     const std::vector<int64_t> rows(b.nodes.begin(), b.nodes.end());
     CHECK(Mat(one.lap(rows, Eigen::all)) == lap);
     CHECK(Mat(one.rwse(rows, Eigen::all)) == rwse);
+    CHECK(Mat(one.anchor(rows, Eigen::all)) == anchor);
+    // 2-hop cutoff on a 4-regular circulant: a node is a member (1), 1 or 2 hops away (1/2, 1/3) or beyond (0).
+    for (const float v : std::span(anchor.data(), static_cast<size_t>(anchor.size())))
+      CHECK((v == 1.0f || v == 0.5f || v == 1.0f / 3.0f || v == 0.0f));
   }
+  CHECK(graph_encodings(d, ix, spec, seed + 1).anchor != one.anchor);  // the seed draws the sets
 }
 
 TEST_CASE("CSL: message passing without encodings is at chance; random-walk encodings per graph tell the skips apart") {

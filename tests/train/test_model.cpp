@@ -265,7 +265,11 @@ TEST_CASE("model file: graph classifiers and regressors predict per graph what t
   const std::vector<Case> cases{
       {{"dataset.name=csl", "gnn.layer_type=gin", "posenc_RWSE.enable=true", "train.batch_size=30"}, Task::GraphClassification},
       {{"dataset.path=" + tmp.path("counts") + "/dataset.yaml", "gnn.layer_type=gin", "gnn.readout=sum", "train.batch_size=16"},
-       Task::GraphRegression}};
+       Task::GraphRegression},
+      // Anchor encodings: each graph's evaluation sets from the run's seed, c = ⌊log₂ 41⌋ = 5 saved.
+      {{"dataset.name=csl", "gnn.layer_type=gcn", "posenc_Anchor.enable=true", "posenc_AnchorInd.enable=true",
+        "train.batch_size=30"},
+       Task::GraphClassification}};
   for (auto c : cases) {
     const std::string path = tmp.path("m.locus");
     c.lines.push_back("save_model=" + path);
@@ -280,6 +284,7 @@ TEST_CASE("model file: graph classifiers and regressors predict per graph what t
     const Model m = Model::load(path);
     CHECK(m.task() == c.task);
     CHECK(m.parameters() == run.params);
+    CHECK(m.config().gnn.posenc.anchor_sizes == (cfg.gnn.posenc.anchor ? 5 : 0));
     const Dataset ds = load_dataset(cfg.dataset);
     CHECK(m.classes().size() == static_cast<size_t>(c.task == Task::GraphClassification ? ds.num_graph_classes : ds.num_targets));
     CHECK(std::string(m.metric()) == (c.task == Task::GraphClassification ? "acc" : "mae"));
