@@ -3,7 +3,8 @@
 // random-walk return probabilities (with a drop tolerance on the large graph, exact on a small one).
 //   posenc_bench [key=value ...]   keys (defaults): lap_n=100000 lap_m=1000000 lap_k=16
 //     lap_ncv=0 lap_tol=0 (0: LapPEOptions defaults) sbm_blocks=50 sbm_in=0.8
-//     anchor_n=1000000 anchor_m=10000000 cutoff=2 anchor_dir=hybrid|top_down|bottom_up
+//     anchor_n=1000000 anchor_m=10000000 cutoff=2 anchor_dir=bitparallel,hybrid (a list of
+//     bitparallel: posenc_Anchor's anchor_values, hybrid|top_down|bottom_up: anchor_distances)
 //     rw_n=100000 rw_m=1000000 rw_K=16 rw_tol=1e-3 rwx_n=5000 rwx_m=50000 threads=2
 //     only=all|lap|sbm|anchor|rw|rwx
 // Graphs: m random pairs (a != b; the rare duplicates are merged by the PEs), stored in both
@@ -95,7 +96,7 @@ void in_child(F f) {
 int main(int argc, char** argv) {
   std::map<std::string, std::string> kv{{"lap_n", "100000"},    {"lap_m", "1000000"},   {"lap_k", "16"},
                                         {"lap_ncv", "0"},        {"lap_tol", "0"},       {"sbm_blocks", "50"},
-                                        {"sbm_in", "0.8"},       {"anchor_dir", "hybrid"},
+                                        {"sbm_in", "0.8"},       {"anchor_dir", "bitparallel,hybrid"},
                                         {"anchor_n", "1000000"}, {"anchor_m", "10000000"}, {"cutoff", "2"},
                                         {"rw_n", "100000"},     {"rw_m", "1000000"},    {"rw_K", "16"},
                                         {"rw_tol", "1e-3"},     {"rwx_n", "5000"},      {"rwx_m", "50000"},
@@ -144,7 +145,14 @@ int main(int argc, char** argv) {
   };
   if (only == "all" || only == "lap") lap_case(false);
   if (only == "all" || only == "sbm") lap_case(true);
-  if (only == "all" || only == "anchor")
+  // anchor_dir: a comma-separated list, one row each.
+  std::vector<std::string> anchor_dirs;
+  for (std::string rest = kv["anchor_dir"]; !rest.empty();) {
+    const size_t comma = rest.find(',');
+    anchor_dirs.push_back(rest.substr(0, comma));
+    rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+  }
+  for (const std::string& dir_name : (only == "all" || only == "anchor") ? anchor_dirs : std::vector<std::string>{})
     in_child([&] {
       const int64_t n = I("anchor_n"), m = I("anchor_m");
       const int cutoff = static_cast<int>(I("cutoff"));
@@ -154,17 +162,19 @@ int main(int argc, char** argv) {
       const pe::AnchorSets sets = pe::sample_anchor_sets(n, 7);
       const double ts = seconds_since(t0);
       t0 = Clock::now();
-      const std::string dir_name = kv["anchor_dir"];
+      // bitparallel: pe::anchor_values (what posenc_Anchor computes); else anchor_distances' BFS per
+      // set in that direction (values and nearest anchors, what P-GNN's branch needs).
+      const bool bits = dir_name == "bitparallel";
       const pe::BfsDirection dir = dir_name == "top_down"    ? pe::BfsDirection::top_down
                                    : dir_name == "bottom_up" ? pe::BfsDirection::bottom_up
                                                              : pe::BfsDirection::hybrid;
-      const pe::AnchorDistances d = pe::anchor_distances(g, sets, cutoff, dir);
+      const Mat value = bits ? pe::anchor_values(g, sets, cutoff) : pe::anchor_distances(g, sets, cutoff, dir).value;
       const double tb = seconds_since(t0);
-      int64_t reached = 0;
-      reached = (d.nearest.array() >= 0).count();
-      std::printf("| sample_anchor_sets + anchor_distances (%s) | %lld / %lld | %lld sets (%lld anchors), cutoff %d | %.2f | %.2f | %.2f | wall: sampling %.2f s, distances %.2f s; %.1f%% of (node, set) pairs within the cutoff |\n",
-                  dir_name.c_str(), (long long)n, (long long)m, (long long)sets.num_sets(), (long long)sets.nodes.size(), cutoff,
-                  ts + tb, cpu_seconds() - c0, peak_rss_gib(), ts, tb, 100.0 * reached / static_cast<double>(d.nearest.size()));
+      const int64_t reached = (value.array() > 0).count();
+      std::printf("| sample_anchor_sets + %s (%s) | %lld / %lld | %lld sets (%lld anchors), cutoff %d | %.2f | %.2f | %.2f | wall: sampling %.2f s, distances %.2f s; %.1f%% of (node, set) pairs within the cutoff |\n",
+                  bits ? "anchor_values" : "anchor_distances", dir_name.c_str(), (long long)n, (long long)m,
+                  (long long)sets.num_sets(), (long long)sets.nodes.size(), cutoff, ts + tb, cpu_seconds() - c0, peak_rss_gib(),
+                  ts, tb, 100.0 * reached / static_cast<double>(value.size()));
     });
   if (only == "all" || only == "rw")
     in_child([&] {

@@ -111,7 +111,9 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
   const bool anchor_only = anchor_branch_alone(spec);
   const std::string branch = anchor_branch_kind(spec);
   const bool has_branch = !branch.empty();
-  const double K = static_cast<double>(pe::anchor_set_count(g.num_nodes));  // posenc_Anchor / indication sets
+  // posenc_Anchor / AnchorInd sets: c² for posenc_*.sizes c, else P-GNN's count for the graph
+  auto sets_of = [&](int c) { return c > 0 ? double(c) * c : static_cast<double>(pe::anchor_set_count(g.num_nodes)); };
+  const double K = sets_of(pe.anchor_sizes), K_ind = sets_of(pe.indication_sizes);
   double sum_sq = 0;  // Σ n_b² over the sentence blocks (every dense edge slot)
   for (int64_t b : g.sentence_blocks) sum_sq += static_cast<double>(b) * static_cast<double>(b);
   const MemoryShape shape{spec, n, edges, g.weighted, sentences, sum_sq};
@@ -157,12 +159,12 @@ MemoryEstimate estimate_training_memory(const GnnSpec& spec, const GraphShape& g
     add(fmt::format("RWSE ({} steps)", pe.rwse_steps), 8 * n * (pe.rwse_steps + 1) * 2 + kF * n * pe.rwse_steps, "positional");
   }
   if (pe.anchor && !sentences) {
-    pos_cols += pe.anchor_dim;  // distances [N, K] (value + nearest) for eval and each training call
-    add(fmt::format("posenc_Anchor distances (N × K = {} × {})", count_text(n), K), 2 * 8 * n * K + 2 * kF * n * K, "positional");
+    pos_cols += pe.anchor_dim;  // values [N, K] (float) for eval and each training call, and their tape copies
+    add(fmt::format("posenc_Anchor distances (N × K = {} × {})", count_text(n), K), 2 * 4 * n * K + 2 * kF * n * K, "positional");
   }
   if (pe.indication && !sentences) {
-    pos_cols += K;
-    add("anchor indication [N, K]", 3 * kF * n * K, "positional");
+    pos_cols += K_ind;
+    add("anchor indication [N, K]", 3 * kF * n * K_ind, "positional");
   }
   if (seq == pe::SeqPE::Sinusoidal || seq == pe::SeqPE::Cape || seq == pe::SeqPE::Learned || seq == pe::SeqPE::Fourier)
     pos_cols += pe.seq_dim;

@@ -22,10 +22,10 @@ GraphEncodings graph_encodings(const Dataset& ds, const GraphIndex& index, const
     const GraphBatch b = make_batch(ds, index, one);
     const Mat lap = spec.lap ? pe::laplacian_pe(b.graph, spec.lap_freqs).vectors : Mat();
     const Mat rwse = spec.rwse ? pe::random_walk_pe(b.graph, spec.rwse_steps) : Mat();
-    const Mat anchor = spec.anchor ? pe::anchor_distances(b.graph,
-                                                          pe::sample_anchor_sets(index.num_nodes(g), pe::graph_anchor_seed(seed, g),
-                                                                                 spec.anchor_sizes, spec.anchor_sizes),
-                                                          spec.anchor_cutoff).value
+    const Mat anchor = spec.anchor ? pe::anchor_values(b.graph,
+                                                       pe::sample_anchor_sets(index.num_nodes(g), pe::graph_anchor_seed(seed, g),
+                                                                              spec.anchor_sizes, spec.anchor_sizes),
+                                                       spec.anchor_cutoff)
                                    : Mat();
     for (size_t i = 0; i < b.nodes.size(); ++i) {
       const auto r = static_cast<Eigen::Index>(i);

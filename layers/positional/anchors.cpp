@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <boost/graph/breadth_first_search.hpp>
 #include <boost/graph/graph_traits.hpp>
@@ -441,6 +442,118 @@ AnchorDistances anchor_distances(const Csr& g, const AnchorSets& sets, int cutof
   out.value.resize(n, ns);
   out.nearest.resize(n, ns);
   run_anchor_bfs(g, sets, cutoff, dir, {out.value.data(), out.nearest.data(), nullptr});
+  return out;
+}
+
+Mat anchor_values(const Csr& g, const AnchorSets& sets, int cutoff) {
+  const int64_t n = g.num_dst, ns = sets.num_sets();
+  check_anchors("pe::anchor_values", n, sets);
+  if (n == 0 || ns == 0) return Mat::Zero(n, ns);
+  Mat out(n, ns);  // every entry written once, row by row, below
+  const Csr s = undirected_simple(g);
+  const int64_t* indptr = s.indptr.data();
+  const int32_t* indices = s.indices.data();
+  const int64_t m = s.num_edges();
+  float* values = out.data();
+  // Per word of 64 sets: reached, the bits of the sets that reached v; frontier, the bits new at v
+  // on the last level, nonzero only at the nodes in `listed`; next, this level's (all 0 on entry);
+  // depth, v's 64 depths as bytes (one cache line per node; 255: not reached) up to level 254,
+  // turned into v's output row in one pass. Deeper levels (no cutoff, long paths) write `out`.
+  std::vector<uint64_t> reached(n), frontier(n, 0), next(n, 0);
+  std::vector<uint8_t> depth(static_cast<size_t>(n) * 64);
+  std::vector<int32_t> listed, touched;
+  std::vector<std::vector<int32_t>> found(omp_get_max_threads());
+  auto gather = [&](std::vector<int32_t>& into) {  // the threads' found nodes, in thread order
+    into.clear();
+    for (auto& f : found) into.insert(into.end(), f.begin(), f.end()), f.clear();
+  };
+  float lut[256];
+  for (int d = 0; d < 255; ++d) lut[d] = 1.0f / static_cast<float>(d + 1);
+  lut[255] = 0.0f;
+  for (int64_t w0 = 0; w0 < ns; w0 += 64) {
+    const int64_t width = std::min<int64_t>(64, ns - w0);
+    const uint64_t full = width == 64 ? ~uint64_t(0) : (uint64_t(1) << width) - 1;
+#pragma omp parallel for schedule(static)
+    for (int64_t v = 0; v < n; ++v) {
+      reached[v] = 0;
+      std::fill_n(depth.data() + v * 64, 64, uint8_t(255));
+    }
+    for (const int32_t v : listed) frontier[v] = 0;
+    listed.clear();
+    for (int64_t b = 0; b < width; ++b)  // depth 0: the members
+      for (int64_t j = sets.offsets[w0 + b]; j < sets.offsets[w0 + b + 1]; ++j) {
+        const int32_t v = sets.nodes[j];
+        if (!frontier[v]) listed.push_back(v);
+        frontier[v] |= uint64_t(1) << b;
+        depth[v * 64 + b] = 0;
+      }
+    for (const int32_t v : listed) reached[v] = frontier[v];
+    auto expand = [&](int level) {
+      // Bits new at v from `in`: recorded as depths (or, beyond 254, values), listed for the next level.
+      auto settle = [&](int64_t v, uint64_t in, std::vector<int32_t>& mine) {
+        const uint64_t fresh = in & full & ~reached[v];
+        next[v] = fresh;
+        if (!fresh) return;
+        reached[v] |= fresh;
+        for (uint64_t b = fresh; b; b &= b - 1) {
+          const int c = std::countr_zero(b);
+          if (level < 255) depth[v * 64 + c] = static_cast<uint8_t>(level);
+          else values[v * ns + w0 + c] = 1.0f / static_cast<float>(level + 1);
+        }
+        mine.push_back(static_cast<int32_t>(v));
+      };
+      int64_t m_f = 0;  // the frontier's edges
+#pragma omp parallel for reduction(+ : m_f) schedule(static)
+      for (size_t i = 0; i < listed.size(); ++i) m_f += indptr[listed[i] + 1] - indptr[listed[i]];
+      if (m_f * 16 < m) {
+        // Push (a small frontier, e.g. the small sets' words): OR the frontier's bits into its
+        // neighbours, listing a neighbour at its first bit; then settle the listed ones.
+#pragma omp parallel
+        {
+          std::vector<int32_t>& mine = found[omp_get_thread_num()];
+#pragma omp for schedule(dynamic, 256)
+          for (size_t i = 0; i < listed.size(); ++i) {
+            const int32_t u = listed[i];
+            for (int64_t p = indptr[u]; p < indptr[u + 1]; ++p)
+              if (std::atomic_ref<uint64_t>(next[indices[p]]).fetch_or(frontier[u], std::memory_order_relaxed) == 0)
+                mine.push_back(indices[p]);
+          }
+        }
+        gather(touched);
+#pragma omp parallel
+        {
+          std::vector<int32_t>& mine = found[omp_get_thread_num()];
+#pragma omp for schedule(static)
+          for (size_t i = 0; i < touched.size(); ++i) settle(touched[i], next[touched[i]], mine);
+        }
+      } else {
+        // Pull (a large frontier): every node not yet reached by all its word's sets ORs its
+        // neighbours' frontier bits, stopping once it has all it lacks.
+#pragma omp parallel
+        {
+          std::vector<int32_t>& mine = found[omp_get_thread_num()];
+#pragma omp for schedule(dynamic, 4096)
+          for (int64_t v = 0; v < n; ++v) {
+            const uint64_t need = full & ~reached[v];
+            uint64_t in = 0;
+            if (need)
+              for (int64_t p = indptr[v]; p < indptr[v + 1] && (in & need) != need; ++p) in |= frontier[indices[p]];
+            if (in) settle(v, in, mine);
+            else next[v] = 0;
+          }
+        }
+      }
+      for (const int32_t v : listed) frontier[v] = 0;
+      std::swap(frontier, next);  // next is all 0 again: settle wrote every entry it set
+      gather(listed);
+    };
+    int level = 1;
+    for (; level < 255 && !listed.empty() && (cutoff < 0 || level <= cutoff); ++level) expand(level);
+#pragma omp parallel for schedule(static)
+    for (int64_t v = 0; v < n; ++v)
+      for (int64_t c = 0; c < width; ++c) values[v * ns + w0 + c] = lut[depth[v * 64 + c]];
+    for (; !listed.empty() && (cutoff < 0 || level <= cutoff); ++level) expand(level);
+  }
   return out;
 }
 

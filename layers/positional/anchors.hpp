@@ -90,6 +90,14 @@ struct AnchorDistances {
 enum class BfsDirection { hybrid, top_down, bottom_up };
 AnchorDistances anchor_distances(const Csr& g, const AnchorSets& sets, int cutoff,
                                  BfsDirection dir = BfsDirection::hybrid);
+// The values alone (value of anchor_distances, bit for bit), by a bit-parallel multi-source BFS:
+// 64 sets share a word per node, and each level is one pull pass over the graph, node v taking
+// the OR of its neighbours' frontier words (bits new at v are at this depth). Cost per 64 sets:
+// levels × (n + m) word operations (levels ≤ cutoff), against 64 separate searches above; nodes
+// whose 64 sets are all reached are skipped. Parallel over nodes within a level (each node's word
+// and output row written by one thread: the same values for any thread count). Memory: the
+// output plus 3 words per node. No `nearest`: P-GNN's branch needs anchor_distances.
+Mat anchor_values(const Csr& g, const AnchorSets& sets, int cutoff);
 // The same BFS, hop counts only: depth [n, num_sets] = d (0 for members), −1 beyond the cutoff or
 // unreachable; value = 1/(depth + 1) where depth ≥ 0. 4 n·num_sets bytes instead of 8.
 IndexMat anchor_depths(const Csr& g, const AnchorSets& sets, int cutoff, BfsDirection dir = BfsDirection::hybrid);

@@ -61,7 +61,7 @@ PositionalInputs<T>::PositionalInputs(ParamStore<T>& store, Rng& rng, const PosE
     check(!empty, "PositionalInputs: anchor encodings on many graphs need posenc_Anchor.sizes / posenc_AnchorInd.sizes");
   if (spec.anchor) {
     anchors_eval_ = empty ? Mat(0, int64_t(spec.anchor_sizes) * spec.anchor_sizes)
-                          : anchor_distances(*graph_, draw_sets(seed, 0, spec.anchor_sizes), spec.anchor_cutoff).value;
+                          : anchor_values(*graph_, draw_sets(seed, 0, spec.anchor_sizes), spec.anchor_cutoff);
     enc_->anchor.emplace(store, rng, "posenc.anchor", anchors_eval_.cols(), spec.anchor_dim);
     dim_ += spec.anchor_dim;
   }
@@ -118,7 +118,7 @@ void PositionalInputs<T>::set_batch(const Csr& graph, BatchRows rows) {
   batch_offset_ = std::move(rows.offset);
   batch_graphs_ = std::move(rows.graphs);
   if (spec_.anchor) {
-    if (rows.anchor.size() == 0) rows.anchor = anchor_distances(graph, draw_sets(seed_, 0, spec_.anchor_sizes), spec_.anchor_cutoff).value;
+    if (rows.anchor.size() == 0) rows.anchor = anchor_values(graph, draw_sets(seed_, 0, spec_.anchor_sizes), spec_.anchor_cutoff);
     take(true, anchors_eval_, rows.anchor, int64_t(spec_.anchor_sizes) * spec_.anchor_sizes, "anchor");
   }
   if (spec_.indication) indicator_eval_ = anchor_indicator<T>(draw_sets(seed_, 4, spec_.indication_sizes), n);
@@ -150,7 +150,7 @@ Var PositionalInputs<T>::forward(Tape<T>& t, bool training, uint64_t key) const 
   if (enc_->anchor) {
     // Fresh anchor sets every training call (P-GNN); the fixed evaluation sets otherwise.
     const Mat a = training && randomised(spec_.anchor_resample)
-                      ? anchor_distances(*graph_, draw_sets(key, 2, spec_.anchor_sizes), spec_.anchor_cutoff).value
+                      ? anchor_values(*graph_, draw_sets(key, 2, spec_.anchor_sizes), spec_.anchor_cutoff)
                       : anchors_eval_;
     parts.push_back(enc_->anchor->forward(t, Features<T>{t.constant(cast<T>(a)), nullptr}));
   }

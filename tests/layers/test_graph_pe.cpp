@@ -395,7 +395,7 @@ TEST_CASE("Anchor sets follow P-GNN's sizes and are reproducible") {
   CHECK(hits < 130);
 }
 
-TEST_CASE("Anchor distances (and anchor_depths) equal brute-force BFS, for 1 and 2 threads and every BFS direction") {
+TEST_CASE("Anchor distances (and anchor_depths, anchor_values) equal brute-force BFS, for 1 and 2 threads and every BFS direction") {
   const int32_t n = 300;
   // Sparse: long paths, several components, isolated nodes (mostly top-down); denser: large sets
   // reach most nodes in one hop (the hybrid goes bottom-up there, and back).
@@ -420,6 +420,16 @@ TEST_CASE("Anchor distances (and anchor_depths) equal brute-force BFS, for 1 and
       const pe::AnchorDistances two = pe::anchor_distances(g, s, cutoff);
       CHECK(one.value == two.value);
       CHECK(one.nearest == two.nearest);
+      // The bit-parallel values: the same floats, for any thread count; 81 sets fill a word and a
+      // part of the next.
+      CHECK(pe::anchor_values(g, s, cutoff) == one.value);
+      const pe::AnchorSets s81 = pe::sample_anchor_sets(n, 6, 9, 9);
+      const Mat v81 = pe::anchor_values(g, s81, cutoff);
+      omp_set_num_threads(1);
+      CHECK(pe::anchor_values(g, s, cutoff) == one.value);
+      CHECK(pe::anchor_values(g, s81, cutoff) == v81);
+      omp_set_num_threads(2);
+      CHECK(v81 == pe::anchor_distances(g, s81, cutoff).value);
       for (pe::BfsDirection dir : {pe::BfsDirection::top_down, pe::BfsDirection::bottom_up}) {
         const pe::AnchorDistances forced = pe::anchor_distances(g, s, cutoff, dir);
         CHECK(forced.value == one.value);
@@ -446,6 +456,23 @@ TEST_CASE("Anchor distances (and anchor_depths) equal brute-force BFS, for 1 and
       if (cutoff == 2 && m == 330) CHECK(beyond > 0);  // the cutoff matters on this graph
     }
     omp_set_num_threads(saved);
+  }
+}
+
+TEST_CASE("anchor_values beyond 254 hops: a 700-node path, no cutoff and cutoffs around 255") {
+  const int32_t n = 700;
+  Edges e;
+  for (int32_t v = 0; v + 1 < n; ++v) e.emplace_back(v, v + 1);
+  const Csr g = undirected(n, e);
+  pe::AnchorSets s = pe::sample_anchor_sets(n, 3, 7, 10);  // 70 sets: a full word and 6 more
+  s.nodes.push_back(0), s.offsets.push_back(static_cast<int64_t>(s.nodes.size()));  // one end alone
+  for (const int cutoff : {-1, 254, 255, 300}) {
+    CAPTURE(cutoff);
+    const Mat v = pe::anchor_values(g, s, cutoff);
+    CHECK(v == pe::anchor_distances(g, s, cutoff).value);
+    const int64_t last = s.num_sets() - 1;  // node 699 is 699 hops from node 0
+    CHECK(v(699, last) == (cutoff < 0 ? 1.0f / 700.0f : 0.0f));
+    CHECK(v(300, last) == (cutoff < 0 || cutoff >= 300 ? 1.0f / 301.0f : 0.0f));
   }
 }
 
