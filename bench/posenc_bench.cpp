@@ -2,7 +2,9 @@
 // and on a community (SBM) graph, anchor distances with a hop cutoff (P-GNN sets, sampling + BFS),
 // random-walk return probabilities (with a drop tolerance on the large graph, exact on a small one).
 //   posenc_bench [key=value ...]   keys (defaults): lap_n=100000 lap_m=1000000 lap_k=16
-//     lap_ncv=0 lap_tol=0 (0: LapPEOptions defaults) sbm_blocks=50 sbm_in=0.8
+//     lap_ncv=0 lap_tol=0 (0: LapPEOptions defaults) lap_degree=0,1 (a list, one row each: 0 the
+//     default filter degree, 1 plain Lanczos)
+//     sbm_blocks=50 sbm_in=0.8
 //     anchor_n=1000000 anchor_m=10000000 cutoff=2 anchor_dir=bitparallel,hybrid (a list of
 //     bitparallel: posenc_Anchor's anchor_values, hybrid|top_down|bottom_up: anchor_distances)
 //     rw_n=100000 rw_m=1000000 rw_K=16 rw_tol=1e-3 rwx_n=5000 rwx_m=50000 threads=2
@@ -95,7 +97,7 @@ void in_child(F f) {
 
 int main(int argc, char** argv) {
   std::map<std::string, std::string> kv{{"lap_n", "100000"},    {"lap_m", "1000000"},   {"lap_k", "16"},
-                                        {"lap_ncv", "0"},        {"lap_tol", "0"},       {"sbm_blocks", "50"},
+                                        {"lap_ncv", "0"},        {"lap_tol", "0"},       {"lap_degree", "0,1"},       {"sbm_blocks", "50"},
                                         {"sbm_in", "0.8"},       {"anchor_dir", "bitparallel,hybrid"},
                                         {"anchor_n", "1000000"}, {"anchor_m", "10000000"}, {"cutoff", "2"},
                                         {"rw_n", "100000"},     {"rw_m", "1000000"},    {"rw_K", "16"},
@@ -118,40 +120,45 @@ int main(int argc, char** argv) {
               "| case | graph (nodes / undirected edges) | parameters | wall (s) | CPU (s) | peak RSS (GiB) | notes |\n"
               "|---|---|---|---|---|---|---|\n", threads, loadavg().c_str());
 
+  auto list = [&](const char* key) {  // a comma-separated value
+    std::vector<std::string> out;
+    for (std::string rest = kv[key]; !rest.empty();) {
+      const size_t comma = rest.find(',');
+      out.push_back(rest.substr(0, comma));
+      rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+    }
+    return out;
+  };
   auto lap_case = [&](bool sbm) {
-    in_child([&] {
-      const int64_t n = I("lap_n"), m = I("lap_m");
-      const int k = static_cast<int>(I("lap_k"));
-      const int64_t blocks = sbm ? I("sbm_blocks") : 0;
-      const double in = std::atof(kv["sbm_in"].c_str());
-      const Csr g = random_graph(n, m, 1, blocks, in);
-      pe::LapPEOptions opt;
-      if (I("lap_ncv") > 0) opt.ncv = static_cast<int>(I("lap_ncv"));
-      if (std::atof(kv["lap_tol"].c_str()) > 0) opt.tol = std::atof(kv["lap_tol"].c_str());
-      const double c0 = cpu_seconds();
-      const auto t0 = Clock::now();
-      const pe::LapPE r = pe::laplacian_pe(g, k, opt);
-      const double t = seconds_since(t0), c = cpu_seconds() - c0;
-      // Sanity: orthonormality of the returned vectors.
-      const Eigen::MatrixXd v = r.vectors.cast<double>();
-      const double ortho = (v.transpose() * v - Eigen::MatrixXd::Identity(k, k)).cwiseAbs().maxCoeff();
-      char graph[96];
-      if (sbm) std::snprintf(graph, sizeof graph, "SBM, %lld blocks, %.0f%% inside", (long long)blocks, 100 * in);
-      else std::snprintf(graph, sizeof graph, "uniform");
-      std::printf("| laplacian_pe (%s) | %lld / %lld | k = %d, ncv %d, tol %g | %.2f | %.2f | %.2f | %lld products M x; lambda_1..3 = %.4f %.4f %.4f, lambda_k = %.4f, |V'V - I| = %.1e |\n",
-                  graph, (long long)n, (long long)m, k, opt.ncv, opt.tol, t, c, peak_rss_gib(), (long long)r.num_products,
-                  r.values[0], r.values[1], r.values[2], r.values[k - 1], ortho);
-    });
+    for (const std::string& degree : list("lap_degree"))
+      in_child([&] {
+        const int64_t n = I("lap_n"), m = I("lap_m");
+        const int k = static_cast<int>(I("lap_k"));
+        const int64_t blocks = sbm ? I("sbm_blocks") : 0;
+        const double in = std::atof(kv["sbm_in"].c_str());
+        const Csr g = random_graph(n, m, 1, blocks, in);
+        pe::LapPEOptions opt;
+        if (I("lap_ncv") > 0) opt.ncv = static_cast<int>(I("lap_ncv"));
+        if (std::atoi(degree.c_str()) > 0) opt.filter_degree = std::atoi(degree.c_str());
+        if (std::atof(kv["lap_tol"].c_str()) > 0) opt.tol = std::atof(kv["lap_tol"].c_str());
+        const double c0 = cpu_seconds();
+        const auto t0 = Clock::now();
+        const pe::LapPE r = pe::laplacian_pe(g, k, opt);
+        const double t = seconds_since(t0), c = cpu_seconds() - c0;
+        // Sanity: orthonormality of the returned vectors.
+        const Eigen::MatrixXd v = r.vectors.cast<double>();
+        const double ortho = (v.transpose() * v - Eigen::MatrixXd::Identity(k, k)).cwiseAbs().maxCoeff();
+        char graph[96];
+        if (sbm) std::snprintf(graph, sizeof graph, "SBM, %lld blocks, %.0f%% inside", (long long)blocks, 100 * in);
+        else std::snprintf(graph, sizeof graph, "uniform");
+        std::printf("| laplacian_pe (%s) | %lld / %lld | k = %d, ncv %d, tol %g, filter degree %d | %.2f | %.2f | %.2f | %lld products M x; lambda_1..3 = %.4f %.4f %.4f, lambda_k = %.4f, |V'V - I| = %.1e |\n",
+                    graph, (long long)n, (long long)m, k, opt.ncv, opt.tol, opt.filter_degree, t, c, peak_rss_gib(), (long long)r.num_products,
+                    r.values[0], r.values[1], r.values[2], r.values[k - 1], ortho);
+      });
   };
   if (only == "all" || only == "lap") lap_case(false);
   if (only == "all" || only == "sbm") lap_case(true);
-  // anchor_dir: a comma-separated list, one row each.
-  std::vector<std::string> anchor_dirs;
-  for (std::string rest = kv["anchor_dir"]; !rest.empty();) {
-    const size_t comma = rest.find(',');
-    anchor_dirs.push_back(rest.substr(0, comma));
-    rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
-  }
+  const std::vector<std::string> anchor_dirs = list("anchor_dir");
   for (const std::string& dir_name : (only == "all" || only == "anchor") ? anchor_dirs : std::vector<std::string>{})
     in_child([&] {
       const int64_t n = I("anchor_n"), m = I("anchor_m");

@@ -120,6 +120,94 @@ struct DeflatedAdjOp {
   }
 };
 
+// y = P M x as DeflatedAdjOp, in parallel over rows (the same sums for any thread count: each row
+// in order; the per-component dots sequential).
+void deflated_product(const DeflatedAdjOp& op, const double* x, double* y, std::vector<double>& z) {
+  const int64_t n = op.n;
+  z.resize(n);
+#pragma omp parallel
+  {
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i) z[i] = op.dis[i] * x[i];
+#pragma omp for schedule(dynamic, 2048)
+    for (int64_t i = 0; i < n; ++i) {
+      double s = 0;
+      for (int64_t p = op.indptr[i]; p < op.indptr[i + 1]; ++p) s += z[op.indices[p]];
+      y[i] = x[i] + op.dis[i] * s;
+    }
+  }
+  op.dots.assign(op.ncomp, 0.0);
+  for (int64_t i = 0; i < n; ++i) op.dots[op.comp[i]] += op.trivial[i] * y[i];
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] -= op.trivial[i] * op.dots[op.comp[i]];
+}
+
+// y = p(M) x for the Chebyshev polynomial p(μ) = T_d((μ − center) / half) of an interval
+// [a, c] = [center − half, center + half], d odd: |p| ≤ 1 on [a, c], p rises monotonically above
+// c and is below −1 under a. So for any a < c ≤ μ_k the k largest (algebraic) eigenvalues of p(M)
+// are those of M, with the same eigenvectors, in the same order, while the spectrum inside [a, c]
+// is squashed into [−1, 1], which separates the wanted ones. Recurrence: Y₀ = x, Y₁ = (M − center) x / half,
+// Y_{j+1} = 2 (M − center) Y_j / half − Y_{j−1}.
+struct ChebyshevFilterOp {
+  using Scalar = double;
+  const DeflatedAdjOp* m;
+  int degree;
+  double center, half;
+  mutable std::vector<double> prev, cur, next, z;
+  mutable int64_t products = 0;
+
+  Eigen::Index rows() const { return m->n; }
+  Eigen::Index cols() const { return m->n; }
+  void perform_op(const double* x, double* y) const {
+    const int64_t n = m->n;
+    prev.assign(x, x + n);
+    cur.resize(n), next.resize(n);
+    deflated_product(*m, x, cur.data(), z);
+    for (int64_t i = 0; i < n; ++i) cur[i] = (cur[i] - center * x[i]) / half;
+    for (int j = 1; j < degree; ++j) {
+      deflated_product(*m, cur.data(), next.data(), z);
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < n; ++i) next[i] = 2.0 * (next[i] - center * cur[i]) / half - prev[i];
+      std::swap(prev, cur);
+      std::swap(cur, next);
+    }
+    std::copy(cur.begin(), cur.end(), y);
+    products += degree;
+  }
+};
+
+// The smallest and the k-th largest Ritz values of M from `steps` Lanczos steps (full
+// reorthogonalisation) from v0: the filter's interval [a, c]. c ≤ μ_k (Cauchy interlacing); a ≥
+// the smallest eigenvalue, which an odd filter degree tolerates (see ChebyshevFilterOp).
+std::pair<double, double> ritz_bounds(const DeflatedAdjOp& op, const Eigen::VectorXd& v0, int64_t k, int64_t steps,
+                                      int64_t& products) {
+  const int64_t n = op.n;
+  steps = std::min<int64_t>(steps, n);
+  Eigen::MatrixXd V(n, steps);
+  Eigen::VectorXd alpha(steps), beta = Eigen::VectorXd::Zero(steps), w(n);
+  std::vector<double> z;
+  V.col(0) = v0.normalized();
+  int64_t j = 0;
+  for (; j < steps; ++j) {
+    deflated_product(op, V.col(j).data(), w.data(), z);
+    ++products;
+    alpha[j] = V.col(j).dot(w);
+    for (int pass = 0; pass < 2; ++pass) w -= V.leftCols(j + 1) * (V.leftCols(j + 1).transpose() * w);
+    if (j + 1 == steps) break;
+    beta[j] = w.norm();
+    if (beta[j] < 1e-12) break;  // an invariant subspace: its Ritz values are exact
+    V.col(j + 1) = w / beta[j];
+  }
+  const int64_t m = std::min(j + 1, steps);
+  Eigen::MatrixXd T = Eigen::MatrixXd::Zero(m, m);
+  for (int64_t i = 0; i < m; ++i) {
+    T(i, i) = alpha[i];
+    if (i + 1 < m) T(i, i + 1) = T(i + 1, i) = beta[i];
+  }
+  const Eigen::VectorXd theta = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(T, Eigen::EigenvaluesOnly).eigenvalues();
+  return {theta[0], m >= k ? theta[m - k] : theta[0]};  // ascending: the k-th largest; too few: an empty interval
+}
+
 // Unit norm, then the first entry with |x| > 1e-6 made positive.
 void normalise_sign(Eigen::Ref<Eigen::VectorXd> v) {
   const double nrm = v.norm();
@@ -196,15 +284,40 @@ LapPE laplacian_pe(const Csr& g, int k, const LapPEOptions& opt) {
     std::vector<double> dots(ncomp, 0.0);
     for (int64_t i = 0; i < na; ++i) dots[comp[i]] += trivial[i] * v0[i];
     for (int64_t i = 0; i < na; ++i) v0[i] -= trivial[i] * dots[comp[i]];
-    eigs.init(v0.data());
-    eigs.compute(Spectra::SortRule::LargestAlge, opt.max_iter, opt.tol, Spectra::SortRule::LargestAlge);
-    if (eigs.info() != Spectra::CompInfo::Successful)
-      throw std::runtime_error("pe::laplacian_pe: Lanczos did not converge for k = " + std::to_string(k) +
-                               " on " + std::to_string(na) + " nodes; raise LapPEOptions::max_iter or tol");
-    const Eigen::VectorXd mu = eigs.eigenvalues();  // descending: mu = 2 - lambda
-    vecs = eigs.eigenvectors();
-    out.num_products = eigs.num_operations();
-    for (int64_t j = 0; j < kk; ++j) out.values[j] = std::clamp(2.0 - mu[j], 0.0, 2.0);
+    const auto not_converged = [&] {
+      throw std::runtime_error("pe::laplacian_pe: Lanczos did not converge for k = " + std::to_string(k) + " on " +
+                               std::to_string(na) + " nodes; raise LapPEOptions::max_iter or tol");
+    };
+    int64_t cut_products = 0;
+    const bool filtered = na >= opt.filter_min_nodes && opt.filter_degree > 1;
+    const auto [lo, cut] = filtered ? ritz_bounds(op, v0, kk, ncv, cut_products) : std::pair{0.0, 0.0};
+    if (!filtered || cut - lo < 1e-3) {  // plain Lanczos, also where the interval is (nearly) empty
+      eigs.init(v0.data());
+      eigs.compute(Spectra::SortRule::LargestAlge, opt.max_iter, opt.tol, Spectra::SortRule::LargestAlge);
+      if (eigs.info() != Spectra::CompInfo::Successful) not_converged();
+      const Eigen::VectorXd mu = eigs.eigenvalues();  // descending: mu = 2 - lambda
+      vecs = eigs.eigenvectors();
+      out.num_products = cut_products + eigs.num_operations();
+      for (int64_t j = 0; j < kk; ++j) out.values[j] = std::clamp(2.0 - mu[j], 0.0, 2.0);
+    } else {
+      // Lanczos on p(M), cut c from a short plain Lanczos (c ≤ μ_k), then Rayleigh–Ritz with M on
+      // the converged vectors: their eigenvalues of M, in M's order (p is monotone above c).
+      ChebyshevFilterOp filter{&op, opt.filter_degree | 1, (lo + cut) / 2, (cut - lo) / 2, {}, {}, {}, {}, 0};
+      Spectra::SymEigsSolver<ChebyshevFilterOp> feigs(filter, static_cast<Eigen::Index>(kk), static_cast<Eigen::Index>(ncv));
+      feigs.init(v0.data());
+      feigs.compute(Spectra::SortRule::LargestAlge, opt.max_iter, opt.tol, Spectra::SortRule::LargestAlge);
+      if (feigs.info() != Spectra::CompInfo::Successful) not_converged();
+      const Eigen::MatrixXd basis = feigs.eigenvectors();
+      Eigen::MatrixXd mb(na, kk);
+      std::vector<double> z;
+      for (int64_t j = 0; j < kk; ++j) deflated_product(op, basis.col(j).data(), mb.col(j).data(), z);
+      const Eigen::MatrixXd h = basis.transpose() * mb;
+      Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> small((h + h.transpose()) / 2);
+      // Ascending μ: reversed, descending μ is ascending lambda.
+      vecs = (basis * small.eigenvectors()).rowwise().reverse();
+      out.num_products = cut_products + filter.products + kk;
+      for (int64_t j = 0; j < kk; ++j) out.values[j] = std::clamp(2.0 - small.eigenvalues()[kk - 1 - j], 0.0, 2.0);
+    }
   }
   for (int64_t j = 0; j < kk; ++j) {
     normalise_sign(vecs.col(j));

@@ -203,6 +203,17 @@ TEST_CASE("LapPE: Lanczos (Spectra) agrees with the dense solver") {
   pe::LapPEOptions opt;
   opt.dense_max_nodes = 0;  // force Lanczos
   const pe::LapPE lanczos = pe::laplacian_pe(g, k, opt);
+  opt.filter_min_nodes = 0;  // Lanczos on the Chebyshev filter p(M), then Rayleigh–Ritz with M
+  for (const int degree : {3, 4, 9}) {
+    CAPTURE(degree);
+    opt.filter_degree = degree;
+    const pe::LapPE filtered = pe::laplacian_pe(g, k, opt);
+    REQUIRE(filtered.num_valid == k);
+    CHECK(filtered.num_products > lanczos.num_products / 2);
+    for (int j = 0; j < k; ++j) CHECK(std::abs(dense.values[j] - filtered.values[j]) < 1e-4);
+    // Up to sign: an entry near the sign rule's 1e-6 threshold may differ in the last digits.
+    CHECK(diff_up_to_sign(dense.vectors, filtered.vectors) < 1e-3);
+  }
   REQUIRE(dense.num_valid == k);
   REQUIRE(lanczos.num_valid == k);
   CHECK(dense.num_products == 0);
