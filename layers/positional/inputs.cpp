@@ -40,7 +40,7 @@ PositionalInputs<T>::PositionalInputs(ParamStore<T>& store, Rng& rng, const PosE
     dense_ = std::make_shared<const Dense>(*graph.dense);
     positions_ = block_positions(*dense_);
   }
-  // An empty graph (a model on many graphs, built before its first batch): set_rows brings the rows.
+  // An empty graph (a model on many graphs, built before its first batch): set_batch brings the rows.
   const bool empty = graph.csr && graph.csr->num_dst == 0;
   if (spec.lap) {
     lap_ = empty ? Mat(0, spec.lap_freqs) : laplacian_pe(*graph.csr, spec.lap_freqs).vectors;
