@@ -133,6 +133,10 @@ std::vector<ConfigProblem> validate(const GnnSpec& spec) {
                                        : "gnn.residual needs a message-passing stack, but " + type +
                                              " is an anchor branch alone; got",
                    "remove gnn.residual (or set it false)", "true"});
+  if (spec.head == "per_layer" && !anchor_branch_kind(spec).empty())
+    out.push_back({"gnn.head", "gnn.head per_layer sums linear maps of the stack's layers; an anchor branch "
+                               "(gnn.position " + spec.position + ") is fused with one output map; got",
+                   "set gnn.head=linear (or mlp), or gnn.position=none", spec.head});
   if (spec.head != "linear" && !residual_structure(spec))
     out.push_back({"gnn.head", "gnn.head " + spec.head + " is the output map of residual stacks (gnn.residual, "
                                "transformer, gatedgcn), but " + type + " here is a plain stack; got",
@@ -145,11 +149,12 @@ std::vector<ConfigProblem> validate(const GnnSpec& spec) {
 }
 
 const std::vector<std::string>& head_names() {
-  static const std::vector<std::string> names = {"linear", "mlp"};
+  static const std::vector<std::string> names = {"linear", "mlp", "per_layer"};
   return names;
 }
 
 double head_params(const GnnSpec& spec, double in, double out) {
+  if (spec.head == "per_layer") return (spec.layers + 1) * (in * out + out);
   if (spec.head != "mlp") return in * out + out;
   const std::vector<int64_t> d = mlp_head_dims(static_cast<int64_t>(in), static_cast<int64_t>(out));
   double p = 0;
@@ -369,6 +374,12 @@ void GnnClassifier<T>::build(ParamStore<T>& store, Rng& rng) {
           spec.act, spec.dropout));
     }
     const int64_t head_in = width + (fuse_at_ == head ? fuse_cols_ : 0);
+    if (spec.head == "per_layer") {  // no anchor branch here (validate)
+      for (int l = 0; l <= spec.layers; ++l)
+        layer_heads_.emplace_back(store, rng, spec.param_prefix + "head" + std::to_string(l), width, stack_out, true,
+                                  decay_rest);
+      return;
+    }
     if (spec.head == "mlp")
       layers_.push_back(std::make_unique<LayerAdapter<T, Mlp<T>>>(
           Mlp<T>(store, rng, spec.param_prefix + "head", mlp_head_dims(head_in, stack_out), ops::Act::Relu, 0.0, decay_rest),
@@ -502,11 +513,13 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
   Features<T> first_input;
   if (residual_stack_) {
     const size_t n = layers_.size();
+    const bool per_layer = !layer_heads_.empty();  // layers_ ends with the last layer, not a head
     auto name = [&](size_t l) {
       return l == 0 ? std::string("encoder (linear)")
-             : l + 1 == n ? "head (" + spec_.head + ")"
-                          : "layer " + std::to_string(l) + " (" + spec_.layer_type + ")";
+             : l + 1 == n && !per_layer ? "head (" + spec_.head + ")"
+                                        : "layer " + std::to_string(l) + " (" + spec_.layer_type + ")";
     };
+    Var summed;  // per_layer: Σ_l Linear_l(h_l)
     {
       // Dropout on the input only; the Transformer layers drop inside their residual branches.
       auto scope = t.scope(name(0));
@@ -518,10 +531,15 @@ Var GnnClassifier<T>::run(Tape<T>& t, const Features<T>& x, bool training, uint6
       const Var z = static_cast<int>(l) == fuse_at_ ? branch_output(first_input) : Var{};
       auto scope = t.scope(name(l));
       if (z.valid()) h = append(t, h, z);
-      if (embed && l + 1 == n) return dense(t, h);
+      if (embed && l + 1 == n && !per_layer) return dense(t, h);
       h = Features<T>{layers_[l]->forward(t, h, training, splitmix64(key + 1 + l)), nullptr};
+      if (per_layer && !embed) {
+        const Var y = layer_heads_[l].forward(t, h);
+        summed = summed.valid() ? ops::add(t, summed, y) : y;
+      }
     }
-    gnn_out = h.var;
+    if (embed) return h.var;  // per_layer: the last layer's output
+    gnn_out = per_layer ? summed : h.var;
   } else {
     for (int l = 0; l < spec_.layers; ++l) {
       const std::string name = "layer " + std::to_string(l + 1) + " (" + spec_.layer_type + ")";

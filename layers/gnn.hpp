@@ -45,7 +45,9 @@ struct GnnSpec {
   // h ← dropout(h + act(norm(layer(h)))) at the hidden width, Linear head (benchmarking-GNNs' stacks).
   bool residual = false;
   // Residual structures (gnn.residual stacks, transformer, gatedgcn): the output map from the hidden
-  // width, linear or mlp (benchmarking-GNNs' MLPReadout, mlp_head_dims, ReLU between).
+  // width, linear or mlp (benchmarking-GNNs' MLPReadout, mlp_head_dims, ReLU between), or
+  // per_layer: Σ_l Linear_l(h_l) over the encoder's output h_0 and every layer's h_1..h_L (the
+  // benchmark's GIN, whose prediction sums a linear map of every layer's representation).
   std::string head = "linear";
   bool pre_norm = false;          // transformer: normalise inside the residual branches
   double att_clamp = 0;           // transformer: |score| limit before the softmax (0: none)
@@ -266,6 +268,7 @@ class GnnClassifier {
   ParamId gate_;                                       // selects_position: [1, 1], 1 = position on, 0 = off (no gradient)
   ParamStore<T>* store_ = nullptr;
   std::vector<std::unique_ptr<StackLayer<T>>> layers_;
+  std::vector<Linear<T>> layer_heads_;  // gnn.head per_layer: one per representation h_0..h_L (no head in layers_)
   bool residual_stack_ = false;  // transformer: no activation between layers, dropout inside them
 };
 

@@ -340,8 +340,9 @@ std::vector<ConfigKey> make_schema() {
              "batch's nodes; the benchmarking-GNNs models: batch)",
              norm_names, [](C& c) -> std::string& { return c.gnn.norm; }),
       choice("gnn.head",
-             "residual stacks (gnn.residual, transformer, gatedgcn): the output map, linear or mlp (benchmarking-GNNs' "
-             "MLPReadout: d → d/2 → d/4 → out, ReLU between)",
+             "residual stacks (gnn.residual, transformer, gatedgcn): the output map, linear, mlp (benchmarking-GNNs' "
+             "MLPReadout: d → d/2 → d/4 → out, ReLU between) or per_layer (Σ_l Linear_l(h_l) over the encoder's and "
+             "every layer's output, the benchmark's GIN)",
              head_names(), [](C& c) -> std::string& { return c.gnn.head; }),
       boolean("gnn.residual",
               "stacked layer types (not transformer / gatedgcn, residual already): Linear encoder, each layer as h ← "

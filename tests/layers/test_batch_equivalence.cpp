@@ -143,18 +143,20 @@ TEST_CASE("every edge-list layer type: a batch gives each graph's outputs and th
   const MatD w = random_matrix(3, 3, 5);  // the loss weights per batch graph and output column
   int types = 0;
   for (const LayerDescriptor& d : layer_registry())
-   for (const int variant : {0, 1, 2}) {
-    const bool residual = variant == 1, spd = variant == 2;
+   for (const int variant : {0, 1, 2, 3}) {
+    const bool residual = variant == 1 || variant == 3, spd = variant == 2, per_layer = variant == 3;
     if (!d.csr || d.structure == Structure::AnchorOnly) continue;  // anchor models draw anchors per graph
     if (residual && d.structure != Structure::Stack) continue;    // gnn.residual: stacked types
     if (spd && d.name != "transformer") continue;                 // posenc_SPD: the transformer's hop graph
     CAPTURE(d.name);
     CAPTURE(residual);
     CAPTURE(spd);
+    CAPTURE(per_layer);
     ++types;
     GnnSpec spec;
     spec.layer_type = d.name;
     spec.residual = residual;  // with gnn.norm's default, LayerNorm (per node: batch-independent)
+    if (per_layer) spec.head = "per_layer";
     spec.posenc.spd = spd;
     spec.posenc.spd_max_dist = 3;
     spec.layers = 2;
@@ -181,8 +183,8 @@ TEST_CASE("every edge-list layer type: a batch gives each graph's outputs and th
     for (const double gi : batch.grads) norm += gi * gi;
     CHECK(norm > 1e-6);  // the gradients are not all zero (the check above could not pass vacuously)
   }
-  CHECK(types >= 13);  // gcn, sage, gin, gat, transformer, mlp, graphconv, gatedgcn; the stacked ones residual
-                       // too; the transformer with SPD
+  CHECK(types >= 19);  // gcn, sage, gin, gat, transformer, mlp, graphconv, gatedgcn; the stacked ones residual
+                       // too, with a linear and a per-layer head; the transformer with SPD
 }
 
 TEST_CASE("sentences: a batch of sentences is a Dense of their blocks and gives each sentence's outputs and gradients") {

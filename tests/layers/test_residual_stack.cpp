@@ -2,10 +2,11 @@
 // between a Linear encoder and a Linear head. The model against the formula written out (GCN, no
 // norm, then LayerNorm), gradients in double with dropout and each norm, GAT at heads × width, the
 // config check for types that are residual already, the memory estimate's parameter count, and
-// gnn.head=mlp against its formula.
+// gnn.head=mlp and gnn.head=per_layer against their formulas.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <memory>
 
 #include "core/error.hpp"
 #include "core/ops/loss.hpp"
@@ -82,6 +83,31 @@ MatD layer_norm_rows(MatD y, const MatD& gamma, const MatD& beta) {
   return y;
 }
 
+// A residual GCN of `spec` on graph6 with parameters uniform in [-1, 1], its input x [6, 4], the
+// evaluation output, and the nll loss of a training call (gradient checks).
+struct RandomModel {
+  Csr g = graph6();
+  ParamStore<double> store;
+  std::unique_ptr<GnnClassifier<double>> model;
+  MatD x = random_matrix(6, 4, 9), logp;
+  explicit RandomModel(const GnnSpec& spec) {
+    Rng rng(8);
+    model = std::make_unique<GnnClassifier<double>>(store, rng, spec, g);
+    for (auto& v : store.values()) v = rng.uniform(-1.0, 1.0);
+    Tape<double> t;
+    logp = t.value(model->forward(t, Features<double>{t.constant(x), nullptr}, false, 0));
+  }
+  std::string gradient_mismatch() {
+    const std::vector<int32_t> labels{0, 1, 2, 1, 0, 2}, train{0, 2, 3, 5};
+    const auto r = gradcheck_params(
+        [&](Tape<double>& tt) {
+          return ops::nll_loss(tt, model->forward(tt, Features<double>{tt.constant(x), nullptr}, true, 3), labels, train);
+        },
+        store);
+    return grad_mismatch(r);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("gnn.residual: GCN blocks equal h + relu(norm(Â h W + b)) between the encoder and the head") {
@@ -113,18 +139,13 @@ TEST_CASE("gnn.residual: GCN blocks equal h + relu(norm(Â h W + b)) between the
 }
 
 TEST_CASE("gnn.head=mlp: the head is benchmarking-GNNs' MLPReadout d → d/2 → d/4 → out with ReLU between") {
-  const Csr g = graph6();
-  const MatD a_hat = dense_a_hat(g);
   GnnSpec spec = residual_spec("gcn", "none", 2);
   spec.hidden = 12;
   spec.head = "mlp";
-  Rng rng(8);
-  ParamStore<double> store;
-  GnnClassifier<double> model(store, rng, spec, g);
-  for (auto& v : store.values()) v = rng.uniform(-1.0, 1.0);
-  const MatD x = random_matrix(6, 4, 9);
-  Tape<double> t;
-  const MatD logp = t.value(model.forward(t, Features<double>{t.constant(x), nullptr}, false, 0));
+  RandomModel m(spec);
+  ParamStore<double>& store = m.store;
+  const MatD &x = m.x, &logp = m.logp;
+  const MatD a_hat = dense_a_hat(m.g);
   MatD h = affine(store, "encoder", x);
   for (int l = 0; l < 2; ++l) h = h + affine(store, "layer" + std::to_string(l), a_hat * h).cwiseMax(0.0);
   const MatD z = affine(store, "head.2", affine(store, "head.1", affine(store, "head.0", h).cwiseMax(0.0)).cwiseMax(0.0));
@@ -134,12 +155,7 @@ TEST_CASE("gnn.head=mlp: the head is benchmarking-GNNs' MLPReadout d → d/2 →
   CHECK(value(store, "head.2.weight").cols() == 3);  // the classes
   CHECK(store.size() == (4 * 12 + 12) + 2 * (12 * 12 + 12) + (12 * 6 + 6) + (6 * 3 + 3) + (3 * 3 + 3));
   CHECK(head_params(spec, 12, 3) == (12 * 6 + 6) + (6 * 3 + 3) + (3 * 3 + 3));
-  // Gradients through the head (double, every parameter).
-  const std::vector<int32_t> labels{0, 1, 2, 1, 0, 2}, train{0, 2, 3, 5};
-  const auto r = gradcheck_params(
-      [&](Tape<double>& tt) { return ops::nll_loss(tt, model.forward(tt, Features<double>{tt.constant(x), nullptr}, true, 3), labels, train); },
-      store);
-  CHECK_MESSAGE(grad_mismatch(r).empty(), grad_mismatch(r));
+  CHECK_MESSAGE(m.gradient_mismatch().empty(), m.gradient_mismatch());  // through the head, in double
   // Only residual structures have a head of their own.
   GnnSpec plain = spec;
   plain.residual = false;
@@ -149,6 +165,34 @@ TEST_CASE("gnn.head=mlp: the head is benchmarking-GNNs' MLPReadout d → d/2 →
   spec.layer_type = "gatedgcn";
   spec.residual = false;
   CHECK(validate(spec).empty());
+}
+
+TEST_CASE("gnn.head=per_layer: the output sums a linear map of the encoder's and every layer's representation") {
+  GnnSpec spec = residual_spec("gcn", "none", 2);
+  spec.head = "per_layer";
+  RandomModel m(spec);
+  ParamStore<double>& store = m.store;
+  const MatD &x = m.x, &logp = m.logp;
+  const MatD a_hat = dense_a_hat(m.g);
+  // log_softmax(Σ_l head_l(h_l)): h_0 the encoder's output, h_l = h_{l-1} + relu(Â h_{l-1} W_l + b_l).
+  MatD h = affine(store, "encoder", x), z = affine(store, "head0", h);
+  for (int l = 0; l < 2; ++l) {
+    h = h + affine(store, "layer" + std::to_string(l), a_hat * h).cwiseMax(0.0);
+    z += affine(store, "head" + std::to_string(l + 1), h);
+  }
+  CHECK((logp - log_softmax_rows(z)).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK(store.find("head.weight").index < 0);  // no single head
+  CHECK(store.size() == (4 * 5 + 5) + 2 * (5 * 5 + 5) + 3 * (5 * 3 + 3));
+  CHECK(head_params(spec, 5, 3) == 3 * (5 * 3 + 3));
+  // The last layer's output is the embedding.
+  Tape<double> te;
+  CHECK((te.value(m.model->embed(te, Features<double>{te.constant(x), nullptr})) - h).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK_MESSAGE(m.gradient_mismatch().empty(), m.gradient_mismatch());
+  // A fused anchor branch has one output map: refused by name.
+  spec.position = "gir";
+  bool named = false;
+  for (const auto& p : validate(spec)) named = named || (p.key == "gnn.head" && p.problem.find("per_layer") != std::string::npos);
+  CHECK(named);
 }
 
 TEST_CASE("gnn.residual: gradients in double for every stacked type, dropout on, each norm") {
