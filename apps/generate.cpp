@@ -25,7 +25,7 @@ namespace locus {
 
 namespace {
 
-const std::vector<std::string> kKinds = {"random", "sbm", "grid", "caveman", "pattern", "cluster", "csl"};
+const std::vector<std::string> kKinds = {"random", "rmat", "sbm", "grid", "caveman", "pattern", "cluster", "csl"};
 
 // "random, sbm, ... or csl", for messages.
 std::string kinds_text() {
@@ -42,7 +42,7 @@ const std::vector<std::string>& kind_options(const std::string& kind) {
   static const std::vector<std::string> caveman = {"communities", "size", "p", "features", "seed"};
   static const std::vector<std::string> many = {"train-graphs", "val-graphs", "test-graphs", "seed"};
   static const std::vector<std::string> csl = {"fold", "seed"};
-  return kind == "random"                         ? random
+  return kind == "random" || kind == "rmat"       ? random
          : kind == "sbm"                          ? sbm
          : kind == "grid"                         ? grid
          : kind == "pattern" || kind == "cluster" ? many
@@ -142,14 +142,15 @@ void run_generate(const GenerateOptions& o, std::ostream& out_stream) {
              ") or leave it out (one-hot identity at training, " + (o.kind == "grid" ? "grid-T" : "communities-T") + ")");
   };
   std::function<Dataset()> make;
-  if (o.kind == "random") {
+  if (o.kind == "random" || o.kind == "rmat") {
     RandomGraphParams p;
     p.nodes = count("nodes", o.nodes, p.nodes, 1, INT32_MAX, "1000");
     p.edges = count("edges", o.edges, p.edges, 0, INT64_MAX, "5000");
     p.classes = static_cast<int32_t>(count("classes", o.classes, p.classes, 1, INT32_MAX, "5"));
     p.features = static_cast<int32_t>(count("features", o.features, p.features, 0, INT32_MAX, "16"));
     p.seed = seed;
-    make = [p] { return generate_random(p); };
+    make = o.kind == "rmat" ? std::function<Dataset()>([p] { return generate_rmat(p); })
+                            : std::function<Dataset()>([p] { return generate_random(p); });
   } else if (o.kind == "sbm") {
     SbmParams p;
     const int64_t block_size = count("block-size", o.block_size, p.block_sizes.front(), 1, INT32_MAX, "200");
@@ -226,19 +227,20 @@ void add_generate_command(CLI::App& app) {
   auto opts = std::make_shared<GenerateOptions>();
   CLI::App* g = app.add_subcommand(
       "generate",
-      "Write a seeded synthetic graph (random | sbm | grid | caveman) or set of graphs (pattern | cluster | csl) as a "
+      "Write a seeded synthetic graph (random | rmat | sbm | grid | caveman) or set of graphs (pattern | cluster | csl) as a "
       "dataset folder (dataset.yaml + files)");
   // Unknown arguments stay with this subcommand and are reported by run_generate (status 2).
   g->allow_extras();
   g->add_option("kind", opts->kind,
-                "random: G(n, m) | sbm: stochastic block model | grid: 2-D grid | caveman: connected caveman | pattern, "
+                "random: G(n, m) | rmat: power-law R-MAT | sbm: stochastic block model | grid: 2-D grid | caveman: connected "
+                "caveman | pattern, "
                 "cluster: benchmarking-GNNs SBM node tasks | csl: circular skip links, graph classification")
       ->type_name("KIND");
-  g->add_option("--nodes", opts->nodes, "random: number of nodes (default 2000)")->type_name("N");
-  g->add_option("--edges", opts->edges, "random: undirected edges, exactly (default 10000)")->type_name("N");
-  g->add_option("--classes", opts->classes, "random: uniform classes (default 5)")->type_name("N");
+  g->add_option("--nodes", opts->nodes, "random, rmat: number of nodes (default 2000)")->type_name("N");
+  g->add_option("--edges", opts->edges, "random, rmat: undirected edges, exactly (default 10000)")->type_name("N");
+  g->add_option("--classes", opts->classes, "random, rmat: uniform classes (default 5)")->type_name("N");
   g->add_option("--features", opts->features,
-                "random, sbm: dense class-dependent feature columns, 0 for none (default 32 / 0); grid, caveman: "
+                "random, rmat, sbm: dense class-dependent feature columns, 0 for none (default 32 / 0); grid, caveman: "
                 "constant (one column of ones, the built-in grid / communities) or none (default: one-hot "
                 "identity at training, grid-T / communities-T)")
       ->type_name("N|constant");

@@ -7,6 +7,7 @@
 #include <bit>
 #include <climits>
 #include <cmath>
+#include <numeric>
 #include <string>
 #include <unordered_set>
 
@@ -125,23 +126,12 @@ std::vector<uint64_t> sort_keys(const std::vector<uint64_t>& keys, uint64_t max_
                      [&keys](int64_t i) { return keys[static_cast<size_t>(i)]; });
 }
 
-// m distinct undirected pairs of 0..n-1, uniformly among all m-subsets, sorted. Candidate i is a
-// uniform pair: a uniform in [0, n), b uniform in [0, n-1) then b += (b >= a), i.e. a uniform
-// ordered pair of distinct nodes, then ordered (min, max). Taking the first m distinct candidates in index
-// order is sequential rejection sampling, hence uniform. Candidates 0..m-1 are hashed and sorted
-// in parallel (all of their distinct pairs are among the first m distinct); the few missing
-// pairs come from candidates m, m+1, ... one at a time. Needs m <= n(n-1)/4 so that a candidate
-// is new with probability >= 1/2 (the caller samples the complement of denser graphs).
-std::vector<uint64_t> sample_pairs(int64_t n, int64_t m, uint64_t key) {
-  if (m == 0) return {};
-  const auto un = static_cast<uint64_t>(n);
-  auto candidate = [un, key](int64_t i) {
-    const uint64_t a = below(hash_at(key, 2 * static_cast<uint64_t>(i)), un);
-    uint64_t b = below(hash_at(key, 2 * static_cast<uint64_t>(i) + 1), un - 1);
-    if (b >= a) ++b;
-    return a < b ? pair_key(a, b) : pair_key(b, a);
-  };
-  std::vector<uint64_t> keys = sorted_keys(m, pair_key(un - 2, un - 1), candidate);
+// The first m distinct keys of the sequence candidate(0), candidate(1), ... (keys ≤ max_key),
+// sorted: candidates 0..m-1 are hashed and sorted in parallel (all of their distinct keys are among
+// the first m distinct); the few missing ones come from candidates m, m+1, ... one at a time.
+template <class Candidate>
+std::vector<uint64_t> first_distinct(int64_t m, uint64_t max_key, const Candidate& candidate) {
+  std::vector<uint64_t> keys = sorted_keys(m, max_key, candidate);
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   if (static_cast<int64_t>(keys.size()) < m) {
     const size_t missing = static_cast<size_t>(m) - keys.size();
@@ -159,6 +149,50 @@ std::vector<uint64_t> sample_pairs(int64_t n, int64_t m, uint64_t key) {
     std::inplace_merge(keys.begin(), keys.begin() + mid, keys.end());
   }
   return keys;
+}
+
+// m distinct undirected pairs of 0..n-1, uniformly among all m-subsets, sorted. Candidate i is a
+// uniform pair: a uniform in [0, n), b uniform in [0, n-1) then b += (b >= a), i.e. a uniform
+// ordered pair of distinct nodes, then ordered (min, max). Taking the first m distinct candidates
+// in index order is sequential rejection sampling, hence uniform. Needs m <= n(n-1)/4 so that a
+// candidate is new with probability >= 1/2 (the caller samples the complement of denser graphs).
+std::vector<uint64_t> sample_pairs(int64_t n, int64_t m, uint64_t key) {
+  if (m == 0) return {};
+  const auto un = static_cast<uint64_t>(n);
+  auto candidate = [un, key](int64_t i) {
+    const uint64_t a = below(hash_at(key, 2 * static_cast<uint64_t>(i)), un);
+    uint64_t b = below(hash_at(key, 2 * static_cast<uint64_t>(i) + 1), un - 1);
+    if (b >= a) ++b;
+    return a < b ? pair_key(a, b) : pair_key(b, a);
+  };
+  return first_distinct(m, pair_key(un - 2, un - 1), candidate);
+}
+
+// R-MAT pairs (Chakrabarti, Zhan, Faloutsos 2004; Graph500's a, b, c = 0.57, 0.19, 0.19): a cell of
+// the 2^s × 2^s adjacency matrix (2^s ≥ n) chosen by s quadrant draws, each taking the top-left,
+// top-right, bottom-left or bottom-right quarter with probability a, b, c, 1 − a − b − c. Draws
+// off the n × n matrix or on its diagonal are redrawn (attempt t of candidate i from its own
+// hashes); ids are then relabelled by `perm`, so that a node's id says nothing of its degree.
+std::vector<uint64_t> sample_rmat_pairs(int64_t n, int64_t m, uint64_t key, const std::vector<uint32_t>& perm) {
+  if (m == 0) return {};
+  int s = 1;
+  while ((int64_t(1) << s) < n) ++s;
+  const auto un = static_cast<uint64_t>(n);
+  auto candidate = [=, &perm](int64_t i) {
+    const uint64_t ki = hash_at(key, static_cast<uint64_t>(i));
+    for (uint64_t t = 0;; ++t) {
+      uint64_t a = 0, b = 0;
+      for (int l = 0; l < s; ++l) {
+        const double r = unit(hash_at(ki, t * 64 + static_cast<uint64_t>(l)));
+        const uint64_t row = r >= 0.57 + 0.19 ? 1 : 0, col = (r >= 0.57 && r < 0.57 + 0.19) || r >= 0.57 + 0.19 + 0.19 ? 1 : 0;
+        a = 2 * a + row, b = 2 * b + col;
+      }
+      if (a >= un || b >= un || a == b) continue;
+      const uint64_t x = perm[a], y = perm[b];
+      return x < y ? pair_key(x, y) : pair_key(y, x);
+    }
+  };
+  return first_distinct(m, pair_key(un - 2, un - 1), candidate);
 }
 
 // ---- Assembling the Dataset.
@@ -264,26 +298,49 @@ struct Keys {
   }
 };
 
+// random and rmat: labels uniform over the classes, independent of the edges; class features;
+// the generator's split.
+void add_uniform_labels(Dataset& d, const RandomGraphParams& p, const Keys& keys) {
+  d.labels.resize(static_cast<size_t>(p.nodes));
+  const auto classes = static_cast<uint64_t>(p.classes);
+#pragma omp parallel for schedule(static) if (p.nodes >= kParallelMin)
+  for (int64_t v = 0; v < p.nodes; ++v)
+    d.labels[static_cast<size_t>(v)] =
+        static_cast<int32_t>(below(hash_at(keys.labels, static_cast<uint64_t>(v)), classes));
+  d.features = class_features(d.labels, d.num_classes, p.features, keys.signs, keys.noise);
+  d.features_dense = p.features > 0;
+  add_split(d, p.seed);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-Dataset generate_random(const RandomGraphParams& p) {
-  const std::string kind = "random graph";
-  check_range(kind, "nodes", p.nodes, 1, INT32_MAX);
-  const int64_t max_pairs = p.nodes * (p.nodes - 1) / 2;  // < 2^61 for nodes < 2^31
+namespace {
+
+// random and rmat: the parameters checked (edges at most max_edges, `formula` and `why` its
+// rule), and the empty Dataset named `name`.
+Dataset random_dataset(const std::string& name, const std::string& kind, const RandomGraphParams& p, int64_t max_edges,
+                       const std::string& formula, const std::string& why) {
   check_range(kind, "edges", p.edges, 0, INT32_MAX);
-  if (p.edges > max_pairs)
+  if (p.edges > max_edges)
     bad(kind, "edges", std::to_string(p.edges),
-        "must be at most nodes*(nodes-1)/2 = " + std::to_string(max_pairs) + " for " + std::to_string(p.nodes) +
-            " nodes (a simple graph)",
+        "must be at most " + formula + " = " + std::to_string(max_edges) + " for " + std::to_string(p.nodes) +
+            " nodes (" + why + ")",
         "lower --edges or raise --nodes");
   check_range(kind, "classes", p.classes, 1, std::min<int64_t>(p.nodes, INT32_MAX));
   check_features(kind, p.nodes, p.features);
+  return empty_dataset(name,
+                       fmt::format("generated:{}(nodes={},edges={},classes={},features={},seed={})", name, p.nodes,
+                                   p.edges, p.classes, p.features, p.seed),
+                       p.nodes, p.classes);
+}
 
-  Dataset d = empty_dataset("random",
-                            fmt::format("generated:random(nodes={},edges={},classes={},features={},seed={})", p.nodes,
-                                        p.edges, p.classes, p.features, p.seed),
-                            p.nodes, p.classes);
+}  // namespace
+
+Dataset generate_random(const RandomGraphParams& p) {
+  check_range("random graph", "nodes", p.nodes, 1, INT32_MAX);
+  const int64_t max_pairs = p.nodes * (p.nodes - 1) / 2;  // < 2^61 for nodes < 2^31
+  Dataset d = random_dataset("random", "random graph", p, max_pairs, "nodes*(nodes-1)/2", "a simple graph");
   const Keys keys(p.seed);
   {
     std::vector<uint64_t> pairs;
@@ -305,15 +362,24 @@ Dataset generate_random(const RandomGraphParams& p) {
     }
     set_edges(d, pairs);
   }
-  d.labels.resize(static_cast<size_t>(p.nodes));
-  const auto classes = static_cast<uint64_t>(p.classes);
-#pragma omp parallel for schedule(static) if (p.nodes >= kParallelMin)
-  for (int64_t v = 0; v < p.nodes; ++v)
-    d.labels[static_cast<size_t>(v)] =
-        static_cast<int32_t>(below(hash_at(keys.labels, static_cast<uint64_t>(v)), classes));
-  d.features = class_features(d.labels, d.num_classes, p.features, keys.signs, keys.noise);
-  d.features_dense = p.features > 0;
-  add_split(d, p.seed);
+  add_uniform_labels(d, p, keys);
+  return d;
+}
+
+Dataset generate_rmat(const RandomGraphParams& p) {
+  check_range("R-MAT graph", "nodes", p.nodes, 2, INT32_MAX);
+  Dataset d = random_dataset("rmat", "R-MAT graph", p, p.nodes * (p.nodes - 1) / 8, "nodes*(nodes-1)/8",
+                             "a quarter of all pairs: repeated pairs are redrawn, and a skewed graph that dense would "
+                             "repeat most");
+  const Keys keys(p.seed);
+  // A seeded relabelling: Fisher–Yates from the edge key's stream.
+  std::vector<uint32_t> perm(static_cast<size_t>(p.nodes));
+  std::iota(perm.begin(), perm.end(), 0u);
+  for (int64_t v = p.nodes - 1; v > 0; --v)
+    std::swap(perm[static_cast<size_t>(v)],
+              perm[static_cast<size_t>(below(hash_at(keys.labels ^ 0x7E4Dull, static_cast<uint64_t>(v)), static_cast<uint64_t>(v) + 1))]);
+  set_edges(d, sample_rmat_pairs(p.nodes, p.edges, keys.edges, perm));
+  add_uniform_labels(d, p, keys);
   return d;
 }
 

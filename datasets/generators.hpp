@@ -45,6 +45,13 @@ struct RandomGraphParams {
   uint64_t seed = 0;
 };
 Dataset generate_random(const RandomGraphParams& p);
+// A power-law graph (R-MAT, Chakrabarti et al. 2004, Graph500's quadrant probabilities 0.57, 0.19,
+// 0.19, 0.05): exactly p.edges distinct undirected edges, each drawn by recursive quadrant choice
+// in the 2^s × 2^s adjacency matrix (2^s ≥ nodes; draws off the graph or on the diagonal redrawn),
+// node ids relabelled by a seeded permutation (so the ids carry no locality). A heavy-tailed degree
+// distribution: a few hubs and many low-degree nodes, as real web and social graphs. Labels,
+// features and split as generate_random. edges ≤ nodes(nodes−1)/8.
+Dataset generate_rmat(const RandomGraphParams& p);
 
 // Stochastic block model: block b holds block_sizes[b] consecutive nodes, labelled b; each pair
 // inside a block is an edge with probability p_in, each pair across blocks with probability p_out,

@@ -1,4 +1,4 @@
-// Synthetic graph generators (random G(n, m), SBM, grid, connected caveman), the generated
+// Synthetic graph generators (random G(n, m), R-MAT, SBM, grid, connected caveman), the generated
 // built-ins, and the dataset writer: exact counts, simple symmetric edge lists, determinism
 // across seeds and thread counts, connectedness, SBM edge statistics, and write/load round trips.
 #include <doctest/doctest.h>
@@ -182,6 +182,37 @@ TEST_CASE("random G(n, m): same seed and any thread count give the same graph; a
   CHECK(other.src != one.src);
   CHECK(other.labels != one.labels);
   CHECK(other.train != one.train);
+}
+
+TEST_CASE("R-MAT: exactly m simple edges, a heavy-tailed degree distribution, seeded, any thread count") {
+  RandomGraphParams p;
+  p.nodes = 70000, p.edges = 150000, p.classes = 4, p.features = 2, p.seed = 5;
+  const Dataset d = with_threads(1, [&] { return generate_rmat(p); });
+  CHECK(d.name == "rmat");
+  CHECK(checked_pairs(d).size() == 150000);
+  check_labels_and_split(d);
+  check_same(d, with_threads(2, [&] { return generate_rmat(p); }));
+  // Power law: the mean degree is 2m/n = 4.3, yet hubs hold hundreds of edges and half of the nodes
+  // at most 1 (G(n, m) of the same size: max ≈ 15, median 4).
+  std::vector<int> deg(static_cast<size_t>(p.nodes), 0);
+  for (int32_t s : d.src) ++deg[static_cast<size_t>(s)];
+  std::vector<int> sorted = deg;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(sorted.back() > 300);
+  CHECK(sorted[sorted.size() / 2] <= 1);
+  // Relabelled: the hubs are spread over the ids, not at the low ids R-MAT's quadrants favour.
+  int64_t hub_ids = 0, hubs = 0;
+  for (int64_t v = 0; v < p.nodes; ++v)
+    if (deg[static_cast<size_t>(v)] > 50) hub_ids += v, ++hubs;
+  REQUIRE(hubs > 10);
+  CHECK(static_cast<double>(hub_ids) / static_cast<double>(hubs) > p.nodes / 4.0);
+  p.seed = 6;
+  CHECK(generate_rmat(p).src != d.src);
+  // Too dense to stay skewed: refused, naming --edges.
+  p.nodes = 100, p.edges = 1300;  // > 4950 / 4
+  const std::string err = input_error_of([&] { (void)generate_rmat(p); });
+  CHECK(err.find("edges") != std::string::npos);
+  CHECK(err.find("1237") != std::string::npos);
 }
 
 TEST_CASE("random G(n, m): small, dense and complete graphs") {
