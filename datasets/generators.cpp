@@ -174,6 +174,7 @@ std::vector<uint64_t> sample_pairs(int64_t n, int64_t m, uint64_t key) {
 // off the n × n matrix or on its diagonal are redrawn (attempt t of candidate i from its own
 // hashes); ids are then relabelled by `perm`, so that a node's id says nothing of its degree.
 std::vector<uint64_t> sample_rmat_pairs(int64_t n, int64_t m, uint64_t key, const std::vector<uint32_t>& perm) {
+  constexpr double kA = 0.57, kB = 0.19, kC = 0.19;
   if (m == 0) return {};
   int s = 1;
   while ((int64_t(1) << s) < n) ++s;
@@ -184,7 +185,8 @@ std::vector<uint64_t> sample_rmat_pairs(int64_t n, int64_t m, uint64_t key, cons
       uint64_t a = 0, b = 0;
       for (int l = 0; l < s; ++l) {
         const double r = unit(hash_at(ki, t * 64 + static_cast<uint64_t>(l)));
-        const uint64_t row = r >= 0.57 + 0.19 ? 1 : 0, col = (r >= 0.57 && r < 0.57 + 0.19) || r >= 0.57 + 0.19 + 0.19 ? 1 : 0;
+        // Quarter by r: [0, a) top-left, [a, a+b) top-right, [a+b, a+b+c) bottom-left, else bottom-right.
+        const uint64_t row = r >= kA + kB ? 1 : 0, col = (r >= kA && r < kA + kB) || r >= kA + kB + kC ? 1 : 0;
         a = 2 * a + row, b = 2 * b + col;
       }
       if (a >= un || b >= un || a == b) continue;
@@ -312,11 +314,6 @@ void add_uniform_labels(Dataset& d, const RandomGraphParams& p, const Keys& keys
   add_split(d, p.seed);
 }
 
-}  // namespace
-
-// ---------------------------------------------------------------------------------------------
-namespace {
-
 // random and rmat: the parameters checked (edges at most max_edges, `formula` and `why` its
 // rule), and the empty Dataset named `name`.
 Dataset random_dataset(const std::string& name, const std::string& kind, const RandomGraphParams& p, int64_t max_edges,
@@ -337,6 +334,7 @@ Dataset random_dataset(const std::string& name, const std::string& kind, const R
 
 }  // namespace
 
+// ---------------------------------------------------------------------------------------------
 Dataset generate_random(const RandomGraphParams& p) {
   check_range("random graph", "nodes", p.nodes, 1, INT32_MAX);
   const int64_t max_pairs = p.nodes * (p.nodes - 1) / 2;  // < 2^61 for nodes < 2^31
@@ -372,7 +370,7 @@ Dataset generate_rmat(const RandomGraphParams& p) {
                              "a quarter of all pairs: repeated pairs are redrawn, and a skewed graph that dense would "
                              "repeat most");
   const Keys keys(p.seed);
-  // A seeded relabelling: Fisher–Yates from the edge key's stream.
+  // A seeded relabelling: Fisher–Yates from a stream of its own (the label key, salted).
   std::vector<uint32_t> perm(static_cast<size_t>(p.nodes));
   std::iota(perm.begin(), perm.end(), 0u);
   for (int64_t v = p.nodes - 1; v > 0; --v)

@@ -22,16 +22,16 @@ GraphEncodings graph_encodings(const Dataset& ds, const GraphIndex& index, const
     const GraphBatch b = make_batch(ds, index, one);
     const Mat lap = spec.lap ? pe::laplacian_pe(b.graph, spec.lap_freqs).vectors : Mat();
     const Mat rwse = spec.rwse ? pe::random_walk_pe(b.graph, spec.rwse_steps) : Mat();
-    const Mat anchor = spec.anchor ? pe::anchor_values(b.graph,
-                                                       pe::sample_anchor_sets(index.num_nodes(g), pe::graph_anchor_seed(seed, g),
-                                                                              spec.anchor_sizes, spec.anchor_sizes),
+    // Graph g's evaluation sets, as the model draws them for g in any batch (a batch of g alone).
+    const std::vector<uint64_t> g_seed{pe::graph_anchor_seed(seed, g)};
+    const Mat anchor = spec.anchor ? pe::anchor_values(b.graph, pe::batch_anchor_sets(b.offset, g_seed, spec.anchor_sizes),
                                                        spec.anchor_cutoff)
                                    : Mat();
     for (size_t i = 0; i < b.nodes.size(); ++i) {
       const auto r = static_cast<Eigen::Index>(i);
       if (spec.lap) out.lap.row(b.nodes[i]) = lap.row(r);
       if (spec.rwse) out.rwse.row(b.nodes[i]) = rwse.row(r);
-      if (spec.anchor && anchor.cols() > 0) out.anchor.row(b.nodes[i]) = anchor.row(r);
+      if (spec.anchor) out.anchor.row(b.nodes[i]) = anchor.row(r);
     }
   }
   return out;

@@ -102,30 +102,16 @@ struct DeflatedAdjOp {
 
   Eigen::Index rows() const { return n; }
   Eigen::Index cols() const { return n; }
-  // Sequential on purpose: Spectra's restarted Lanczos does its (larger) orthogonalisation work
-  // sequentially between ~1000 products, so a parallel product gains little wall time and costs a
-  // fork/join per product; on a shared, loaded machine those barriers made the 100k-node solve 2.5x
-  // slower in wall and CPU time (measured: 14.0 s vs 5.3 s CPU, 2 threads vs 1).
-  void perform_op(const double* x, double* y) const {
-    z.resize(n);
-    for (int64_t i = 0; i < n; ++i) z[i] = dis[i] * x[i];
-    for (int64_t i = 0; i < n; ++i) {
-      double s = 0;
-      for (int64_t p = indptr[i]; p < indptr[i + 1]; ++p) s += z[indices[p]];
-      y[i] = x[i] + dis[i] * s;
-    }
-    dots.assign(ncomp, 0.0);  // sequential: the same sums for every thread count
-    for (int64_t i = 0; i < n; ++i) dots[comp[i]] += trivial[i] * y[i];
-    for (int64_t i = 0; i < n; ++i) y[i] -= trivial[i] * dots[comp[i]];
-  }
+  void perform_op(const double* x, double* y) const;
 };
 
-// y = P M x as DeflatedAdjOp, in parallel over rows (the same sums for any thread count: each row
+// y = P M x, in parallel over rows when `parallel` (the same sums for any thread count: each row
 // in order; the per-component dots sequential).
-void deflated_product(const DeflatedAdjOp& op, const double* x, double* y, std::vector<double>& z) {
+void deflated_product(const DeflatedAdjOp& op, const double* x, double* y, bool parallel) {
   const int64_t n = op.n;
+  std::vector<double>& z = op.z;
   z.resize(n);
-#pragma omp parallel
+#pragma omp parallel if (parallel)
   {
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < n; ++i) z[i] = op.dis[i] * x[i];
@@ -138,9 +124,16 @@ void deflated_product(const DeflatedAdjOp& op, const double* x, double* y, std::
   }
   op.dots.assign(op.ncomp, 0.0);
   for (int64_t i = 0; i < n; ++i) op.dots[op.comp[i]] += op.trivial[i] * y[i];
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel)
   for (int64_t i = 0; i < n; ++i) y[i] -= op.trivial[i] * op.dots[op.comp[i]];
 }
+
+// Plain Lanczos: sequential on purpose. Spectra's restarted Lanczos does its (larger)
+// orthogonalisation work sequentially between ~1000 products, so a parallel product gains little
+// wall time and costs a fork/join per product; on a shared, loaded machine those barriers made the
+// 100k-node solve 2.5x slower in wall and CPU time (measured: 14.0 s vs 5.3 s CPU, 2 threads vs 1).
+// The Chebyshev filter below runs its products in parallel: there they are most of the work.
+void DeflatedAdjOp::perform_op(const double* x, double* y) const { deflated_product(*this, x, y, false); }
 
 // y = p(M) x for the Chebyshev polynomial p(μ) = T_d((μ − center) / half) of an interval
 // [a, c] = [center − half, center + half], d odd: |p| ≤ 1 on [a, c], p rises monotonically above
@@ -153,7 +146,7 @@ struct ChebyshevFilterOp {
   const DeflatedAdjOp* m;
   int degree;
   double center, half;
-  mutable std::vector<double> prev, cur, next, z;
+  mutable std::vector<double> prev, cur, next;
   mutable int64_t products = 0;
 
   Eigen::Index rows() const { return m->n; }
@@ -162,10 +155,10 @@ struct ChebyshevFilterOp {
     const int64_t n = m->n;
     prev.assign(x, x + n);
     cur.resize(n), next.resize(n);
-    deflated_product(*m, x, cur.data(), z);
+    deflated_product(*m, x, cur.data(), true);
     for (int64_t i = 0; i < n; ++i) cur[i] = (cur[i] - center * x[i]) / half;
     for (int j = 1; j < degree; ++j) {
-      deflated_product(*m, cur.data(), next.data(), z);
+      deflated_product(*m, cur.data(), next.data(), true);
 #pragma omp parallel for schedule(static)
       for (int64_t i = 0; i < n; ++i) next[i] = 2.0 * (next[i] - center * cur[i]) / half - prev[i];
       std::swap(prev, cur);
@@ -185,11 +178,10 @@ std::pair<double, double> ritz_bounds(const DeflatedAdjOp& op, const Eigen::Vect
   steps = std::min<int64_t>(steps, n);
   Eigen::MatrixXd V(n, steps);
   Eigen::VectorXd alpha(steps), beta = Eigen::VectorXd::Zero(steps), w(n);
-  std::vector<double> z;
   V.col(0) = v0.normalized();
   int64_t j = 0;
   for (; j < steps; ++j) {
-    deflated_product(op, V.col(j).data(), w.data(), z);
+    deflated_product(op, V.col(j).data(), w.data(), true);
     ++products;
     alpha[j] = V.col(j).dot(w);
     for (int pass = 0; pass < 2; ++pass) w -= V.leftCols(j + 1) * (V.leftCols(j + 1).transpose() * w);
@@ -302,15 +294,14 @@ LapPE laplacian_pe(const Csr& g, int k, const LapPEOptions& opt) {
     } else {
       // Lanczos on p(M), cut c from a short plain Lanczos (c ≤ μ_k), then Rayleigh–Ritz with M on
       // the converged vectors: their eigenvalues of M, in M's order (p is monotone above c).
-      ChebyshevFilterOp filter{&op, opt.filter_degree | 1, (lo + cut) / 2, (cut - lo) / 2, {}, {}, {}, {}, 0};
+      ChebyshevFilterOp filter{&op, opt.filter_degree | 1, (lo + cut) / 2, (cut - lo) / 2, {}, {}, {}, 0};
       Spectra::SymEigsSolver<ChebyshevFilterOp> feigs(filter, static_cast<Eigen::Index>(kk), static_cast<Eigen::Index>(ncv));
       feigs.init(v0.data());
       feigs.compute(Spectra::SortRule::LargestAlge, opt.max_iter, opt.tol, Spectra::SortRule::LargestAlge);
       if (feigs.info() != Spectra::CompInfo::Successful) not_converged();
       const Eigen::MatrixXd basis = feigs.eigenvectors();
       Eigen::MatrixXd mb(na, kk);
-      std::vector<double> z;
-      for (int64_t j = 0; j < kk; ++j) deflated_product(op, basis.col(j).data(), mb.col(j).data(), z);
+      for (int64_t j = 0; j < kk; ++j) deflated_product(op, basis.col(j).data(), mb.col(j).data(), true);
       const Eigen::MatrixXd h = basis.transpose() * mb;
       Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> small((h + h.transpose()) / 2);
       // Ascending μ: reversed, descending μ is ascending lambda.

@@ -34,6 +34,18 @@ Dataset small_cluster() {
   return generate_cluster(p);
 }
 
+// A 2-layer model of `type` on in_dim features: hidden `hidden`, 3 outputs, 2 attention heads.
+GnnSpec small_spec(const std::string& type, int64_t in_dim, int64_t hidden = 4) {
+  GnnSpec spec;
+  spec.layer_type = type;
+  spec.layers = 2;
+  spec.in_dim = in_dim;
+  spec.hidden = hidden;
+  spec.out_dim = 3;
+  spec.att_heads = 2;
+  return spec;
+}
+
 struct Run {
   MatD out;                   // the model's output rows
   std::vector<double> grads;  // every parameter's gradient, in store order
@@ -153,17 +165,11 @@ TEST_CASE("every edge-list layer type: a batch gives each graph's outputs and th
     CAPTURE(spd);
     CAPTURE(per_layer);
     ++types;
-    GnnSpec spec;
-    spec.layer_type = d.name;
+    GnnSpec spec = small_spec(d.name, ds.num_features());
     spec.residual = residual;  // with gnn.norm's default, LayerNorm (per node: batch-independent)
     if (per_layer) spec.head = "per_layer";
     spec.posenc.spd = spd;
     spec.posenc.spd_max_dist = 3;
-    spec.layers = 2;
-    spec.in_dim = ds.num_features();
-    spec.hidden = 4;
-    spec.out_dim = 3;
-    spec.att_heads = 2;
     const MatD xb = x_all(std::vector<int64_t>(b.nodes.begin(), b.nodes.end()), Eigen::all);
     const Run batch = run(spec, b.graph, xb, b.graph_of, b.num_graphs(), w);
     std::vector<double> summed(batch.grads.size(), 0.0);
@@ -219,13 +225,7 @@ TEST_CASE("sentences: a batch of sentences is a Dense of their blocks and gives 
       CAPTURE(name);
       CAPTURE(k);
       ++cases;
-      GnnSpec spec;
-      spec.layer_type = name;
-      spec.layers = 2;
-      spec.in_dim = ds.num_features();
-      spec.hidden = 8;
-      spec.out_dim = 3;
-      spec.att_heads = 2;
+      GnnSpec spec = small_spec(name, ds.num_features(), 8);
       spec.posenc.seq = kind;
       spec.posenc.seq_dim = 4;
       const Run batch = run_sentences(spec, b, xb, w);
@@ -255,13 +255,7 @@ TEST_CASE("posenc_SPD on many graphs: the batched transformer's hop graph follow
   const Dataset ds = small_cluster();
   const GraphIndex ix = index_graphs(ds);
   const MatD x_all = Mat(ds.features).cast<double>();
-  GnnSpec spec;
-  spec.layer_type = "transformer";
-  spec.layers = 2;
-  spec.in_dim = ds.num_features();
-  spec.hidden = 4;
-  spec.out_dim = 3;
-  spec.att_heads = 2;
+  GnnSpec spec = small_spec("transformer", ds.num_features());
   spec.posenc.spd = true;
   spec.posenc.spd_max_dist = 2;
   GnnSpec batched = spec;
@@ -293,13 +287,7 @@ TEST_CASE("posenc_Anchor and posenc_AnchorInd on many graphs: each graph draws i
       CAPTURE(type);
       CAPTURE(cutoff);
       ++cases;
-      GnnSpec spec;
-      spec.layer_type = type;
-      spec.layers = 2;
-      spec.in_dim = ds.num_features();
-      spec.hidden = 4;
-      spec.out_dim = 3;
-      spec.att_heads = 2;
+      GnnSpec spec = small_spec(type, ds.num_features());
       spec.posenc.anchor = spec.posenc.indication = true;
       spec.posenc.anchor_sizes = 3;  // sets of up to 24, 12, 6 nodes: the small graphs' clamped sizes differ
       spec.posenc.indication_sizes = 2;
