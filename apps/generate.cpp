@@ -36,7 +36,7 @@ std::string kinds_text() {
 
 // Options each kind accepts (besides --out and --force).
 const std::vector<std::string>& kind_options(const std::string& kind) {
-  static const std::vector<std::string> random = {"nodes", "edges", "classes", "features", "seed"};
+  static const std::vector<std::string> random = {"nodes", "edges", "classes", "features", "feature-nnz", "seed"};
   static const std::vector<std::string> sbm = {"blocks", "block-size", "p-in", "p-out", "features", "seed"};
   static const std::vector<std::string> grid = {"rows", "cols", "regions", "features", "seed"};
   static const std::vector<std::string> caveman = {"communities", "size", "p", "features", "seed"};
@@ -107,6 +107,7 @@ void run_generate(const GenerateOptions& o, std::ostream& out_stream) {
                                                                          {"edges", &o.edges},
                                                                          {"classes", &o.classes},
                                                                          {"features", &o.features},
+                                                                         {"feature-nnz", &o.feature_nnz},
                                                                          {"seed", &o.seed},
                                                                          {"blocks", &o.blocks},
                                                                          {"block-size", &o.block_size},
@@ -148,6 +149,7 @@ void run_generate(const GenerateOptions& o, std::ostream& out_stream) {
     p.edges = count("edges", o.edges, p.edges, 0, INT64_MAX, "5000");
     p.classes = static_cast<int32_t>(count("classes", o.classes, p.classes, 1, INT32_MAX, "5"));
     p.features = static_cast<int32_t>(count("features", o.features, p.features, 0, INT32_MAX, "16"));
+    p.feature_nnz = static_cast<int32_t>(count("feature-nnz", o.feature_nnz, 0, 0, INT32_MAX, "32"));
     p.seed = seed;
     make = o.kind == "rmat" ? std::function<Dataset()>([p] { return generate_rmat(p); })
                             : std::function<Dataset()>([p] { return generate_random(p); });
@@ -244,6 +246,10 @@ void add_generate_command(CLI::App& app) {
                 "constant (one column of ones, the built-in grid / communities) or none (default: one-hot "
                 "identity at training, grid-T / communities-T)")
       ->type_name("N|constant");
+  g->add_option("--feature-nnz", opts->feature_nnz,
+                "random, rmat: sparse binary bag-of-words features instead, N ones per row out of --features, about "
+                "half of them in the node's class's columns (Planetoid-like; default 0: dense)")
+      ->type_name("N");
   g->add_option("--seed", opts->seed, "random seed (default 0); the split uses it too")->type_name("SEED");
   g->add_option("--blocks", opts->blocks, "sbm: number of blocks = classes (default 5)")->type_name("N");
   g->add_option("--block-size", opts->block_size, "sbm: nodes per block (default 200)")->type_name("N");

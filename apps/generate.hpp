@@ -17,7 +17,7 @@ namespace locus {
 // the same way: an InputError naming the option and the fix.
 struct GenerateOptions {
   std::string kind;                                   // random | sbm | grid | caveman | pattern | cluster | csl
-  std::string nodes, edges, classes, features, seed;  // random (features and seed: sbm too)
+  std::string nodes, edges, classes, features, feature_nnz, seed;  // random, rmat (features and seed: sbm too)
   std::string blocks, block_size, p_in, p_out;        // sbm
   std::string rows, cols, regions;                    // grid (seed: the split only)
   std::string communities, size, p;                   // caveman

@@ -35,8 +35,12 @@ void Optimizer<T>::step(ParamStore<T>& store) {
     if (opt_.kind != OptimKind::Sgd) v_.assign(n, T(0));
   }
   ++t_;
-  T* w = store.values().data();
-  const T* g = store.grads().data();
+  // Restrict-qualified pointers and one loop per rule, so that the loops vectorise (through the
+  // vectors' own pointers the compiler must assume that m_, v_ and w may overlap).
+  T* __restrict w = store.values().data();
+  const T* __restrict g = store.grads().data();
+  T* __restrict m = m_.data();
+  T* __restrict v = v_.data();
   const T lr = static_cast<T>(opt_.lr), b1 = static_cast<T>(opt_.beta1), b2 = static_cast<T>(opt_.beta2);
   const T eps = static_cast<T>(opt_.eps), mom = static_cast<T>(opt_.momentum);
   // Bias corrections of Adam: m̂ = m / (1 - β1^t), v̂ = v / (1 - β2^t).
@@ -48,25 +52,36 @@ void Optimizer<T>::step(ParamStore<T>& store) {
     const int64_t b = p.offset, e = p.offset + p.rows * p.cols;
     switch (opt_.kind) {
       case OptimKind::Sgd:
-        for (int64_t i = b; i < e; ++i) {
-          T gi = g[i] + wd * w[i];
-          m_[i] = mom * m_[i] + gi;
-          w[i] -= lr * (mom != T(0) ? m_[i] : gi);
+        if (mom != T(0)) {
+          for (int64_t i = b; i < e; ++i) {
+            m[i] = mom * m[i] + (g[i] + wd * w[i]);
+            w[i] -= lr * m[i];
+          }
+        } else {
+          for (int64_t i = b; i < e; ++i) {
+            const T gi = g[i] + wd * w[i];
+            m[i] = gi;
+            w[i] -= lr * gi;
+          }
         }
         break;
-      case OptimKind::Adam:
-      case OptimKind::AdamW: {
-        const bool decoupled = opt_.kind == OptimKind::AdamW;
+      case OptimKind::Adam:  // g ← g + λ·w
         for (int64_t i = b; i < e; ++i) {
-          T gi = g[i];
-          if (decoupled) w[i] -= lr * wd * w[i];  // AdamW: w ← w − lr·λ·w
-          else gi += wd * w[i];                   // Adam: g ← g + λ·w
-          m_[i] = b1 * m_[i] + (T(1) - b1) * gi;
-          v_[i] = b2 * v_[i] + (T(1) - b2) * gi * gi;
-          w[i] -= lr * (m_[i] * c1) / (std::sqrt(v_[i] * c2) + eps);
+          const T gi = g[i] + wd * w[i];
+          m[i] = b1 * m[i] + (T(1) - b1) * gi;
+          v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
+          w[i] -= lr * (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
         }
         break;
-      }
+      case OptimKind::AdamW:  // w ← w − lr·λ·w, then the Adam step on g
+        for (int64_t i = b; i < e; ++i) {
+          const T gi = g[i];
+          w[i] -= lr * wd * w[i];
+          m[i] = b1 * m[i] + (T(1) - b1) * gi;
+          v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
+          w[i] -= lr * (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
+        }
+        break;
     }
   }
 }

@@ -267,6 +267,36 @@ SpMat class_features(const std::vector<int32_t>& labels, int32_t classes, int64_
   return x;
 }
 
+// Sparse binary bag-of-words features (generators.hpp): node v's `nnz` distinct columns, drawn
+// from its own stream; each draw is, by a fair coin, a column of v's class (j ≡ c mod classes) or
+// any column; a column drawn twice is drawn again. Rows sorted, values 1.
+SpMat bag_features(const std::vector<int32_t>& labels, int32_t classes, int64_t dims, int64_t nnz, uint64_t key) {
+  const auto n = static_cast<int64_t>(labels.size());
+  SpMat x(n, dims);
+  int32_t* outer = x.outerIndexPtr();
+  for (int64_t v = 0; v <= n; ++v) outer[v] = static_cast<int32_t>(v * nnz);
+  x.resizeNonZeros(n * nnz);
+  std::fill(x.valuePtr(), x.valuePtr() + n * nnz, 1.0f);
+  int32_t* inner = x.innerIndexPtr();
+#pragma omp parallel for schedule(static) if (n * nnz >= kParallelMin)
+  for (int64_t v = 0; v < n; ++v) {
+    const auto c = static_cast<uint64_t>(labels[static_cast<size_t>(v)]);
+    const uint64_t own = (static_cast<uint64_t>(dims) - c + static_cast<uint64_t>(classes) - 1) / static_cast<uint64_t>(classes);
+    const uint64_t node_key = hash_at(key, static_cast<uint64_t>(v));
+    int32_t* row = inner + v * nnz;
+    int64_t have = 0;
+    for (uint64_t t = 0; have < nnz; ++t) {
+      const uint64_t h = hash_at(node_key, t);
+      const uint64_t j = (h >> 63) ? c + static_cast<uint64_t>(classes) * below(h << 1, own)
+                                   : below(h << 1, static_cast<uint64_t>(dims));
+      const auto col = static_cast<int32_t>(j);
+      if (std::find(row, row + have, col) == row + have) row[have++] = col;
+    }
+    std::sort(row, row + nnz);
+  }
+  return x;
+}
+
 // 60% train, 20% validation, the rest test, per class (test = "the rest" so rounding leaves no
 // node out), exactly as the YAML split.random form with stratify: true computes it.
 void add_split(Dataset& d, uint64_t seed) {
@@ -309,8 +339,13 @@ void add_uniform_labels(Dataset& d, const RandomGraphParams& p, const Keys& keys
   for (int64_t v = 0; v < p.nodes; ++v)
     d.labels[static_cast<size_t>(v)] =
         static_cast<int32_t>(below(hash_at(keys.labels, static_cast<uint64_t>(v)), classes));
-  d.features = class_features(d.labels, d.num_classes, p.features, keys.signs, keys.noise);
-  d.features_dense = p.features > 0;
+  if (p.feature_nnz > 0) {
+    d.features = bag_features(d.labels, d.num_classes, p.features, p.feature_nnz, keys.noise);
+    d.features_dense = false;
+  } else {
+    d.features = class_features(d.labels, d.num_classes, p.features, keys.signs, keys.noise);
+    d.features_dense = p.features > 0;
+  }
   add_split(d, p.seed);
 }
 
@@ -325,10 +360,19 @@ Dataset random_dataset(const std::string& name, const std::string& kind, const R
             " nodes (" + why + ")",
         "lower --edges or raise --nodes");
   check_range(kind, "classes", p.classes, 1, std::min<int64_t>(p.nodes, INT32_MAX));
-  check_features(kind, p.nodes, p.features);
+  if (p.feature_nnz > 0) {
+    check_range(kind, "features", p.features, p.classes, INT32_MAX);
+    check_range(kind, "feature-nnz", p.feature_nnz, 0, p.features / 2);
+    if (p.nodes * p.feature_nnz > INT32_MAX)
+      bad(kind, "feature-nnz", std::to_string(p.feature_nnz), "times --nodes must stay below 2^31 stored values",
+          "lower --feature-nnz");
+  } else {
+    check_features(kind, p.nodes, p.features);
+  }
   return empty_dataset(name,
-                       fmt::format("generated:{}(nodes={},edges={},classes={},features={},seed={})", name, p.nodes,
-                                   p.edges, p.classes, p.features, p.seed),
+                       fmt::format("generated:{}(nodes={},edges={},classes={},features={}{},seed={})", name, p.nodes,
+                                   p.edges, p.classes, p.features,
+                                   p.feature_nnz > 0 ? fmt::format(",feature_nnz={}", p.feature_nnz) : "", p.seed),
                        p.nodes, p.classes);
 }
 

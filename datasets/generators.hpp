@@ -18,7 +18,8 @@ namespace locus {
 //   YAML form `split: {random: {train: 0.6, val: 0.2, test: 0.2, seed: SEED, stratify: true}}`
 //   would give (datasets/splits.hpp);
 // - features, when asked for (`features` > 0): dense, class-dependent (see below), else none
-//   (num_nodes x 0; `locus train` then uses one-hot identity features).
+//   (num_nodes x 0; `locus train` then uses one-hot identity features); random and rmat with
+//   `feature_nnz` > 0: sparse binary bag-of-words rows instead, like Planetoid's (see below).
 //
 // Features: x[v][j] = s[c][j] + eps, c = label of v, s[c][j] in {-1, +1} a random sign per class
 // and column, eps ~ N(0, 1) approximated by Irwin-Hall (the sum of 12 uniforms minus 6: mean 0,
@@ -26,6 +27,11 @@ namespace locus {
 // arithmetic, so the values are bit-identical everywhere, and their text form is short and reads
 // back exactly. Class means are 2*sqrt(#differing signs) standard deviations apart, so a linear
 // model separates the classes well (about 2*sqrt(d/2) sigma for d columns).
+//
+// Bag-of-words features (feature_nnz = k > 0): each node has k distinct columns set to 1 out of
+// `features`; each is drawn, by a fair coin, among its class's columns (j ≡ label mod classes) or
+// among all columns (a drawn column already set is drawn again). So about half of a row marks the
+// class, as the words of a paper mark its topic. Needs features ≥ classes and k ≤ features / 2.
 //
 // Bad parameters are InputErrors naming the parameter (as the `locus generate` option) and the fix.
 
@@ -42,6 +48,7 @@ struct RandomGraphParams {
   int64_t edges = 10000;  // undirected; at most nodes*(nodes-1)/2
   int32_t classes = 5;
   int32_t features = 32;  // dense columns; 0: none
+  int32_t feature_nnz = 0;  // > 0: sparse bag-of-words rows of this many ones instead
   uint64_t seed = 0;
 };
 Dataset generate_random(const RandomGraphParams& p);

@@ -301,6 +301,45 @@ TEST_CASE("random G(n, m): dense features follow the class means") {
   CHECK(correct > 0.9 * 4000);
 }
 
+TEST_CASE("random G(n, m) and R-MAT: bag-of-words features, k ones per row, about half in the class's columns") {
+  RandomGraphParams p;
+  p.nodes = 3000, p.edges = 4000, p.classes = 6, p.features = 600, p.feature_nnz = 20, p.seed = 3;
+  for (const bool rmat : {false, true}) {
+    CAPTURE(rmat);
+    const Dataset d = rmat ? generate_rmat(p) : generate_random(p);
+    CHECK_FALSE(d.features_dense);
+    REQUIRE(d.num_features() == 600);
+    REQUIRE(d.features.nonZeros() == 3000 * 20);
+    int64_t own = 0;
+    std::vector<int64_t> column_count(600, 0);
+    for (int v = 0; v < 3000; ++v) {
+      const int32_t* cols = d.features.innerIndexPtr() + d.features.outerIndexPtr()[v];
+      REQUIRE(d.features.outerIndexPtr()[v + 1] - d.features.outerIndexPtr()[v] == 20);
+      for (int k = 0; k < 20; ++k) {
+        CHECK(d.features.valuePtr()[d.features.outerIndexPtr()[v] + k] == 1.0f);
+        if (k > 0) REQUIRE(cols[k - 1] < cols[k]);  // sorted, distinct
+        own += cols[k] % 6 == d.labels[static_cast<size_t>(v)];
+        ++column_count[static_cast<size_t>(cols[k])];
+      }
+    }
+    // P(own class column) = 1/2 + 1/2 · 1/6 = 7/12 per draw (repeats barely move it at 20 of 600).
+    CHECK(static_cast<double>(own) / 60000.0 == doctest::Approx(7.0 / 12.0).epsilon(0.02));
+    // Every column is used; none carries more than a few times its share.
+    CHECK(*std::min_element(column_count.begin(), column_count.end()) > 0);
+    CHECK(*std::max_element(column_count.begin(), column_count.end()) < 4 * 60000 / 600);
+    // Same for every thread count.
+    const Dataset one = with_threads(1, [&] { return rmat ? generate_rmat(p) : generate_random(p); });
+    const Dataset two = with_threads(2, [&] { return rmat ? generate_rmat(p) : generate_random(p); });
+    CHECK(std::equal(one.features.innerIndexPtr(), one.features.innerIndexPtr() + one.features.nonZeros(),
+                     two.features.innerIndexPtr()));
+  }
+  // Needs features ≥ classes and k ≤ features / 2, named as the options.
+  p.feature_nnz = 301;
+  CHECK(input_error_of([&] { generate_random(p); }).find("--feature-nnz") != std::string::npos);
+  p.feature_nnz = 2, p.features = 5;
+  CHECK(input_error_of([&] { generate_random(p); }).find("--features") != std::string::npos);
+}
+
 TEST_CASE("random G(n, m): parameter errors name the option") {
   RandomGraphParams p;
   p.nodes = 10, p.edges = 46;
@@ -561,8 +600,10 @@ TEST_CASE("writer: every generator round-trips through dataset.yaml") {
   SbmParams sp;
   sp.block_sizes = {40, 60, 50};
   sp.p_in = 0.2, sp.p_out = 0.01, sp.features = 3;
+  RandomGraphParams bag = rp;
+  bag.features = 50, bag.feature_nnz = 5;
   const std::vector<std::pair<std::string, Dataset>> cases = {
-      {"random", generate_random(rp)},       {"sbm", generate_sbm(sp)},
+      {"random", generate_random(rp)},       {"sbm", generate_sbm(sp)},  {"bag", generate_rmat(bag)},
       {"grid", generate_grid(GridParams{})}, {"caveman", generate_caveman(CavemanParams{})},
       {"karate", builtin_dataset("karate")},
   };
