@@ -121,7 +121,8 @@ struct GnnSpec {
   std::shared_ptr<const dist::LocalLayout> partition;
   dist::Comm* comm = nullptr;
   // ... and where its input rows sit in the whole input, so its feature dropout draws the masks
-  // of one process (DropoutRows; GAT's attention dropout stays per rank).
+  // of one process (DropoutRows; GAT's attention dropout stays per rank). Also set for a
+  // renumbered graph (dataset.reorder): the masks of the graph in its dataset's order.
   std::shared_ptr<const DropoutRows> partition_rows;
   // Prefix of the stack's parameter names (a selecting model's own plain stack: "plain.").
   std::string param_prefix;

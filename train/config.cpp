@@ -21,6 +21,7 @@
 #include "core/text.hpp"
 #include "core/yaml_input.hpp"
 #include "datasets/builtin.hpp"
+#include "datasets/reorder.hpp"
 #include "layers/positional/sequence.hpp"
 #include "layers/registry.hpp"
 #include "layers/transformer.hpp"
@@ -311,6 +312,10 @@ std::vector<ConfigKey> make_schema() {
              "file: the dataset's features (one-hot node ids when it has none); identity: one-hot node ids; "
              "constant: one column of ones (the graph's structure and position alone)",
              {"file", "identity", "constant"}, [](C& c) -> std::string& { return c.dataset.features; }),
+      choice("dataset.reorder",
+             "renumber a graph's nodes for memory locality before training (rcm: reverse Cuthill-McKee, degree: "
+             "hubs first, metis: nested dissection); outputs stay in the dataset's ids",
+             reorder_names, [](C& c) -> std::string& { return c.dataset.reorder; }),
       text("dataset.partitions", "a `locus partition` folder: train on its P parts under `mpirun -np P`",
            [](C& c) -> std::string& { return c.dataset.partitions; }, "path/to/dir"),
       // gnn

@@ -31,6 +31,9 @@ struct DatasetOptions {
   // (one-hot node ids whatever the file holds) or constant (one column of ones: position only).
   std::string features = "file";
   std::string partitions;             // a `locus partition` folder: train on its parts under mpirun
+  // Node order for locality (datasets/reorder.hpp): none | rcm | degree | metis. Training runs on
+  // the renumbered graph; outputs come back in the dataset's ids (train/problem.hpp).
+  std::string reorder = "none";
 };
 
 // Model selection over a run's epochs (train.select).

@@ -294,7 +294,7 @@ Prediction Model::predict(Dataset ds, bool embeddings) const {
   trainer.set_parameters(params_);
   // One forward pass: log-probabilities (or embeddings) give both the output and the scores.
   out.output = trainer.predict();
-  out.scores = trainer.task().scores(out.output);
+  out.scores = trainer.scores(out.output);
   if (task_ == Task::NodeClassification || task_ == Task::GraphClassification) out.output = out.output.array().exp().matrix();
   if (const TaskSplit* split = trainer.task().split()) out.test_pairs = split->test;
   if (embeddings) out.embeddings = is_pair_task(task_) ? out.output : trainer.embeddings();

@@ -11,6 +11,7 @@
 #include "datasets/builtin.hpp"
 #include "datasets/loader.hpp"
 #include "datasets/partition.hpp"
+#include "datasets/reorder.hpp"
 
 namespace locus {
 namespace {
@@ -63,12 +64,43 @@ std::shared_ptr<const SpMat> model_features(Dataset& ds, const DatasetOptions& o
   return std::make_shared<const SpMat>(std::move(x));
 }
 
+// dataset.reorder on a dataset it cannot renumber: an InputError naming the key.
+void check_reorder(const Dataset& ds, const DatasetOptions& options, const std::string& what) {
+  if (options.reorder == "none") return;
+  throw_input_error(ds.source, 0, "dataset.reorder renumbers one graph for node classification, not " + what + ":",
+                    options.reorder, "leave dataset.reorder at none for this dataset");
+}
+
+// dataset.reorder: renumbers ds by the order the key names (Problem::order).
+void reorder_nodes(Problem& p, Dataset& ds, const DatasetOptions& options) {
+  if (options.reorder == "none") return;
+  if (ds.task != Task::NodeClassification) check_reorder(ds, options, std::string("a ") + task_name(ds.task) + " task");
+  p.order = node_order(Csr::from_edges(ds.num_nodes, ds.src, ds.dst), parse_reorder(options.reorder));
+  renumber_nodes(ds, p.order);
+}
+
+// With an order: row r's dropout masks are those of the dataset's row order[r], whose stored
+// values start where the rows before it in the dataset's order end.
+std::shared_ptr<const DropoutRows> order_rows(const std::vector<int32_t>& order, const SpMat& x) {
+  auto rows = std::make_shared<DropoutRows>();
+  rows->row.assign(order.begin(), order.end());
+  std::vector<int64_t> start(order.size() + 1, 0);  // by dataset id, then prefix sums
+  for (size_t r = 0; r < order.size(); ++r)
+    start[static_cast<size_t>(order[r]) + 1] = x.outerIndexPtr()[r + 1] - x.outerIndexPtr()[r];
+  for (size_t v = 0; v < order.size(); ++v) start[v + 1] += start[v];
+  rows->nnz_start.resize(order.size());
+  for (size_t r = 0; r < order.size(); ++r) rows->nnz_start[r] = start[static_cast<size_t>(order[r])];
+  return rows;
+}
+
 // The features, sparse or dense, and the sizes every problem reports; frees what training does
 // not read (the raw features, and the edge list of node tasks).
 void finish(Problem& p, const DatasetOptions& options, dist::Comm* comm) {
   Dataset& ds = p.data;
   p.one_hot = options.features != "constant" && !uses_file_features(ds, options) && !ds.has_graphs();
-  auto x = model_features(ds, options, p.share ? &p.share->layout->owned : nullptr);
+  // A renumbered graph's one-hot ids stay the dataset's (row r is node order[r]), as a rank's.
+  auto x = model_features(ds, options, p.share ? &p.share->layout->owned : p.order.empty() ? nullptr : &p.order);
+  if (!p.order.empty()) p.order_rows = order_rows(p.order, *x);
   p.feature_nnz = x->nonZeros();
   p.in_dim = x->cols();
   // Mostly-zero features (bags of words) stay sparse; dense ones (embeddings, generated
@@ -126,11 +158,13 @@ Features<float> Problem::input(Tape<float>& t) const {
 Problem make_problem(Dataset ds, const DatasetOptions& options) {
   Problem p;
   if (ds.has_graphs()) {
+    check_reorder(ds, options, "a dataset of many graphs");
     // Mini-batches of graphs are cut from the edge list per step; no whole-dataset graph.
     p.graph_index = std::make_shared<const GraphIndex>(index_graphs(ds));
     p.num_edges = ds.num_edges();
     p.train_graphs = ds.train_graphs;
   } else if (ds.is_sentences()) {
+    check_reorder(ds, options, "sentences");
     // Each sentence a graph: batches are Dense blocks of sentences, the same mechanism.
     p.graph_index = std::make_shared<const GraphIndex>(index_graphs(ds));
     p.num_edges = Dense::blocks(ds.blocks).num_edge_slots();
@@ -145,6 +179,7 @@ Problem make_problem(Dataset ds, const DatasetOptions& options) {
     for (size_t s = 0; s < holds.size(); ++s)
       if (holds[s]) p.train_graphs.push_back(static_cast<int32_t>(s));
   } else {
+    reorder_nodes(p, ds, options);
     p.graph = Csr::from_edges(ds.num_nodes, ds.src, ds.dst, ds.weight);
     p.num_edges = ds.num_edges();
   }
@@ -159,6 +194,9 @@ Problem make_problem(Dataset ds, const DatasetOptions& options) {
 
 Problem make_rank_problem(const DatasetOptions& options, dist::Comm& comm) {
   namespace fs = std::filesystem;
+  if (options.reorder != "none")
+    throw_input_error(options.partitions, 0, "dataset.reorder does not apply to partitioned training (the parts are "
+                      "already cut for locality):", options.reorder, "leave dataset.reorder at none with dataset.partitions");
   const int rank = comm.rank(), size = comm.size();
   const PartitionFolder meta = read_partition_meta(options.partitions);
   const std::string yaml = (fs::path(options.partitions) / "partition.yaml").string();

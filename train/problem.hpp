@@ -55,6 +55,12 @@ struct Problem {
   bool one_hot = false;      // the dataset had no features: one-hot identity features
   int64_t num_train = 0, num_val = 0, num_test = 0;  // the whole split's sizes (graph tasks: graphs)
   std::shared_ptr<const RankShare> share;           // partitioned training; null on one process
+  // dataset.reorder: order[r] = the dataset's id of row r (empty: rows are the dataset's ids).
+  // data (labels, split ids), the features and the graph are then in row order; Trainer's
+  // outputs come back in the dataset's ids. order_rows: each row's place in the dataset's
+  // order, so dropout draws the masks of the unordered run.
+  std::vector<int32_t> order;
+  std::shared_ptr<const DropoutRows> order_rows;
 
   bool pair_task() const { return is_pair_task(data.task); }
   bool graph_task() const { return data.is_graph_task(); }
@@ -68,7 +74,8 @@ struct Problem {
 
 // The features the model reads: the dataset's (row-normalised with feature_norm "row"), or
 // one-hot identity features when it has none; sparse or dense by density (decided from the whole
-// matrix on every rank alike).
+// matrix on every rank alike). With options.reorder, a node-classification graph is renumbered
+// (Problem::order); InputError for another task or many graphs.
 Problem make_problem(Dataset ds, const DatasetOptions& options);
 // Partitioned training: this rank's part file of options.partitions (one rank per part; the
 // folder's dataset must be options' dataset). InputError naming the folder or file otherwise.

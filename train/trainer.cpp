@@ -32,6 +32,8 @@ GnnSpec spec_for(const Problem& problem, GnnSpec spec) {
     spec.partition = problem.share->layout;
     spec.comm = problem.share->comm;
     spec.partition_rows = problem.share->rows;
+  } else if (problem.order_rows) {
+    spec.partition_rows = problem.order_rows;
   }
   return spec;
 }
@@ -206,7 +208,7 @@ const EpochMetrics& Trainer::epoch() {
   Mat eval;
   SplitScores sc;
   if (model_->selects_position()) {
-    Mat on = predict(PositionUse::On), off = predict(PositionUse::Off);
+    Mat on = output(PositionUse::On), off = output(PositionUse::Off);
     const SplitScores s_on = task_.scores(on), s_off = task_.scores(off);
     const MetricInfo& m = task_.metric_info();
     const bool keep_branch = problem_.has_val() ? m.better(s_on.val, s_off.val) : m.better(s_on.train, s_off.train);
@@ -214,7 +216,7 @@ const EpochMetrics& Trainer::epoch() {
     eval = keep_branch ? std::move(on) : std::move(off);
     sc = keep_branch ? s_on : s_off;
   } else {
-    eval = predict();
+    eval = output();
     sc = task_.scores(eval);
   }
   run_.history.push_back(EpochMetrics{epoch, loss_value, sc.train, sc.val, sc.test, ms});
@@ -264,17 +266,33 @@ Mat Trainer::probabilities() const {
   return predict().array().exp().matrix();
 }
 
+Mat Trainer::dataset_rows(Mat rows) const {
+  if (problem_.order.empty()) return rows;
+  Mat out(rows.rows(), rows.cols());
+  for (size_t r = 0; r < problem_.order.size(); ++r) out.row(problem_.order[r]) = rows.row(static_cast<Eigen::Index>(r));
+  return out;
+}
+
+SplitScores Trainer::scores(const Mat& predicted) const {
+  if (problem_.order.empty()) return task_.scores(predicted);
+  Mat rows(predicted.rows(), predicted.cols());
+  for (size_t r = 0; r < problem_.order.size(); ++r) rows.row(static_cast<Eigen::Index>(r)) = predicted.row(problem_.order[r]);
+  return task_.scores(rows);
+}
+
 Mat Trainer::embeddings() const {
   if (problem_.batched())
     return batched_rows(false, [&](const GraphBatch& b) { return model_->embed(tape_, batch_input(b)); });
   tape_.clear();
   const Tape<float>::NoGrad no_grad(tape_);
-  return tape_.value(model_->embed(tape_, problem_.input(tape_)));
+  return dataset_rows(tape_.value(model_->embed(tape_, problem_.input(tape_))));
 }
 
-SplitScores Trainer::evaluate() const { return task_.scores(predict()); }
+SplitScores Trainer::evaluate() const { return task_.scores(output()); }
 
-Mat Trainer::predict(PositionUse use) const {
+Mat Trainer::predict(PositionUse use) const { return dataset_rows(output(use)); }
+
+Mat Trainer::output(PositionUse use) const {
   if (problem_.batched())
     return batched_rows(problem_.graph_task(), [&](const GraphBatch& b) { return batch_forward(b, false, 0); });
   tape_.clear();

@@ -86,8 +86,11 @@ class Trainer {
   // The evaluation output with the current parameters: log-probabilities [N, classes] for node
   // classification (a rank: its owned rows), L2-normalised embeddings for pair tasks, per graph
   // log-probabilities [G, classes] or predicted targets [G, targets] for graph tasks. `use` forces
-  // a fused model's path (gnn.fusion_select); by default the model's gate decides.
+  // a fused model's path (gnn.fusion_select); by default the model's gate decides. Rows in the
+  // dataset's node order (also under dataset.reorder), as every output here.
   Mat predict(PositionUse use = PositionUse::Model) const;
+  // The task's metric on every split for an output of predict().
+  SplitScores scores(const Mat& predicted) const;
   // gnn.fusion_select: whether the model uses its anchor branch now (after an epoch: the path that
   // epoch's evaluation chose); true for every other model with a branch.
   bool position_used() const { return model_->position_used(); }
@@ -113,6 +116,10 @@ class Trainer {
   double comm_wait_ms() const { return comm_wait_ms_; }
 
  private:
+  // predict() in the problem's row order (Problem::order), and rows in that order put back in
+  // the dataset's.
+  Mat output(PositionUse use = PositionUse::Model) const;
+  Mat dataset_rows(Mat rows) const;
   // Datasets of many graphs (problem.batched()): the graphs per step, and one mini-batch's output
   // (log-probabilities per node, or per graph through the readout in a graph task).
   int64_t batch_size() const;
