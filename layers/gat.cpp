@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/dist/halo.hpp"
+#include "core/kernels/edge.hpp"
 #include "core/ops/edge.hpp"
 #include "core/ops/shape.hpp"
 #include "layers/memory_estimate.hpp"
@@ -40,13 +41,20 @@ Var GatConv<T>::forward(Tape<T>& t, GraphRef g, const Features<T>& x, bool train
   Var z_src = g.csr && g.csr->halo ? ops::halo_extend(t, *g.csr, z) : z;
   Var s_src = ops::head_dot(t, z_src, t.param(*store_, att_src_), heads);  // [num_src, H]
   Var s_dst = ops::head_dot(t, z, t.param(*store_, att_dst_), heads);      // [num_dst, H]
+  // A rank draws the value-dropout masks of one process: rows keyed by global node id.
+  const std::vector<int64_t>* source_rows =
+      g.csr && g.csr->halo && !g.csr->halo->source_ids.empty() ? &g.csr->halo->source_ids : nullptr;
+  if (g.csr && !g.csr->halo && heads <= kernels::kMaxFusedHeads) {
+    // One graph: scores, softmax, attention dropout and aggregation in one op (same values).
+    Var values = ops::dropout(t, z_src, opt_.value_dropout, splitmix64(key ^ 0x5bd1e995ull), training, source_rows);
+    Var out = ops::gat_attention(t, *g.csr, values, s_src, s_dst, opt_.negative_slope, opt_.attn_dropout, key, training);
+    if (!opt_.concat && heads > 1) out = ops::head_mean(t, out, heads);
+    return ops::add_bias(t, out, t.param(*store_, bias_));
+  }
   Var e = ops::leaky_relu(t, ops::gsddmm_add(t, g, s_src, s_dst), opt_.negative_slope);
   const std::vector<int64_t>* edge_rows =
       g.csr && g.csr->halo && !g.csr->halo->edge_ids.empty() ? &g.csr->halo->edge_ids : nullptr;
   Var alpha = ops::dropout(t, ops::edge_softmax(t, g, e), opt_.attn_dropout, key, training, edge_rows);
-  // A rank draws the value-dropout masks of one process: rows keyed by global node id.
-  const std::vector<int64_t>* source_rows =
-      g.csr && g.csr->halo && !g.csr->halo->source_ids.empty() ? &g.csr->halo->source_ids : nullptr;
   Var values = ops::dropout(t, z_src, opt_.value_dropout, splitmix64(key ^ 0x5bd1e995ull), training, source_rows);
   Var out = ops::gspmm(t, g, values, ops::Reduce::Sum, alpha);
   if (!opt_.concat && heads > 1) out = ops::head_mean(t, out, heads);

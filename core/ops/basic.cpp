@@ -235,7 +235,10 @@ template <class T>
 Var elu(Tape<T>& t, Var x, T alpha) {
   auto xv = t.value(x).array();
   MatT<T> out = output_for(t, x);
-  out = (xv > T(0)).select(xv, alpha * (xv.exp() - T(1)));
+  // max(x, 0) + α (e^min(x, 0) − 1): the same values as the select (e^0 − 1 = 0 exactly), but
+  // one vectorised exp; Eigen 3.4 evaluates a select coefficient by coefficient, a libm call each.
+  // x.max(0) and x.min(0) keep a NaN x (std::max / std::min order, in packets too), as the select did.
+  out = xv.max(T(0)) + alpha * (xv.min(T(0)).exp() - T(1));
   return t.push(std::move(out), "elu", {x}, [x, alpha](Tape<T>& t, Var self) {
     // d/dx = 1 for x > 0, else alpha e^x = y + alpha
     auto xv = t.value(x).array();
@@ -246,11 +249,12 @@ Var elu(Tape<T>& t, Var x, T alpha) {
 
 template <class T>
 Var leaky_relu(Tape<T>& t, Var x, double slope) {
-  // Whole-array selects vectorise; a per-row loop over short rows (8 heads) does not.
+  // Whole-array operations vectorise; a per-row loop over short rows (8 heads) does not.
   const T s = static_cast<T>(slope);
   auto xv = t.value(x).array();
   MatT<T> out = output_for(t, x);
-  out = (xv > T(0)).select(xv, s * xv);
+  // = the select, vectorised (Eigen 3.4 selects coefficient by coefficient); NaN stays NaN.
+  out = xv.max(T(0)) + s * xv.min(T(0));
   return t.push(std::move(out), "leaky_relu", {x}, [x, s](Tape<T>& t, Var self) {
     // d/dx = 1 for x > 0, else slope
     auto g = t.grad(self).array();

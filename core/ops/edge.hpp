@@ -33,6 +33,16 @@ Var edge_softmax(Tape<T>& t, GraphRef g, Var e);
 template <class T>
 Var edge_class_bias(Tape<T>& t, Var e, const std::vector<int32_t>& cls, Var table);
 
+// GAT's attention in one op on a Csr (kernels::gat_attention): with z [num_src, H·F] and the score
+// terms s_src [num_src, H], s_dst [num_dst, H],
+//   out[d, h] = Σ_{p: s→d} w_p dropout(softmax_p(LeakyReLU_slope(s_src[s, h] + s_dst[d, h]))) z[s, h]
+// → [num_dst, H·F]: the values of gsddmm_add, leaky_relu, edge_softmax, dropout (same masks for the
+// same key) and gspmm, with one [E, H] buffer kept for backward (two with dropout) instead of five
+// and their gradients. Gradients flow to z, s_src and s_dst.
+template <class T>
+Var gat_attention(Tape<T>& t, const Csr& g, Var z, Var s_src, Var s_dst, double slope, double drop, uint64_t key,
+                  bool training);
+
 // y[n, h] = Σ_j x[n, h·dim + j] · a[0, h·dim + j]   x: [n, H·dim], a: [1, H·dim] → [n, H]
 template <class T>
 Var head_dot(Tape<T>& t, Var x, Var a, int64_t heads);
