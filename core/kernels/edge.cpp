@@ -154,29 +154,42 @@ void gat_attention(const Csr& g, const T* z, const T* s_src, const T* s_dst, int
   const int32_t* __restrict idx = g.indices.data();
   const float* __restrict w = g.has_weights() ? g.weights.data() : nullptr;
   // Pass 1, per row: LeakyReLU scores less their row maximum per head (exp cannot overflow). The
-  // head count is a compile-time constant for the usual counts, so that the per-head loops become
-  // vector selects and maxima: the sign of a score is a coin flip that a scalar loop's branch
-  // predictor loses half the time (~20 cycles a score).
+  // head count is a compile-time constant for the usual counts, so that the per-head work is one
+  // vector: the sign of a score is a coin flip that a scalar loop's branch predictor loses half
+  // the time (~20 cycles a score).
   dispatch_heads(H, [&](auto hc) {
     constexpr int HC = decltype(hc)::value;
     for_each_row(GraphRef(g), H * dim, [=](int64_t d, int64_t begin, int64_t end, auto) {
-      const int64_t nh = HC > 0 ? HC : H;
-      const T* __restrict sd = s_dst + d * nh;
       T* __restrict a = A;
-      T m[HC > 0 ? HC : kMaxFusedHeads];
-      for (int64_t h = 0; h < nh; ++h) m[h] = -std::numeric_limits<T>::infinity();
-      for (int64_t p = begin; p < end; ++p) {
-        const T* __restrict ss = s_src + static_cast<int64_t>(idx[p]) * nh;
-        T* __restrict e = a + p * nh;
-        for (int64_t h = 0; h < nh; ++h) {
-          const T x = ss[h] + sd[h];
-          const T y = x * (x > T(0) ? T(1) : slope);
-          e[h] = y;
-          m[h] = m[h] < y ? y : m[h];
+      if constexpr (HC > 0) {
+        // One vector of HC scores per edge: LeakyReLU as max(x, 0) + slope·min(x, 0) (the same
+        // value, no select), and the running maximum.
+        using V = Eigen::Array<T, HC, 1>;
+        const Eigen::Map<const V> sd(s_dst + d * HC);
+        V m = V::Constant(-std::numeric_limits<T>::infinity());
+        for (int64_t p = begin; p < end; ++p) {
+          const V x = Eigen::Map<const V>(s_src + static_cast<int64_t>(idx[p]) * HC) + sd;
+          const V y = x.max(T(0)) + slope * x.min(T(0));
+          Eigen::Map<V>(a + p * HC) = y;
+          m = m.max(y);
         }
+        for (int64_t p = begin; p < end; ++p) Eigen::Map<V>(a + p * HC) -= m;
+      } else {
+        const T* __restrict sd = s_dst + d * H;
+        T m[kMaxFusedHeads];
+        for (int64_t h = 0; h < H; ++h) m[h] = -std::numeric_limits<T>::infinity();
+        for (int64_t p = begin; p < end; ++p) {
+          const T* __restrict ss = s_src + static_cast<int64_t>(idx[p]) * H;
+          for (int64_t h = 0; h < H; ++h) {
+            const T x = ss[h] + sd[h];
+            const T y = x > T(0) ? x : slope * x;
+            a[p * H + h] = y;
+            m[h] = std::max(m[h], y);
+          }
+        }
+        for (int64_t p = begin; p < end; ++p)
+          for (int64_t h = 0; h < H; ++h) a[p * H + h] -= m[h];
       }
-      for (int64_t p = begin; p < end; ++p)
-        for (int64_t h = 0; h < nh; ++h) a[p * nh + h] -= m[h];
     });
   });
   // Pass 2: one vectorised exp over every edge and head (per row, a short tail would call libm).
@@ -243,25 +256,39 @@ void gat_attention_scores_backward(const Csr& g, const T* G, const T* z, const T
   dispatch_heads(H, [&](auto hc) {
     constexpr int HC = decltype(hc)::value;
     for_each_row(GraphRef(g), H * dim, [=](int64_t d, int64_t begin, int64_t end, auto) {
-      const int64_t nh = HC > 0 ? HC : H;
-      const T* __restrict a = A;
-      const T* __restrict sd = s_dst + d * nh;
       T* __restrict dp = dpre;
-      T s[HC > 0 ? HC : kMaxFusedHeads], to_dst[HC > 0 ? HC : kMaxFusedHeads];
-      for (int64_t h = 0; h < nh; ++h) s[h] = to_dst[h] = T(0);
-      for (int64_t p = begin; p < end; ++p)
-        for (int64_t h = 0; h < nh; ++h) s[h] += a[p * nh + h] * dp[p * nh + h];
-      for (int64_t p = begin; p < end; ++p) {
-        const T* __restrict ss = s_src + static_cast<int64_t>(idx[p]) * nh;
-        for (int64_t h = 0; h < nh; ++h) {
-          const T de = a[p * nh + h] * (dp[p * nh + h] - s[h]);
-          const T v = de * (ss[h] + sd[h] > T(0) ? T(1) : slope);
-          dp[p * nh + h] = v;
-          to_dst[h] += v;
+      const T* __restrict a = A;
+      if constexpr (HC > 0) {
+        using V = Eigen::Array<T, HC, 1>;
+        const Eigen::Map<const V> sd(s_dst + d * HC);
+        V s = V::Zero(), to_dst = V::Zero();
+        for (int64_t p = begin; p < end; ++p) s += Eigen::Map<const V>(a + p * HC) * Eigen::Map<const V>(dp + p * HC);
+        for (int64_t p = begin; p < end; ++p) {
+          const V x = Eigen::Map<const V>(s_src + static_cast<int64_t>(idx[p]) * HC) + sd;
+          const V de = Eigen::Map<const V>(a + p * HC) * (Eigen::Map<const V>(dp + p * HC) - s);
+          const V v = de * (x > T(0)).select(V::Ones(), V::Constant(slope));
+          Eigen::Map<V>(dp + p * HC) = v;
+          to_dst += v;
         }
+        if (g_dst) Eigen::Map<V>(g_dst + d * HC) += to_dst;
+      } else {
+        const T* __restrict sd = s_dst + d * H;
+        T s[kMaxFusedHeads], to_dst[kMaxFusedHeads];
+        for (int64_t h = 0; h < H; ++h) s[h] = to_dst[h] = T(0);
+        for (int64_t p = begin; p < end; ++p)
+          for (int64_t h = 0; h < H; ++h) s[h] += a[p * H + h] * dp[p * H + h];
+        for (int64_t p = begin; p < end; ++p) {
+          const T* __restrict ss = s_src + static_cast<int64_t>(idx[p]) * H;
+          for (int64_t h = 0; h < H; ++h) {
+            const T de = a[p * H + h] * (dp[p * H + h] - s[h]);
+            const T v = de * (ss[h] + sd[h] > T(0) ? T(1) : slope);
+            dp[p * H + h] = v;
+            to_dst[h] += v;
+          }
+        }
+        if (g_dst)
+          for (int64_t h = 0; h < H; ++h) g_dst[d * H + h] += to_dst[h];
       }
-      if (g_dst)
-        for (int64_t h = 0; h < nh; ++h) g_dst[d * nh + h] += to_dst[h];
     });
   });
 }
