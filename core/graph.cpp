@@ -100,6 +100,24 @@ Csr Csr::symmetrise() const {
   return from_edges(num_dst, num_src, el.src, el.dst, el.w);
 }
 
+Csr Csr::simple_pattern() const {
+  const Csr sym = symmetrise();
+  Csr out;
+  out.num_dst = out.num_src = sym.num_dst;
+  out.indptr.assign(static_cast<size_t>(sym.num_dst) + 1, 0);
+  out.indices.reserve(sym.indices.size());
+  for (int64_t v = 0; v < sym.num_dst; ++v) {
+    int32_t last = -1;
+    for (int64_t p = sym.indptr[v]; p < sym.indptr[v + 1]; ++p) {  // sorted within a row
+      const int32_t s = sym.indices[p];
+      if (s != v && s != last) out.indices.push_back(s);
+      last = s;
+    }
+    out.indptr[v + 1] = static_cast<int64_t>(out.indices.size());
+  }
+  return out;
+}
+
 Csr Csr::add_self_loops(float w) const {
   check(num_src >= num_dst, "Csr::add_self_loops: fewer sources than destinations");
   // Rows stay sorted: the loop goes in before the first source larger than the row's node.

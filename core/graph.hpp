@@ -37,6 +37,9 @@ struct Csr {
 
   // Adds the reverse of every edge that lacks one (a reverse edge copies its weight); square only.
   Csr symmetrise() const;
+  // The undirected simple pattern: symmetrise(), then no self loops, no repeated sources and no
+  // weights; rows sorted (the input METIS and the node orderings read).
+  Csr simple_pattern() const;
   // Adds a self loop of weight w to every node without one. Row d's loop is source d: a square
   // graph, or a rank's part (sources [0, num_dst) are the rows' own nodes, then the halo).
   Csr add_self_loops(float w = 1.0f) const;

@@ -29,20 +29,10 @@ std::vector<int32_t> metis_partition(const Csr& g, int num_parts, uint64_t seed)
   std::vector<int32_t> part(static_cast<size_t>(n), 0);
   if (num_parts == 1) return part;
   // METIS wants each undirected edge in both rows, no self loops, no repeats.
-  const Csr sym = g.symmetrise();
-  std::vector<idx_t> xadj(static_cast<size_t>(n) + 1, 0), adj;
-  adj.reserve(static_cast<size_t>(sym.num_edges()));
-  for (int64_t v = 0; v < n; ++v) {
-    int32_t last = -1;
-    for (int64_t p = sym.indptr[v]; p < sym.indptr[v + 1]; ++p) {  // sorted within a row
-      const int32_t s = sym.indices[p];
-      if (s != v && s != last) adj.push_back(s);
-      last = s;
-    }
-    if (adj.size() > static_cast<size_t>(std::numeric_limits<idx_t>::max()))
-      throw InputError("the graph has more than 2^31 edges: METIS (32-bit) cannot partition it");
-    xadj[v + 1] = static_cast<idx_t>(adj.size());
-  }
+  const Csr s = g.simple_pattern();
+  if (s.indices.size() > static_cast<size_t>(std::numeric_limits<idx_t>::max()))
+    throw InputError("the graph has more than 2^31 edges: METIS (32-bit) cannot partition it");
+  std::vector<idx_t> xadj(s.indptr.begin(), s.indptr.end()), adj(s.indices.begin(), s.indices.end());
   idx_t nv = static_cast<idx_t>(n), ncon = 1, nparts = num_parts, objval = 0;
   idx_t options[METIS_NOPTIONS];
   METIS_SetDefaultOptions(options);

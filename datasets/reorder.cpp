@@ -23,26 +23,6 @@ const std::vector<std::pair<std::string, Reorder>>& table() {
   return t;
 }
 
-// The undirected simple pattern of g: each row sorted, no self loops, no repeats (what METIS and
-// the BFS orderings read).
-Csr simple_pattern(const Csr& g) {
-  const Csr sym = g.symmetrise();
-  Csr out;
-  out.num_dst = out.num_src = sym.num_dst;
-  out.indptr.assign(static_cast<size_t>(sym.num_dst) + 1, 0);
-  out.indices.reserve(sym.indices.size());
-  for (int64_t v = 0; v < sym.num_dst; ++v) {
-    int32_t last = -1;
-    for (int64_t p = sym.indptr[static_cast<size_t>(v)]; p < sym.indptr[static_cast<size_t>(v) + 1]; ++p) {
-      const int32_t s = sym.indices[static_cast<size_t>(p)];
-      if (s != v && s != last) out.indices.push_back(s);
-      last = s;
-    }
-    out.indptr[static_cast<size_t>(v) + 1] = static_cast<int64_t>(out.indices.size());
-  }
-  return out;
-}
-
 // One start node per connected component, each a pseudo-peripheral node (George & Liu 1979):
 // from the component's first node, repeat a BFS and move to a least-degree node of the last level
 // while the depth grows. Boost's own search resets every node's colour per component, quadratic on
@@ -166,7 +146,7 @@ std::vector<int32_t> node_order(const Csr& g, Reorder kind) {
     std::iota(id.begin(), id.end(), 0);
     return id;
   }
-  const Csr s = simple_pattern(g);
+  const Csr s = g.simple_pattern();
   switch (kind) {
     case Reorder::Rcm: return rcm_order(s);
     case Reorder::Degree: return degree_order(s);
